@@ -1,0 +1,351 @@
+//! Command-line parsing: lexopt into typed commands, in two steps (raw flags, then
+//! validated settings), so every bad input becomes one line naming the problem and the fix.
+
+use crate::units::parse_duration;
+use std::ffi::OsString;
+use std::time::Duration;
+
+pub const MAIN_HELP: &str = "\
+flowforge — a local guardrail for long-running jobs
+
+Usage:
+  flowforge run [OPTIONS] -- CMD [ARGS...]   run CMD under supervision
+  flowforge runs [--json] [--limit N]        list recorded runs
+  flowforge show RUN|last                    explain one run: what happened and why
+  flowforge events [RUN] [--json] [--follow] the event stream (NDJSON with --json)
+  flowforge prune --older-than DURATION      delete runs that ended before then
+
+Options:
+  -h, --help       print help (also: flowforge run --help)
+  -V, --version    print the version
+
+Exit status of `flowforge run` follows timeout(1): the command's own status (128+N if it
+died of signal N); 124 when FlowForge stopped it; 125 when FlowForge itself failed;
+126 when the command is not executable; 127 when it is not found.
+";
+
+pub const RUN_HELP: &str = "\
+flowforge run — run a command, pass its output through, own its whole process tree
+
+Usage:
+  flowforge run [OPTIONS] -- CMD [ARGS...]
+
+The command's stdout and stderr pass through byte for byte; stdin is passed through;
+signals (INT, TERM, HUP, QUIT, USR1, USR2) are forwarded to its process group, and a
+second Ctrl-C within 3 s kills the whole tree at once. When the command exits, whatever
+it left running is stopped (SIGTERM, then SIGKILL after the grace).
+
+Supervision:
+      --timeout DURATION     stop the tree after this wall-clock time (exit 124)
+      --kill-grace DURATION  time between SIGTERM and SIGKILL [default: 5s]
+      --pty auto|always|never
+                             give the command a pseudo-terminal [default: auto: when
+                             FlowForge's stdout is a terminal]
+      --tick DURATION        how often the tree's CPU and memory are sampled [default: 1s]
+
+Output:
+  -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
+  -h, --help                 print this help
+
+Durations: 500ms, 5s, 2m, 1h, 1d; a bare number means seconds.
+
+Examples:
+  flowforge run -- python3 agent.py
+  flowforge run --timeout 2h -- ./nightly-build.sh
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtyMode {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Everything `flowforge run` was asked to do, validated.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub command: Vec<OsString>,
+    pub timeout: Option<Duration>,
+    pub kill_grace: Duration,
+    pub pty: PtyMode,
+    pub tick: Duration,
+    pub verbose: u8,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Run(RunArgs),
+    /// Internal: the session-leader shim (see platform::shim).
+    Shim {
+        pty: bool,
+        command: Vec<OsString>,
+    },
+    Help(&'static str),
+    Version,
+}
+
+/// A usage error: what is wrong, and what to do instead.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError {
+    pub problem: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.problem, self.fix)
+    }
+}
+
+fn usage(problem: impl Into<String>, fix: impl Into<String>) -> UsageError {
+    UsageError {
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Options of `flowforge run` that take a value; used to spot an ambiguous command line
+/// (`flowforge run sleep 10 --timeout 5`).
+const RUN_VALUE_OPTIONS: &[&str] = &["--timeout", "--kill-grace", "--pty", "--tick"];
+
+pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
+    let mut iter = args.into_iter();
+    let first = match iter.next() {
+        None => return Ok(Command::Help(MAIN_HELP)),
+        Some(arg) => arg,
+    };
+    let rest: Vec<OsString> = iter.collect();
+    match first.to_str() {
+        Some("run") => parse_run(rest),
+        Some("__shim") => parse_shim(rest),
+        Some("-h" | "--help" | "help") => Ok(Command::Help(MAIN_HELP)),
+        Some("-V" | "--version") => Ok(Command::Version),
+        Some(other) if other.starts_with('-') => Err(usage(
+            format!("unknown option '{other}'"),
+            "see `flowforge --help`",
+        )),
+        Some(other) => Err(usage(
+            format!("unknown command '{other}'"),
+            "to supervise a program use `flowforge run -- {other} ...`; see `flowforge --help`",
+        )),
+        None => Err(usage(
+            "the command name is not valid UTF-8",
+            "see `flowforge --help`",
+        )),
+    }
+}
+
+fn parse_shim(args: Vec<OsString>) -> Result<Command, UsageError> {
+    let mut pty = false;
+    let mut iter = args.into_iter();
+    for arg in iter.by_ref() {
+        match arg.to_str() {
+            Some("--pty") => pty = true,
+            Some("--") => break,
+            _ => return Err(usage("__shim is internal", "run `flowforge run -- CMD` instead")),
+        }
+    }
+    Ok(Command::Shim {
+        pty,
+        command: iter.collect(),
+    })
+}
+
+fn value_of(parser: &mut lexopt::Parser, flag: &str) -> Result<String, UsageError> {
+    let value = parser.value().map_err(|_| {
+        usage(
+            format!("{flag} needs a value"),
+            format!("e.g. {flag} {}", example_for(flag)),
+        )
+    })?;
+    value.into_string().map_err(|_| {
+        usage(
+            format!("the value of {flag} is not valid UTF-8"),
+            format!("e.g. {flag} {}", example_for(flag)),
+        )
+    })
+}
+
+fn example_for(flag: &str) -> &'static str {
+    match flag {
+        "--pty" => "auto",
+        "--kill-grace" => "5s",
+        "--tick" => "1s",
+        _ => "30m",
+    }
+}
+
+fn duration_flag(parser: &mut lexopt::Parser, flag: &str) -> Result<Duration, UsageError> {
+    let text = value_of(parser, flag)?;
+    parse_duration(&text).map_err(|why| {
+        usage(
+            format!("invalid {flag}: {why}"),
+            format!("give a duration such as {flag} {}", example_for(flag)),
+        )
+    })
+}
+
+fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut run = RunArgs {
+        command: Vec::new(),
+        timeout: None,
+        kill_grace: Duration::from_secs(5),
+        pty: PtyMode::Auto,
+        tick: Duration::from_secs(1),
+        verbose: 0,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut saw_separator = false;
+    loop {
+        // `--` ends our options; lexopt reports what follows as positional values, so we
+        // detect it by peeking at the raw arguments first.
+        if let Some(mut raw) = parser.try_raw_args() {
+            if raw.peek().and_then(|a| a.to_str()) == Some("--") {
+                raw.next();
+                saw_separator = true;
+                run.command = raw.collect();
+                break;
+            }
+        }
+        let Some(arg) = parser
+            .next()
+            .map_err(|e| usage(e.to_string(), "see `flowforge run --help`"))?
+        else {
+            break;
+        };
+        match arg {
+            Long("timeout") => {
+                let timeout = duration_flag(&mut parser, "--timeout")?;
+                if timeout.is_zero() {
+                    return Err(usage(
+                        "invalid --timeout: it must be greater than zero",
+                        "e.g. --timeout 30m",
+                    ));
+                }
+                run.timeout = Some(timeout);
+            }
+            Long("kill-grace") => run.kill_grace = duration_flag(&mut parser, "--kill-grace")?,
+            Long("tick") => {
+                let tick = duration_flag(&mut parser, "--tick")?;
+                if tick < Duration::from_millis(100) {
+                    return Err(usage(
+                        "invalid --tick: it must be at least 100ms",
+                        "e.g. --tick 1s",
+                    ));
+                }
+                run.tick = tick;
+            }
+            Long("pty") => {
+                run.pty = match value_of(&mut parser, "--pty")?.as_str() {
+                    "auto" => PtyMode::Auto,
+                    "always" => PtyMode::Always,
+                    "never" => PtyMode::Never,
+                    other => {
+                        return Err(usage(
+                            format!("invalid --pty '{other}'"),
+                            "use --pty auto, always or never",
+                        ))
+                    }
+                }
+            }
+            Short('v') | Long("verbose") => run.verbose = run.verbose.saturating_add(1),
+            Short('h') | Long("help") => return Ok(Command::Help(RUN_HELP)),
+            Value(program) => {
+                run.command.push(program);
+                run.command.extend(
+                    parser
+                        .raw_args()
+                        .map_err(|e| usage(e.to_string(), "see `flowforge run --help`"))?,
+                );
+                break;
+            }
+            other => {
+                return Err(usage(
+                    format!(
+                        "unknown option '{}'",
+                        other
+                            .unexpected()
+                            .to_string()
+                            .trim_start_matches("invalid option ")
+                            .trim_matches('\'')
+                    ),
+                    "see `flowforge run --help`; put `--` before the command if the option is the command's",
+                ))
+            }
+        }
+    }
+    if run.command.is_empty() {
+        return Err(usage(
+            "no command given",
+            "e.g. `flowforge run -- python3 agent.py`",
+        ));
+    }
+    if !saw_separator {
+        if let Some(flag) = run.command[1..].iter().filter_map(|a| a.to_str()).find(|a| {
+            let name = a.split('=').next().unwrap_or(a);
+            RUN_VALUE_OPTIONS.contains(&name)
+        }) {
+            return Err(usage(
+                format!("'{flag}' after the command is ambiguous (FlowForge's option or the command's?)"),
+                "put FlowForge's options first and `--` before the command: `flowforge run [OPTIONS] -- CMD [ARGS...]`",
+            ));
+        }
+    }
+    Ok(Command::Run(run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    fn run(list: &[&str]) -> RunArgs {
+        match parse(args(list)) {
+            Ok(Command::Run(run)) => run,
+            other => panic!("expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_with_separator_keeps_command_options() {
+        let parsed = run(&["run", "--timeout", "5s", "--", "sleep", "10", "--timeout", "1"]);
+        assert_eq!(parsed.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(parsed.command, args(&["sleep", "10", "--timeout", "1"]));
+    }
+
+    #[test]
+    fn run_without_separator_takes_first_value_as_command() {
+        let parsed = run(&["run", "-v", "ls", "-l", "/tmp"]);
+        assert_eq!(parsed.command, args(&["ls", "-l", "/tmp"]));
+        assert_eq!(parsed.verbose, 1);
+    }
+
+    #[test]
+    fn ambiguous_without_separator_is_refused() {
+        let err = parse(args(&["run", "sleep", "10", "--timeout", "5"])).unwrap_err();
+        assert!(err.problem.contains("ambiguous"), "{err}");
+    }
+
+    #[test]
+    fn bad_inputs_name_the_flag_and_a_fix() {
+        let err = parse(args(&["run", "--timeout", "soon", "--", "true"])).unwrap_err();
+        assert!(
+            err.to_string().contains("--timeout") && err.fix.contains("30m"),
+            "{err}"
+        );
+        let err = parse(args(&["run", "--bogus", "--", "true"])).unwrap_err();
+        assert!(err.problem.contains("--bogus"), "{err}");
+        let err = parse(args(&["run"])).unwrap_err();
+        assert!(err.problem.contains("no command"), "{err}");
+        let err = parse(args(&["run", "--"])).unwrap_err();
+        assert!(err.problem.contains("no command"), "{err}");
+        let err = parse(args(&["run", "--pty", "maybe", "--", "true"])).unwrap_err();
+        assert!(err.fix.contains("auto"), "{err}");
+        let err = parse(args(&["frobnicate"])).unwrap_err();
+        assert!(err.problem.contains("frobnicate"), "{err}");
+    }
+}

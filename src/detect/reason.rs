@@ -1,0 +1,201 @@
+//! The explanation of a runaway decision: one sentence and the numbers behind it.
+//!
+//! A person reading `flowforge` output after their job was stopped must see, in one line,
+//! why: the shape of the loop, how long it ran, and every number that pushed confidence
+//! over the threshold, e.g.
+//! `output loop: 3-line cycle repeated 41× in 5.0 s (97 % of lines, 0 new templates),
+//! tree CPU 98 % — confidence 0.93 ≥ 0.80`. A number appears in the sentence only when its
+//! component contributed (line rate, error wording, CPU), so the sentence never cites a
+//! signal that did not matter. The same numbers, all of them, go into `numbers` as JSON for
+//! the evidence store and the web view; floats are rounded to three decimals so the stored
+//! payload stays readable.
+
+use super::score::{Assessment, Path, Signals};
+use super::Reason;
+use serde_json::{json, Map, Value};
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Builds the reason for `assessment`, which crossed `threshold`.
+pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Reason {
+    let mut extras = String::new();
+    if assessment.component("rate") > 0.0 {
+        extras.push_str(&format!(", {:.0} lines/s", assessment.loop_lines_per_s));
+    }
+    if assessment.component("error") > 0.0 {
+        extras.push_str(", error wording");
+    }
+    if let Some(cpu) = signals.cpu_percent.filter(|_| assessment.component("cpu") > 0.0) {
+        extras.push_str(&format!(", tree CPU {cpu:.0} %"));
+    }
+    let verdict = format!("confidence {:.2} ≥ {:.2}", assessment.confidence, threshold);
+
+    let mut numbers = Map::new();
+    let shape = match (assessment.path, &signals.cycle, &signals.repetition) {
+        (Some(Path::Repetition), _, Some(r)) => {
+            numbers.insert("path".into(), json!("repetition"));
+            numbers.insert("period".into(), json!(r.period));
+            numbers.insert("repetitions".into(), json!(r.lines / r.period as u64));
+            numbers.insert("span_s".into(), json!(round3(r.span.as_secs_f64())));
+            numbers.insert("coverage".into(), json!(round3(r.top_share)));
+            numbers.insert("matched_fraction".into(), json!(round3(r.matched_fraction)));
+            numbers.insert("new_templates".into(), json!(r.new_templates));
+            numbers.insert("error_wording".into(), json!(r.error_fraction >= 0.25));
+            numbers.insert("error_fraction".into(), json!(round3(r.error_fraction)));
+            numbers.insert("progress".into(), json!(r.progress));
+            numbers.insert("example".into(), json!(r.example));
+            format!(
+                "{} lines in {:.1} s repeat with period {} but no exact cycle ({:.0} % matched, \
+                 {} templates cover {:.0} % of lines, {} new templates)",
+                r.lines,
+                r.span.as_secs_f64(),
+                r.period,
+                100.0 * r.matched_fraction,
+                r.top_templates,
+                100.0 * r.top_share,
+                r.new_templates
+            )
+        }
+        (_, Some(c), _) => {
+            numbers.insert("path".into(), json!("cycle"));
+            numbers.insert("period".into(), json!(c.period));
+            numbers.insert("repetitions".into(), json!(c.repetitions));
+            numbers.insert("span_s".into(), json!(round3(c.span.as_secs_f64())));
+            numbers.insert("coverage".into(), json!(round3(c.coverage)));
+            numbers.insert("new_templates".into(), json!(0));
+            numbers.insert("error_wording".into(), json!(c.error));
+            numbers.insert("progress".into(), json!(c.progress));
+            numbers.insert("example".into(), json!(c.example));
+            let what = if c.period == 1 {
+                "same line".to_string()
+            } else {
+                format!("{}-line cycle", c.period)
+            };
+            format!(
+                "{what} repeated {}× in {:.1} s ({:.0} % of lines, 0 new templates)",
+                c.repetitions,
+                c.span.as_secs_f64(),
+                100.0 * c.coverage
+            )
+        }
+        _ => "no loop".to_string(),
+    };
+    let cpu = signals.cpu_percent.map_or(Value::Null, |c| json!(round3(c)));
+    numbers.insert("cpu_percent".into(), cpu);
+    numbers.insert("lines_per_s".into(), json!(round3(assessment.loop_lines_per_s)));
+    let rates = &signals.rates;
+    numbers.insert("output_lines_per_s".into(), json!(round3(rates.total_lines_per_s())));
+    numbers.insert("stdout_lines_per_s".into(), json!(round3(rates.lines_per_s[0])));
+    numbers.insert("stderr_lines_per_s".into(), json!(round3(rates.lines_per_s[1])));
+    numbers.insert("stdout_bytes_per_s".into(), json!(round3(rates.bytes_per_s[0])));
+    numbers.insert("stderr_bytes_per_s".into(), json!(round3(rates.bytes_per_s[1])));
+    let silence = signals.silence.map_or(Value::Null, |s| json!(round3(s.as_secs_f64())));
+    numbers.insert("silence_s".into(), silence);
+    numbers.insert("confidence".into(), json!(round3(assessment.confidence)));
+    numbers.insert("threshold".into(), json!(threshold));
+    let components: Map<String, Value> =
+        assessment.components.iter().map(|(name, v)| ((*name).to_string(), json!(round3(*v)))).collect();
+    numbers.insert("components".into(), Value::Object(components));
+
+    Reason {
+        summary: format!("output loop: {shape}{extras} — {verdict}"),
+        confidence: assessment.confidence,
+        components: assessment.components.clone(),
+        numbers: Value::Object(numbers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::score::{assess, CycleSignals, RepetitionSignals};
+    use super::super::window::Rates;
+    use super::*;
+    use std::time::Duration;
+
+    fn signals(error: bool, cpu: Option<f64>) -> Signals {
+        Signals {
+            cycle: Some(CycleSignals {
+                period: 3,
+                run: 120,
+                repetitions: 41,
+                span: Duration::from_millis(5000),
+                silence: Duration::ZERO,
+                error,
+                progress: false,
+                coverage: 0.97,
+                example: "agent step <uuid>: calling tool".into(),
+            }),
+            repetition: None,
+            cpu_percent: cpu,
+            rates: Rates { lines_per_s: [24.0, 0.0], bytes_per_s: [960.0, 0.0] },
+            silence: Some(Duration::from_millis(40)),
+        }
+    }
+
+    #[test]
+    fn summary_names_every_number_that_mattered() {
+        let s = signals(false, Some(98.0));
+        let a = assess(&s, 0.8);
+        let reason = explain(&s, &a, 0.8);
+        assert_eq!(
+            reason.summary,
+            "output loop: 3-line cycle repeated 41× in 5.0 s (97 % of lines, 0 new templates), \
+             24 lines/s, tree CPU 98 % — confidence 1.00 ≥ 0.80"
+        );
+        let with_error = signals(true, Some(10.0));
+        let a = assess(&with_error, 0.8);
+        let summary = explain(&with_error, &a, 0.8).summary;
+        assert!(summary.contains(", error wording"), "{summary}");
+        assert!(!summary.contains("CPU"), "10 % CPU did not contribute: {summary}");
+    }
+
+    #[test]
+    fn numbers_carry_the_same_facts() {
+        let s = signals(false, Some(98.0));
+        let a = assess(&s, 0.8);
+        let n = explain(&s, &a, 0.8).numbers;
+        for key in [
+            "period", "repetitions", "span_s", "coverage", "new_templates", "cpu_percent",
+            "lines_per_s", "error_wording", "progress", "confidence", "threshold", "components",
+        ] {
+            assert!(n.get(key).is_some(), "missing {key} in {n}");
+        }
+        assert_eq!(n["period"], 3);
+        assert_eq!(n["repetitions"], 41);
+        assert_eq!(n["span_s"], 5.0);
+        assert_eq!(n["cpu_percent"], 98.0);
+        assert_eq!(n["stdout_lines_per_s"], 24.0);
+        assert_eq!(n["components"]["progress_penalty"], 0.0);
+    }
+
+    #[test]
+    fn repetition_reasons_say_there_is_no_exact_cycle() {
+        let s = Signals {
+            cycle: None,
+            repetition: Some(RepetitionSignals {
+                period: 1,
+                lines: 600,
+                matched_fraction: 0.96,
+                span: Duration::from_secs(6),
+                silence: Duration::ZERO,
+                error_fraction: 1.0,
+                new_templates: 0,
+                progress: false,
+                top_share: 0.98,
+                top_templates: 2,
+                example: "retry <n> failed".into(),
+            }),
+            cpu_percent: None,
+            rates: Rates::default(),
+            silence: None,
+        };
+        let a = assess(&s, 0.8);
+        let reason = explain(&s, &a, 0.8);
+        assert!(reason.summary.starts_with("output loop: 600 lines in 6.0 s repeat with period 1"), "{}", reason.summary);
+        assert!(reason.summary.contains("error wording"));
+        assert_eq!(reason.numbers["path"], "repetition");
+        assert_eq!(reason.numbers["cpu_percent"], Value::Null);
+    }
+}

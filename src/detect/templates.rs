@@ -1,0 +1,268 @@
+//! Everything remembered per template, in bounded memory.
+//!
+//! Each template seen recently has an entry: its wording (error words, attempt words, read
+//! once from its first line), a short example for the explanation, an exponentially decayed
+//! line count (half-life = half the detection window, so "share of recent lines" needs no
+//! per-line history), and its progress ring. The table holds at most `MAX_TEMPLATES`
+//! entries; when full, the older half by last sighting is dropped at once, so eviction costs
+//! O(1) amortised and a loop's own templates, seen a moment ago, always survive.
+//!
+//! Novelty ("never seen in this run") must outlive eviction, so it is answered by a fixed
+//! 128 KiB bit set with two probes per template (a Bloom filter): no false "new", and about
+//! 3 % false "seen" after a hundred thousand distinct templates, which only makes novelty
+//! slightly less eager to veto.
+
+use super::progress::{readings, ProgressRing};
+use super::template::Slots;
+use super::wording::Wording;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Duration;
+
+/// Templates kept at once.
+pub const MAX_TEMPLATES: usize = 1024;
+
+/// Bytes of template text kept as an example.
+pub const EXAMPLE_LIMIT: usize = 160;
+
+const SEEN_BITS: usize = 1 << 20;
+
+/// Template hashes are already FNV-1a: hash them again only by passing them through.
+#[derive(Default)]
+pub struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[derive(Debug)]
+pub struct TemplateInfo {
+    pub wording: Wording,
+    pub example: Box<str>,
+    pub last_seen: Duration,
+    weight: f64,
+    progress: Option<Box<ProgressRing>>,
+}
+
+impl TemplateInfo {
+    /// True when a countable slot of this template advances, counters next to error or
+    /// attempt wording excepted.
+    pub fn shows_progress(&self, now: Duration, freshness: Duration) -> bool {
+        let counts_work = !self.wording.error && !self.wording.attempt;
+        counts_work && self.progress.as_ref().is_some_and(|p| p.shows_progress(now, freshness))
+    }
+}
+
+/// What the table learned from one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    /// First time this template appears in the run.
+    pub new_in_run: bool,
+    pub error: bool,
+}
+
+pub struct TemplateTable {
+    entries: HashMap<u64, TemplateInfo, BuildHasherDefault<PassThrough>>,
+    seen: Vec<u64>,
+    total_weight: f64,
+    total_at: Duration,
+    half_life_s: f64,
+}
+
+fn decay(weight: f64, from: Duration, to: Duration, half_life_s: f64) -> f64 {
+    let age = to.saturating_sub(from).as_secs_f64();
+    weight * (-age / half_life_s).exp2()
+}
+
+impl TemplateTable {
+    pub fn new(half_life: Duration) -> TemplateTable {
+        TemplateTable {
+            entries: HashMap::default(),
+            seen: vec![0; SEEN_BITS / 64],
+            total_weight: 0.0,
+            total_at: Duration::ZERO,
+            half_life_s: half_life.as_secs_f64().max(0.1),
+        }
+    }
+
+    /// Marks `hash` as seen; true if it was not seen before.
+    fn first_sighting(&mut self, hash: u64) -> bool {
+        let probes = [hash as usize % SEEN_BITS, (hash >> 40 ^ hash.rotate_left(17)) as usize % SEEN_BITS];
+        let mut new = false;
+        for bit in probes {
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            new |= self.seen[word] & mask == 0;
+            self.seen[word] |= mask;
+        }
+        new
+    }
+
+    /// Records one line of template `hash`. `describe` is called only for a template not
+    /// in the table, to read its wording and example.
+    pub fn observe(
+        &mut self,
+        hash: u64,
+        at: Duration,
+        slots: &Slots,
+        describe: impl FnOnce() -> (Wording, Box<str>),
+    ) -> Observed {
+        let new_in_run = self.first_sighting(hash);
+        self.total_weight = decay(self.total_weight, self.total_at, at, self.half_life_s) + 1.0;
+        self.total_at = self.total_at.max(at);
+        if !self.entries.contains_key(&hash) && self.entries.len() >= MAX_TEMPLATES {
+            self.evict_older_half();
+        }
+        let half_life_s = self.half_life_s;
+        let info = self.entries.entry(hash).or_insert_with(|| {
+            let (wording, example) = describe();
+            TemplateInfo { wording, example, last_seen: at, weight: 0.0, progress: None }
+        });
+        info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
+        info.last_seen = info.last_seen.max(at);
+        if slots.len() > 0 {
+            let reading = readings(slots);
+            if reading.iter().any(|v| !v.is_nan()) {
+                info.progress.get_or_insert_with(Box::default).record(reading, at);
+            }
+        }
+        Observed { new_in_run, error: info.wording.error }
+    }
+
+    fn evict_older_half(&mut self) {
+        let mut times: Vec<Duration> = self.entries.values().map(|e| e.last_seen).collect();
+        let middle = times.len() / 2;
+        let (_, median, _) = times.select_nth_unstable(middle);
+        let median = *median;
+        self.entries.retain(|_, e| e.last_seen > median);
+        if self.entries.len() >= MAX_TEMPLATES {
+            self.entries.clear();
+        }
+    }
+
+    pub fn get(&self, hash: u64) -> Option<&TemplateInfo> {
+        self.entries.get(&hash)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Share of recent lines (decayed count) that belong to `hashes`.
+    pub fn share(&self, hashes: &[u64], now: Duration) -> f64 {
+        let total = decay(self.total_weight, self.total_at, now, self.half_life_s);
+        if total <= 0.0 {
+            return 0.0;
+        }
+        let mut counted: Vec<u64> = hashes.to_vec();
+        counted.sort_unstable();
+        counted.dedup();
+        let part: f64 = counted
+            .iter()
+            .filter_map(|h| self.entries.get(h))
+            .map(|e| decay(e.weight, e.last_seen, now, self.half_life_s))
+            .sum();
+        (part / total).clamp(0.0, 1.0)
+    }
+
+    /// The `n` templates with the most recent lines, most frequent first.
+    pub fn top(&self, n: usize, now: Duration) -> Vec<u64> {
+        let mut ranked: Vec<(f64, u64)> = self
+            .entries
+            .iter()
+            .map(|(&h, e)| (decay(e.weight, e.last_seen, now, self.half_life_s), h))
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.into_iter().take(n).map(|(_, h)| h).collect()
+    }
+}
+
+/// The example kept for a template: its text, cut at a character boundary.
+pub fn example(template_text: &[u8]) -> Box<str> {
+    let cut = &template_text[..template_text.len().min(EXAMPLE_LIMIT)];
+    let text = String::from_utf8_lossy(cut);
+    let text = text.trim_end_matches('\u{fffd}');
+    text.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    fn plain() -> (Wording, Box<str>) {
+        (Wording::default(), "t".into())
+    }
+
+    #[test]
+    fn novelty_is_remembered_across_eviction() {
+        let mut table = TemplateTable::new(secs(5.0));
+        let slots = Slots::default();
+        assert!(table.observe(7, secs(0.0), &slots, plain).new_in_run);
+        assert!(!table.observe(7, secs(0.1), &slots, plain).new_in_run);
+        for h in 100..(100 + 3 * MAX_TEMPLATES as u64) {
+            table.observe(h, secs(1.0 + h as f64 / 1e4), &slots, plain);
+            assert!(table.len() <= MAX_TEMPLATES);
+        }
+        assert!(table.get(7).is_none(), "long unseen templates are evicted");
+        assert!(!table.observe(7, secs(9.0), &slots, plain).new_in_run);
+    }
+
+    #[test]
+    fn shares_follow_recent_lines() {
+        let mut table = TemplateTable::new(secs(5.0));
+        let slots = Slots::default();
+        for i in 0..90 {
+            table.observe(1, secs(i as f64 * 0.01), &slots, plain);
+        }
+        for i in 0..10 {
+            table.observe(2, secs(0.9 + i as f64 * 0.01), &slots, plain);
+        }
+        let now = secs(1.0);
+        assert!((table.share(&[1], now) - 0.9).abs() < 0.02);
+        assert!((table.share(&[1, 2, 2], now) - 1.0).abs() < 1e-9);
+        assert_eq!(table.top(1, now), vec![1]);
+        // Twenty seconds later the old lines have faded to a few percent of their weight.
+        for i in 0..10 {
+            table.observe(2, secs(20.0 + i as f64 * 0.01), &slots, plain);
+        }
+        assert_eq!(table.top(2, secs(20.1)), vec![2, 1]);
+        assert!(table.share(&[2], secs(20.1)) > 0.55);
+    }
+
+    #[test]
+    fn describe_runs_once_per_template() {
+        let mut table = TemplateTable::new(secs(5.0));
+        let slots = Slots::default();
+        let mut calls = 0;
+        for i in 0..5 {
+            table.observe(3, secs(i as f64), &slots, || {
+                calls += 1;
+                (Wording { error: true, attempt: false }, "boom".into())
+            });
+        }
+        assert_eq!(calls, 1);
+        assert!(table.observe(3, secs(6.0), &slots, plain).error);
+        assert_eq!(&*table.get(3).map(|t| t.example.clone()).unwrap_or_default(), "boom");
+    }
+
+    #[test]
+    fn examples_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(200);
+        let cut = example(long.as_bytes());
+        assert!(cut.len() <= EXAMPLE_LIMIT);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+}

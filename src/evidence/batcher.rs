@@ -1,0 +1,360 @@
+//! The writer thread behind a `Recorder`: batches into transactions, retries, warns once.
+//!
+//! It owns the run's SQLite connection. Each turn it moves whatever the recorder sent into
+//! the shared backlog (critical events) and its own sample buffer, and commits when 100 ms
+//! have passed or 500 rows wait, or at once when the run's end has arrived. Events leave the
+//! backlog only after their transaction commits, so a failed write loses none of them; a
+//! failed write does drop the buffered samples, and while writes keep failing new samples
+//! are dropped as they arrive, so memory stays bounded. Retries pause 50 ms, doubling up to
+//! 1 s, and the first failure of the run is the only one logged as a warning.
+//!
+//! The channel receiver sits behind a mutex that the thread holds only while receiving,
+//! never while in SQLite, and the backlog mutex is never held across I/O either: that is
+//! what lets `Recorder::finish` take every unwritten event away at its deadline even when
+//! this thread is stuck in a write. A recorder dropped without `finish` (a panic upstream)
+//! gets a short grace to flush, then its events are spilled to stderr like at a deadline.
+
+use super::event::Event;
+use super::ndjson::EventRecord;
+use super::{sql_int, RunEnd, RunId, SampleRow};
+use rusqlite::{params, Connection, TransactionBehavior};
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Longest time a row waits in memory before the writer commits it.
+const BATCH_DELAY: Duration = Duration::from_millis(100);
+/// Commit early once this many rows of one kind are waiting.
+const BATCH_ROWS: usize = 500;
+/// Most events in one transaction, so one commit stays short.
+const MAX_TXN_EVENTS: usize = 2000;
+const RETRY_MIN: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(1);
+/// How long a writer whose recorder was dropped without `finish` keeps trying.
+const ORPHAN_GRACE: Duration = Duration::from_secs(5);
+
+pub(super) enum Msg {
+    Event(Event),
+    Pid(u32),
+    End(RunEnd),
+}
+
+/// State the writer and `finish` both touch; never locked across I/O.
+pub(super) struct Shared {
+    pub(super) backlog: Mutex<VecDeque<Event>>,
+    pub(super) abandoned: AtomicBool,
+    pub(super) written_events: AtomicU64,
+    pub(super) written_samples: AtomicU64,
+    pub(super) end_written: AtomicBool,
+    pub(super) done: Mutex<bool>,
+    pub(super) done_signal: Condvar,
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Prints events as NDJSON, ignoring a broken stderr: there is nowhere left to report to.
+pub(super) fn spill_events(run_id: Option<RunId>, events: &[Event], out: &mut dyn Write) -> u64 {
+    for event in events {
+        let _ = EventRecord::unwritten(run_id, event).write_line(out);
+    }
+    let _ = out.flush();
+    events.len() as u64
+}
+
+impl Shared {
+    pub(super) fn new() -> Shared {
+        Shared {
+            backlog: Mutex::new(VecDeque::new()),
+            abandoned: AtomicBool::new(false),
+            written_events: AtomicU64::new(0),
+            written_samples: AtomicU64::new(0),
+            end_written: AtomicBool::new(false),
+            done: Mutex::new(false),
+            done_signal: Condvar::new(),
+        }
+    }
+}
+
+/// Starts the writer thread for run `run_id` on `conn`.
+pub(super) fn spawn(
+    conn: Connection,
+    path: PathBuf,
+    run_id: RunId,
+    inbox: Arc<Mutex<Receiver<Msg>>>,
+    sample_rx: Receiver<SampleRow>,
+    shared: Arc<Shared>,
+) -> io::Result<()> {
+    let writer = Writer {
+        conn,
+        path,
+        run_id,
+        inbox,
+        sample_rx,
+        shared,
+        samples: Vec::new(),
+        pid: None,
+        end: None,
+        failures: 0,
+        retry_at: None,
+        warned: false,
+    };
+    thread::Builder::new()
+        .name(format!("flowforge-evidence-{run_id}"))
+        .spawn(move || writer.run())
+        .map(drop)
+}
+
+/// The writer thread: owns the connection, batches, retries.
+struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    run_id: RunId,
+    inbox: Arc<Mutex<Receiver<Msg>>>,
+    sample_rx: Receiver<SampleRow>,
+    shared: Arc<Shared>,
+    samples: Vec<SampleRow>,
+    pid: Option<u32>,
+    end: Option<RunEnd>,
+    failures: u32,
+    retry_at: Option<Instant>,
+    warned: bool,
+}
+
+/// Marks the writer done on every exit path, panics included, so `finish` stops waiting.
+struct DoneOnDrop(Arc<Shared>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        *lock(&self.0.done) = true;
+        self.0.done_signal.notify_all();
+    }
+}
+
+impl Writer {
+    fn run(mut self) {
+        let _done = DoneOnDrop(Arc::clone(&self.shared));
+        let mut last_flush = Instant::now();
+        let mut orphaned_at: Option<Instant> = None;
+        while !self.shared.abandoned.load(Ordering::SeqCst) {
+            let next = self.retry_at.unwrap_or(last_flush + BATCH_DELAY);
+            let wait = if self.end.is_some() && self.retry_at.is_none() {
+                Duration::ZERO
+            } else {
+                next.saturating_duration_since(Instant::now())
+                    .min(BATCH_DELAY)
+            };
+            let connected = orphaned_at.is_none() && self.receive(wait);
+            if !connected {
+                // No channel to wait on any more: pace retries by sleeping instead.
+                orphaned_at.get_or_insert_with(Instant::now);
+                thread::sleep(wait);
+            }
+            self.take_samples();
+            let waiting = lock(&self.shared.backlog).len();
+            // While failing, an empty transaction still probes whether writes work again;
+            // without it a run that only sends samples would drop them forever.
+            let work = waiting > 0
+                || !self.samples.is_empty()
+                || self.pid.is_some()
+                || self.end.is_some()
+                || self.retry_at.is_some();
+            let due = self.end.is_some()
+                || !connected
+                || waiting >= BATCH_ROWS
+                || self.samples.len() >= BATCH_ROWS
+                || last_flush.elapsed() >= BATCH_DELAY;
+            let allowed = !matches!(self.retry_at, Some(at) if Instant::now() < at);
+            if work && due && allowed {
+                last_flush = Instant::now();
+                if self.flush() {
+                    return; // the run's end is written
+                }
+            }
+            if let Some(since) = orphaned_at.filter(|_| self.end.is_none()) {
+                // Dropped without finish: write what we have, then leave.
+                if !work || since.elapsed() > ORPHAN_GRACE {
+                    let left: Vec<Event> = lock(&self.shared.backlog).drain(..).collect();
+                    spill_events(Some(self.run_id), &left, &mut io::stderr().lock());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Moves everything waiting in the channel into the backlog; false once every sender
+    /// is gone.
+    fn receive(&mut self, wait: Duration) -> bool {
+        let inbox = lock(&self.inbox);
+        if self.shared.abandoned.load(Ordering::SeqCst) {
+            return false;
+        }
+        let first = if wait.is_zero() {
+            inbox.try_recv().map_err(|e| match e {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        } else {
+            inbox.recv_timeout(wait)
+        };
+        let mut msg = match first {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Disconnected) => return false,
+        };
+        loop {
+            match msg {
+                Msg::Event(event) => lock(&self.shared.backlog).push_back(event),
+                Msg::Pid(pid) => self.pid = Some(pid),
+                Msg::End(end) => self.end = Some(end),
+            }
+            msg = match inbox.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            };
+        }
+    }
+
+    /// Drains the sample channel; while the database is failing, samples are dropped here.
+    fn take_samples(&mut self) {
+        let failing = self.retry_at.is_some();
+        while let Ok(sample) = self.sample_rx.try_recv() {
+            if !failing {
+                self.samples.push(sample);
+            }
+        }
+    }
+
+    /// One transaction; returns true when it wrote the run's end.
+    fn flush(&mut self) -> bool {
+        let (batch, everything) = {
+            let backlog = lock(&self.shared.backlog);
+            let batch: Vec<Event> = backlog.iter().take(MAX_TXN_EVENTS).cloned().collect();
+            let everything = batch.len() == backlog.len();
+            (batch, everything)
+        };
+        let end = self.end.as_ref().filter(|_| everything);
+        let result = write_batch(
+            &mut self.conn,
+            self.run_id,
+            &batch,
+            &self.samples,
+            self.pid,
+            end,
+        );
+        match result {
+            Ok(()) => {
+                let mut backlog = lock(&self.shared.backlog);
+                let n = batch.len().min(backlog.len());
+                backlog.drain(..n);
+                drop(backlog);
+                let shared = &self.shared;
+                shared
+                    .written_events
+                    .fetch_add(batch.len() as u64, Ordering::SeqCst);
+                shared
+                    .written_samples
+                    .fetch_add(self.samples.len() as u64, Ordering::SeqCst);
+                self.samples.clear();
+                self.pid = None;
+                if self.retry_at.take().is_some() {
+                    log::info!(
+                        "run {}: evidence database {} is writable again",
+                        self.run_id,
+                        self.path.display()
+                    );
+                }
+                self.failures = 0;
+                let wrote_end = end.is_some();
+                if wrote_end {
+                    shared.end_written.store(true, Ordering::SeqCst);
+                }
+                wrote_end
+            }
+            Err(e) => {
+                self.failures += 1;
+                self.samples.clear();
+                let pause = RETRY_MIN
+                    .saturating_mul(1 << self.failures.min(5))
+                    .min(RETRY_MAX);
+                self.retry_at = Some(Instant::now() + pause);
+                if !self.warned {
+                    self.warned = true;
+                    log::warn!(
+                        "run {}: cannot write evidence database {}: {e}; keeping decisions and \
+                         actions in memory and dropping samples until it recovers",
+                        self.run_id,
+                        self.path.display()
+                    );
+                } else {
+                    log::debug!("run {}: evidence write failed again: {e}", self.run_id);
+                }
+                false
+            }
+        }
+    }
+}
+
+pub(super) fn write_batch(
+    conn: &mut Connection,
+    run_id: RunId,
+    events: &[Event],
+    samples: &[SampleRow],
+    pid: Option<u32>,
+    end: Option<&RunEnd>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if !events.is_empty() {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (run_id, at_ms, category, kind, actor, message, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in events {
+            insert.execute(params![
+                run_id.0,
+                e.at_ms,
+                e.category.as_str(),
+                e.kind,
+                e.actor.as_str(),
+                e.message,
+                e.payload.to_string()
+            ])?;
+        }
+    }
+    if !samples.is_empty() {
+        let mut insert =
+            tx.prepare_cached("INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+        for s in samples {
+            insert.execute(params![
+                run_id.0,
+                s.at_ms,
+                s.cpu_percent,
+                sql_int(s.rss_bytes),
+                s.processes,
+                sql_int(s.stdout_bytes),
+                sql_int(s.stderr_bytes),
+                sql_int(s.lines)
+            ])?;
+        }
+    }
+    if let Some(pid) = pid {
+        tx.execute(
+            "UPDATE runs SET pid = ?2 WHERE id = ?1",
+            params![run_id.0, pid],
+        )?;
+    }
+    if let Some(end) = end {
+        tx.execute(
+            "UPDATE runs SET ended_at_ms = ?2, exit_code = ?3, outcome = ?4 WHERE id = ?1",
+            params![run_id.0, end.ended_at_ms, end.exit_code, end.outcome],
+        )?;
+    }
+    tx.commit()
+}

@@ -1,0 +1,349 @@
+//! Where the evidence database lives, and opening it safely.
+//!
+//! Resolution follows the usual precedence for per-user state: an explicit `--db PATH`,
+//! then `$FLOWFORGE_DB`, then `$FLOWFORGE_HOME/flowforge.db`, then the XDG state directory
+//! (`$XDG_STATE_HOME/flowforge/flowforge.db`), then `~/.local/state/flowforge/flowforge.db`
+//! (on macOS `~/Library/Application Support/flowforge/flowforge.db`). Empty variables count
+//! as unset, and a relative `XDG_STATE_HOME` is ignored as the XDG spec asks. The rule is a
+//! pure function of the flag and an environment lookup so it is tested without touching
+//! the process environment.
+//!
+//! The file records command lines and output statistics of the user's jobs, so it is
+//! private: directories we create are 0700 and the file is created 0600 (and chmod-ed to
+//! exactly that, whatever the umask). SQLite creates the `-wal` and `-shm` files with the
+//! database file's mode, so they inherit it.
+//!
+//! SQLite opens almost anything without complaint and fails later, on the first statement,
+//! with a code that means little to a user. So before handing the path to SQLite we check
+//! what is there: a directory, an unreadable file, or a file that does not start with the
+//! SQLite header each get their own error naming the file and the fix.
+
+use super::error::EvidenceError;
+use super::migrate;
+use rusqlite::{Connection, OpenFlags};
+use std::ffi::OsString;
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a connection waits for another writer before failing with SQLITE_BUSY, for
+/// opening, migrating and the CLI's queries. The writer thread uses a shorter one.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Caps the `-wal` file left behind after a checkpoint; without it the file keeps its
+/// high-water size.
+const JOURNAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+const FILE_NAME: &str = "flowforge.db";
+
+/// The database path for this invocation; see the module documentation for the order.
+pub fn resolve_db_path(db_flag: Option<&Path>) -> PathBuf {
+    resolve_with(
+        db_flag,
+        |key| std::env::var_os(key),
+        cfg!(target_os = "macos"),
+    )
+}
+
+fn resolve_with(
+    db_flag: Option<&Path>,
+    env: impl Fn(&str) -> Option<OsString>,
+    macos: bool,
+) -> PathBuf {
+    let var = |key: &str| env(key).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(path) = db_flag {
+        return path.to_path_buf();
+    }
+    if let Some(path) = var("FLOWFORGE_DB") {
+        return path;
+    }
+    if let Some(home) = var("FLOWFORGE_HOME") {
+        return home.join(FILE_NAME);
+    }
+    if let Some(state) = var("XDG_STATE_HOME").filter(|p| p.is_absolute()) {
+        return state.join("flowforge").join(FILE_NAME);
+    }
+    // Without HOME there is no per-user place; the current directory is at least visible.
+    let home = var("HOME").unwrap_or_default();
+    let base = if macos {
+        home.join("Library").join("Application Support")
+    } else {
+        home.join(".local").join("state")
+    };
+    base.join("flowforge").join(FILE_NAME)
+}
+
+/// Opens (creating if needed) the database at `path`, configures the connection and brings
+/// the schema up to date. Every CLI command and the recorder go through here.
+pub fn open(path: &Path) -> Result<Connection, EvidenceError> {
+    prepare_file(path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| EvidenceError::classify(path, "opening", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
+    // Refuse a newer file before any pragma can change it.
+    migrate::refuse_newer(&conn, path)?;
+    configure(&conn, path)?;
+    migrate::migrate(&conn, path)?;
+    Ok(conn)
+}
+
+/// Makes sure `path` is either absent-and-now-created with private permissions, or an
+/// existing readable file that starts like an SQLite database (or is empty).
+fn prepare_file(path: &Path) -> Result<(), EvidenceError> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(EvidenceError::IsDirectory {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) => check_header(path),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(EvidenceError::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        // Absent, or a path through a non-directory: creating it reports the real problem.
+        Err(_) => create_private(path),
+    }
+}
+
+fn create_private(path: &Path) -> Result<(), EvidenceError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| EvidenceError::CreateDir {
+                    path: path.to_path_buf(),
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
+        }
+    }
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(file) => file
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|source| EvidenceError::CreateFile {
+                path: path.to_path_buf(),
+                source,
+            }),
+        // Another FlowForge created it between our stat and our open: use theirs.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_header(path),
+        Err(source) => Err(EvidenceError::CreateFile {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn check_header(path: &Path) -> Result<(), EvidenceError> {
+    let unreadable = |source| EvidenceError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::File::open(path).map_err(unreadable)?;
+    let mut head = Vec::with_capacity(SQLITE_HEADER.len());
+    file.by_ref()
+        .take(SQLITE_HEADER.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    // An empty file is what we create before SQLite writes its first page.
+    if head.is_empty() || head == SQLITE_HEADER {
+        Ok(())
+    } else {
+        Err(EvidenceError::NotADatabase {
+            path: path.to_path_buf(),
+            source: None,
+        })
+    }
+}
+
+/// WAL lets the CLI read while a run writes; NORMAL sync is safe under WAL (a power cut can
+/// lose the last commits, never corrupt the file); incremental auto-vacuum lets `prune`
+/// give pages back without a full VACUUM. `auto_vacuum` only takes effect on a database
+/// with no tables yet, so it is harmless on every later open.
+fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
+    let fail = |what| move |e| EvidenceError::classify(path, what, e);
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+        .map_err(fail("setting auto_vacuum"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(fail("setting journal_mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        log::debug!(
+            "evidence database {} stays in {mode} journal mode",
+            path.display()
+        );
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT};"
+    ))
+    .map_err(fail("setting pragmas"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testutil::TempDir;
+    use std::collections::HashMap;
+
+    fn resolve(flag: Option<&str>, vars: &[(&str, &str)], macos: bool) -> PathBuf {
+        let env: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        resolve_with(flag.map(Path::new), |k| env.get(k).cloned(), macos)
+    }
+
+    #[test]
+    fn precedence_flag_env_home_xdg_default() {
+        let all = [
+            ("FLOWFORGE_DB", "/a/x.db"),
+            ("FLOWFORGE_HOME", "/b"),
+            ("XDG_STATE_HOME", "/c"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(resolve(Some("/f.db"), &all, false), PathBuf::from("/f.db"));
+        assert_eq!(resolve(None, &all, false), PathBuf::from("/a/x.db"));
+        assert_eq!(
+            resolve(None, &all[1..], false),
+            PathBuf::from("/b/flowforge.db")
+        );
+        assert_eq!(
+            resolve(None, &all[2..], false),
+            PathBuf::from("/c/flowforge/flowforge.db")
+        );
+        assert_eq!(
+            resolve(None, &all[3..], false),
+            PathBuf::from("/home/u/.local/state/flowforge/flowforge.db")
+        );
+        assert_eq!(
+            resolve(None, &all[3..], true),
+            PathBuf::from("/home/u/Library/Application Support/flowforge/flowforge.db")
+        );
+    }
+
+    #[test]
+    fn empty_and_relative_variables_are_ignored() {
+        let vars = [
+            ("FLOWFORGE_DB", ""),
+            ("FLOWFORGE_HOME", ""),
+            ("XDG_STATE_HOME", "relative/state"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(
+            resolve(None, &vars, false),
+            PathBuf::from("/home/u/.local/state/flowforge/flowforge.db")
+        );
+    }
+
+    #[test]
+    fn creates_private_directories_and_file() {
+        let tmp = TempDir::new("perms");
+        let path = tmp.path().join("state/flowforge/flowforge.db");
+        let conn = open(&path).expect("open fresh path");
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .expect("write something so the WAL exists");
+        let mode = |p: &Path| fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&tmp.path().join("state")), 0o700);
+        assert_eq!(mode(&tmp.path().join("state/flowforge")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&path.with_extension("db-wal")), 0o600);
+        let journal: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("journal_mode");
+        assert_eq!(journal, "wal");
+    }
+
+    #[test]
+    fn directory_is_refused_with_the_fix() {
+        let tmp = TempDir::new("isdir");
+        let err = open(tmp.path()).expect_err("a directory is not a database");
+        assert!(matches!(err, EvidenceError::IsDirectory { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&tmp.path().display().to_string()), "{text}");
+        assert!(
+            text.contains("use --db elsewhere or move the file away"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn garbage_file_is_refused_with_the_fix() {
+        let tmp = TempDir::new("garbage");
+        let path = tmp.db();
+        let garbage: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        fs::write(&path, &garbage).expect("write garbage");
+        let err = open(&path).expect_err("garbage is not a database");
+        assert!(matches!(err, EvidenceError::NotADatabase { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(
+            text.contains("use --db elsewhere or move the file away"),
+            "{text}"
+        );
+        assert_eq!(
+            fs::read(&path).expect("read back"),
+            garbage,
+            "file left untouched"
+        );
+    }
+
+    #[test]
+    fn damaged_file_with_a_valid_header_is_refused() {
+        let tmp = TempDir::new("damaged");
+        let path = tmp.db();
+        let mut bytes = SQLITE_HEADER.to_vec();
+        bytes.extend((0..4080u32).map(|i| (i * 7 + 3) as u8));
+        fs::write(&path, &bytes).expect("write damaged db");
+        let err = open(&path).expect_err("damaged file");
+        assert!(matches!(err, EvidenceError::NotADatabase { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn unwritable_location_is_an_error() {
+        let tmp = TempDir::new("unwritable");
+        // A regular file where a directory should be: fails even for root.
+        let blocker = tmp.path().join("not-a-dir");
+        fs::write(&blocker, b"x").expect("write blocker");
+        let err = open(&blocker.join("flowforge/flowforge.db")).expect_err("cannot create");
+        assert!(matches!(err, EvidenceError::CreateDir { .. }), "{err:?}");
+        assert!(err.to_string().contains("not-a-dir"), "{err}");
+
+        // A read-only directory: only meaningful when we are not root.
+        let ro = tmp.path().join("ro");
+        fs::create_dir(&ro).expect("mkdir ro");
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).expect("chmod ro");
+        if fs::write(ro.join("probe"), b"").is_err() {
+            let err = open(&ro.join("flowforge.db")).expect_err("read-only dir");
+            assert!(matches!(err, EvidenceError::CreateFile { .. }), "{err:?}");
+        }
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o700)).expect("chmod back");
+    }
+
+    #[test]
+    fn reopening_keeps_the_data() {
+        let tmp = TempDir::new("reopen");
+        let path = tmp.db();
+        drop(open(&path).expect("first open"));
+        let conn = open(&path).expect("second open");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version, migrate::LATEST);
+    }
+}

@@ -1,0 +1,409 @@
+//! Tests of the recorder against real SQLite files: batching, many recorders on one file,
+//! a database held locked by another connection, the NDJSON spill, and the size budget.
+//!
+//! They live beside `writer.rs` rather than inside it only to keep that file readable; they
+//! are its unit tests (`mod tests` of `writer`) and reach its private items.
+
+use super::*;
+use crate::evidence::batcher::{lock, write_batch};
+use crate::evidence::event::{now_ms, Actor};
+use crate::evidence::testutil::TempDir;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::sync::Barrier;
+use std::thread;
+use std::time::Instant;
+
+/// Collects warnings so a test can count those about its own database path.
+struct Capture;
+
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+impl log::Log for Capture {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.level() <= log::Level::Warn
+    }
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            lock(&WARNINGS).push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn capture_warnings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if log::set_logger(&Capture).is_ok() {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
+    });
+}
+
+fn warnings_about(path: &Path) -> usize {
+    let needle = path.display().to_string();
+    lock(&WARNINGS)
+        .iter()
+        .filter(|w| w.contains(&needle))
+        .count()
+}
+
+fn new_run(tag: &str) -> NewRun {
+    NewRun::new(vec!["job".into(), tag.into()], Path::new("/tmp"), "kill")
+}
+
+fn critical(i: usize) -> Event {
+    Event::new(
+        Category::Decision,
+        "runaway",
+        Actor::Detector,
+        format!("decision {i}"),
+        json!({ "i": i }),
+    )
+}
+
+fn sample(at_ms: i64) -> SampleRow {
+    SampleRow {
+        at_ms,
+        cpu_percent: 187.25,
+        rss_bytes: 734_003_200,
+        processes: 5,
+        stdout_bytes: 48_213,
+        stderr_bytes: 312,
+        lines: 611,
+    }
+}
+
+fn query(path: &Path, sql: &str) -> i64 {
+    let conn = Connection::open(path).expect("raw open");
+    conn.query_row(sql, [], |r| r.get(0)).expect("query")
+}
+
+/// Holds `BEGIN EXCLUSIVE` on `path` from another connection for `hold`.
+fn hold_exclusive_lock(path: &Path, hold: Duration) -> thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let locker = thread::spawn(move || {
+        let conn = Connection::open(&path).expect("locker open");
+        conn.execute_batch("BEGIN EXCLUSIVE")
+            .expect("take the lock");
+        ready_tx.send(()).expect("signal ready");
+        // The hold is the scenario under test, not a wait for a condition.
+        thread::sleep(hold);
+        conn.execute_batch("COMMIT").expect("release the lock");
+    });
+    ready_rx.recv().expect("locker ready");
+    locker
+}
+
+#[test]
+fn recorder_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Recorder>();
+}
+
+#[test]
+fn records_events_samples_pid_and_end() {
+    let tmp = TempDir::new("rec-basic");
+    let path = tmp.db();
+    let (rec, run_id) = Recorder::start(&path, new_run("basic")).expect("start");
+    assert_eq!(rec.run_id(), Some(run_id));
+    rec.set_pid(4242);
+    for i in 0..3 {
+        rec.record(critical(i));
+    }
+    let base = now_ms();
+    for i in 0..10 {
+        rec.record_sample(&sample(base + i * 1000));
+    }
+    let mut tick = Event::new(
+        Category::Sample,
+        "tick",
+        Actor::Supervisor,
+        "",
+        json!({"cpu_percent": 5.0}),
+    );
+    tick.at_ms = base + 10_000;
+    rec.record(tick);
+    let mut spill = Vec::new();
+    let report = rec.finish_to(
+        RunEnd::now(Some(143), "stopped"),
+        Duration::from_secs(10),
+        &mut spill,
+    );
+    assert_eq!(
+        report,
+        FinishReport {
+            written_events: 3,
+            written_samples: 11,
+            dropped_samples: 0,
+            spilled_events: 0,
+            run_end_written: true,
+        }
+    );
+    assert!(spill.is_empty());
+    assert_eq!(query(&path, "SELECT count(*) FROM events"), 3);
+    assert_eq!(query(&path, "SELECT count(*) FROM samples"), 11);
+    assert_eq!(query(&path, "SELECT pid FROM runs"), 4242);
+    assert_eq!(
+        query(
+            &path,
+            "SELECT exit_code FROM runs WHERE outcome = 'stopped'"
+        ),
+        143
+    );
+}
+
+#[test]
+fn twenty_recorders_share_one_file() {
+    let tmp = TempDir::new("rec-twenty");
+    let path = tmp.db();
+    let barrier = Arc::new(Barrier::new(20));
+    let threads: Vec<_> = (0..20)
+        .map(|t| {
+            let (path, barrier) = (path.clone(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                let (rec, _) = Recorder::start(&path, new_run(&format!("t{t}"))).expect("start");
+                for i in 0..200 {
+                    rec.record(critical(i));
+                }
+                rec.finish_to(
+                    RunEnd::now(Some(0), "exited"),
+                    Duration::from_secs(60),
+                    &mut Vec::new(),
+                )
+            })
+        })
+        .collect();
+    for thread in threads {
+        let report = thread.join().expect("recorder thread");
+        assert_eq!(report.written_events, 200, "{report:?}");
+        assert_eq!(report.spilled_events, 0, "{report:?}");
+        assert!(report.run_end_written, "{report:?}");
+    }
+    assert_eq!(
+        query(&path, "SELECT count(*) FROM runs WHERE outcome = 'exited'"),
+        20
+    );
+    assert_eq!(query(&path, "SELECT count(*) FROM events"), 4000);
+    let per_run = "SELECT count(*) FROM \
+                   (SELECT run_id FROM events GROUP BY run_id HAVING count(*) = 200)";
+    assert_eq!(query(&path, per_run), 20);
+}
+
+#[test]
+fn locked_database_never_blocks_record_and_loses_no_critical_event() {
+    capture_warnings();
+    let tmp = TempDir::new("rec-locked");
+    let path = tmp.db();
+    let (rec, run_id) = Recorder::start(&path, new_run("locked")).expect("start");
+    let locker = hold_exclusive_lock(&path, Duration::from_secs(3));
+
+    let started = Instant::now();
+    let (mut slowest, mut over_1ms) = (Duration::ZERO, 0);
+    let mut timed = |f: &dyn Fn()| {
+        let t = Instant::now();
+        f();
+        let took = t.elapsed();
+        slowest = slowest.max(took);
+        over_1ms += usize::from(took >= Duration::from_millis(1));
+    };
+    let base = now_ms();
+    for i in 0..10_000 {
+        timed(&|| rec.record_sample(&sample(base + i)));
+        if i % 200 == 0 {
+            timed(&|| rec.record(critical(i as usize / 200)));
+        }
+    }
+    let recording = started.elapsed();
+    eprintln!(
+        "10,050 record calls under lock: {recording:?}, slowest {slowest:?}, {over_1ms} >= 1 ms"
+    );
+    assert!(
+        recording < Duration::from_secs(2),
+        "recording ran past the lock: {recording:?}"
+    );
+    // A call that blocked would take the writer's busy timeout (250 ms) or the lock (3 s);
+    // the tolerance only absorbs the scheduler on a loaded two-core machine.
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a record call blocked: {slowest:?}"
+    );
+    assert!(over_1ms <= 5, "{over_1ms} record calls took 1 ms or more");
+
+    let mut spill = Vec::new();
+    let report = rec.finish_to(
+        RunEnd::now(Some(0), "exited"),
+        Duration::from_secs(20),
+        &mut spill,
+    );
+    locker.join().expect("locker thread");
+    assert_eq!(report.written_events, 50, "{report:?}");
+    assert_eq!(report.spilled_events, 0, "{report:?}");
+    assert!(report.run_end_written);
+    assert!(report.dropped_samples > 0, "{report:?}");
+    assert_eq!(report.written_samples + report.dropped_samples, 10_000);
+    let sql = format!("SELECT count(*) FROM events WHERE run_id = {run_id}");
+    assert_eq!(query(&path, &sql), 50);
+    assert_eq!(
+        warnings_about(&path),
+        1,
+        "exactly one warning for the whole run"
+    );
+}
+
+#[test]
+fn samples_resume_after_the_database_recovers() {
+    let tmp = TempDir::new("rec-recover");
+    let path = tmp.db();
+    let (rec, _) = Recorder::start(&path, new_run("recover")).expect("start");
+    let locker = hold_exclusive_lock(&path, Duration::from_millis(800));
+    let base = now_ms();
+    let mut i = 0;
+    let started = Instant::now();
+    // Only samples, no events: the writer must notice recovery by itself.
+    while !locker.is_finished() {
+        rec.record_sample(&sample(base + i));
+        i += 1;
+        thread::sleep(Duration::from_millis(10));
+    }
+    let recovered_from = i;
+    let written_after = |path: &Path| {
+        let sql = format!(
+            "SELECT count(*) FROM samples WHERE at_ms >= {}",
+            base + recovered_from
+        );
+        query(path, &sql)
+    };
+    while written_after(&path) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "samples never resumed"
+        );
+        rec.record_sample(&sample(base + i));
+        i += 1;
+        thread::sleep(Duration::from_millis(10));
+    }
+    locker.join().expect("locker thread");
+    let report = rec.finish_to(
+        RunEnd::now(Some(0), "exited"),
+        Duration::from_secs(10),
+        &mut Vec::new(),
+    );
+    assert!(report.run_end_written);
+    assert_eq!(report.written_samples + report.dropped_samples, i as u64);
+}
+
+#[test]
+fn deadline_spills_unwritten_events_as_ndjson() {
+    let tmp = TempDir::new("rec-spill");
+    let path = tmp.db();
+    let (rec, run_id) = Recorder::start(&path, new_run("spill")).expect("start");
+    let locker = hold_exclusive_lock(&path, Duration::from_secs(2));
+    for i in 0..5 {
+        rec.record(critical(i));
+    }
+    let mut spill = Vec::new();
+    let report = rec.finish_to(
+        RunEnd::now(Some(1), "exited"),
+        Duration::from_millis(300),
+        &mut spill,
+    );
+    locker.join().expect("locker thread");
+    assert_eq!(report.spilled_events, 5, "{report:?}");
+    assert!(!report.run_end_written);
+    let text = String::from_utf8(spill).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("{{\"id\":null,\"run_id\":{run_id},\"at_ms\":")),
+            "{line}"
+        );
+        let v: Value = serde_json::from_str(line).expect("each line is JSON");
+        assert_eq!(v["category"], "decision");
+        assert_eq!(v["actor"], "detector");
+        assert_eq!(v["message"], format!("decision {i}"));
+        assert_eq!(v["payload"]["i"], i);
+        assert!(v["at"].as_str().is_some_and(|at| at.ends_with('Z')));
+    }
+}
+
+#[test]
+fn spill_only_and_disabled() {
+    let rec = Recorder::spill_only();
+    assert_eq!(rec.run_id(), None);
+    rec.record(critical(0));
+    rec.record(critical(1));
+    rec.record_sample(&sample(0));
+    let mut spill = Vec::new();
+    let report = rec.finish_to(RunEnd::now(Some(0), "exited"), Duration::ZERO, &mut spill);
+    assert_eq!(report.spilled_events, 2);
+    assert_eq!(report.dropped_samples, 1);
+    let text = String::from_utf8(spill).expect("utf-8");
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.starts_with("{\"id\":null,\"run_id\":null,"), "{text}");
+
+    let rec = Recorder::disabled();
+    rec.record(critical(0));
+    rec.record_sample(&sample(0));
+    let mut spill = Vec::new();
+    let report = rec.finish_to(RunEnd::now(None, "exited"), Duration::ZERO, &mut spill);
+    assert_eq!(report, FinishReport::default());
+    assert!(spill.is_empty());
+}
+
+#[test]
+fn start_on_a_corrupt_file_fails_with_the_fix() {
+    let tmp = TempDir::new("rec-corrupt");
+    let path = tmp.db();
+    std::fs::write(&path, vec![0xA5u8; 4096]).expect("write garbage");
+    let err = match Recorder::start(&path, new_run("corrupt")) {
+        Ok(_) => panic!("a corrupt file must not be recorded into"),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(
+        text.contains("use --db elsewhere or move the file away"),
+        "{text}"
+    );
+}
+
+/// The budget is 5 MB per run-hour; measure an hour of one-second samples.
+#[test]
+fn a_run_hour_of_samples_fits_the_budget() {
+    let tmp = TempDir::new("rec-size");
+    let path = tmp.db();
+    let (rec, run_id) = Recorder::start(&path, new_run("size")).expect("start");
+    drop(rec);
+    let mut conn = location::open(&path).expect("open");
+    let size = |conn: &Connection| -> i64 {
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("checkpoint");
+        conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
+            [],
+            |r| r.get(0),
+        )
+        .expect("size")
+    };
+    let before = size(&conn);
+    let base = now_ms();
+    let hour: Vec<SampleRow> = (0..3600)
+        .map(|i| SampleRow {
+            cpu_percent: 37.5 + (i % 97) as f64 * 1.7,
+            rss_bytes: 700_000_000 + (i as u64 * 7919) % 50_000_000,
+            ..sample(base + i * 1000)
+        })
+        .collect();
+    let events: Vec<Event> = (0..100).map(critical).collect();
+    for chunk in hour.chunks(100) {
+        write_batch(&mut conn, run_id, &[], chunk, None, None).expect("write samples");
+    }
+    write_batch(&mut conn, run_id, &events, &[], None, None).expect("write events");
+    let grown = size(&conn) - before;
+    eprintln!("one run-hour (3600 samples, 100 events): {grown} bytes");
+    assert!(grown < 5 * 1024 * 1024, "{grown} bytes per run-hour");
+}

@@ -1,0 +1,300 @@
+//! Output passthrough: the child's bytes to FlowForge's stdout/stderr, exact and in order,
+//! with back-pressure instead of buffering.
+//!
+//! Each stream is a [`Pump`]: a non-blocking read end (the child's pipe or the pty master)
+//! and a [`Sink`] (our fd 1 or 2). A pump holds at most one read's worth of unwritten bytes;
+//! while they wait, it stops reading, so a slow reader of our stdout (`| less`, a stalled
+//! CI log pipe) fills the child's pipe and blocks the child — memory stays bounded and the
+//! other stream keeps flowing. To wait on a slow sink without blocking the loop, a sink that
+//! is a pipe gets its own non-blocking open file description (reopened through
+//! `/proc/self/fd`), so the `O_NONBLOCK` flag never leaks to the processes that share our
+//! stdout; terminals and regular files are written blocking (they do not stall for long,
+//! and poll cannot watch regular files). A broken sink (EPIPE: `| head -1` is done) closes
+//! the read end, so the child gets SIGPIPE on its next write, exactly as without FlowForge.
+//!
+//! Lines are split for analysis on the way through, within a budget: under a flood the
+//! pump passes whole chunks through unanalysed rather than slow the child down.
+
+use super::lines::LineSplitter;
+use crate::sample::Stream;
+use flowforge_platform::fd::{self, FileKind};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::Instant;
+
+/// How much a pump reads per call; also the most unwritten bytes it holds.
+const CHUNK: usize = 128 * 1024;
+/// Reads per wake-up before yielding to the other sources (fairness under a flood).
+const READS_PER_TURN: usize = 8;
+
+/// One of FlowForge's own output streams.
+pub struct Sink {
+    raw: BorrowedFd<'static>,
+    reopened: Option<OwnedFd>,
+    /// `Some(original)` when we set O_NONBLOCK on the shared description and must restore it.
+    restore_blocking: bool,
+    pollable: bool,
+}
+
+impl Sink {
+    /// Prepares fd 1 or 2 for non-blocking writes where that is possible.
+    pub fn new(stdio_fd: i32) -> Sink {
+        let raw = fd::stdio(stdio_fd);
+        let mut sink = Sink {
+            raw,
+            reopened: None,
+            restore_blocking: false,
+            pollable: false,
+        };
+        if !matches!(fd::file_kind(raw), Ok(FileKind::Stream)) {
+            return sink;
+        }
+        if let Ok(own) = fd::reopen_nonblocking_for_write(raw) {
+            sink.reopened = Some(own);
+            sink.pollable = true;
+        } else if matches!(fd::is_nonblocking(raw), Ok(false)) && fd::set_nonblocking(raw, true).is_ok() {
+            sink.restore_blocking = true;
+            sink.pollable = true;
+        }
+        sink
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        match &self.reopened {
+            Some(own) => own.as_fd(),
+            None => self.raw,
+        }
+    }
+
+    /// Whether writes can return WouldBlock (and the fd can be registered for writability).
+    pub fn pollable(&self) -> bool {
+        self.pollable
+    }
+
+    pub fn write(&self, bytes: &[u8]) -> io::Result<usize> {
+        loop {
+            match fd::write(self.fd(), bytes) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes everything, waiting if needed (used for the last bytes before exit).
+    pub fn write_all_blocking(&self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match self.write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if self.restore_blocking {
+            let _ = fd::set_nonblocking(self.raw, false);
+        }
+    }
+}
+
+/// Lines-per-second budget for analysis, as a token bucket refilled by elapsed time.
+pub struct AnalysisBudget {
+    per_second: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl AnalysisBudget {
+    pub fn new(lines_per_second: u32) -> AnalysisBudget {
+        AnalysisBudget {
+            per_second: lines_per_second as f64,
+            tokens: lines_per_second as f64 / 4.0,
+            last: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.per_second / 4.0);
+        self.tokens > 0.0
+    }
+
+    fn spend(&mut self, lines: u64) {
+        self.tokens -= lines as f64;
+    }
+}
+
+/// What a pump did on one turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Nothing more to do until the next readiness event.
+    Idle,
+    /// It stopped to let others run; call again without waiting.
+    MoreReady,
+    /// The source reached end of file (or was closed after a broken sink).
+    Done,
+}
+
+/// Counters a pump keeps for samples and evidence.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PumpStats {
+    pub bytes: u64,
+    pub lines: u64,
+    pub unanalysed_bytes: u64,
+}
+
+pub struct Pump {
+    pub stream: Stream,
+    source: Option<OwnedFd>,
+    pending: Vec<u8>,
+    pending_from: usize,
+    source_ready: bool,
+    splitter: LineSplitter,
+    buffer: Box<[u8]>,
+    pub stats: PumpStats,
+    /// Set when our sink broke (EPIPE): the source was closed on purpose.
+    pub sink_broken: bool,
+}
+
+impl Pump {
+    pub fn new(stream: Stream, source: OwnedFd) -> Pump {
+        Pump {
+            stream,
+            source: Some(source),
+            pending: Vec::new(),
+            pending_from: 0,
+            source_ready: true,
+            splitter: LineSplitter::new(),
+            buffer: vec![0u8; CHUNK].into_boxed_slice(),
+            stats: PumpStats::default(),
+            sink_broken: false,
+        }
+    }
+
+    pub fn source(&self) -> Option<BorrowedFd<'_>> {
+        self.source.as_ref().map(|fd| fd.as_fd())
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.source.is_none() && self.pending_from >= self.pending.len()
+    }
+
+    pub fn mark_readable(&mut self) {
+        self.source_ready = true;
+    }
+
+    /// Moves bytes from source to sink until either would block, the turn's quota is used,
+    /// or the source ends. Lines go to `on_line` within `budget`.
+    pub fn turn(
+        &mut self,
+        sink: &Sink,
+        budget: &mut AnalysisBudget,
+        on_line: &mut dyn FnMut(Stream, &[u8], bool),
+    ) -> Turn {
+        for _ in 0..READS_PER_TURN {
+            if self.pending_from < self.pending.len() {
+                match sink.write(&self.pending[self.pending_from..]) {
+                    Ok(n) => {
+                        self.pending_from += n;
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Turn::Idle,
+                    Err(_) => return self.break_sink(),
+                }
+            }
+            self.pending.clear();
+            self.pending_from = 0;
+            let Some(source) = self.source.as_ref() else {
+                return Turn::Done;
+            };
+            if !self.source_ready {
+                return Turn::Idle;
+            }
+            let n = match fd::read(source.as_fd(), &mut self.buffer) {
+                Ok(0) => return self.end_of_source(on_line),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.source_ready = false;
+                    return Turn::Idle;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // A pty master reads EIO once the last slave is closed: that is its EOF.
+                Err(_) => return self.end_of_source(on_line),
+            };
+            self.stats.bytes += n as u64;
+            self.analyse(n, budget, on_line);
+            match sink.write(&self.buffer[..n]) {
+                Ok(written) if written == n => {}
+                Ok(written) => self.pending.extend_from_slice(&self.buffer[written..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.pending.extend_from_slice(&self.buffer[..n])
+                }
+                Err(_) => return self.break_sink(),
+            }
+        }
+        Turn::MoreReady
+    }
+
+    fn analyse(
+        &mut self,
+        n: usize,
+        budget: &mut AnalysisBudget,
+        on_line: &mut dyn FnMut(Stream, &[u8], bool),
+    ) {
+        let stream = self.stream;
+        if !budget.allow(Instant::now()) {
+            self.stats.unanalysed_bytes += n as u64;
+            self.splitter.skip_to_next_line();
+            return;
+        }
+        let mut lines = 0u64;
+        self.splitter.feed(&self.buffer[..n], &mut |line, truncated| {
+            lines += 1;
+            on_line(stream, line, truncated);
+        });
+        self.stats.lines += lines;
+        budget.spend(lines);
+    }
+
+    fn end_of_source(&mut self, on_line: &mut dyn FnMut(Stream, &[u8], bool)) -> Turn {
+        let stream = self.stream;
+        self.splitter
+            .finish(&mut |line, truncated| on_line(stream, line, truncated));
+        self.source = None;
+        if self.pending_from < self.pending.len() {
+            Turn::MoreReady
+        } else {
+            Turn::Done
+        }
+    }
+
+    fn break_sink(&mut self) -> Turn {
+        // Closing our read end makes the child's next write raise SIGPIPE, as it would
+        // have if it wrote to the broken pipe itself.
+        self.source = None;
+        self.pending.clear();
+        self.pending_from = 0;
+        self.sink_broken = true;
+        Turn::Done
+    }
+
+    /// Writes whatever is still pending, waiting for the sink if necessary.
+    pub fn flush_blocking(&mut self, sink: &Sink) {
+        if self.pending_from < self.pending.len()
+            && sink
+                .write_all_blocking(&self.pending[self.pending_from..])
+                .is_err()
+        {
+            self.sink_broken = true;
+        }
+        self.pending.clear();
+        self.pending_from = 0;
+    }
+}
