@@ -1,8 +1,10 @@
 //! Command-line parsing: lexopt into typed commands, in two steps (raw flags, then
 //! validated settings), so every bad input becomes one line naming the problem and the fix.
 
+use crate::evidence::RunRef;
 use crate::units::parse_duration;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub const MAIN_HELP: &str = "\
@@ -43,6 +45,13 @@ Supervision:
                              FlowForge's stdout is a terminal]
       --tick DURATION        how often the tree's CPU and memory are sampled [default: 1s]
 
+Evidence (see OPERATIONS.md):
+      --db PATH              record into this SQLite file [default: $FLOWFORGE_DB, else
+                             $FLOWFORGE_HOME/flowforge.db, else ~/.local/state/flowforge/]
+      --no-db                record nothing
+      --require-db           fail (exit 125) when the database cannot be opened, instead
+                             of running on with a warning
+
 Output:
   -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
   -h, --help                 print this help
@@ -70,6 +79,36 @@ pub struct RunArgs {
     pub pty: PtyMode,
     pub tick: Duration,
     pub verbose: u8,
+    pub db: DbChoice,
+}
+
+/// Where `flowforge run` records its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbChoice {
+    /// `--db PATH` or the default location; `required` is `--require-db`.
+    Record { path: Option<PathBuf>, required: bool },
+    /// `--no-db`.
+    Off,
+}
+
+/// A command that reads or maintains the evidence store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inspect {
+    Runs {
+        json: bool,
+        limit: usize,
+    },
+    Show {
+        run: RunRef,
+    },
+    Events {
+        run: Option<RunRef>,
+        json: bool,
+        follow: bool,
+    },
+    Prune {
+        older_than: Duration,
+    },
 }
 
 #[derive(Debug)]
@@ -79,6 +118,10 @@ pub enum Command {
     Shim {
         pty: bool,
         command: Vec<OsString>,
+    },
+    Inspect {
+        what: Inspect,
+        db: Option<PathBuf>,
     },
     Help(&'static str),
     Version,
@@ -106,7 +149,99 @@ fn usage(problem: impl Into<String>, fix: impl Into<String>) -> UsageError {
 
 /// Options of `flowforge run` that take a value; used to spot an ambiguous command line
 /// (`flowforge run sleep 10 --timeout 5`).
-const RUN_VALUE_OPTIONS: &[&str] = &["--timeout", "--kill-grace", "--pty", "--tick"];
+const RUN_VALUE_OPTIONS: &[&str] = &["--timeout", "--kill-grace", "--pty", "--tick", "--db"];
+
+pub const INSPECT_HELP: &str = "\
+flowforge runs | show | events | prune — read and maintain the evidence store
+
+Usage:
+  flowforge runs [--json] [--limit N]          recorded runs, newest first [default limit: 20]
+  flowforge show RUN                           one run's story: what happened, why, what came of it
+  flowforge events [RUN] [--json] [--follow]   the event stream; --json prints NDJSON, one
+                                               object per line (fields in OPERATIONS.md)
+  flowforge prune --older-than DURATION        delete runs that ended before then
+
+RUN is a run id from `flowforge runs`, or `last`.
+Every command takes --db PATH (default: $FLOWFORGE_DB, else $FLOWFORGE_HOME/flowforge.db,
+else ~/.local/state/flowforge/flowforge.db).
+";
+
+fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(args);
+    let (mut json, mut follow, mut limit, mut db, mut run, mut older_than) =
+        (false, false, 20usize, None, None, None);
+    let fix = format!("see `flowforge {name} --help`");
+    while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix.clone()))? {
+        match arg {
+            Long("json") if name != "prune" && name != "show" => json = true,
+            Long("follow") | Short('f') if name == "events" => follow = true,
+            Long("limit") if name == "runs" => {
+                let text = value_of(&mut parser, "--limit")?;
+                limit = text.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| {
+                    usage(
+                        format!("invalid --limit '{text}'"),
+                        "give a positive number, e.g. --limit 50",
+                    )
+                })?;
+            }
+            Long("older-than") if name == "prune" => {
+                let text = value_of(&mut parser, "--older-than")?;
+                older_than =
+                    Some(parse_duration(&text).map_err(|why| {
+                        usage(format!("invalid --older-than: {why}"), "e.g. --older-than 30d")
+                    })?);
+            }
+            Long("db") => {
+                db = Some(PathBuf::from(
+                    parser
+                        .value()
+                        .map_err(|_| usage("--db needs a value", "e.g. --db ./runs.db"))?,
+                ))
+            }
+            Short('h') | Long("help") => return Ok(Command::Help(INSPECT_HELP)),
+            Value(value) if run.is_none() && (name == "show" || name == "events") => {
+                let text = value.to_string_lossy().into_owned();
+                run = Some(RunRef::parse(&text).ok_or_else(|| {
+                    usage(
+                        format!("'{text}' is not a run"),
+                        "give a run id from `flowforge runs`, or `last`",
+                    )
+                })?);
+            }
+            other => return Err(usage(format!("unexpected {}", describe(&other)), fix)),
+        }
+    }
+    let what = match name {
+        "runs" => Inspect::Runs { json, limit },
+        "show" => Inspect::Show {
+            run: run.ok_or_else(|| {
+                usage(
+                    "show needs a run",
+                    "e.g. `flowforge show last` or `flowforge show 17`",
+                )
+            })?,
+        },
+        "events" => Inspect::Events { run, json, follow },
+        _ => Inspect::Prune {
+            older_than: older_than.ok_or_else(|| {
+                usage(
+                    "prune needs --older-than",
+                    "e.g. `flowforge prune --older-than 30d`",
+                )
+            })?,
+        },
+    };
+    Ok(Command::Inspect { what, db })
+}
+
+fn describe(arg: &lexopt::Arg<'_>) -> String {
+    match arg {
+        lexopt::Arg::Short(c) => format!("option '-{c}'"),
+        lexopt::Arg::Long(name) => format!("option '--{name}'"),
+        lexopt::Arg::Value(value) => format!("argument '{}'", value.to_string_lossy()),
+    }
+}
 
 pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
     let mut iter = args.into_iter();
@@ -118,6 +253,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
     match first.to_str() {
         Some("run") => parse_run(rest),
         Some("__shim") => parse_shim(rest),
+        Some(name @ ("runs" | "show" | "events" | "prune")) => parse_inspect(name, rest),
         Some("-h" | "--help" | "help") => Ok(Command::Help(MAIN_HELP)),
         Some("-V" | "--version") => Ok(Command::Version),
         Some(other) if other.starts_with('-') => Err(usage(
@@ -194,7 +330,14 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         pty: PtyMode::Auto,
         tick: Duration::from_secs(1),
         verbose: 0,
+        db: DbChoice::Record {
+            path: None,
+            required: false,
+        },
     };
+    let mut no_db = false;
+    let mut require_db = false;
+    let mut db_path = None;
     let mut parser = lexopt::Parser::from_args(args);
     let mut saw_separator = false;
     loop {
@@ -250,6 +393,15 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 }
             }
             Short('v') | Long("verbose") => run.verbose = run.verbose.saturating_add(1),
+            Long("db") => {
+                db_path = Some(PathBuf::from(
+                    parser
+                        .value()
+                        .map_err(|_| usage("--db needs a value", "e.g. --db ./runs.db"))?,
+                ))
+            }
+            Long("no-db") => no_db = true,
+            Long("require-db") => require_db = true,
             Short('h') | Long("help") => return Ok(Command::Help(RUN_HELP)),
             Value(program) => {
                 run.command.push(program);
@@ -262,14 +414,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
             }
             other => {
                 return Err(usage(
-                    format!(
-                        "unknown option '{}'",
-                        other
-                            .unexpected()
-                            .to_string()
-                            .trim_start_matches("invalid option ")
-                            .trim_matches('\'')
-                    ),
+                    format!("unknown {}", describe(&other)),
                     "see `flowforge run --help`; put `--` before the command if the option is the command's",
                 ))
             }
@@ -281,6 +426,19 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
             "e.g. `flowforge run -- python3 agent.py`",
         ));
     }
+    run.db = match (no_db, require_db, db_path) {
+        (true, true, _) => {
+            return Err(usage(
+                "--no-db and --require-db contradict each other",
+                "use one of them",
+            ))
+        }
+        (true, false, Some(_)) => {
+            return Err(usage("--no-db and --db contradict each other", "use one of them"))
+        }
+        (true, false, None) => DbChoice::Off,
+        (false, required, path) => DbChoice::Record { path, required },
+    };
     if !saw_separator {
         if let Some(flag) = run.command[1..].iter().filter_map(|a| a.to_str()).find(|a| {
             let name = a.split('=').next().unwrap_or(a);
@@ -328,6 +486,41 @@ mod tests {
     fn ambiguous_without_separator_is_refused() {
         let err = parse(args(&["run", "sleep", "10", "--timeout", "5"])).unwrap_err();
         assert!(err.problem.contains("ambiguous"), "{err}");
+    }
+
+    #[test]
+    fn inspect_commands() {
+        match parse(args(&["show", "last"])) {
+            Ok(Command::Inspect {
+                what: Inspect::Show { run: RunRef::Last },
+                db: None,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match parse(args(&["events", "7", "--json", "--db", "/tmp/x.db"])) {
+            Ok(Command::Inspect {
+                what:
+                    Inspect::Events {
+                        run: Some(RunRef::Id(7)),
+                        json: true,
+                        follow: false,
+                    },
+                db: Some(_),
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(args(&["prune"])).unwrap_err().fix.contains("30d"));
+        assert!(parse(args(&["show", "banana"]))
+            .unwrap_err()
+            .fix
+            .contains("flowforge runs"));
+        assert!(parse(args(&["runs", "--limit", "0"])).is_err());
+    }
+
+    #[test]
+    fn db_flags() {
+        assert_eq!(run(&["run", "--no-db", "--", "true"]).db, DbChoice::Off);
+        assert!(parse(args(&["run", "--no-db", "--require-db", "--", "true"])).is_err());
     }
 
     #[test]

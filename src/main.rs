@@ -5,6 +5,8 @@
 
 mod act;
 mod cli;
+mod evidence;
+mod inspect;
 mod sample;
 mod supervise;
 mod units;
@@ -23,6 +25,10 @@ fn main() {
     };
     let code = match command {
         Command::Shim { pty, command } => flowforge_platform::shim::run(&command, pty),
+        Command::Inspect { what, db } => {
+            init_logging(0);
+            inspect::inspect(what, db)
+        }
         Command::Help(text) => {
             let _ = std::io::stdout().write_all(text.as_bytes());
             0

@@ -147,8 +147,7 @@ impl Writer {
             let wait = if self.end.is_some() && self.retry_at.is_none() {
                 Duration::ZERO
             } else {
-                next.saturating_duration_since(Instant::now())
-                    .min(BATCH_DELAY)
+                next.saturating_duration_since(Instant::now()).min(BATCH_DELAY)
             };
             let connected = orphaned_at.is_none() && self.receive(wait);
             if !connected {
@@ -241,14 +240,7 @@ impl Writer {
             (batch, everything)
         };
         let end = self.end.as_ref().filter(|_| everything);
-        let result = write_batch(
-            &mut self.conn,
-            self.run_id,
-            &batch,
-            &self.samples,
-            self.pid,
-            end,
-        );
+        let result = write_batch(&mut self.conn, self.run_id, &batch, &self.samples, self.pid, end);
         match result {
             Ok(()) => {
                 let mut backlog = lock(&self.shared.backlog);
@@ -281,9 +273,7 @@ impl Writer {
             Err(e) => {
                 self.failures += 1;
                 self.samples.clear();
-                let pause = RETRY_MIN
-                    .saturating_mul(1 << self.failures.min(5))
-                    .min(RETRY_MAX);
+                let pause = RETRY_MIN.saturating_mul(1 << self.failures.min(5)).min(RETRY_MAX);
                 self.retry_at = Some(Instant::now() + pause);
                 if !self.warned {
                     self.warned = true;
@@ -329,8 +319,7 @@ pub(super) fn write_batch(
         }
     }
     if !samples.is_empty() {
-        let mut insert =
-            tx.prepare_cached("INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+        let mut insert = tx.prepare_cached("INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
         for s in samples {
             insert.execute(params![
                 run_id.0,
@@ -345,10 +334,7 @@ pub(super) fn write_batch(
         }
     }
     if let Some(pid) = pid {
-        tx.execute(
-            "UPDATE runs SET pid = ?2 WHERE id = ?1",
-            params![run_id.0, pid],
-        )?;
+        tx.execute("UPDATE runs SET pid = ?2 WHERE id = ?1", params![run_id.0, pid])?;
     }
     if let Some(end) = end {
         tx.execute(

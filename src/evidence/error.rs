@@ -39,21 +39,11 @@ pub enum EvidenceError {
         source: Option<rusqlite::Error>,
     },
     /// The database is opened read-only or its directory does not allow the WAL files.
-    Unwritable {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Unwritable { path: PathBuf, source: rusqlite::Error },
     /// Another process held a lock longer than the busy timeout.
-    Locked {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Locked { path: PathBuf, source: rusqlite::Error },
     /// The file was written by a newer FlowForge; we never downgrade it.
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
+    TooNew { path: PathBuf, found: i64, known: i64 },
     /// Applying migration `name` failed; the transaction was rolled back.
     Migrate {
         path: PathBuf,
@@ -86,15 +76,13 @@ impl EvidenceError {
     pub(crate) fn classify(path: &Path, what: &'static str, e: rusqlite::Error) -> EvidenceError {
         let path = path.to_path_buf();
         match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
-                EvidenceError::NotADatabase {
-                    path,
-                    source: Some(e),
-                }
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => EvidenceError::NotADatabase {
+                path,
+                source: Some(e),
+            },
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+                EvidenceError::Unwritable { path, source: e }
             }
-            Some(ErrorCode::ReadOnly)
-            | Some(ErrorCode::CannotOpen)
-            | Some(ErrorCode::PermissionDenied) => EvidenceError::Unwritable { path, source: e },
             Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
                 EvidenceError::Locked { path, source: e }
             }
@@ -113,11 +101,7 @@ impl fmt::Display for EvidenceError {
         use EvidenceError::*;
         match self {
             IsDirectory { path } => {
-                write!(
-                    f,
-                    "evidence database {} is a directory; {FIX}",
-                    path.display()
-                )
+                write!(f, "evidence database {} is a directory; {FIX}", path.display())
             }
             CreateDir { path, dir, .. } => write!(
                 f,

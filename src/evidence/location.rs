@@ -41,18 +41,10 @@ const FILE_NAME: &str = "flowforge.db";
 
 /// The database path for this invocation; see the module documentation for the order.
 pub fn resolve_db_path(db_flag: Option<&Path>) -> PathBuf {
-    resolve_with(
-        db_flag,
-        |key| std::env::var_os(key),
-        cfg!(target_os = "macos"),
-    )
+    resolve_with(db_flag, |key| std::env::var_os(key), cfg!(target_os = "macos"))
 }
 
-fn resolve_with(
-    db_flag: Option<&Path>,
-    env: impl Fn(&str) -> Option<OsString>,
-    macos: bool,
-) -> PathBuf {
+fn resolve_with(db_flag: Option<&Path>, env: impl Fn(&str) -> Option<OsString>, macos: bool) -> PathBuf {
     let var = |key: &str| env(key).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(path) = db_flag {
         return path.to_path_buf();
@@ -80,11 +72,10 @@ fn resolve_with(
 /// the schema up to date. Every CLI command and the recorder go through here.
 pub fn open(path: &Path) -> Result<Connection, EvidenceError> {
     prepare_file(path)?;
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| EvidenceError::classify(path, "opening", e))?;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| EvidenceError::classify(path, "opening", e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
     // Refuse a newer file before any pragma can change it.
@@ -217,10 +208,7 @@ mod tests {
         ];
         assert_eq!(resolve(Some("/f.db"), &all, false), PathBuf::from("/f.db"));
         assert_eq!(resolve(None, &all, false), PathBuf::from("/a/x.db"));
-        assert_eq!(
-            resolve(None, &all[1..], false),
-            PathBuf::from("/b/flowforge.db")
-        );
+        assert_eq!(resolve(None, &all[1..], false), PathBuf::from("/b/flowforge.db"));
         assert_eq!(
             resolve(None, &all[2..], false),
             PathBuf::from("/c/flowforge/flowforge.db")

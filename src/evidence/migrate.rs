@@ -124,11 +124,7 @@ mod tests {
         ];
         for actor in all {
             match actor {
-                Actor::Supervisor
-                | Actor::Detector
-                | Actor::User
-                | Actor::Signal
-                | Actor::Guardrail => {}
+                Actor::Supervisor | Actor::Detector | Actor::User | Actor::Signal | Actor::Guardrail => {}
             }
         }
         all.to_vec()
@@ -138,11 +134,7 @@ mod tests {
     fn migrations_are_numbered_without_gaps() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i64 + 1);
-            assert!(
-                m.name.starts_with(&format!("{:04}_", m.version)),
-                "{}",
-                m.name
-            );
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{}", m.name);
         }
     }
 
@@ -184,10 +176,7 @@ mod tests {
             .and_then(|c| c.execute_batch("PRAGMA user_version = 999"))
             .expect("set user_version");
         let err = open(&path).expect_err("newer schema");
-        assert!(
-            matches!(err, EvidenceError::TooNew { found: 999, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, EvidenceError::TooNew { found: 999, .. }), "{err:?}");
         let text = err.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
         assert!(
@@ -226,8 +215,7 @@ mod tests {
         // Dropping the gate row does not open it.
         conn.execute("DELETE FROM retention_gate", [])
             .expect("gate row deletable");
-        conn.execute("DELETE FROM events", [])
-            .expect_err("still refused");
+        conn.execute("DELETE FROM events", []).expect_err("still refused");
         assert_eq!(count(&conn, "events"), before);
     }
 

@@ -34,8 +34,8 @@ pub mod writer;
 pub use error::EvidenceError;
 pub use event::{now_ms, Actor, Category, Event};
 pub use location::{open, resolve_db_path};
-pub use retention::{prune, PruneReport};
-pub use writer::{FinishReport, Recorder};
+pub use retention::prune;
+pub use writer::Recorder;
 
 use serde_json::Value;
 use std::fmt;

@@ -68,10 +68,7 @@ pub fn rfc3339_s(ms: i64) -> String {
 
 fn split_days(secs: i64) -> (String, i64) {
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        secs.rem_euclid(86_400),
-    )
+    (format!("{year:04}-{month:02}-{day:02}"), secs.rem_euclid(86_400))
 }
 
 fn clock(secs_of_day: i64) -> String {

@@ -93,17 +93,13 @@ fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
 pub fn resolve_run(conn: &Connection, run: RunRef) -> Result<RunId, EvidenceError> {
     match run {
         RunRef::Id(id) => conn
-            .query_row("SELECT id FROM runs WHERE id = ?1", params![id], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT id FROM runs WHERE id = ?1", params![id], |r| r.get(0))
             .optional()
             .map_err(EvidenceError::query("looking up the run"))?
             .map(RunId)
             .ok_or(EvidenceError::NoRun(id)),
         RunRef::Last => conn
-            .query_row("SELECT max(id) FROM runs", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })
+            .query_row("SELECT max(id) FROM runs", [], |r| r.get::<_, Option<i64>>(0))
             .map_err(EvidenceError::query("looking up the last run"))?
             .map(RunId)
             .ok_or(EvidenceError::NoRuns),
@@ -119,18 +115,11 @@ fn load_run(conn: &Connection, id: RunId) -> Result<RunRecord, EvidenceError> {
 }
 
 /// `flowforge runs`: the latest `limit` runs, newest first, as a table or a JSON array.
-pub fn runs(
-    conn: &Connection,
-    limit: usize,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), EvidenceError> {
+pub fn runs(conn: &Connection, limit: usize, json: bool, out: &mut dyn Write) -> Result<(), EvidenceError> {
     let fail = EvidenceError::query("listing runs");
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1");
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn
-        .prepare(&sql)
-        .map_err(EvidenceError::query("listing runs"))?;
+    let mut stmt = conn.prepare(&sql).map_err(EvidenceError::query("listing runs"))?;
     let rows: Vec<RunRecord> = stmt
         .query_map(params![limit], run_record)
         .and_then(|rows| rows.collect())
@@ -146,12 +135,8 @@ pub fn runs(
         "ID", "STARTED", "DURATION", "OUTCOME", "EXIT"
     )?;
     for run in &rows {
-        let duration = run
-            .duration_ms
-            .map_or_else(|| "-".to_string(), human_duration);
-        let exit = run
-            .exit_code
-            .map_or_else(|| "-".to_string(), |c| c.to_string());
+        let duration = run.duration_ms.map_or_else(|| "-".to_string(), human_duration);
+        let exit = run.exit_code.map_or_else(|| "-".to_string(), |c| c.to_string());
         writeln!(
             out,
             "{:>5}  {:<20}  {:>8}  {:<10}  {:>4}  {}",
@@ -186,8 +171,7 @@ pub fn show(conn: &Connection, run: RunRef, out: &mut dyn Write) -> Result<(), E
             "  ended    {} after {}: {outcome}{}",
             rfc3339_s(end),
             human_duration(end - run.started_at_ms),
-            run.exit_code
-                .map_or_else(String::new, |c| format!(", exit {c}"))
+            run.exit_code.map_or_else(String::new, |c| format!(", exit {c}"))
         )?,
         _ => writeln!(
             out,
@@ -323,18 +307,11 @@ fn run_events(
         "SELECT id, run_id, at_ms, category, kind, actor, message, payload FROM events
          WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     )
-    .and_then(|mut s| {
-        s.query_map(params![id.0, after, limit], event_record)?
-            .collect()
-    })
+    .and_then(|mut s| s.query_map(params![id.0, after, limit], event_record)?.collect())
     .map_err(EvidenceError::query("reading events"))
 }
 
-fn all_events(
-    conn: &Connection,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<EventRecord>, EvidenceError> {
+fn all_events(conn: &Connection, after: i64, limit: i64) -> Result<Vec<EventRecord>, EvidenceError> {
     conn.prepare_cached(
         "SELECT id, run_id, at_ms, category, kind, actor, message, payload FROM events
          WHERE id > ?1 ORDER BY id LIMIT ?2",

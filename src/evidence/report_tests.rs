@@ -33,10 +33,7 @@ fn runs_table_and_json() {
     let table = text(|out| runs(&conn, 20, false, out));
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 2, "{table}");
-    assert!(
-        lines[0].contains("ID") && lines[0].contains("COMMAND"),
-        "{table}"
-    );
+    assert!(lines[0].contains("ID") && lines[0].contains("COMMAND"), "{table}");
     for part in [
         "1",
         "2024-06-01T10:00:00Z",
@@ -50,10 +47,7 @@ fn runs_table_and_json() {
     let json: Value = serde_json::from_str(&text(|out| runs(&conn, 20, true, out))).expect("JSON");
     let run = &json[0];
     assert_eq!(run["id"], 1);
-    assert_eq!(
-        run["argv"],
-        json!(["python3", "agent.py", "--task", "fix tests"])
-    );
+    assert_eq!(run["argv"], json!(["python3", "agent.py", "--task", "fix tests"]));
     assert_eq!(run["duration_ms"], 31_210);
     assert_eq!(run["outcome"], "stopped");
     assert_eq!(run["started_at"], "2024-06-01T10:00:00.000Z");
@@ -91,8 +85,7 @@ fn unknown_runs_are_typed_errors() {
     let (_tmp, conn) = fixture("rep-unknown");
     let err = show(&conn, RunRef::Id(99), &mut Vec::new()).expect_err("no run 99");
     assert_eq!(err.to_string(), "no run 99; `flowforge runs` lists them");
-    let err =
-        events(&conn, Some(RunRef::Id(99)), true, false, &mut Vec::new()).expect_err("no run 99");
+    let err = events(&conn, Some(RunRef::Id(99)), true, false, &mut Vec::new()).expect_err("no run 99");
     assert!(matches!(err, EvidenceError::NoRun(99)), "{err:?}");
 
     let tmp = TempDir::new("rep-empty");
@@ -153,15 +146,7 @@ fn follow_a_run_until_it_ends() {
         thread::spawn(move || {
             let conn = open(&path).expect("follower open");
             let mut out = Vec::new();
-            events_until(
-                &conn,
-                Some(RunRef::Id(run_id.0)),
-                true,
-                true,
-                &stop,
-                &mut out,
-            )
-            .expect("follow");
+            events_until(&conn, Some(RunRef::Id(run_id.0)), true, true, &stop, &mut out).expect("follow");
             String::from_utf8(out).expect("utf-8")
         })
     };
@@ -200,10 +185,7 @@ fn follow_a_run_until_it_ends() {
                 .to_string()
         })
         .collect();
-    assert_eq!(
-        messages,
-        (0..6).map(|i| format!("step {i}")).collect::<Vec<_>>()
-    );
+    assert_eq!(messages, (0..6).map(|i| format!("step {i}")).collect::<Vec<_>>());
 }
 
 #[test]

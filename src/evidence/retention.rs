@@ -37,8 +37,8 @@ pub fn prune(conn: &Connection, older_than: Duration) -> Result<PruneReport, Evi
 /// [`prune`] with an explicit cutoff in milliseconds since the epoch.
 pub fn prune_before(conn: &Connection, cutoff_ms: i64) -> Result<PruneReport, EvidenceError> {
     let fail = EvidenceError::query;
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(fail("starting prune"))?;
+    let tx =
+        Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fail("starting prune"))?;
     let ids = old_runs(&tx, cutoff_ms).map_err(fail("finding old runs"))?;
     let mut report = PruneReport::default();
     if ids.is_empty() {
@@ -61,12 +61,8 @@ pub fn prune_before(conn: &Connection, cutoff_ms: i64) -> Result<PruneReport, Ev
             .prepare("DELETE FROM runs WHERE id = ?1")
             .map_err(fail("preparing prune"))?;
         for id in &ids {
-            report.events += events
-                .execute(params![id])
-                .map_err(fail("deleting events"))? as u64;
-            report.samples += samples
-                .execute(params![id])
-                .map_err(fail("deleting samples"))? as u64;
+            report.events += events.execute(params![id]).map_err(fail("deleting events"))? as u64;
+            report.samples += samples.execute(params![id]).map_err(fail("deleting samples"))? as u64;
             report.runs += runs.execute(params![id]).map_err(fail("deleting runs"))? as u64;
         }
     }
@@ -181,10 +177,7 @@ mod tests {
         );
         conn.execute("DELETE FROM events", [])
             .expect_err("still append-only");
-        assert_eq!(
-            prune_before(&conn, 5_000).expect("again"),
-            PruneReport::default()
-        );
+        assert_eq!(prune_before(&conn, 5_000).expect("again"), PruneReport::default());
     }
 
     #[test]

@@ -171,8 +171,7 @@ impl Recorder {
             Inner::Disabled => {}
             Inner::SpillOnly { held } => lock(held).push(event),
             Inner::Live(live) => {
-                if let Err(mpsc::SendError(Msg::Event(event))) = live.events.send(Msg::Event(event))
-                {
+                if let Err(mpsc::SendError(Msg::Event(event))) = live.events.send(Msg::Event(event)) {
                     lock(&live.orphans).push(event);
                 }
             }
@@ -226,13 +225,7 @@ impl Recorder {
 }
 
 impl Live {
-    fn finish(
-        self,
-        end: RunEnd,
-        deadline: Duration,
-        recorded: u64,
-        spill: &mut dyn Write,
-    ) -> FinishReport {
+    fn finish(self, end: RunEnd, deadline: Duration, recorded: u64, spill: &mut dyn Write) -> FinishReport {
         let Live {
             run_id,
             path,

@@ -42,10 +42,7 @@ fn capture_warnings() {
 
 fn warnings_about(path: &Path) -> usize {
     let needle = path.display().to_string();
-    lock(&WARNINGS)
-        .iter()
-        .filter(|w| w.contains(&needle))
-        .count()
+    lock(&WARNINGS).iter().filter(|w| w.contains(&needle)).count()
 }
 
 fn new_run(tag: &str) -> NewRun {
@@ -85,8 +82,7 @@ fn hold_exclusive_lock(path: &Path, hold: Duration) -> thread::JoinHandle<()> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let locker = thread::spawn(move || {
         let conn = Connection::open(&path).expect("locker open");
-        conn.execute_batch("BEGIN EXCLUSIVE")
-            .expect("take the lock");
+        conn.execute_batch("BEGIN EXCLUSIVE").expect("take the lock");
         ready_tx.send(()).expect("signal ready");
         // The hold is the scenario under test, not a wait for a condition.
         thread::sleep(hold);
@@ -146,10 +142,7 @@ fn records_events_samples_pid_and_end() {
     assert_eq!(query(&path, "SELECT count(*) FROM samples"), 11);
     assert_eq!(query(&path, "SELECT pid FROM runs"), 4242);
     assert_eq!(
-        query(
-            &path,
-            "SELECT exit_code FROM runs WHERE outcome = 'stopped'"
-        ),
+        query(&path, "SELECT exit_code FROM runs WHERE outcome = 'stopped'"),
         143
     );
 }
@@ -217,9 +210,7 @@ fn locked_database_never_blocks_record_and_loses_no_critical_event() {
         }
     }
     let recording = started.elapsed();
-    eprintln!(
-        "10,050 record calls under lock: {recording:?}, slowest {slowest:?}, {over_1ms} >= 1 ms"
-    );
+    eprintln!("10,050 record calls under lock: {recording:?}, slowest {slowest:?}, {over_1ms} >= 1 ms");
     assert!(
         recording < Duration::from_secs(2),
         "recording ran past the lock: {recording:?}"
@@ -246,11 +237,7 @@ fn locked_database_never_blocks_record_and_loses_no_critical_event() {
     assert_eq!(report.written_samples + report.dropped_samples, 10_000);
     let sql = format!("SELECT count(*) FROM events WHERE run_id = {run_id}");
     assert_eq!(query(&path, &sql), 50);
-    assert_eq!(
-        warnings_about(&path),
-        1,
-        "exactly one warning for the whole run"
-    );
+    assert_eq!(warnings_about(&path), 1, "exactly one warning for the whole run");
 }
 
 #[test]

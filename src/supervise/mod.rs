@@ -283,7 +283,12 @@ impl Supervisor {
 
         loop {
             let pumps_done = stdout_pump.is_done() && stderr_pump.as_ref().is_none_or(|p| p.is_done());
-            if shim_gone && (pumps_done || !more_ready) {
+            // Once the shim is gone the tree's writers are gone: drain to end of file, waiting
+            // for a slow sink. Only a stray the shim could not reap (it died early) may still
+            // hold a pipe open; stop when nothing is readable or unwritten, stop_strays ends it.
+            let pumps_drained =
+                stdout_pump.is_drained() && stderr_pump.as_ref().is_none_or(|p| p.is_drained());
+            if shim_gone && (pumps_done || (!more_ready && pumps_drained)) {
                 break;
             }
             let now = Instant::now();
@@ -564,11 +569,17 @@ fn forward(child: &Child, signal: i32, watch: &mut dyn Watch) {
 /// One pass of a tree stop: the command's group, then every descendant below FlowForge but
 /// the shim. Returns how many processes were signalled.
 fn kill_tree_once(child: &Child, signal: i32) -> usize {
+    // Walk first: once the group is signalled, its members may die and be reaped before a
+    // later walk could count them.
+    let members = child::tree_members(child.shim);
     let _ = kill::send(Target::Group(child.pid), signal);
-    if signal != SIGKILL {
-        let _ = kill::send(Target::Group(child.pid), SIGCONT);
+    for &pid in &members {
+        let _ = kill::send(Target::Process(pid), signal);
+        if signal != SIGKILL {
+            let _ = kill::send(Target::Process(pid), SIGCONT);
+        }
     }
-    kill::signal_descendants(flowforge_platform::process::getpid(), signal, &[child.shim])
+    members.len()
 }
 
 /// Used when the loop itself failed: SIGKILL everything below us and reap it.

@@ -186,6 +186,12 @@ impl Pump {
         self.source.is_none() && self.pending_from >= self.pending.len()
     }
 
+    /// Nothing unwritten and the source read dry (it would block): the pump waits on its
+    /// source only, never on the sink.
+    pub fn is_drained(&self) -> bool {
+        self.pending_from >= self.pending.len() && (self.source.is_none() || !self.source_ready)
+    }
+
     pub fn mark_readable(&mut self) {
         self.source_ready = true;
     }

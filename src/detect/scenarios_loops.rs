@@ -1,0 +1,204 @@
+//! Synthetic timelines of runaway loops that must be stopped, and how fast.
+//!
+//! Each loop starts at a known onset (often after a stretch of healthy output) and the test
+//! asserts both that the detector fires and how long after the onset it does: within 2 s for
+//! loops of 5 lines a second or more, within 5 s for slower ones. The loops cover what the
+//! detector is for: tight identical lines, retry loops whose timestamps, attempt numbers and
+//! request ids all change, multi-line agent cycles with UUIDs, JSON lines, stderr-only and
+//! ANSI-coloured output, moderate and low rates, periods from 1 to 12, tracebacks, and lines
+//! whose only change is a random latency.
+
+use super::scenarios::{iso, name, Rng, Timeline};
+use crate::sample::Stream;
+
+/// Healthy compile-then-train output for the first `seconds`, to precede a loop.
+fn healthy_prefix(t: &mut Timeline, seconds: f64) {
+    let mut rng = Rng::new(99);
+    let lines = (seconds / 0.05) as usize;
+    t.every(0.0, 0.05, lines, |i| {
+        if i < lines / 2 {
+            format!("   Compiling {} v0.{}.{}", name(i), i % 7, i % 13)
+        } else {
+            format!("epoch 1/3 step {} loss={:.4}", i * 4, rng.range(0.2, 0.9))
+        }
+    });
+}
+
+fn assert_fires_within(t: &mut Timeline, onset: f64, limit: f64, what: &str) -> String {
+    let outcome = t.run(onset + 30.0);
+    let delay = outcome.delay_after(onset);
+    let summary = outcome.reason.map(|r| r.summary).unwrap_or_default();
+    assert!(delay >= 0.0, "{what}: fired before the loop began ({delay:.2} s): {summary}");
+    assert!(delay <= limit, "{what}: fired {delay:.2} s after onset (limit {limit} s): {summary}");
+    summary
+}
+
+#[test]
+fn tight_identical_line_loop() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 5.0);
+    t.every(5.0, 0.0005, 60_000, |_| "polling job status: pending".into());
+    t.cpu(0.0, 40.0, |s| if s > 5.0 { 100.0 } else { 150.0 });
+    let summary = assert_fires_within(&mut t, 5.0, 2.0, "tight loop");
+    assert!(summary.starts_with("output loop: same line repeated "), "{summary}");
+}
+
+#[test]
+fn error_retry_loop_with_changing_fields() {
+    let mut rng = Rng::new(7);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    t.every_on(Stream::Stderr, 3.0, 0.02, 1500, |i| {
+        let at = 3.0 + 0.02 * i as f64;
+        format!("{} ERROR attempt {} failed: connection refused (request_id={}, took {}ms)", iso(at), i + 1, rng.hex(12), rng.below(30))
+    });
+    t.cpu(0.0, 40.0, |_| 35.0);
+    let summary = assert_fires_within(&mut t, 3.0, 2.0, "retry loop");
+    assert!(summary.contains("error wording"), "{summary}");
+}
+
+#[test]
+fn multi_line_agent_cycle_with_uuids() {
+    let mut rng = Rng::new(8);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 4.0);
+    t.passes(4.0, 0.2, 150, |_| {
+        let id = rng.uuid();
+        vec![
+            format!("[agent] step {id}: thinking"),
+            format!("[agent] tool call search(query=\"open issues\") call_id={}", rng.uuid()),
+            format!("[agent] tool result: 0 items ({}ms)", rng.below(90)),
+            "[agent] no results, trying again".into(),
+        ]
+    });
+    t.cpu(0.0, 40.0, |_| 8.0);
+    let summary = assert_fires_within(&mut t, 4.0, 2.0, "agent cycle");
+    assert!(summary.contains("4-line cycle"), "{summary}");
+}
+
+#[test]
+fn json_lines_loop() {
+    let mut rng = Rng::new(9);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.01, 3000, |i| {
+        format!(
+            r#"{{"ts":"{}","level":"info","msg":"calling model","request_id":"{}","latency_ms":{},"tokens":512}}"#,
+            iso(0.01 * i as f64), rng.uuid(), rng.below(900)
+        )
+    });
+    t.cpu(0.0, 40.0, |_| 60.0);
+    assert_fires_within(&mut t, 0.0, 2.0, "JSON lines");
+}
+
+#[test]
+fn stderr_only_loop() {
+    let mut rng = Rng::new(10);
+    let mut t = Timeline::new();
+    t.every_on(Stream::Stderr, 1.0, 0.005, 8000, |_| format!("warning: cache miss for key user:{}", rng.hex(10)));
+    t.cpu(0.0, 40.0, |_| 99.0);
+    assert_fires_within(&mut t, 1.0, 2.0, "stderr loop");
+}
+
+#[test]
+fn ansi_coloured_loop() {
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.01, 3000, |_| {
+        format!("\x1b[1;33mWAIT\x1b[0m \x1b[2m{}\x1b[0m lock \x1b[36m/var/run/app.lock\x1b[0m still held by pid {}", iso(rng.range(0.0, 9.0)), 4242)
+    });
+    assert_fires_within(&mut t, 2.0, 2.0, "ANSI loop");
+}
+
+#[test]
+fn moderate_rate_loop_without_cpu() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 6.0);
+    t.every(6.0, 0.05, 600, |i| format!("{} waiting for lock /var/run/app.lock (held by pid 4242)", iso(6.0 + 0.05 * i as f64)));
+    t.cpu(0.0, 40.0, |_| 2.0);
+    assert_fires_within(&mut t, 6.0, 2.0, "moderate loop");
+}
+
+#[test]
+fn low_cpu_agent_waiting_on_a_model() {
+    let mut rng = Rng::new(12);
+    let mut t = Timeline::new();
+    let mut at = 2.0;
+    for _ in 0..120 {
+        t.line(at, Stream::Stdout, "Thought: I should look up the file again.");
+        t.line(at + 0.001, Stream::Stdout, "Action: read_file(path=\"src/main.rs\")");
+        t.line(at + 0.002, Stream::Stdout, "Observation: file not found");
+        at += rng.range(0.1, 0.5);
+    }
+    t.cpu(0.0, 60.0, |_| 1.5);
+    assert_fires_within(&mut t, 2.0, 2.0, "low-CPU agent");
+}
+
+#[test]
+fn healthy_then_loop_is_caught_from_its_onset() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 20.0);
+    t.every(20.0, 0.004, 5000, |_| "retrying request to https://api.example.com/v1/jobs".into());
+    t.cpu(0.0, 60.0, |_| 100.0);
+    assert_fires_within(&mut t, 20.0, 2.0, "healthy then loop");
+}
+
+#[test]
+fn alternating_pair() {
+    let mut t = Timeline::new();
+    t.every(0.5, 0.1, 400, |i| if i % 2 == 0 { "state: A -> B".into() } else { "state: B -> A".into() });
+    assert_fires_within(&mut t, 0.5, 2.0, "A-B-A-B");
+}
+
+#[test]
+fn five_and_twelve_line_cycles() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    t.passes(3.0, 0.1, 300, |p| (0..5).map(|j| format!("stage {} of pipeline {}", name(j), if p % 1 == 0 { "etl" } else { "" })).collect());
+    assert_fires_within(&mut t, 3.0, 2.0, "5-line cycle");
+
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    t.passes(3.0, 0.1, 300, |_| (0..12).map(|j| format!("scan shard {} -> empty", name(j))).collect());
+    let summary = assert_fires_within(&mut t, 3.0, 2.0, "12-line cycle");
+    assert!(summary.contains("12-line cycle"), "{summary}");
+}
+
+#[test]
+fn traceback_loop() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    t.passes(3.0, 0.15, 200, |_| {
+        vec![
+            "Traceback (most recent call last):".into(),
+            "  File \"/app/worker.py\", line 42, in <module>".into(),
+            "    main()".into(),
+            "  File \"/app/worker.py\", line 17, in main".into(),
+            "    conn = connect(DSN)".into(),
+            "ConnectionRefusedError: [Errno 111] Connection refused".into(),
+            "Retrying in 0.1s...".into(),
+        ]
+    });
+    let summary = assert_fires_within(&mut t, 3.0, 2.0, "traceback loop");
+    assert!(summary.contains("7-line cycle"), "{summary}");
+}
+
+#[test]
+fn only_a_random_latency_varies() {
+    let mut rng = Rng::new(13);
+    let mut t = Timeline::new();
+    t.every(1.0, 0.03, 1000, |_| format!("GET /api/status -> 200 latency_ms={}", rng.below(500)));
+    assert_fires_within(&mut t, 1.0, 2.0, "random latency (integer)");
+
+    let mut t = Timeline::new();
+    t.every(1.0, 0.03, 1000, |_| format!("call finished in {:.3}s", rng.range(0.01, 0.5)));
+    assert_fires_within(&mut t, 1.0, 2.0, "random latency (duration)");
+}
+
+#[test]
+fn slow_error_loop_within_five_seconds() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.2, 200, |i| format!("{} job 17 failed: upstream unavailable", iso(2.0 + 0.2 * i as f64)));
+    assert_fires_within(&mut t, 2.0, 5.0, "slow error loop");
+}

@@ -1,0 +1,62 @@
+//! `flowforge runs | show | events | prune`: the evidence store, read by a human or a pipe.
+//!
+//! Each command opens the database (creating nothing but what `evidence::open` creates),
+//! writes to a locked stdout, treats a closed pipe (`| head`) as a normal end, and maps
+//! "no such run" to exit 1 and every other failure to 125.
+
+use crate::cli::Inspect;
+use crate::evidence::{self, report, EvidenceError};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub fn inspect(what: Inspect, db: Option<PathBuf>) -> i32 {
+    let path = evidence::resolve_db_path(db.as_deref());
+    let result = evidence::open(&path).and_then(|conn| {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        match what {
+            Inspect::Runs { json, limit } => report::runs(&conn, limit, json, &mut out),
+            Inspect::Show { run } => report::show(&conn, run, &mut out),
+            Inspect::Events { run, json, follow } => report::events(&conn, run, json, follow, &mut out),
+            Inspect::Prune { older_than } => evidence::prune(&conn, older_than).and_then(|pruned| {
+                writeln!(
+                    out,
+                    "pruned {} run(s), {} event(s), {} sample(s) from {}",
+                    pruned.runs,
+                    pruned.events,
+                    pruned.samples,
+                    path.display()
+                )
+                .map_err(EvidenceError::from)
+            }),
+        }
+        .and_then(|()| out.flush().map_err(EvidenceError::from))
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e @ (EvidenceError::NoRun(_) | EvidenceError::NoRuns)) => {
+            eprintln!("flowforge: {e}");
+            1
+        }
+        Err(e) => {
+            eprintln!("flowforge: {}", with_sources(&e));
+            125
+        }
+    }
+}
+
+/// `what failed: why`, following the error's source chain.
+pub fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
