@@ -117,6 +117,7 @@ impl CycleTracker {
     }
 
     /// Lines pushed so far.
+    #[cfg(test)]
     pub fn lines(&self) -> u64 {
         self.lines
     }

@@ -77,6 +77,7 @@ impl ProgressRing {
         self.len = (self.len + 1).min(RING);
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }

@@ -153,6 +153,7 @@ impl TemplateTable {
         self.entries.get(&hash)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -93,6 +93,7 @@ impl Window {
         Window { buckets: vec![Bucket::default(); count], newest: 0 }
     }
 
+    #[cfg(test)]
     pub fn bucket_count(&self) -> usize {
         self.buckets.len()
     }
