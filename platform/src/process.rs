@@ -176,16 +176,30 @@ pub fn wait_readable_or_signal(
     Ok(ret > 0 && pollfd.revents != 0)
 }
 
-/// Microseconds of CPU this process has used (user + system), from getrusage(2).
-pub fn self_cpu_micros() -> u64 {
+/// What this process has used so far, from getrusage(2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SelfUsage {
+    /// User + system CPU time, all threads, in microseconds.
+    pub cpu_micros: u64,
+    /// Peak resident set size in bytes.
+    pub max_rss_bytes: u64,
+}
+
+/// getrusage(RUSAGE_SELF): this process only, not its children.
+pub fn self_usage() -> SelfUsage {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
     // SAFETY: `usage` is valid writable memory; RUSAGE_SELF cannot fail.
     let ret = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
     if ret != 0 {
-        return 0;
+        return SelfUsage::default();
     }
     // SAFETY: getrusage returned 0, so `usage` is initialised.
     let usage = unsafe { usage.assume_init() };
     let micros = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
-    micros(usage.ru_utime) + micros(usage.ru_stime)
+    // ru_maxrss is in KiB on Linux and in bytes on macOS.
+    let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+    SelfUsage {
+        cpu_micros: micros(usage.ru_utime) + micros(usage.ru_stime),
+        max_rss_bytes: usage.ru_maxrss as u64 * rss_unit,
+    }
 }

@@ -120,6 +120,12 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
+    let usage = flowforge_platform::process::self_usage();
+    log::info!(
+        "own usage: cpu {:.3} s, peak rss {} KiB",
+        usage.cpu_micros as f64 / 1e6,
+        usage.max_rss_bytes / 1024
+    );
     code
 }
 

@@ -144,16 +144,25 @@ impl Writer {
         let mut orphaned_at: Option<Instant> = None;
         while !self.shared.abandoned.load(Ordering::SeqCst) {
             let next = self.retry_at.unwrap_or(last_flush + BATCH_DELAY);
+            let pending =
+                !lock(&self.shared.backlog).is_empty() || !self.samples.is_empty() || self.pid.is_some();
             let wait = if self.end.is_some() && self.retry_at.is_none() {
                 Duration::ZERO
+            } else if !pending && self.retry_at.is_none() {
+                // Nothing to write: sleep until a message arrives (samples are picked up on
+                // the next wake-up at the latest), never spin.
+                BATCH_DELAY
             } else {
                 next.saturating_duration_since(Instant::now()).min(BATCH_DELAY)
             };
             let connected = orphaned_at.is_none() && self.receive(wait);
             if !connected {
-                // No channel to wait on any more: pace retries by sleeping instead.
+                // No channel to wait on any more: pace retries by sleeping instead — but
+                // not when the run's end just arrived: `finish` is waiting for it.
                 orphaned_at.get_or_insert_with(Instant::now);
-                thread::sleep(wait);
+                if self.end.is_none() || self.retry_at.is_some() {
+                    thread::sleep(wait);
+                }
             }
             self.take_samples();
             let waiting = lock(&self.shared.backlog).len();
