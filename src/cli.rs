@@ -1,8 +1,12 @@
 //! Command-line parsing: lexopt into typed commands, in two steps (raw flags, then
 //! validated settings), so every bad input becomes one line naming the problem and the fix.
 
+use crate::act::guardrails::Limits;
+use crate::act::restart::Budget;
+use crate::act::watch::ActionMode;
+use crate::detect::DetectConfig;
 use crate::evidence::RunRef;
-use crate::units::parse_duration;
+use crate::units::{parse_duration, parse_size};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,8 +41,26 @@ signals (INT, TERM, HUP, QUIT, USR1, USR2) are forwarded to its process group, a
 second Ctrl-C within 3 s kills the whole tree at once. When the command exits, whatever
 it left running is stopped (SIGTERM, then SIGKILL after the grace).
 
-Supervision:
+Detection and action:
+      --action kill|restart|alert
+                             what to do about a runaway [default: kill]: kill stops the
+                             tree (exit 124); restart stops it and starts the command again
+                             (backoff 1 s, doubling up to 30 s); alert prints and records,
+                             never touches the process
+      --max-restarts N       restart budget for --action restart [default: 3] ...
+      --restart-window DURATION
+                             ... within this window [default: 5m]; when spent: stop, exit 124
+      --threshold CONFIDENCE runaway confidence needed to act, 0-1 [default: 0.80]
+      --window DURATION      how far back the detector looks [default: 10s]
+      --no-detect            no runaway detection (guardrails still apply)
+
+Guardrails (off by default):
       --timeout DURATION     stop the tree after this wall-clock time (exit 124)
+      --max-rss SIZE         stop the tree when its resident memory exceeds SIZE (512M, 2G)
+      --idle-timeout DURATION
+                             stop the tree after this long without any output
+
+Supervision:
       --kill-grace DURATION  time between SIGTERM and SIGKILL [default: 5s]
       --pty auto|always|never
                              give the command a pseudo-terminal [default: auto: when
@@ -74,12 +96,16 @@ pub enum PtyMode {
 #[derive(Debug, Clone)]
 pub struct RunArgs {
     pub command: Vec<OsString>,
-    pub timeout: Option<Duration>,
     pub kill_grace: Duration,
     pub pty: PtyMode,
     pub tick: Duration,
     pub verbose: u8,
     pub db: DbChoice,
+    pub action: ActionMode,
+    pub limits: Limits,
+    /// `None` with `--no-detect`.
+    pub detect: Option<DetectConfig>,
+    pub restart_budget: Budget,
 }
 
 /// Where `flowforge run` records its evidence.
@@ -149,7 +175,20 @@ fn usage(problem: impl Into<String>, fix: impl Into<String>) -> UsageError {
 
 /// Options of `flowforge run` that take a value; used to spot an ambiguous command line
 /// (`flowforge run sleep 10 --timeout 5`).
-const RUN_VALUE_OPTIONS: &[&str] = &["--timeout", "--kill-grace", "--pty", "--tick", "--db"];
+const RUN_VALUE_OPTIONS: &[&str] = &[
+    "--timeout",
+    "--kill-grace",
+    "--pty",
+    "--tick",
+    "--db",
+    "--action",
+    "--max-restarts",
+    "--restart-window",
+    "--threshold",
+    "--window",
+    "--max-rss",
+    "--idle-timeout",
+];
 
 pub const INSPECT_HELP: &str = "\
 flowforge runs | show | events | prune — read and maintain the evidence store
@@ -307,6 +346,9 @@ fn example_for(flag: &str) -> &'static str {
         "--pty" => "auto",
         "--kill-grace" => "5s",
         "--tick" => "1s",
+        "--window" => "10s",
+        "--idle-timeout" => "10m",
+        "--restart-window" => "5m",
         _ => "30m",
     }
 }
@@ -325,7 +367,6 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
     use lexopt::prelude::*;
     let mut run = RunArgs {
         command: Vec::new(),
-        timeout: None,
         kill_grace: Duration::from_secs(5),
         pty: PtyMode::Auto,
         tick: Duration::from_secs(1),
@@ -334,7 +375,12 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
             path: None,
             required: false,
         },
+        action: ActionMode::Kill,
+        limits: Limits::default(),
+        detect: Some(DetectConfig::default()),
+        restart_budget: Budget::default(),
     };
+    let mut no_detect = false;
     let mut no_db = false;
     let mut require_db = false;
     let mut db_path = None;
@@ -366,7 +412,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                         "e.g. --timeout 30m",
                     ));
                 }
-                run.timeout = Some(timeout);
+                run.limits.timeout = Some(timeout);
             }
             Long("kill-grace") => run.kill_grace = duration_flag(&mut parser, "--kill-grace")?,
             Long("tick") => {
@@ -391,6 +437,87 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                         ))
                     }
                 }
+            }
+            Long("action") => {
+                run.action = match value_of(&mut parser, "--action")?.as_str() {
+                    "kill" => ActionMode::Kill,
+                    "restart" => ActionMode::Restart,
+                    "alert" => ActionMode::Alert,
+                    other => {
+                        return Err(usage(
+                            format!("invalid --action '{other}'"),
+                            "use --action kill, restart or alert",
+                        ))
+                    }
+                }
+            }
+            Long("max-restarts") => {
+                let text = value_of(&mut parser, "--max-restarts")?;
+                run.restart_budget.max_restarts = text.parse().map_err(|_| {
+                    usage(
+                        format!("invalid --max-restarts '{text}'"),
+                        "give a whole number, e.g. --max-restarts 3",
+                    )
+                })?;
+            }
+            Long("restart-window") => {
+                let window = duration_flag(&mut parser, "--restart-window")?;
+                if window.is_zero() {
+                    return Err(usage(
+                        "invalid --restart-window: it must be greater than zero",
+                        "e.g. --restart-window 5m",
+                    ));
+                }
+                run.restart_budget.window = window;
+            }
+            Long("threshold") => {
+                let text = value_of(&mut parser, "--threshold")?;
+                let threshold: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|t: &f64| *t > 0.0 && *t <= 1.0)
+                    .ok_or_else(|| {
+                        usage(
+                            format!("invalid --threshold '{text}'"),
+                            "give a confidence above 0 and at most 1, e.g. --threshold 0.8",
+                        )
+                    })?;
+                if let Some(detect) = run.detect.as_mut() {
+                    detect.threshold = threshold;
+                }
+            }
+            Long("window") => {
+                let window = duration_flag(&mut parser, "--window")?;
+                if window < Duration::from_secs(1) {
+                    return Err(usage(
+                        "invalid --window: it must be at least 1s",
+                        "e.g. --window 10s",
+                    ));
+                }
+                if let Some(detect) = run.detect.as_mut() {
+                    detect.window = window;
+                }
+            }
+            Long("no-detect") => no_detect = true,
+            Long("max-rss") => {
+                let text = value_of(&mut parser, "--max-rss")?;
+                let size = parse_size(&text).ok().filter(|&s| s > 0).ok_or_else(|| {
+                    usage(
+                        format!("invalid --max-rss '{text}'"),
+                        "give a size such as --max-rss 512M or --max-rss 2G",
+                    )
+                })?;
+                run.limits.max_rss = Some(size);
+            }
+            Long("idle-timeout") => {
+                let idle = duration_flag(&mut parser, "--idle-timeout")?;
+                if idle.is_zero() {
+                    return Err(usage(
+                        "invalid --idle-timeout: it must be greater than zero",
+                        "e.g. --idle-timeout 10m",
+                    ));
+                }
+                run.limits.idle_timeout = Some(idle);
             }
             Short('v') | Long("verbose") => run.verbose = run.verbose.saturating_add(1),
             Long("db") => {
@@ -439,6 +566,9 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         (true, false, None) => DbChoice::Off,
         (false, required, path) => DbChoice::Record { path, required },
     };
+    if no_detect {
+        run.detect = None;
+    }
     if !saw_separator {
         if let Some(flag) = run.command[1..].iter().filter_map(|a| a.to_str()).find(|a| {
             let name = a.split('=').next().unwrap_or(a);
@@ -471,7 +601,7 @@ mod tests {
     #[test]
     fn run_with_separator_keeps_command_options() {
         let parsed = run(&["run", "--timeout", "5s", "--", "sleep", "10", "--timeout", "1"]);
-        assert_eq!(parsed.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(parsed.limits.timeout, Some(Duration::from_secs(5)));
         assert_eq!(parsed.command, args(&["sleep", "10", "--timeout", "1"]));
     }
 
@@ -515,6 +645,55 @@ mod tests {
             .fix
             .contains("flowforge runs"));
         assert!(parse(args(&["runs", "--limit", "0"])).is_err());
+    }
+
+    #[test]
+    fn detection_and_action_flags() {
+        let parsed = run(&[
+            "run",
+            "--action",
+            "restart",
+            "--max-restarts",
+            "5",
+            "--restart-window",
+            "10m",
+            "--threshold",
+            "0.9",
+            "--window",
+            "20s",
+            "--max-rss",
+            "1G",
+            "--idle-timeout",
+            "2m",
+            "--",
+            "x",
+        ]);
+        assert_eq!(parsed.action, ActionMode::Restart);
+        assert_eq!(
+            parsed.restart_budget,
+            Budget {
+                max_restarts: 5,
+                window: Duration::from_secs(600)
+            }
+        );
+        let detect = parsed.detect.expect("detection on");
+        assert_eq!((detect.threshold, detect.window), (0.9, Duration::from_secs(20)));
+        assert_eq!(parsed.limits.max_rss, Some(1 << 30));
+        assert_eq!(parsed.limits.idle_timeout, Some(Duration::from_secs(120)));
+        assert!(run(&["run", "--no-detect", "--", "x"]).detect.is_none());
+        for (flag, value, example) in [
+            ("--threshold", "2", "0.8"),
+            ("--max-rss", "lots", "512M"),
+            ("--action", "nuke", "restart"),
+            ("--window", "0", "10s"),
+            ("--max-restarts", "-1", "3"),
+        ] {
+            let err = parse(args(&["run", flag, value, "--", "x"])).unwrap_err();
+            assert!(
+                err.to_string().contains(flag) && err.fix.contains(example),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod act;
 mod cli;
+mod detect;
 mod evidence;
 mod inspect;
 mod sample;

@@ -1,5 +1,6 @@
-//! Action: what FlowForge does about a run — run it, stop it when a limit or the detector
-//! says so, and leave a record of what happened, why, who acted and what came of it.
+//! Action: what FlowForge does about a run — run it, stop it when a guardrail or the
+//! detector says so (or restart it, or only alert), and leave a record of what happened,
+//! why, who acted and what came of it.
 //!
 //! This layer owns the exit status of `flowforge run` (after coreutils `timeout`): the
 //! command's own status (128+N for signal N); 124 when FlowForge stopped it; 130 when a
@@ -9,17 +10,21 @@
 
 pub mod guardrails;
 mod record;
+pub mod restart;
+pub mod watch;
 
 use crate::cli::{DbChoice, RunArgs};
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
-use crate::sample::{Sample, Stream};
-use crate::supervise::{self, AttemptEnd, SpawnError, StopRequest, Supervisor, Watch};
+use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Stopper, Supervisor};
 use crate::units::format_duration;
+use flowforge_platform::kill::signal_name;
 use flowforge_platform::reap::ExitStatus;
-use guardrails::{Guardrails, Limits};
+use guardrails::Guardrails;
 use record::RunRecorder;
+use restart::{Next, RestartPolicy};
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use watch::{ActionMode, RunWatch};
 
 pub const EXIT_STOPPED: i32 = 124;
 pub const EXIT_FLOWFORGE_FAILED: i32 = 125;
@@ -29,38 +34,9 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// printed to stderr instead.
 const EVIDENCE_FLUSH_DEADLINE: Duration = Duration::from_secs(3);
 
-/// The policy watching one run: guardrails, and the evidence of what it sees.
-struct RunWatch<'r> {
-    guardrails: Guardrails,
-    run_started: Instant,
-    record: &'r RunRecorder,
-}
-
-impl Watch for RunWatch<'_> {
-    fn started(&mut self, pid: i32) {
-        self.record.started(pid);
-    }
-
-    fn line(&mut self, _stream: Stream, _line: &[u8], _truncated: bool, _at: Duration) {}
-
-    fn sample(&mut self, sample: &Sample) {
-        self.record.sample(sample);
-    }
-
-    fn check(&mut self, _at: Duration) -> Option<StopRequest> {
-        let request = self.guardrails.check(self.run_started.elapsed())?;
-        self.record.decision(&request);
-        Some(request)
-    }
-
-    fn signal_forwarded(&mut self, signal: i32) {
-        self.record.signal_forwarded(signal);
-    }
-}
-
 /// Opens the evidence store as `--db`, `--no-db` and `--require-db` ask; `Err` is the exit
 /// status when the run must not go on.
-fn open_recorder(args: &RunArgs, mode: &str) -> Result<Recorder, i32> {
+fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
     let DbChoice::Record { path, required } = &args.db else {
         return Ok(Recorder::disabled());
     };
@@ -71,7 +47,7 @@ fn open_recorder(args: &RunArgs, mode: &str) -> Result<Recorder, i32> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
-    match Recorder::start(&db, NewRun::new(argv, &cwd, mode)) {
+    match Recorder::start(&db, NewRun::new(argv, &cwd, args.action.name())) {
         Ok((recorder, _)) => Ok(recorder),
         Err(e) if *required => {
             eprintln!("flowforge: {} (--require-db)", crate::inspect::with_sources(&e));
@@ -89,7 +65,7 @@ fn open_recorder(args: &RunArgs, mode: &str) -> Result<Recorder, i32> {
 
 /// Runs `flowforge run` to its end and returns the exit status.
 pub fn run(args: RunArgs) -> i32 {
-    let recorder = match open_recorder(&args, "kill") {
+    let recorder = match open_recorder(&args) {
         Ok(recorder) => recorder,
         Err(code) => return code,
     };
@@ -105,19 +81,7 @@ pub fn run(args: RunArgs) -> i32 {
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
-        Ok(mut supervisor) => {
-            let mut watch = RunWatch {
-                guardrails: Guardrails::new(Limits {
-                    timeout: args.timeout,
-                }),
-                run_started: Instant::now(),
-                record: &record,
-            };
-            match supervisor.run(&args.command, &mut watch) {
-                Err(e) => spawn_failed(&record, &e),
-                Ok(end) => conclude(&record, &end),
-            }
-        }
+        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record),
     };
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
     let usage = flowforge_platform::process::self_usage();
@@ -127,6 +91,84 @@ pub fn run(args: RunArgs) -> i32 {
         usage.max_rss_bytes / 1024
     );
     code
+}
+
+/// The attempt loop: one attempt, or several under `--action restart`.
+fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecorder) -> (i32, &'static str) {
+    let mut watch = RunWatch::new(
+        Guardrails::new(args.limits.clone()),
+        args.detect.clone(),
+        args.action,
+        record,
+    );
+    let mut policy = RestartPolicy::new(args.restart_budget.clone());
+    loop {
+        watch.begin_attempt();
+        let end = match supervisor.run(&args.command, &mut watch) {
+            Err(e) => return spawn_failed(record, &e),
+            Ok(end) => end,
+        };
+        let restartable = args.action == ActionMode::Restart
+            && end
+                .stopped
+                .as_ref()
+                .is_some_and(|stop| stop.request.kind != "timeout");
+        if !restartable {
+            return conclude(record, &end);
+        }
+        let stop = end.stopped.as_ref().expect("restartable implies stopped");
+        match policy.after_stop(watch.run_time(), end.duration) {
+            Next::RestartAfter { delay, restart } => {
+                let budget = policy.budget();
+                let plan = format!(
+                    "restarting in {} (restart {restart}; at most {} within {})",
+                    format_duration(delay),
+                    budget.max_restarts,
+                    format_duration(budget.window)
+                );
+                report_stop(record, &end, stop, &plan);
+                record.event(
+                    Category::Action,
+                    "restart",
+                    record::actor_of(stop.request.by),
+                    plan,
+                    json!({"restart": restart, "delay_s": delay.as_secs_f64(), "max_restarts": budget.max_restarts, "window_s": budget.window.as_secs_f64()}),
+                );
+                if let Some(signal) = supervisor.pause(delay) {
+                    let message = format!(
+                        "{} during the restart backoff: not restarting",
+                        signal_name(signal)
+                    );
+                    eprintln!("flowforge: {message}");
+                    record.event(
+                        Category::Outcome,
+                        "not_restarted",
+                        Actor::Signal,
+                        message,
+                        json!({"signal": signal_name(signal)}),
+                    );
+                    return (128 + signal, "interrupted");
+                }
+            }
+            Next::GiveUp { used } => {
+                let budget = policy.budget();
+                let plan = format!(
+                    "not restarting: restart budget spent ({used} restarts within {}, --max-restarts {})",
+                    format_duration(budget.window),
+                    budget.max_restarts
+                );
+                report_stop(record, &end, stop, &plan);
+                record.event(
+                    Category::Outcome,
+                    "gave_up",
+                    record::actor_of(stop.request.by),
+                    plan,
+                    json!({"restarts": used, "exit_code": EXIT_STOPPED}),
+                );
+                return (EXIT_STOPPED, "stopped");
+            }
+        }
+    }
 }
 
 fn spawn_failed(record: &RunRecorder, error: &SpawnError) -> (i32, &'static str) {
@@ -154,8 +196,55 @@ fn command_text(args: &RunArgs) -> String {
     }
 }
 
-/// Prints the one-line story of an intervention, records its action and outcome, and
-/// picks the exit status.
+/// The one stderr line of an intervention, plus its action and outcome events. `then` says
+/// what happens next (exit, restart, give up).
+fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: &str) {
+    let signal = if stop.escalated_to_kill {
+        "SIGTERM, then SIGKILL"
+    } else {
+        "SIGTERM"
+    };
+    let plural = if stop.signalled == 1 { "" } else { "es" };
+    eprintln!(
+        "flowforge: stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
+        record.command(),
+        format_duration(end.duration),
+        stop.request.reason,
+        stop.signalled,
+        stop.gone_after.as_secs_f64(),
+        record.run_ref(),
+    );
+    let actor = record::actor_of(stop.request.by);
+    record.event(
+        Category::Action,
+        "tree_stop",
+        actor,
+        format!("sent {signal} to {} process{plural} of the tree", stop.signalled),
+        json!({
+            "signalled": stop.signalled,
+            "escalated_to_kill": stop.escalated_to_kill,
+            "reason": stop.request.reason,
+            "by": match stop.request.by { Stopper::Guardrail => "guardrail", Stopper::Detector => "detector", Stopper::User => "user" },
+        }),
+    );
+    record.event(
+        Category::Outcome,
+        "stopped",
+        actor,
+        format!(
+            "tree gone in {:.2} s after {}; {then}",
+            stop.gone_after.as_secs_f64(),
+            format_duration(end.duration)
+        ),
+        json!({
+            "gone_after_s": stop.gone_after.as_secs_f64(),
+            "ran_s": end.duration.as_secs_f64(),
+            "child_status": end.status.map(|s| s.shell_code()),
+        }),
+    );
+}
+
+/// Prints the story of how the last attempt ended, records it, and picks the exit status.
 fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
     if end.interrupted {
         let message = format!(
@@ -181,51 +270,15 @@ fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
         return (EXIT_INTERRUPTED, "interrupted");
     }
     if let Some(stop) = &end.stopped {
-        let signal = if stop.escalated_to_kill {
-            "SIGTERM, then SIGKILL"
-        } else {
-            "SIGTERM"
-        };
-        let plural = if stop.signalled == 1 { "" } else { "es" };
-        let line = format!(
-            "stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s). Details: flowforge show {}",
-            record.command(),
-            format_duration(end.duration),
-            stop.request.reason,
-            stop.signalled,
-            stop.gone_after.as_secs_f64(),
-            record.run_ref(),
+        report_stop(record, end, stop, &format!("exit {EXIT_STOPPED}"));
+        return (
+            EXIT_STOPPED,
+            if stop.request.kind == "timeout" {
+                "timeout"
+            } else {
+                "stopped"
+            },
         );
-        eprintln!("flowforge: {line}");
-        let actor = record::actor_of(stop.request.by);
-        record.event(
-            Category::Action,
-            "tree_stop",
-            actor,
-            format!("sent {signal} to {} process{plural} of the tree", stop.signalled),
-            json!({
-                "signalled": stop.signalled,
-                "escalated_to_kill": stop.escalated_to_kill,
-                "reason": stop.request.reason,
-            }),
-        );
-        record.event(
-            Category::Outcome,
-            "stopped",
-            actor,
-            format!(
-                "tree gone in {:.2} s after {}; exit {EXIT_STOPPED}",
-                stop.gone_after.as_secs_f64(),
-                format_duration(end.duration)
-            ),
-            json!({
-                "gone_after_s": stop.gone_after.as_secs_f64(),
-                "ran_s": end.duration.as_secs_f64(),
-                "exit_code": EXIT_STOPPED,
-                "child_status": end.status.map(|s| s.shell_code()),
-            }),
-        );
-        return (EXIT_STOPPED, "stopped");
     }
     if end.leftovers_stopped > 0 {
         log::info!(

@@ -75,13 +75,13 @@ impl RunRecorder {
         });
     }
 
-    pub fn decision(&self, request: &StopRequest) {
+    pub fn decision(&self, request: &StopRequest, numbers: Value) {
         self.event(
             Category::Decision,
             request.kind,
             actor_of(request.by),
             request.reason.clone(),
-            json!({"reason": request.reason, "verdict": "stop"}),
+            numbers,
         );
     }
 

@@ -55,7 +55,7 @@ const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
 /// How often SIGKILL is repeated while the tree is not yet empty.
 const KILL_REPEAT: Duration = Duration::from_millis(50);
 /// Lines per second the detector sees at most; the rest pass through unanalysed.
-const ANALYSIS_LINES_PER_SECOND: u32 = 200_000;
+const ANALYSIS_LINES_PER_SECOND: u32 = 25_000;
 
 const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 
@@ -211,6 +211,31 @@ impl Supervisor {
                 source,
             }
         })
+    }
+
+    /// Waits `duration` between attempts (restart backoff). Returns early with the signal
+    /// if FlowForge is asked to stop (INT, TERM, HUP, QUIT); reaps strays meanwhile.
+    pub fn pause(&mut self, duration: Duration) -> Option<i32> {
+        let deadline = Instant::now() + duration;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            if let Err(e) = self.poll.poll(&mut self.events, Some(left)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    std::thread::sleep(left);
+                    return None;
+                }
+            }
+            for signal in self.signals.pending() {
+                match signal {
+                    SIGINT | SIGTERM | SIGHUP | SIGQUIT => return Some(signal),
+                    SIGCHLD => while let Ok(Some(_)) = reap::reap_any() {},
+                    _ => {}
+                }
+            }
+        }
     }
 
     fn attempt(

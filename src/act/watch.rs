@@ -1,0 +1,184 @@
+//! The policy that watches one run: feeds the detector, checks the guardrails, and turns a
+//! runaway verdict into a stop request — or, under `--action alert`, into an alert that
+//! leaves the process alone.
+//!
+//! Guardrails are checked before the detector: a hard limit the user set is the clearer
+//! reason. Every verdict is recorded as a decision event with the numbers behind it before
+//! anything is done about it.
+
+use super::guardrails::Guardrails;
+use super::record::RunRecorder;
+use crate::detect::{Decision, DetectConfig, Detector, Reason};
+use crate::evidence::{Actor, Category};
+use crate::sample::{Sample, Stream};
+use crate::supervise::{StopRequest, Stopper, Watch};
+use crate::units::format_duration;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// What an intervention does (`--action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionMode {
+    /// Stop the tree, exit 124 (default).
+    Kill,
+    /// Stop the tree and start the command again, with backoff and a budget.
+    Restart,
+    /// Record and print, never touch the process (watchdog mode).
+    Alert,
+}
+
+impl ActionMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionMode::Kill => "kill",
+            ActionMode::Restart => "restart",
+            ActionMode::Alert => "alert",
+        }
+    }
+}
+
+/// After an alert, the same run is not alerted again for this long.
+const ALERT_QUIET: Duration = Duration::from_secs(60);
+
+pub struct RunWatch<'r> {
+    guardrails: Guardrails,
+    detect: Option<DetectConfig>,
+    detector: Option<Detector>,
+    mode: ActionMode,
+    run_started: Instant,
+    attempt_started: Instant,
+    last_output: Instant,
+    last_alert: Option<Instant>,
+    record: &'r RunRecorder,
+}
+
+impl<'r> RunWatch<'r> {
+    pub fn new(
+        guardrails: Guardrails,
+        detect: Option<DetectConfig>,
+        mode: ActionMode,
+        record: &'r RunRecorder,
+    ) -> Self {
+        let now = Instant::now();
+        RunWatch {
+            guardrails,
+            detector: detect.clone().map(Detector::new),
+            detect,
+            mode,
+            run_started: now,
+            attempt_started: now,
+            last_output: now,
+            last_alert: None,
+            record,
+        }
+    }
+
+    /// Resets what belongs to one attempt (a restart starts with a fresh detector).
+    pub fn begin_attempt(&mut self) {
+        let now = Instant::now();
+        self.attempt_started = now;
+        self.last_output = now;
+        self.detector = self.detect.clone().map(Detector::new);
+    }
+
+    pub fn run_time(&self) -> Duration {
+        self.run_started.elapsed()
+    }
+
+    fn alert(&mut self, reason: &Reason) {
+        let now = Instant::now();
+        if self
+            .last_alert
+            .is_some_and(|at| now.duration_since(at) < ALERT_QUIET)
+        {
+            return;
+        }
+        self.last_alert = Some(now);
+        let ran = format_duration(self.attempt_started.elapsed());
+        eprintln!(
+            "flowforge: alert: {} looks like a runaway after {ran}: {}; leaving it running (--action alert). Details: flowforge show {}",
+            self.record.command(),
+            reason.summary,
+            self.record.run_ref()
+        );
+        self.record.event(
+            Category::Action,
+            "alert",
+            Actor::Detector,
+            format!("printed an alert; the process was left running (--action alert); next alert in {} at the earliest", format_duration(ALERT_QUIET)),
+            json!({"mode": "alert"}),
+        );
+        self.record.event(
+            Category::Outcome,
+            "continued",
+            Actor::Detector,
+            "the job keeps running".to_string(),
+            json!({"ran_s": self.attempt_started.elapsed().as_secs_f64()}),
+        );
+        // A fresh detector, so a loop that goes on is judged again from scratch.
+        self.detector = self.detect.clone().map(Detector::new);
+    }
+}
+
+impl Watch for RunWatch<'_> {
+    fn started(&mut self, pid: i32) {
+        self.record.started(pid);
+    }
+
+    fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
+        self.last_output = Instant::now();
+        if let Some(detector) = self.detector.as_mut() {
+            detector.observe_line(stream, line, truncated, at);
+        }
+    }
+
+    fn sample(&mut self, sample: &Sample) {
+        if sample.stdout_bytes + sample.stderr_bytes > 0 {
+            // Bytes count as output even when no line ended (test-runner dots).
+            self.last_output = Instant::now();
+        }
+        self.guardrails.observe_rss(sample.rss_bytes);
+        if let Some(detector) = self.detector.as_mut() {
+            detector.observe_sample(sample);
+        }
+        self.record.sample(sample);
+    }
+
+    fn check(&mut self, at: Duration) -> Option<StopRequest> {
+        if let Some(request) = self.guardrails.check(self.run_time(), self.last_output.elapsed()) {
+            self.record
+                .decision(&request, json!({"reason": request.reason, "verdict": "stop"}));
+            return Some(request);
+        }
+        let Decision::Runaway(reason) = self.detector.as_mut()?.evaluate(at) else {
+            return None;
+        };
+        let mut numbers = reason.numbers.clone();
+        if let Some(map) = numbers.as_object_mut() {
+            map.insert(
+                "verdict".into(),
+                json!(if self.mode == ActionMode::Alert {
+                    "alert"
+                } else {
+                    "stop"
+                }),
+            );
+            map.insert("confidence".into(), json!(reason.confidence));
+        }
+        let request = StopRequest {
+            by: Stopper::Detector,
+            kind: "runaway",
+            reason: reason.summary.clone(),
+        };
+        self.record.decision(&request, numbers);
+        if self.mode == ActionMode::Alert {
+            self.alert(&reason);
+            return None;
+        }
+        Some(request)
+    }
+
+    fn signal_forwarded(&mut self, signal: i32) {
+        self.record.signal_forwarded(signal);
+    }
+}
