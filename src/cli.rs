@@ -20,6 +20,7 @@ Usage:
   flowforge show RUN|last                    explain one run: what happened and why
   flowforge events [RUN] [--json] [--follow] the event stream (NDJSON with --json)
   flowforge prune --older-than DURATION      delete runs that ended before then
+  flowforge demo                             see detect → intervene → recover in ~15 s
 
 Options:
   -h, --help       print help (also: flowforge run --help)
@@ -149,6 +150,7 @@ pub enum Command {
         what: Inspect,
         db: Option<PathBuf>,
     },
+    Demo,
     Help(&'static str),
     Version,
 }
@@ -293,6 +295,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
         Some("run") => parse_run(rest),
         Some("__shim") => parse_shim(rest),
         Some(name @ ("runs" | "show" | "events" | "prune")) => parse_inspect(name, rest),
+        Some("demo") => match rest.first().and_then(|a| a.to_str()) {
+            None => Ok(Command::Demo),
+            Some("-h" | "--help") => Ok(Command::Help(crate::demo::HELP)),
+            Some(other) => Err(usage(
+                format!("unexpected argument '{other}'"),
+                "`flowforge demo` takes no arguments",
+            )),
+        },
         Some("-h" | "--help" | "help") => Ok(Command::Help(MAIN_HELP)),
         Some("-V" | "--version") => Ok(Command::Version),
         Some(other) if other.starts_with('-') => Err(usage(

@@ -5,6 +5,7 @@
 
 mod act;
 mod cli;
+mod demo;
 mod detect;
 mod evidence;
 mod inspect;
@@ -29,6 +30,10 @@ fn main() {
         Command::Inspect { what, db } => {
             init_logging(0);
             inspect::inspect(what, db)
+        }
+        Command::Demo => {
+            init_logging(0);
+            demo::demo()
         }
         Command::Help(text) => {
             let _ = std::io::stdout().write_all(text.as_bytes());

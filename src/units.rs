@@ -66,7 +66,10 @@ pub fn format_duration(d: Duration) -> String {
     } else if secs < 120.0 {
         format!("{secs:.1} s")
     } else if secs < 7200.0 {
-        format!("{} m {} s", d.as_secs() / 60, d.as_secs() % 60)
+        match d.as_secs() % 60 {
+            0 => format!("{} m", d.as_secs() / 60),
+            s => format!("{} m {s} s", d.as_secs() / 60),
+        }
     } else {
         format!("{} h {} m", d.as_secs() / 3600, (d.as_secs() % 3600) / 60)
     }

@@ -1,0 +1,103 @@
+//! `flowforge demo`: detect → intervene → recover, on a simulated agent, in about 15 s.
+//!
+//! The simulated agent reads a few files (healthy, varied output), then falls into the loop
+//! real agents fall into: the same failing tool call and the same "let me try again",
+//! over and over. FlowForge (the real binary, `--action restart`) detects the loop, stops
+//! the tree, and restarts the agent, which this time gets past the failure and finishes.
+//! Then `flowforge show` explains the run with the numbers. The agent is a plain `sh`
+//! script so the demo needs nothing but a POSIX shell.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const AGENT: &str = r#"
+state="$1"
+if [ -f "$state" ]; then attempt=2; else attempt=1; : > "$state"; fi
+echo "agent: starting (attempt $attempt)"
+for i in 1 2 3 4 5 6; do
+  echo "agent: step $i/6: reading src/module_$i.py ($((i * 16)) % of the plan)"
+  sleep 0.4
+done
+if [ "$attempt" = 1 ]; then
+  while :; do
+    echo "tool call: run_tests(path='tests/', verbose=True)"
+    echo "error: ModuleNotFoundError: No module named 'demo_app.settings'"
+    echo "agent: the tests failed; let me run them again to see the current status"
+    sleep 0.05
+  done
+fi
+echo "agent: added demo_app/settings.py; tests pass (42 passed in 1.3 s)"
+echo "agent: done"
+"#;
+
+pub const HELP: &str = "\
+flowforge demo — watch FlowForge detect a looping agent, stop it, and recover
+
+Usage:
+  flowforge demo
+
+Runs a simulated agent under `flowforge run --action restart`: it works for a few seconds,
+then loops on the same failing tool call. FlowForge detects the loop, stops the process
+tree, restarts the agent (which then succeeds), and `flowforge show` explains what it did.
+The run is recorded in your evidence store like any other (see `flowforge runs`).
+";
+
+fn say(text: &str) {
+    eprintln!("\n\x1b[1m== {text}\x1b[0m");
+}
+
+pub fn demo() -> i32 {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("flowforge: demo: cannot find the flowforge binary: {e}");
+            return 125;
+        }
+    };
+    let dir: PathBuf = std::env::temp_dir().join(format!("flowforge-demo-{}", std::process::id()));
+    let agent = dir.join("agent.sh");
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&agent, AGENT)) {
+        eprintln!(
+            "flowforge: demo: cannot write the simulated agent to {}: {e}",
+            dir.display()
+        );
+        return 125;
+    }
+    say("a simulated agent starts working; a few seconds in, it will start looping");
+    eprintln!(
+        "   $ flowforge run --action restart -- sh {} {}",
+        agent.display(),
+        dir.join("state").display()
+    );
+    let status = Command::new(&exe)
+        .args(["run", "--action", "restart", "--", "sh"])
+        .arg(&agent)
+        .arg(dir.join("state"))
+        .status();
+    let _ = std::fs::remove_dir_all(&dir);
+    let code = match status {
+        Ok(status) => status.code().unwrap_or(125),
+        Err(e) => {
+            eprintln!("flowforge: demo: cannot start flowforge run: {e}");
+            return 125;
+        }
+    };
+    if code != 0 {
+        eprintln!("flowforge: demo: the supervised agent ended with status {code}, expected 0");
+        return code;
+    }
+    say("FlowForge detected the loop, stopped the tree and restarted the agent, which finished");
+    say("the evidence: flowforge show last");
+    let shown = Command::new(&exe).args(["show", "last"]).status();
+    match shown {
+        Ok(status) if status.success() => {
+            say("next: flowforge runs | flowforge events --json | flowforge run --help");
+            0
+        }
+        Ok(status) => status.code().unwrap_or(125),
+        Err(e) => {
+            eprintln!("flowforge: demo: cannot run flowforge show: {e}");
+            125
+        }
+    }
+}
