@@ -1,0 +1,782 @@
+//! The lifecycle matrix of `flowforge run`: exit statuses, signals, stopping the tree,
+//! escapees, output passthrough and terminals — each case a real process tree run under the
+//! built binary, and each ending with the check that no process of that tree survives.
+//!
+//! Cases wait on what the tree says (a `ready` line, a log line, a byte count) instead of
+//! sleeping. Time bounds are only asserted where the behaviour *is* a time (the kill grace,
+//! "promptly" versus a 60 s sleep), and they are wide enough for a loaded two-core machine.
+
+use crate::common::*;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// `flowforge run -- sh -c SCRIPT`, as an argument list.
+fn run_sh(script: &str) -> Vec<String> {
+    ["run", "--", "sh", "-c", script]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), for payloads that are not text.
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A `sha256sum` waiting on its stdin; the returned `Stdio` is that stdin, for a producer.
+fn sha256sum() -> (std::process::Child, Stdio) {
+    let mut sum = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    let stdin = sum.stdin.take().expect("piped stdin");
+    (sum, Stdio::from(stdin))
+}
+
+fn sha256_result(sum: std::process::Child) -> String {
+    let out = sum.wait_with_output().expect("sha256sum finishes");
+    assert!(out.status.success(), "sha256sum failed");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a digest")
+        .to_string()
+}
+
+fn assert_same_bytes(what: &str, got: &[u8], want: &[u8]) {
+    if got != want {
+        let first = got.iter().zip(want).position(|(a, b)| a != b);
+        panic!(
+            "{what}: {} bytes (fnv {:016x}) instead of {} (fnv {:016x}); first difference at {:?}",
+            got.len(),
+            fnv1a(got),
+            want.len(),
+            fnv1a(want),
+            first
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Exit statuses (coreutils timeout(1) conventions)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn exit_zero_is_passed_on_and_flowforge_stays_quiet() {
+    let sandbox = Sandbox::new("exit0");
+    let out = sandbox.run(&["run", "--", "true"]);
+    out.assert_code(0);
+    assert!(
+        out.stderr.is_empty(),
+        "FlowForge must be quiet by default\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn exit_three_is_passed_on() {
+    let sandbox = Sandbox::new("exit3");
+    let out = sandbox.run(&run_sh("echo before; exit 3"));
+    out.assert_code(3);
+    assert_eq!(out.stdout, b"before\n");
+}
+
+#[test]
+fn death_by_sigkill_is_137() {
+    let sandbox = Sandbox::new("kill9");
+    sandbox.run(&run_sh("kill -9 $$")).assert_code(137);
+}
+
+#[test]
+fn death_by_sigsegv_is_139() {
+    let sandbox = Sandbox::new("segv");
+    sandbox
+        .run(&run_sh("ulimit -c 0; kill -SEGV $$"))
+        .assert_code(139);
+}
+
+#[test]
+fn non_executable_file_is_126_with_one_line() {
+    let sandbox = Sandbox::new("noexec");
+    let script = write_file(&sandbox.home, "not-executable.sh", "#!/bin/sh\necho hi\n", 0o644);
+    let script = script.to_str().expect("utf-8 temp path").to_string();
+    let out = sandbox.run(&["run", "--", &script]);
+    out.assert_code(126);
+    assert!(out.stdout.is_empty(), "{}", out.describe());
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "one line on stderr\n{}", out.describe());
+    assert!(
+        lines[0].starts_with("flowforge: ") && lines[0].contains(&script),
+        "the line names the file\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn missing_program_is_127_with_one_line() {
+    let sandbox = Sandbox::new("notfound");
+    let out = sandbox.run(&["run", "--", "/nonexistent"]);
+    out.assert_code(127);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "one line on stderr\n{}", out.describe());
+    assert!(
+        lines[0].starts_with("flowforge: ")
+            && lines[0].contains("/nonexistent")
+            && lines[0].contains("not found"),
+        "the line names the problem\n{}",
+        out.describe()
+    );
+}
+
+/// Bad usage: 125 and one line that names what is wrong.
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let sandbox = Sandbox::new("usage");
+    let out = sandbox.run(args);
+    out.assert_code(125);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "one line for {args:?}\n{}", out.describe());
+    assert!(
+        lines[0].starts_with("flowforge: ") && lines[0].contains(needle),
+        "the line for {args:?} names {needle:?}\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn unknown_option_is_125_with_one_line() {
+    assert_usage_error(&["run", "--bogus", "--", "true"], "--bogus");
+}
+
+#[test]
+fn missing_command_is_125_with_one_line() {
+    assert_usage_error(&["run"], "no command");
+    assert_usage_error(&["run", "--timeout", "5s", "--"], "no command");
+}
+
+#[test]
+fn invalid_timeout_is_125_with_one_line() {
+    assert_usage_error(&["run", "--timeout", "soon", "--", "true"], "--timeout");
+    assert_usage_error(&["run", "--timeout", "0", "--", "true"], "--timeout");
+}
+
+#[test]
+fn version_exits_zero() {
+    let sandbox = Sandbox::new("version");
+    let out = sandbox.run(&["--version"]);
+    out.assert_code(0);
+    assert!(out.stdout_text().starts_with("flowforge "), "{}", out.describe());
+}
+
+#[test]
+fn help_exits_zero() {
+    let sandbox = Sandbox::new("help");
+    for args in [&["--help"][..], &["run", "--help"][..]] {
+        let out = sandbox.run(args);
+        out.assert_code(0);
+        assert!(
+            out.stdout_text().contains("Usage"),
+            "{args:?}\n{}",
+            out.describe()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Signals sent to FlowForge
+// ---------------------------------------------------------------------------------------
+
+/// Sends `signal` to FlowForge once the command is ready and expects `code`.
+fn forwarded(name: &str, signal: &str, script: &str, code: i32) {
+    let sandbox = Sandbox::new(name);
+    let running = sandbox.spawn(sandbox.command(&run_sh(script)));
+    running.expect_stdout("ready", secs(20));
+    running.signal(signal);
+    let out = running.finish();
+    out.assert_code(code);
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn sigterm_is_forwarded_and_the_trap_status_returned() {
+    forwarded(
+        "term-trap",
+        "TERM",
+        "trap 'exit 42' TERM; echo ready; sleep 60 & wait",
+        42,
+    );
+}
+
+#[test]
+fn sigterm_is_forwarded_and_death_by_it_is_143() {
+    forwarded("term-die", "TERM", "echo ready; exec sleep 60", 143);
+}
+
+#[test]
+fn sigint_is_forwarded_and_the_trap_status_returned() {
+    // The background sleep ignores SIGINT (POSIX sh does that for async commands): it is a
+    // leftover after the trap exits, and must be stopped too.
+    forwarded(
+        "int-trap",
+        "INT",
+        "trap 'exit 43' INT; echo ready; sleep 60 & wait",
+        43,
+    );
+}
+
+#[test]
+fn sighup_is_forwarded_and_death_by_it_is_129() {
+    forwarded("hup-die", "HUP", "echo ready; exec sleep 60", 129);
+}
+
+#[test]
+fn sigusr1_is_forwarded() {
+    forwarded(
+        "usr1-trap",
+        "USR1",
+        "trap 'exit 44' USR1; echo ready; sleep 60 & wait",
+        44,
+    );
+}
+
+#[test]
+fn double_ctrl_c_kills_the_tree_with_130() {
+    let sandbox = Sandbox::new("double-int");
+    let script = "trap '' INT; echo ready; sleep 60 & while :; do sleep 1; done";
+    let mut args = vec!["run".to_string(), "-v".to_string()];
+    args.extend(run_sh(script).into_iter().skip(1));
+    let running = sandbox.spawn(sandbox.command(&args));
+    running.expect_stdout("ready", secs(20));
+    running.signal("INT");
+    // The first one must have been handled (forwarded) before the second is sent, or the
+    // two would merge into one pending signal.
+    running.expect_stderr("SIGINT", secs(20));
+    let second = std::time::Instant::now();
+    running.signal("INT");
+    let out = running.finish();
+    out.assert_code(130);
+    assert!(
+        second.elapsed() < secs(4),
+        "the second Ctrl-C kills at once, without the 5 s grace ({:?})\n{}",
+        second.elapsed(),
+        out.describe()
+    );
+    assert!(out.stderr_text().contains("interrupted"), "{}", out.describe());
+    sandbox.assert_no_survivors();
+}
+
+// ---------------------------------------------------------------------------------------
+// Stopping the tree: timeout, grace, leftovers, escapees, FlowForge's own death
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn timeout_is_124_with_a_stopped_line_and_nothing_left() {
+    let sandbox = Sandbox::new("timeout");
+    let mut args: Vec<String> = vec!["run".into(), "--timeout".into(), "1s".into()];
+    args.extend(
+        run_sh("sleep 60 & setsid sleep 60 & (sleep 60 & exec sleep 61) & exec sleep 62")
+            .into_iter()
+            .skip(1),
+    );
+    let out = sandbox.run(&args);
+    out.assert_code(124);
+    let stopped = out
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.starts_with("flowforge: stopped"));
+    assert!(
+        stopped.as_deref().is_some_and(|l| l.contains("timeout")),
+        "a 'flowforge: stopped ...' line naming the timeout\n{}",
+        out.describe()
+    );
+    assert!(out.elapsed < secs(20), "{}", out.describe());
+}
+
+#[test]
+fn term_ignoring_child_is_killed_after_the_grace() {
+    let sandbox = Sandbox::new("grace");
+    let mut args: Vec<String> = ["run", "--kill-grace", "1s", "--timeout", "1s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(run_sh("trap '' TERM; sleep 60").into_iter().skip(1));
+    let out = sandbox.run(&args);
+    out.assert_code(124);
+    // 1 s of timeout, then 1 s of grace before SIGKILL: about 2 s, never less.
+    assert!(
+        out.elapsed >= Duration::from_millis(1900) && out.elapsed < secs(15),
+        "elapsed {:?}, expected about 2 s\n{}",
+        out.elapsed,
+        out.describe()
+    );
+    assert!(out.stderr_text().contains("SIGKILL"), "{}", out.describe());
+}
+
+#[test]
+fn background_grandchild_is_stopped_when_the_command_exits() {
+    let sandbox = Sandbox::new("leftover");
+    // A long grace shows that SIGTERM did it, not the escalation.
+    let mut args: Vec<String> = vec!["run".into(), "--kill-grace".into(), "30s".into()];
+    args.extend(run_sh("sleep 60 >/dev/null 2>&1 & exit 0").into_iter().skip(1));
+    let out = sandbox.run(&args);
+    out.assert_code(0);
+    assert!(
+        out.elapsed < secs(15),
+        "not promptly: {:?}\n{}",
+        out.elapsed,
+        out.describe()
+    );
+}
+
+#[test]
+fn grandchild_holding_the_output_pipe_does_not_hold_flowforge() {
+    let sandbox = Sandbox::new("pipe-holder");
+    // The grandchild ignores SIGTERM and keeps stdout and stderr open: only the SIGKILL
+    // after the grace ends it, and with it the output.
+    let mut args: Vec<String> = vec!["run".into(), "--kill-grace".into(), "1s".into()];
+    args.extend(
+        run_sh("(trap '' TERM; exec sleep 60) & echo done; exit 0")
+            .into_iter()
+            .skip(1),
+    );
+    let out = sandbox.run(&args);
+    out.assert_code(0);
+    assert_eq!(out.stdout, b"done\n", "{}", out.describe());
+    assert!(
+        out.elapsed < secs(15),
+        "not promptly: {:?}\n{}",
+        out.elapsed,
+        out.describe()
+    );
+}
+
+#[test]
+fn double_forked_setsid_daemon_is_gone_after_the_run() {
+    let sandbox = Sandbox::new("daemon");
+    // The classic daemon: fork, setsid, fork again, the middle one exits; the parent waits
+    // for the middle one, so the daemon exists before the command exits.
+    let program = "\
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+    os._exit(0)
+os.wait()
+print('daemon started', flush=True)
+";
+    let out = sandbox.run(&["run", "--", python(), "-c", program]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, b"daemon started\n", "{}", out.describe());
+    assert!(out.elapsed < secs(20), "{}", out.describe());
+}
+
+#[test]
+fn sigkill_of_flowforge_leaves_no_survivors() {
+    let sandbox = Sandbox::new("ff-killed");
+    let script = "\
+while :; do sleep 1; done &
+(trap '' TERM HUP INT; while :; do sleep 1; done) &
+setsid sh -c 'while :; do sleep 1; done' &
+echo ready
+wait";
+    let running = sandbox.spawn(sandbox.command(&run_sh(script)));
+    running.expect_stdout("ready", secs(20));
+    let command_session = |procs: &[ProcInfo]| {
+        procs
+            .iter()
+            .find(|p| p.cmdline.starts_with("sh -c while :; do sleep 1; done &"))
+            .map(|p| p.session)
+    };
+    // sh, two loops, the escapee in a session of its own, and sleeps: the tree is up.
+    let up = wait_until(
+        || {
+            let procs = sandbox.survivors();
+            let session = command_session(&procs);
+            procs.len() >= 5
+                && procs
+                    .iter()
+                    .any(|p| p.cmdline == "sh -c while :; do sleep 1; done" && Some(p.session) != session)
+        },
+        secs(20),
+    );
+    assert!(up, "the tree did not start: {:#?}", sandbox.survivors());
+    running.signal("KILL");
+    let out = running.finish();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9)
+    );
+    sandbox.assert_no_survivors_within(secs(2));
+}
+
+#[test]
+fn shim_killed_from_outside_is_125_and_the_tree_is_stopped() {
+    let sandbox = Sandbox::new("shim-killed");
+    // Without its shim the command dies of its parent-death signal; the grandchildren are
+    // adopted by FlowForge, which must stop them itself (one ignores SIGTERM).
+    let mut args: Vec<String> = vec!["run".into(), "--kill-grace".into(), "1s".into()];
+    args.extend(
+        run_sh("sleep 60 & (trap '' TERM; exec sleep 61) & echo ready; wait")
+            .into_iter()
+            .skip(1),
+    );
+    let running = sandbox.spawn(sandbox.command(&args));
+    running.expect_stdout("ready", secs(20));
+    let shims: Vec<ProcInfo> = children_of(running.pid())
+        .into_iter()
+        .filter_map(proc_info)
+        .filter(|p| p.cmdline.contains("__shim"))
+        .collect();
+    assert_eq!(shims.len(), 1, "one shim below flowforge: {shims:?}");
+    send_signal(shims[0].pid, "KILL");
+    let out = running.finish();
+    out.assert_code(125);
+    assert!(
+        out.stderr_lines()
+            .iter()
+            .any(|l| l.starts_with("flowforge: ") && l.contains("shim")),
+        "a line says the shim died\n{}",
+        out.describe()
+    );
+    assert!(out.elapsed < secs(20), "{}", out.describe());
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn hundred_short_lived_grandchildren_leave_no_zombies() {
+    let sandbox = Sandbox::new("zombies");
+    // Each subshell starts a sleep and exits at once: the sleeps are orphans, adopted and
+    // reaped by the shim.
+    let script = "\
+i=0
+while [ $i -lt 100 ]; do (sleep 0.01 &); i=$((i+1)); done
+echo spawned
+read line
+exit 0";
+    let mut command = sandbox.command(&run_sh(script));
+    command.stdin(Stdio::piped());
+    let mut running = sandbox.spawn(command);
+    let flowforge = running.pid();
+    // Watch while it runs: zombies may exist for an instant, never accumulate.
+    let mut most_zombies = 0;
+    assert!(
+        wait_until(
+            || {
+                let mut parents = vec![flowforge];
+                parents.extend(children_of(flowforge));
+                most_zombies = most_zombies.max(zombies_below(&parents).len());
+                running.stdout.contains(b"spawned")
+            },
+            secs(30)
+        ),
+        "the loop did not finish"
+    );
+    let settled = wait_until(
+        || {
+            let mut parents = vec![flowforge];
+            parents.extend(children_of(flowforge));
+            zombies_below(&parents).is_empty()
+                && !sandbox.survivors().iter().any(|p| p.cmdline.starts_with("sleep"))
+        },
+        secs(10),
+    );
+    let mut parents = vec![flowforge];
+    parents.extend(children_of(flowforge));
+    assert!(
+        settled,
+        "zombies or sleeps left while running (peak {most_zombies} zombies): {:?} {:?}",
+        zombies_below(&parents),
+        sandbox.survivors()
+    );
+    running.write_stdin(b"go\n");
+    let out = running.finish();
+    out.assert_code(0);
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn command_killed_from_outside_is_137() {
+    let sandbox = Sandbox::new("outside-kill");
+    let running = sandbox.spawn(sandbox.command(&run_sh("echo pid=$$; exec sleep 60")));
+    running.expect_stdout("\n", secs(20));
+    let text = String::from_utf8_lossy(&running.stdout.snapshot()).into_owned();
+    let pid: u32 = text
+        .trim()
+        .strip_prefix("pid=")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {text:?}"));
+    assert!(
+        sandbox.survivors().iter().any(|p| p.pid == pid),
+        "pid {pid} is not in the tree"
+    );
+    send_signal(pid, "KILL");
+    let out = running.finish();
+    out.assert_code(137);
+    sandbox.assert_no_survivors();
+}
+
+// ---------------------------------------------------------------------------------------
+// Output and input passthrough
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn two_hundred_mib_pass_byte_exact() {
+    let sandbox = Sandbox::new("200mib");
+    let generator = "\
+import random, sys
+r = random.Random(20240601)
+w = sys.stdout.buffer
+for _ in range(200):
+    w.write(r.randbytes(1 << 20))
+w.flush()
+";
+    let (sum, sink) = sha256sum();
+    let status = Command::new(python())
+        .args(["-c", generator])
+        .stdout(sink)
+        .status()
+        .expect("run the generator directly");
+    assert!(status.success());
+    let direct = sha256_result(sum);
+
+    let (sum, sink) = sha256sum();
+    let mut command = sandbox.command(&["run", "--", python(), "-c", generator]);
+    command.stdout(sink);
+    let out = sandbox.spawn(command).finish();
+    out.assert_code(0);
+    let through = sha256_result(sum);
+    assert_eq!(
+        through,
+        direct,
+        "200 MiB through FlowForge differ\n{}",
+        out.describe()
+    );
+    assert!(out.stderr.is_empty(), "{}", out.describe());
+    sandbox.assert_no_survivors();
+}
+
+/// Regression: when the tree exited while our stdout was full, FlowForge ended its loop with
+/// the child's last bytes still unread in the pipe and dropped them (up to the pipe's size).
+#[test]
+fn output_still_in_the_pipe_when_the_tree_exits_is_not_lost() {
+    let sandbox = Sandbox::new("late-drain");
+    const LEN: usize = 400 * 1024;
+    // 400 KiB fit in FlowForge's pipe (1 MiB), its one pending chunk and our pipe: the
+    // command finishes writing and exits although nobody reads yet.
+    let mut command = sandbox.command(&run_sh("yes 0123456789abcdef | head -c 409600; touch written"));
+    command.stderr(Stdio::null());
+    let mut flowforge = command.spawn().expect("spawn flowforge");
+    let ff = flowforge.id();
+    let written = sandbox.path("written");
+    let exited =
+        wait_until(|| written.exists(), secs(20)) && wait_until(|| children_of(ff).is_empty(), secs(20));
+    // Only now, with the whole tree gone, is our end read.
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(flowforge.stdout.as_mut().expect("piped stdout"), &mut stdout)
+        .expect("read flowforge's stdout");
+    let status = flowforge.wait().expect("wait flowforge");
+    assert!(exited, "the command did not finish writing while unread");
+    assert_eq!(status.code(), Some(0));
+    let line = b"0123456789abcdef\n";
+    let want: Vec<u8> = line.iter().copied().cycle().take(LEN).collect();
+    assert_same_bytes("stdout", &stdout, &want);
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn line_structured_output_on_both_streams_passes_exact() {
+    let sandbox = Sandbox::new("lines");
+    let out = sandbox.run(&run_sh("seq 1 500000 >&2 & seq 1 1000000; wait"));
+    out.assert_code(0);
+    let expect = |n: u32| -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 1..=n {
+            writeln!(text, "{i}").expect("write to a Vec");
+        }
+        text
+    };
+    assert_same_bytes("stdout", &out.stdout, &expect(1_000_000));
+    assert_same_bytes("stderr", &out.stderr, &expect(500_000));
+}
+
+#[test]
+fn invalid_utf8_and_nul_bytes_pass_exact() {
+    let sandbox = Sandbox::new("binary");
+    let out = sandbox.run(&run_sh(
+        r"printf '\377\376\000abc\000\n\300\200\r\n\355\240\200 \033[31mred\033[0m\r'; printf '\000\377err\n\376' >&2",
+    ));
+    out.assert_code(0);
+    assert_same_bytes(
+        "stdout",
+        &out.stdout,
+        b"\xff\xfe\x00abc\x00\n\xc0\x80\r\n\xed\xa0\x80 \x1b[31mred\x1b[0m\r",
+    );
+    assert_same_bytes("stderr", &out.stderr, b"\x00\xfferr\n\xfe");
+}
+
+#[test]
+fn ten_mib_line_passes_exact_with_bounded_memory() {
+    let sandbox = Sandbox::new("long-line");
+    const LEN: usize = 10 * 1024 * 1024;
+    let mut command = sandbox.command(&run_sh("head -c 10485760 /dev/zero | tr '\\000' x; read done"));
+    command.stdin(Stdio::piped());
+    let mut running = sandbox.spawn(command);
+    assert!(
+        wait_until(|| running.stdout.len() >= LEN, secs(30)),
+        "only {} bytes arrived",
+        running.stdout.len()
+    );
+    // The command waits for our go, so FlowForge is still alive to be measured.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", running.pid()))
+        .expect("flowforge is still running");
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    running.write_stdin(b"\n");
+    let out = running.finish();
+    out.assert_code(0);
+    assert_eq!(out.stdout.len(), LEN);
+    assert!(out.stdout.iter().all(|&b| b == b'x'), "bytes changed");
+    assert!(
+        peak_kib < 40 * 1024,
+        "FlowForge's peak RSS was {peak_kib} KiB for a 10 MiB line"
+    );
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn broken_output_pipe_ends_yes_with_141() {
+    let sandbox = Sandbox::new("yes-head");
+    // `flowforge run -- yes | head -1`
+    let mut head = Command::new("head")
+        .arg("-1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("head runs");
+    let pipe = Stdio::from(head.stdin.take().expect("piped stdin"));
+    let mut command = sandbox.command(&["run", "--", "yes"]);
+    command.stdout(pipe);
+    let out = sandbox.spawn(command).finish();
+    let head_out = head.wait_with_output().expect("head finishes");
+    assert_eq!(head_out.stdout, b"y\n");
+    out.assert_code(141);
+    assert!(out.elapsed < secs(15), "{}", out.describe());
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn stdin_passes_through_byte_exact() {
+    let sandbox = Sandbox::new("stdin");
+    let input = pseudo_random(3 * 1024 * 1024 + 17, 7);
+    let mut command = sandbox.command(&["run", "--", "cat"]);
+    command.stdin(Stdio::piped());
+    let mut running = sandbox.spawn(command);
+    let mut stdin = running.stdin.take().expect("piped stdin");
+    let payload = input.clone();
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&payload).expect("write stdin");
+    });
+    let out = running.finish();
+    writer.join().expect("writer thread");
+    out.assert_code(0);
+    assert_same_bytes("stdout", &out.stdout, &input);
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn stdout_and_stderr_stay_separate() {
+    let sandbox = Sandbox::new("streams");
+    let out = sandbox.run(&run_sh(
+        "echo out1; echo err1 >&2; echo out2; echo err2 >&2; printf tail-out; printf tail-err >&2",
+    ));
+    out.assert_code(0);
+    assert_eq!(out.stdout_text(), "out1\nout2\ntail-out");
+    assert_eq!(out.stderr_text(), "err1\nerr2\ntail-err");
+}
+
+// ---------------------------------------------------------------------------------------
+// Terminals
+// ---------------------------------------------------------------------------------------
+
+/// `script -qec "flowforge run [PTY] -- sh -c 'test -t 1 ...'" /dev/null`: FlowForge's
+/// stdout is a terminal.
+fn under_script(pty: &[&str]) -> Outcome {
+    let sandbox = Sandbox::new("script");
+    let inner = format!(
+        "'{BIN}' run {} -- sh -c 'test -t 1 && echo TTY || echo NOTTY'",
+        pty.join(" ")
+    );
+    let running = sandbox.spawn(sandbox.command_of("script", &["-qec", &inner, "/dev/null"]));
+    let out = running.finish();
+    sandbox.assert_no_survivors();
+    out
+}
+
+#[test]
+fn command_sees_a_terminal_under_script() {
+    let out = under_script(&[]);
+    out.assert_code(0);
+    let text = out.stdout_text();
+    assert!(
+        text.contains("TTY") && !text.contains("NOTTY"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn pty_never_keeps_pipes_under_script() {
+    let out = under_script(&["--pty", "never"]);
+    out.assert_code(0);
+    assert!(out.stdout_text().contains("NOTTY"), "{}", out.describe());
+}
+
+#[test]
+fn pty_always_gives_a_terminal_to_a_piped_run() {
+    let sandbox = Sandbox::new("pty-always");
+    let out = sandbox.run(&[
+        "run",
+        "--pty",
+        "always",
+        "--",
+        "sh",
+        "-c",
+        "test -t 1 && echo TTY || echo NOTTY; echo err >&2",
+    ]);
+    out.assert_code(0);
+    assert!(out.stdout_text().starts_with("TTY"), "{}", out.describe());
+    // Our stderr is not a terminal, so the command's stderr stays a separate pipe.
+    assert_eq!(out.stderr_text(), "err\n");
+}
+
+#[test]
+fn pty_output_arrives_complete() {
+    let sandbox = Sandbox::new("pty-bulk");
+    let out = sandbox.run(&["run", "--pty", "always", "--", "seq", "1", "200000"]);
+    out.assert_code(0);
+    // The terminal turns each \n into \r\n (ONLCR); nothing else may change or go missing.
+    let mut want = Vec::new();
+    for i in 1..=200_000 {
+        write!(want, "{i}\r\n").expect("write to a Vec");
+    }
+    assert_same_bytes("stdout", &out.stdout, &want);
+}
