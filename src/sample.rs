@@ -15,15 +15,6 @@ pub enum Stream {
     Stderr,
 }
 
-impl Stream {
-    pub fn name(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
-    }
-}
-
 /// One sample of the supervised tree, taken every tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {

@@ -47,18 +47,18 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
-    match Recorder::start(&db, NewRun::new(argv, &cwd, args.action.name())) {
+    let run = NewRun::new(argv, &cwd, args.action.name());
+    if !*required {
+        // Opening the database and inserting the run's row happen on the writer thread
+        // while the child is spawned; a database it cannot use is one warning from there,
+        // and the run goes on with its critical events printed to stderr at the end.
+        return Ok(Recorder::start_background(&db, run));
+    }
+    match Recorder::start(&db, run) {
         Ok((recorder, _)) => Ok(recorder),
-        Err(e) if *required => {
+        Err(e) => {
             eprintln!("flowforge: {} (--require-db)", crate::inspect::with_sources(&e));
             Err(EXIT_FLOWFORGE_FAILED)
-        }
-        Err(e) => {
-            eprintln!(
-                "flowforge: warning: running without evidence: {}",
-                crate::inspect::with_sources(&e)
-            );
-            Ok(Recorder::spill_only())
         }
     }
 }
@@ -224,7 +224,7 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
             "signalled": stop.signalled,
             "escalated_to_kill": stop.escalated_to_kill,
             "reason": stop.request.reason,
-            "by": match stop.request.by { Stopper::Guardrail => "guardrail", Stopper::Detector => "detector", Stopper::User => "user" },
+            "by": match stop.request.by { Stopper::Guardrail => "guardrail", Stopper::Detector => "detector" },
         }),
     );
     record.event(
@@ -279,6 +279,9 @@ fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
                 "stopped"
             },
         );
+    }
+    if end.output_closed {
+        log::info!("the reader of our stdout went away; the command got SIGPIPE on its next write");
     }
     if end.leftovers_stopped > 0 {
         log::info!(

@@ -22,7 +22,6 @@ pub fn actor_of(stopper: Stopper) -> Actor {
     match stopper {
         Stopper::Guardrail => Actor::Guardrail,
         Stopper::Detector => Actor::Detector,
-        Stopper::User => Actor::User,
     }
 }
 

@@ -95,11 +95,19 @@ impl<'r> RunWatch<'r> {
         }
         self.last_alert = Some(now);
         let ran = format_duration(self.attempt_started.elapsed());
-        eprintln!(
-            "flowforge: alert: {} looks like a runaway after {ran}: {}; leaving it running (--action alert). Details: flowforge show {}",
+        let line = format!(
+            "alert: {} looks like a runaway after {ran}: {}; leaving it running (--action alert). Details: flowforge show {}",
             self.record.command(),
             reason.summary,
             self.record.run_ref()
+        );
+        eprintln!("flowforge: {line}");
+        self.record.event(
+            Category::Alert,
+            "runaway",
+            Actor::Detector,
+            line,
+            reason.numbers.clone(),
         );
         self.record.event(
             Category::Action,

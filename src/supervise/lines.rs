@@ -72,6 +72,7 @@ impl LineSplitter {
     }
 
     /// Bytes currently buffered (never more than [`MAX_LINE`]).
+    #[cfg(test)]
     pub fn buffered(&self) -> usize {
         self.partial.len()
     }

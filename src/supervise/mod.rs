@@ -64,7 +64,6 @@ const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 pub enum Stopper {
     Guardrail,
     Detector,
-    User,
 }
 
 /// A request to stop the tree, with the reason a human reads.

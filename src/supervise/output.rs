@@ -178,10 +178,6 @@ impl Pump {
         }
     }
 
-    pub fn source(&self) -> Option<BorrowedFd<'_>> {
-        self.source.as_ref().map(|fd| fd.as_fd())
-    }
-
     pub fn is_done(&self) -> bool {
         self.source.is_none() && self.pending_from >= self.pending.len()
     }
