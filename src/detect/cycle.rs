@@ -10,27 +10,57 @@
 //! a fixed distance is what separates a loop from a busy but random mix of a few templates
 //! (an access log), whose runs break within a few lines.
 //!
+//! A run survives the odd mismatch: one per `TOLERANCE` matched lines. Real loops are not
+//! always byte-for-byte regular after masking (a random hex id that happens to be all digits
+//! reads as a number, an occasional GC line interrupts), and one stray line must not throw
+//! away seconds of evidence. A stray line costs two mismatches (the line itself and the line
+//! a period later), so a run needs a few dozen matched lines before it can absorb one; when a
+//! loop really ends, mismatches pile up and the run resets, and in the meantime its last match
+//! ages, which the scorer treats as staleness.
+//!
+//! A run is also tied to its content: the wrapping sum of the templates of the last k lines
+//! (the same for every rotation of a cycle) is remembered when the run starts, and a match
+//! while that sum differs means a different loop took over (a healthy `step N` run followed
+//! by a stuck `retrying` run would otherwise absorb the switch and claim the whole span),
+//! so the run restarts there.
+//!
+//! Each run also remembers its longest wait between two matches: block-buffered output
+//! arrives in bursts, and a fast loop seen in 8 KiB gulps is not over between two gulps.
+//!
 //! `push` also returns, as a bit mask, which periods matched on this line, so the window can
 //! count matches per period for the weaker "repetition without an exact cycle" judgement.
 
 use std::time::Duration;
 
 /// Longest cycle looked for, in lines.
-pub const MAX_PERIOD: usize = 16;
+pub const MAX_PERIOD: usize = 32;
 
-const RING: usize = 32;
+/// Recent templates kept: a period back, plus the misses a run may absorb in a row.
+const RING: usize = 64;
+
+/// A run absorbs one mismatch per this many matched lines.
+pub const TOLERANCE: u64 = 16;
+
+/// More mismatches than this in a row end a run whatever its length (and keep the lines of
+/// its latest pass inside the ring).
+const MAX_MISSES_IN_A_ROW: u64 = 8;
 
 /// The strongest tail cycle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TailCycle {
     /// Lines per pass of the cycle.
     pub period: usize,
-    /// Lines at the tail equal to the line `period` before them.
+    /// Lines of the run equal to the line `period` before them.
     pub run: u64,
+    /// Lines of the run that did not match (absorbed by the tolerance).
+    pub misses: u64,
     /// When the first line of the first pass was seen.
     pub started: Duration,
-    /// When the latest line was seen.
+    /// When the latest matching line was seen.
     pub latest: Duration,
+    /// The longest wait between two matching lines of the run (block-buffered output
+    /// arrives in bursts).
+    pub longest_gap: Duration,
     /// The templates of the latest pass, oldest first (length `period`).
     pub templates: Vec<u64>,
 }
@@ -41,7 +71,7 @@ impl TailCycle {
         self.run / self.period as u64 + 1
     }
 
-    /// Time from the first line of the first pass to the latest line.
+    /// Time from the first line of the first pass to the latest matching line.
     pub fn span(&self) -> Duration {
         self.latest.saturating_sub(self.started)
     }
@@ -53,7 +83,17 @@ pub struct CycleTracker {
     times: [Duration; RING],
     lines: u64,
     runs: [u64; MAX_PERIOD + 1],
+    misses: [u64; MAX_PERIOD + 1],
     starts: [Duration; MAX_PERIOD + 1],
+    last_match: [Duration; MAX_PERIOD + 1],
+    /// Longest wait between two matches of the current run, per period.
+    longest_gap: [Duration; MAX_PERIOD + 1],
+    /// Line number of the latest match, per period.
+    last_match_line: [u64; MAX_PERIOD + 1],
+    /// Wrapping sum of the templates of the last k lines, per period k.
+    window_sums: [u64; MAX_PERIOD + 1],
+    /// `window_sums[k]` when the current run of period k started.
+    run_sums: [u64; MAX_PERIOD + 1],
 }
 
 impl Default for CycleTracker {
@@ -63,7 +103,13 @@ impl Default for CycleTracker {
             times: [Duration::ZERO; RING],
             lines: 0,
             runs: [0; MAX_PERIOD + 1],
+            misses: [0; MAX_PERIOD + 1],
             starts: [Duration::ZERO; MAX_PERIOD + 1],
+            last_match: [Duration::ZERO; MAX_PERIOD + 1],
+            last_match_line: [0; MAX_PERIOD + 1],
+            longest_gap: [Duration::ZERO; MAX_PERIOD + 1],
+            window_sums: [0; MAX_PERIOD + 1],
+            run_sums: [0; MAX_PERIOD + 1],
         }
     }
 }
@@ -75,17 +121,38 @@ impl CycleTracker {
     }
 
     /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
-    pub fn push(&mut self, template: u64, at: Duration) -> u16 {
-        let mut matched = 0u16;
+    pub fn push(&mut self, template: u64, at: Duration) -> u32 {
+        let mut matched = 0u32;
         for k in 1..=MAX_PERIOD {
-            if self.lines >= k as u64 && self.templates[self.slot(k)] == template {
+            let leaving = if self.lines >= k as u64 {
+                self.templates[self.slot(k)]
+            } else {
+                0
+            };
+            self.window_sums[k] = self.window_sums[k].wrapping_add(template).wrapping_sub(leaving);
+            if self.lines >= k as u64 && leaving == template {
+                if self.runs[k] > 0 && self.window_sums[k] != self.run_sums[k] {
+                    self.runs[k] = 0;
+                }
                 if self.runs[k] == 0 {
                     self.starts[k] = self.times[self.slot(k)];
+                    self.misses[k] = 0;
+                    self.run_sums[k] = self.window_sums[k];
+                    self.longest_gap[k] = Duration::ZERO;
+                } else {
+                    let gap = at.saturating_sub(self.last_match[k]);
+                    self.longest_gap[k] = self.longest_gap[k].max(gap);
                 }
                 self.runs[k] += 1;
+                self.last_match[k] = at;
+                self.last_match_line[k] = self.lines;
                 matched |= 1 << (k - 1);
-            } else {
-                self.runs[k] = 0;
+            } else if self.runs[k] > 0 {
+                self.misses[k] += 1;
+                let in_a_row = self.lines - self.last_match_line[k];
+                if self.misses[k] * TOLERANCE > self.runs[k] || in_a_row > MAX_MISSES_IN_A_ROW {
+                    self.runs[k] = 0;
+                }
             }
         }
         let slot = self.slot(0);
@@ -106,12 +173,20 @@ impl CycleTracker {
         if best == 0 {
             return None;
         }
-        let templates = (1..=best).rev().map(|back| self.templates[self.slot(back)]).collect();
+        // The latest pass that matched, not the latest lines: a stray line absorbed by the
+        // tolerance is not part of the cycle.
+        let since_match = (self.lines - 1 - self.last_match_line[best]) as usize;
+        let templates = (1..=best)
+            .rev()
+            .map(|back| self.templates[self.slot(back + since_match)])
+            .collect();
         Some(TailCycle {
             period: best,
             run: self.runs[best],
+            misses: self.misses[best],
             started: self.starts[best],
-            latest: self.times[self.slot(1)],
+            latest: self.last_match[best],
+            longest_gap: self.longest_gap[best],
             templates,
         })
     }
@@ -150,18 +225,64 @@ mod tests {
 
     #[test]
     fn healthy_prefix_does_not_hide_the_loop() {
-        let t = feed("abcdefghijklmnopqrstuvwxyzABABABAB").tail().expect("a cycle");
+        let t = feed("abcdefghijklmnopqrstuvwxyzABABABAB")
+            .tail()
+            .expect("a cycle");
         assert_eq!((t.period, t.run), (2, 6));
-        assert_eq!(t.started, Duration::from_millis(2600), "first line of the first pass");
+        assert_eq!(
+            t.started,
+            Duration::from_millis(2600),
+            "first line of the first pass"
+        );
         assert_eq!(t.latest, Duration::from_millis(3300));
         assert_eq!(t.span(), Duration::from_millis(700));
         assert_eq!(t.templates, vec![u64::from('A'), u64::from('B')]);
     }
 
     #[test]
-    fn a_break_resets_the_run() {
+    fn a_break_resets_a_young_run() {
         assert_eq!(shape("AAAAAAB"), None);
         assert_eq!(shape("AAAAAABB"), Some((1, 1, 2)));
+    }
+
+    #[test]
+    fn a_long_run_absorbs_a_stray_line() {
+        let sequence = format!("{}X{}", "A".repeat(40), "A".repeat(10));
+        let t = feed(&sequence).tail().expect("a cycle");
+        assert_eq!((t.period, t.run, t.misses), (1, 48, 2));
+        assert_eq!(t.started, Duration::ZERO);
+        // Once the loop is over, mismatches pile up and the run ends.
+        let ended = format!("{sequence}{}", "bcdefghij");
+        let t = feed(&ended).tail();
+        assert!(t.as_ref().is_none_or(|t| t.run < 48), "{t:?}");
+        let mut tracker = feed(&format!("{}b", "A".repeat(40)));
+        tracker.push(u64::from('k'), Duration::from_secs(9));
+        let t = tracker.tail().expect("still absorbing");
+        assert_eq!(t.latest, Duration::from_millis(3900), "the latest match ages");
+        assert_eq!(t.templates, vec![u64::from('A')], "stray lines are not the cycle");
+        let t = feed(&format!("{}{}", "A".repeat(400), "bcdefghij")).tail();
+        assert!(t.is_none(), "nine misses in a row end even a long run: {t:?}");
+    }
+
+    #[test]
+    fn a_different_loop_starts_a_new_run() {
+        let t = feed(&format!("{}{}", "A".repeat(60), "B".repeat(5)))
+            .tail()
+            .expect("a cycle");
+        assert_eq!((t.period, t.run), (1, 4));
+        assert_eq!(
+            t.started,
+            Duration::from_millis(6000),
+            "the first B, not the first A"
+        );
+        let t = feed(&format!("{}{}", "AB".repeat(30), "CB".repeat(3)))
+            .tail()
+            .expect("a cycle");
+        assert_eq!(
+            (t.period, t.run, t.started),
+            (2, 5, Duration::from_millis(5900)),
+            "B C B C from the shared B"
+        );
     }
 
     #[test]
@@ -170,6 +291,14 @@ mod tests {
         let t = feed(&pass.repeat(4)).tail().expect("a cycle");
         assert_eq!((t.period, t.repetitions()), (12, 4));
         assert_eq!(t.templates.len(), 12);
+    }
+
+    #[test]
+    fn a_deep_traceback_is_one_cycle() {
+        // A 30-line pass: a traceback through a dozen frames plus the restart lines.
+        let pass: String = (0..30u8).map(|i| char::from(b'0' + i)).collect();
+        let t = feed(&pass.repeat(3)).tail().expect("a cycle");
+        assert_eq!((t.period, t.repetitions()), (30, 3));
     }
 
     #[test]

@@ -3,28 +3,39 @@
 //!
 //! It is pure and deterministic — no clock, no I/O, every observation carries its time since
 //! the run started — so the supervisor feeds it live and tests feed it synthetic timelines.
-//! Each line passes through `text` (binary lines are skipped, ANSI stripped), `template`
-//! (varying parts masked, numbers kept) and `wording` (error words, once per template), then
-//! updates three bounded structures: the `cycle` tracker (the exact cycle at the tail), the
-//! `window` (per-quarter-second counts) and the `templates` table (recent share, novelty,
-//! `progress` rings). Every 250 ms `evaluate` gathers these into `score::Signals`, scores
-//! them, and applies the hold: confidence must stay at or above the threshold for
-//! `DetectConfig::hold` before `Decision::Runaway` is returned; after that every call
-//! returns the same reason.
+//! Each line passes through `text` (binary lines skipped, ANSI stripped), `template` (varying
+//! parts masked into a template hash, numbers and identifiers kept in `slots`) and `wording`
+//! (error words, read once per template), then updates bounded structures: three `cycle`
+//! trackers (the exact cycle at the tail of the merged output, of stdout alone and of stderr
+//! alone), the `window` (per-quarter-second counts) and the `templates` table (recent
+//! shares, novelty, `progress` rings). Every 250 ms `evaluate` gathers these into
+//! `score::Signals`, scores them, and applies the hold: confidence must stay at or above the
+//! threshold for `DetectConfig::hold` before `Decision::Runaway` is returned; after that
+//! every call returns the same `reason`.
 //!
 //! Why the tail cycle is the main evidence: a loop is a deterministic sequence repeating at
 //! the end of the output. Judging the tail run (not the whole window) catches a loop about a
 //! second after its onset even when the window is still full of healthy output; requiring an
 //! *exact* repeat at a fixed period is what tells a loop from a busy access log, whose few
-//! templates repeat a lot but never in a fixed order. Progress (an advancing counter), novelty
-//! (new templates), a heartbeat cap and the need for span and freshness keep training logs,
-//! progress bars, pollers and startup bursts alive; CPU and error wording only add confidence
-//! to a loop already seen, so silent compute is never stopped. `score` documents the numbers.
+//! templates repeat a lot but never in a fixed order. Per-stream trackers exist because two
+//! pipes are read in whichever order they become ready: a traceback on stderr between lines
+//! on stdout interleaves differently from pass to pass, while each stream alone repeats
+//! exactly. Progress (an advancing counter, on the loop's lines or on anything printed
+//! alongside them), novelty, a heartbeat cap and the need for span and freshness keep
+//! training logs, progress bars, pollers and startup bursts alive; CPU and error wording only
+//! add confidence to a loop already seen, so silent compute is never stopped. `score`
+//! documents the numbers.
+//!
+//! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
+//! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
+//! one needs CPU or error wording), and a 1 s hold, so a decision needs about 1.5 s of loop:
+//! half a second of evidence, then a second of it holding.
 
 mod cycle;
 mod progress;
 mod reason;
 mod score;
+mod slots;
 mod template;
 mod templates;
 mod text;
@@ -35,14 +46,17 @@ mod wording;
 #[cfg(test)]
 mod scenarios;
 #[cfg(test)]
+mod scenarios_healthy;
+#[cfg(test)]
 mod scenarios_loops;
 
 use crate::sample::{Sample, Stream};
 use cycle::CycleTracker;
+use progress::Progress;
 use score::{CycleSignals, RepetitionSignals, Signals};
+use slots::Slots;
 use std::time::Duration;
-use template::Slots;
-use templates::TemplateTable;
+use templates::{TemplateInfo, TemplateTable};
 use window::Window;
 
 /// How many of the most frequent templates the repetition path looks at.
@@ -51,9 +65,13 @@ const TOP_TEMPLATES: usize = 4;
 /// A sample older than this no longer describes the tree's CPU.
 const SAMPLE_FRESHNESS: Duration = Duration::from_millis(2500);
 
+/// How recently another template must have advanced to vouch for a loop's progress.
+const RECENT_PROGRESS: Duration = Duration::from_secs(2);
+
 /// Span over which output rates are reported.
 const RATE_SPAN: Duration = Duration::from_secs(2);
 
+/// The detector's settings; `flowforge run --threshold/--window` change the first two.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectConfig {
     /// How far back rates, shares, novelty and progress look. Default 10 s.
@@ -93,9 +111,15 @@ pub struct Reason {
     pub numbers: serde_json::Value,
 }
 
+/// The detector of one attempt of a run (a restarted job gets a fresh one).
 pub struct Detector {
     config: DetectConfig,
-    cycle: CycleTracker,
+    /// Tail cycles of the merged output, of stdout alone and of stderr alone: a traceback on
+    /// stderr between lines on stdout interleaves differently from pass to pass, but each
+    /// stream on its own repeats exactly.
+    cycles: [CycleTracker; 3],
+    /// Whether stdout and stderr have each carried a text line yet.
+    streams_with_text: [bool; 2],
     window: Window,
     templates: TemplateTable,
     /// Reused per line: the stripped line, its template text and its numbers.
@@ -114,7 +138,8 @@ impl Detector {
         let templates = TemplateTable::new(config.window / 2);
         Detector {
             config,
-            cycle: CycleTracker::default(),
+            cycles: Default::default(),
+            streams_with_text: [false, false],
             window,
             templates,
             stripped: Vec::with_capacity(256),
@@ -127,7 +152,8 @@ impl Detector {
         }
     }
 
-    /// One output line (without its terminator). Costs O(line length) plus O(16).
+    /// One output line (without its terminator). Costs O(line length) plus O(periods), about
+    /// two microseconds for a typical 100-byte log line, and allocates only for a new template.
     pub fn observe_line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
         let _ = truncated; // a cut line is still a line; its prefix is what gets compared
         self.window.add_line(stream, line.len(), at);
@@ -137,16 +163,23 @@ impl Detector {
             return;
         }
         text::strip_decoration(prefix, &mut self.stripped);
-        let Some(hash) = template::normalise(&self.stripped, &mut self.template_text, &mut self.slots)
+        let Some(shape) = template::normalise(&self.stripped, &mut self.template_text, &mut self.slots)
         else {
             return;
         };
         let (stripped, template_text) = (&self.stripped, &self.template_text);
-        let observed = self.templates.observe(hash, at, &self.slots, || {
+        let observed = self.templates.observe(shape, at, &self.slots, || {
             (wording::wording(stripped), templates::example(template_text))
         });
-        let matched = self.cycle.push(hash, at);
-        self.window.add_text_line(at, matched, observed.new_in_run, observed.error);
+        let matched = self.cycles[0].push(shape.template, at);
+        let tracker = stream_tracker(stream);
+        self.streams_with_text[tracker - 1] = true;
+        if self.streams_with_text == [true, true] {
+            // With one stream only, its own cycle is the merged one.
+            self.cycles[tracker].push(shape.template, at);
+        }
+        self.window
+            .add_text_line(at, matched, observed.new_in_run, observed.error);
     }
 
     /// One sample of the process tree (about once a second).
@@ -180,21 +213,50 @@ impl Detector {
             .latest_sample
             .filter(|s| now.saturating_sub(s.at) <= SAMPLE_FRESHNESS)
             .map(|s| s.cpu_percent);
-        let example = |hash: u64| self.templates.get(hash).map(|t| t.example.to_string()).unwrap_or_default();
-        let cycle = self.cycle.tail().map(|tail| {
-            let infos: Vec<_> = tail.templates.iter().filter_map(|&h| self.templates.get(h)).collect();
-            CycleSignals {
-                period: tail.period,
-                run: tail.run,
-                repetitions: tail.repetitions(),
-                span: tail.span(),
-                silence: now.saturating_sub(tail.latest),
-                error: infos.iter().any(|t| t.wording.error),
-                progress: infos.iter().any(|t| t.shows_progress(now, freshness)),
-                coverage: self.templates.share(&tail.templates, now),
-                example: tail.templates.first().map(|&h| example(h)).unwrap_or_default(),
-            }
-        });
+        let example = |hash: u64| {
+            self.templates
+                .get(hash)
+                .map(|t| t.example.to_string())
+                .unwrap_or_default()
+        };
+        let cycle = self
+            .cycles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, tracker)| Some((i, tracker.tail()?)))
+            .map(|(i, tail)| {
+                let infos: Vec<_> = tail
+                    .templates
+                    .iter()
+                    .filter_map(|&h| self.templates.get(h))
+                    .collect();
+                let progress =
+                    loop_progress(&infos, now, freshness).max(self.recent_progress(tail.started, now));
+                CycleSignals {
+                    stream: [None, Some(Stream::Stdout), Some(Stream::Stderr)][i],
+                    period: tail.period,
+                    run: tail.run,
+                    repetitions: tail.repetitions(),
+                    span: tail.span(),
+                    silence: now.saturating_sub(tail.latest),
+                    longest_gap: tail.longest_gap,
+                    error: infos.iter().any(|t| t.wording.error),
+                    progress,
+                    animation: tail.period >= 2
+                        && infos.len() == tail.period
+                        && infos.iter().all(|t| t.skeleton == infos[0].skeleton),
+                    coverage: self.templates.share(&tail.templates, now),
+                    example: tail.templates.first().map(|&h| example(h)).unwrap_or_default(),
+                }
+            })
+            .fold(None, |best: Option<(f64, CycleSignals)>, c| {
+                let confidence = score::assess_cycle(&c, cpu_percent, self.config.threshold);
+                match best {
+                    Some((b, _)) if b >= confidence => best,
+                    _ => Some((confidence, c)),
+                }
+            })
+            .map(|(_, c)| c);
         let repetition = self.window.repetition(now).map(|r| {
             let top = self.templates.top(TOP_TEMPLATES, now);
             let lines = r.lines.max(1) as f64;
@@ -206,7 +268,13 @@ impl Detector {
                 silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
-                progress: top.iter().filter_map(|&h| self.templates.get(h)).any(|t| t.shows_progress(now, freshness)),
+                progress: loop_progress(
+                    &top.iter()
+                        .filter_map(|&h| self.templates.get(h))
+                        .collect::<Vec<_>>(),
+                    now,
+                    freshness,
+                ),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),
@@ -221,6 +289,21 @@ impl Detector {
         }
     }
 
+    /// `Advancing` when a template seen since `since` and within the last two seconds counts
+    /// work: a loop on one stream is not a runaway while the other stream reports progress.
+    fn recent_progress(&self, since: Duration, now: Duration) -> Progress {
+        let recent = now.saturating_sub(RECENT_PROGRESS);
+        let advancing = self
+            .templates
+            .seen_since(since.max(recent))
+            .any(|t| t.progress(now, self.config.window) == Progress::Advancing);
+        if advancing {
+            Progress::Advancing
+        } else {
+            Progress::None
+        }
+    }
+
     /// Sizes of the internal buffers, to check that they stay bounded.
     #[cfg(test)]
     fn footprint(&self) -> Footprint {
@@ -230,6 +313,35 @@ impl Detector {
             template_capacity: self.template_text.capacity(),
             buckets: self.window.bucket_count(),
         }
+    }
+}
+
+fn stream_tracker(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    }
+}
+
+/// The strongest progress among a loop's templates. An iteration counter in one line of a
+/// multi-line pass is real work when another line of the pass carries changing values (a
+/// `step N` line followed by a `loss x` line), an attempt number when another line reports
+/// a failure, and an iteration number otherwise.
+fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
+    let strongest = infos
+        .iter()
+        .map(|t| t.progress(now, freshness))
+        .max()
+        .unwrap_or(Progress::None);
+    if strongest != Progress::Counting {
+        return strongest;
+    }
+    if infos.iter().any(|t| t.wording.error) {
+        Progress::None
+    } else if infos.iter().any(|t| t.has_texture()) {
+        Progress::Advancing
+    } else {
+        Progress::Counting
     }
 }
 
@@ -267,12 +379,19 @@ mod tests {
 
     #[test]
     fn hold_delays_the_decision_by_its_length() {
-        let (quick, _) = first_runaway(DetectConfig { hold: Duration::ZERO, ..DetectConfig::default() })
-            .expect("fires without hold");
+        let (quick, _) = first_runaway(DetectConfig {
+            hold: Duration::ZERO,
+            ..DetectConfig::default()
+        })
+        .expect("fires without hold");
         let (held, reason) = first_runaway(DetectConfig::default()).expect("fires with hold");
         assert_eq!(held, quick + Duration::from_secs(1));
         assert!(held <= Duration::from_secs(2), "fired at {held:?}");
-        assert!(reason.summary.starts_with("output loop: same line repeated "), "{}", reason.summary);
+        assert!(
+            reason.summary.starts_with("output loop: same line repeated "),
+            "{}",
+            reason.summary
+        );
         assert_eq!(reason.numbers["threshold"], 0.8);
     }
 
@@ -283,13 +402,22 @@ mod tests {
             det.observe_line(Stream::Stderr, b"boom", false, ms(i));
         }
         let mut decisions = (1..=12).map(|t| det.evaluate(ms(t * 250)));
-        let first = decisions.find(|d| matches!(d, Decision::Runaway(_))).expect("fires");
-        assert_eq!(det.evaluate(ms(60_000)), first, "same reason, even after the loop stopped");
+        let first = decisions
+            .find(|d| matches!(d, Decision::Runaway(_)))
+            .expect("fires");
+        assert_eq!(
+            det.evaluate(ms(60_000)),
+            first,
+            "same reason, even after the loop stopped"
+        );
     }
 
     #[test]
     fn a_higher_threshold_is_harder_to_reach() {
-        let strict = DetectConfig { threshold: 0.99, ..DetectConfig::default() };
+        let strict = DetectConfig {
+            threshold: 0.99,
+            ..DetectConfig::default()
+        };
         assert!(first_runaway(strict).is_none());
     }
 
@@ -302,26 +430,40 @@ mod tests {
             state ^= state << 17;
             state
         };
+        // Lines are random slices of two pools: raw bytes, and text-like bytes full of
+        // digits, hex, separators, quotes and stray ESCs.
+        const POOL: usize = 200 * 1024;
+        let binary: Vec<u8> = (0..POOL / 8).flat_map(|_| next().to_le_bytes()).collect();
+        let alphabet = b" 0123456789abcdefxyz:./-_%[]\x1b\"'=";
+        let textish: Vec<u8> = binary
+            .iter()
+            .map(|&b| alphabet[b as usize % alphabet.len()])
+            .collect();
         let mut det = Detector::new(DetectConfig::default());
-        let mut line = Vec::with_capacity(100 * 1024);
         for i in 0..10_000u64 {
-            line.clear();
-            let len = (next() % (100 * 1024)) as usize;
-            let len = if i % 4 == 0 { len } else { len % 200 };
-            let textish = i % 2 == 0;
-            while line.len() < len {
-                let r = next();
-                for b in r.to_le_bytes() {
-                    // Half the lines are printable-ish with escapes and digits mixed in.
-                    line.push(if textish { b" 0123456789abcdefxyz:./-_%[]\x1b\"'"[b as usize % 32] } else { b });
-                }
-            }
-            line.truncate(len);
-            let stream = if i % 3 == 0 { Stream::Stderr } else { Stream::Stdout };
-            det.observe_line(stream, &line, len > 64 * 1024, ms(i * 3));
+            let long = i % 10 == 0;
+            let len = (next() % if long { 100 * 1024 } else { 300 }) as usize;
+            let start = (next() % (POOL - len) as u64) as usize;
+            let pool = if next() % 2 == 0 { &textish } else { &binary };
+            let line = &pool[start..start + len];
+            let stream = if i % 3 == 0 {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            };
+            det.observe_line(stream, line, len > 64 * 1024, ms(i * 3));
             if i % 80 == 0 {
                 let cpu = (next() % 300) as f64;
-                det.observe_sample(&Sample { at: ms(i * 3), cpu_percent: cpu, rss_bytes: 0, processes: 1, stdout_bytes: 0, stderr_bytes: 0, lines: 0 });
+                let sample = Sample {
+                    at: ms(i * 3),
+                    cpu_percent: cpu,
+                    rss_bytes: 0,
+                    processes: 1,
+                    stdout_bytes: 0,
+                    stderr_bytes: 0,
+                    lines: 0,
+                };
+                det.observe_sample(&sample);
                 let _ = det.evaluate(ms(i * 3));
             }
             let f = det.footprint();

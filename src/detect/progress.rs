@@ -3,30 +3,61 @@
 //! A training log (`step 1200 loss=0.31`), a `processed 450/1000` counter and a `\r`
 //! progress bar repeat one template as steadily as any loop; what sets them apart is a
 //! number that advances. Each template keeps a small ring of the numeric slots of its
-//! recent lines (`RING` entries, recorded only when a countable value changed, so a bar
-//! redrawn twenty times a second at the same percentage does not flush its own history).
+//! recent lines (`RING` entries, recorded only when a value changed, so a bar redrawn twenty
+//! times a second at the same percentage does not flush its own history).
 //!
-//! A slot shows progress when, read in order, it rose at least `MIN_RISES` times, almost
-//! never fell (at most one fall per eight rises), and last rose recently. Parallel workers
-//! interleave their counters (`[w1] 120`, `[w2] 80`, `[w1] 121`), which is only monotone per
-//! worker; so the rise/fall count is taken per group, where a group is the combination of
-//! the template's categorical slots (few distinct values: the worker number, the `/1000`
-//! total, the epoch). A random latency printed as an integer rises and falls about equally
-//! and never passes; a counter that cycles (`step 1/3, 2/3, 3/3, 1/3`) falls once per turn
-//! and never passes either. Attempt numbers are excluded by the caller, which knows the
-//! template's wording.
+//! A count advances when, read in order, it rose at least `MIN_RISES` times, almost never
+//! fell (at most one fall per eight rises) and last rose recently. A percentage or the done
+//! part of `done/total` says "progress" by its very shape, so one recent rise and no fall
+//! are enough; a percentage that has not moved yet (a bar at 0 % redrawn for a few seconds)
+//! is `Progress::StalledPercent`, a smaller penalty rather than none. A count that rises by
+//! exactly one per line while nothing else in the line changes (`--- step 41 ---`) is an
+//! iteration counter, `Progress::Counting`: a stuck agent numbers its steps too, so the
+//! scorer only lets it protect a short burst. Keys (identifiers) and fractions (losses,
+//! latencies) are never progress themselves, but a fraction that changes is the "something
+//! else changes" (`texture`) that makes a unit counter real work: a loss next to a step.
+//!
+//! Parallel workers interleave their counters (`[w1] 120`, `[w2] 80`, `[w1] 121`), which is
+//! only monotone per worker; so rises and falls are counted per group, where a group is the
+//! combination of the template's categorical slots (few distinct values: the worker number,
+//! its id, the `/1000` total, the epoch). A random latency printed as an integer rises and
+//! falls about equally and never passes; a counter that cycles (`step 1/3, 2/3, 3/3, 1/3`)
+//! falls once per turn and never passes either. Attempt numbers are excluded by the caller,
+//! which knows the template's wording.
 
-use super::template::{Slots, MAX_SLOTS};
+use super::slots::{Reading, MAX_SLOTS};
 use std::time::Duration;
 
 /// Recent distinct readings kept per template.
 pub const RING: usize = 32;
 
-/// Rises needed before a slot counts as progress.
+/// Rises needed before a plain count counts as progress.
 const MIN_RISES: u32 = 3;
 
 /// Worker groups told apart per slot.
 const MAX_GROUPS: usize = 16;
+
+/// What a template's numbers say about work being done, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    None,
+    /// A percentage that has not risen (nor fallen) recently.
+    StalledPercent,
+    /// A counter rising by one per line with nothing else changing: an iteration number.
+    Counting,
+    Advancing,
+}
+
+impl Progress {
+    pub fn name(self) -> &'static str {
+        match self {
+            Progress::None => "none",
+            Progress::StalledPercent => "stalled_percent",
+            Progress::Counting => "iteration_counter",
+            Progress::Advancing => "advancing",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ProgressRing {
@@ -34,6 +65,11 @@ pub struct ProgressRing {
     times: [Duration; RING],
     len: usize,
     next: usize,
+    percent: u8,
+    ratio: u8,
+    keys: u8,
+    fractions: u8,
+    names: u8,
 }
 
 impl Default for ProgressRing {
@@ -43,35 +79,48 @@ impl Default for ProgressRing {
             times: [Duration::ZERO; RING],
             len: 0,
             next: 0,
+            percent: 0,
+            ratio: 0,
+            keys: 0,
+            fractions: 0,
+            names: 0,
         }
     }
-}
-
-/// The countable values of `slots`, NaN where a slot is missing or a fraction.
-pub fn readings(slots: &Slots) -> [f64; MAX_SLOTS] {
-    let mut out = [f64::NAN; MAX_SLOTS];
-    for (i, value) in out.iter_mut().enumerate() {
-        if let Some(v) = slots.progress_value(i) {
-            *value = v;
-        }
-    }
-    out
 }
 
 fn same(a: &[f64; MAX_SLOTS], b: &[f64; MAX_SLOTS]) -> bool {
     a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
+fn has(mask: u8, slot: usize) -> bool {
+    mask >> slot & 1 == 1
+}
+
+/// How one slot moved over the ring.
+#[derive(Debug, Default)]
+struct Trend {
+    rises: u32,
+    falls: u32,
+    last_rise: Option<Duration>,
+    /// Every rise was by exactly one.
+    unit_rises: bool,
+}
+
 impl ProgressRing {
     /// Records a line's readings unless they equal the previous record.
-    pub fn record(&mut self, reading: [f64; MAX_SLOTS], at: Duration) {
+    pub fn record(&mut self, reading: &Reading, at: Duration) {
+        self.percent |= reading.percent;
+        self.ratio |= reading.ratio;
+        self.keys |= reading.keys;
+        self.fractions |= reading.fractions;
+        self.names |= reading.names;
         if self.len > 0 {
             let last = (self.next + RING - 1) % RING;
-            if same(&self.values[last], &reading) {
+            if same(&self.values[last], &reading.values) {
                 return;
             }
         }
-        self.values[self.next] = reading;
+        self.values[self.next] = reading.values;
         self.times[self.next] = at;
         self.next = (self.next + 1) % RING;
         self.len = (self.len + 1).min(RING);
@@ -91,54 +140,97 @@ impl ProgressRing {
         })
     }
 
-    /// Slots whose values take few distinct values: worker numbers, totals, epochs.
-    fn categorical(&self) -> [bool; MAX_SLOTS] {
-        let limit = (self.len / 2).clamp(1, 8);
-        let mut out = [false; MAX_SLOTS];
-        for (slot, is_categorical) in out.iter_mut().enumerate() {
+    /// Distinct values per slot, counted up to 9.
+    fn distinct(&self) -> [usize; MAX_SLOTS] {
+        let mut out = [0; MAX_SLOTS];
+        for (slot, distinct) in out.iter_mut().enumerate() {
             let mut seen = [0u64; 9];
-            let mut distinct = 0;
             for (values, _) in self.ordered() {
                 let v = values[slot];
-                if v.is_nan() {
+                if v.is_nan() || seen[..*distinct].contains(&v.to_bits()) {
                     continue;
                 }
-                if !seen[..distinct].contains(&v.to_bits()) {
-                    if distinct == seen.len() {
-                        distinct += 1;
-                        break;
-                    }
-                    seen[distinct] = v.to_bits();
-                    distinct += 1;
+                if *distinct == seen.len() {
+                    break;
                 }
+                seen[*distinct] = v.to_bits();
+                *distinct += 1;
             }
-            *is_categorical = distinct > 0 && distinct <= limit;
         }
         out
     }
 
-    /// True when some slot advanced steadily and its latest rise is at most `freshness`
-    /// before `now`.
-    pub fn shows_progress(&self, now: Duration, freshness: Duration) -> bool {
-        if self.len < MIN_RISES as usize + 1 {
-            return false;
+    /// What the slots say at `now`; a rise older than `freshness` no longer counts.
+    pub fn progress(&self, now: Duration, freshness: Duration) -> Progress {
+        if self.len == 0 {
+            return Progress::None;
         }
-        let categorical = self.categorical();
-        (0..MAX_SLOTS).any(|slot| self.slot_advances(slot, &categorical, now, freshness))
+        let distinct = self.distinct();
+        // Slots with few distinct values (workers, totals, epochs) group the others.
+        let limit = (self.len / 2).clamp(1, 8);
+        let categorical = distinct.map(|d| d > 0 && d <= limit);
+        let mut best = Progress::None;
+        let mut unit_counters = 0u8;
+        for slot in (0..MAX_SLOTS).filter(|&s| !has(self.keys | self.fractions, s)) {
+            let trend = self.trend(slot, &categorical);
+            let recent = trend
+                .last_rise
+                .is_some_and(|t| now.saturating_sub(t) <= freshness);
+            let shaped = has(self.percent | self.ratio, slot);
+            if shaped && recent && trend.rises >= 1 && trend.falls == 0 {
+                return Progress::Advancing;
+            }
+            let steady = trend.rises >= MIN_RISES && trend.falls * 8 <= trend.rises;
+            if !shaped && steady && recent {
+                if !trend.unit_rises || has(self.names, slot) {
+                    return Progress::Advancing;
+                }
+                unit_counters |= 1 << slot;
+                best = best.max(Progress::Counting);
+            }
+            if has(self.percent, slot) && trend.falls == 0 {
+                best = best.max(Progress::StalledPercent);
+            }
+        }
+        if best == Progress::Counting && self.texture_besides(unit_counters, &distinct) {
+            return Progress::Advancing;
+        }
+        best
     }
 
-    fn slot_advances(
-        &self,
-        slot: usize,
-        categorical: &[bool; MAX_SLOTS],
-        now: Duration,
-        freshness: Duration,
-    ) -> bool {
+    /// True when some value other than identifiers changes in this template: a loss, a
+    /// latency, a count that is not a plain iteration number.
+    pub fn has_texture(&self) -> bool {
+        self.texture_besides(self.unit_counter_slots(), &self.distinct())
+    }
+
+    fn unit_counter_slots(&self) -> u8 {
+        let distinct = self.distinct();
+        let limit = (self.len / 2).clamp(1, 8);
+        let categorical = distinct.map(|d| d > 0 && d <= limit);
+        (0..MAX_SLOTS)
+            .filter(|&s| !has(self.keys | self.fractions, s))
+            .filter(|&s| !has(self.names, s))
+            .filter(|&s| {
+                let t = self.trend(s, &categorical);
+                t.unit_rises && t.rises >= MIN_RISES && t.falls * 8 <= t.rises
+            })
+            .fold(0, |mask, s| mask | 1 << s)
+    }
+
+    fn texture_besides(&self, skip: u8, distinct: &[usize; MAX_SLOTS]) -> bool {
+        (0..MAX_SLOTS).any(|s| !has(self.keys | skip, s) && distinct[s] >= 2)
+    }
+
+    /// Rises and falls of `slot`, counted per worker group.
+    fn trend(&self, slot: usize, categorical: &[bool; MAX_SLOTS]) -> Trend {
         let mut keys = [0u64; MAX_GROUPS];
         let mut last = [0f64; MAX_GROUPS];
         let mut groups = 0;
-        let (mut rises, mut falls) = (0u32, 0u32);
-        let mut last_rise = None;
+        let mut trend = Trend {
+            unit_rises: true,
+            ..Trend::default()
+        };
         for (values, at) in self.ordered() {
             let v = values[slot];
             if v.is_nan() {
@@ -152,10 +244,11 @@ impl ProgressRing {
             match keys[..groups].iter().position(|&k| k == key) {
                 Some(g) => {
                     if v > last[g] {
-                        rises += 1;
-                        last_rise = Some(at);
+                        trend.rises += 1;
+                        trend.last_rise = Some(at);
+                        trend.unit_rises &= v - last[g] == 1.0;
                     } else if v < last[g] {
-                        falls += 1;
+                        trend.falls += 1;
                     }
                     last[g] = v;
                 }
@@ -167,9 +260,8 @@ impl ProgressRing {
                 None => {}
             }
         }
-        let steady = rises >= MIN_RISES && falls * 8 <= rises;
-        let recent = last_rise.is_some_and(|t| now.saturating_sub(t) <= freshness);
-        steady && recent
+        trend.unit_rises &= trend.rises > 0;
+        trend
     }
 }
 
@@ -179,41 +271,88 @@ mod tests {
 
     const FRESH: Duration = Duration::from_secs(10);
 
-    fn ring(rows: &[&[f64]]) -> ProgressRing {
+    fn ring_with(rows: &[&[f64]], mask: impl Fn(&mut Reading)) -> ProgressRing {
         let mut ring = ProgressRing::default();
         for (i, row) in rows.iter().enumerate() {
-            let mut reading = [f64::NAN; MAX_SLOTS];
-            reading[..row.len()].copy_from_slice(row);
-            ring.record(reading, Duration::from_millis(100 * i as u64));
+            let mut r = Reading {
+                values: [f64::NAN; MAX_SLOTS],
+                ..Reading::default()
+            };
+            r.values[..row.len()].copy_from_slice(row);
+            mask(&mut r);
+            ring.record(&r, Duration::from_millis(100 * i as u64));
         }
         ring
     }
 
-    fn progress(rows: &[&[f64]]) -> bool {
-        let at = Duration::from_millis(100 * rows.len() as u64);
-        ring(rows).shows_progress(at, FRESH)
+    fn ring(rows: &[&[f64]]) -> ProgressRing {
+        ring_with(rows, |_| {})
+    }
+
+    fn at_end(rows: &[&[f64]]) -> Duration {
+        Duration::from_millis(100 * rows.len() as u64)
+    }
+
+    fn progress(rows: &[&[f64]]) -> Progress {
+        ring(rows).progress(at_end(rows), FRESH)
+    }
+
+    fn rows_of<const N: usize>(rows: &[[f64; N]]) -> Vec<&[f64]> {
+        rows.iter().map(|r| &r[..]).collect()
     }
 
     #[test]
     fn a_counter_is_progress() {
-        assert!(progress(&[&[1.0], &[2.0], &[3.0], &[4.0]]));
-        assert!(progress(&[&[1200.0, 0.3], &[1210.0, 0.2], &[1220.0, 0.4], &[1230.0, 0.1]]));
+        assert_eq!(
+            progress(&[&[10.0], &[20.0], &[30.0], &[40.0]]),
+            Progress::Advancing
+        );
+        assert_eq!(
+            progress(&[&[1200.0, 7.0], &[1210.0, 7.0], &[1220.0, 7.0], &[1230.0, 7.0]]),
+            Progress::Advancing
+        );
+    }
+
+    #[test]
+    fn a_bare_unit_counter_is_an_iteration_number() {
+        assert_eq!(
+            progress(&[&[41.0], &[42.0], &[43.0], &[44.0]]),
+            Progress::Counting
+        );
+        // Numbered items (`module_41.c`) are work, not iterations.
+        let items = ring_with(&[&[41.0], &[42.0], &[43.0], &[44.0]], |r| r.names = 1);
+        assert_eq!(items.progress(Duration::from_secs(1), FRESH), Progress::Advancing);
+        // With a loss that changes next to it, the same counter is a training step.
+        let ml = ring_with(&[&[1.0, 0.9], &[2.0, 0.7], &[3.0, 0.8], &[4.0, 0.6]], |r| {
+            r.fractions = 0b10
+        });
+        assert_eq!(ml.progress(Duration::from_secs(1), FRESH), Progress::Advancing);
+        // A fresh request id each line is not "something else changing".
+        let agent = ring_with(&[&[1.0, 5e9], &[2.0, 7e9], &[3.0, 1e9], &[4.0, 3e9]], |r| {
+            r.keys = 0b10
+        });
+        assert_eq!(agent.progress(Duration::from_secs(1), FRESH), Progress::Counting);
+        assert!(!agent.has_texture());
+        assert!(ml.has_texture());
     }
 
     #[test]
     fn a_constant_or_cycling_value_is_not() {
-        assert!(!progress(&[&[5.0], &[5.0], &[5.0], &[5.0], &[5.0]]));
+        assert_eq!(
+            progress(&[&[5.0], &[5.0], &[5.0], &[5.0], &[5.0]]),
+            Progress::None
+        );
         let cycling: Vec<[f64; 1]> = (0..24).map(|i| [f64::from(i % 3 + 1)]).collect();
-        let rows: Vec<&[f64]> = cycling.iter().map(|r| &r[..]).collect();
-        assert!(!progress(&rows));
+        assert_eq!(progress(&rows_of(&cycling)), Progress::None);
     }
 
     #[test]
     fn random_values_are_not_progress() {
-        let latencies = [412.0, 87.0, 230.0, 95.0, 301.0, 66.0, 250.0, 140.0, 390.0, 120.0, 75.0, 333.0];
+        let latencies = [
+            412.0, 87.0, 230.0, 95.0, 301.0, 66.0, 250.0, 140.0, 390.0, 120.0, 75.0, 333.0,
+        ];
         let rows: Vec<[f64; 1]> = latencies.iter().map(|&v| [v]).collect();
-        let rows: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
-        assert!(!progress(&rows));
+        assert_eq!(progress(&rows_of(&rows)), Progress::None);
     }
 
     #[test]
@@ -224,8 +363,19 @@ mod tests {
                 rows.push([worker, offset + f64::from(step) * 7.0, 1000.0]);
             }
         }
-        let rows: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
-        assert!(progress(&rows));
+        assert_eq!(progress(&rows_of(&rows)), Progress::Advancing);
+        // Told apart by an identifier key instead of a number, counting shards one by one.
+        let mut rows = Vec::new();
+        let mut done = [10.0, 500.0, 90.0];
+        for i in 0..30 {
+            let w = i * 7 % 3;
+            done[w] += 1.0;
+            rows.push([1e15 + w as f64, done[w]]);
+        }
+        let ring = ring_with(&rows_of(&rows), |r| r.keys = 0b1);
+        assert_eq!(ring.progress(Duration::from_secs(3), FRESH), Progress::Counting);
+        let ring = ring_with(&rows_of(&rows), |r| (r.keys, r.ratio) = (0b1, 0b10));
+        assert_eq!(ring.progress(Duration::from_secs(3), FRESH), Progress::Advancing);
     }
 
     #[test]
@@ -236,23 +386,45 @@ mod tests {
                 rows.push([f64::from(percent)]);
             }
         }
-        let rows: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
-        let ring = ring(&rows);
+        let ring = ring_with(&rows_of(&rows), |r| r.percent = 1);
         assert_eq!(ring.len(), 6, "identical redraws are recorded once");
-        assert!(ring.shows_progress(Duration::from_secs(12), FRESH));
+        assert_eq!(ring.progress(Duration::from_secs(12), FRESH), Progress::Advancing);
+    }
+
+    #[test]
+    fn one_rise_of_a_percentage_is_enough_and_a_stuck_one_is_stalled() {
+        let at = Duration::from_secs(1);
+        let pct = |rows: &[&[f64]]| ring_with(rows, |r| r.percent = 1);
+        assert_eq!(
+            pct(&[&[0.0], &[0.0], &[1.0]]).progress(at, FRESH),
+            Progress::Advancing
+        );
+        assert_eq!(
+            ring(&[&[0.0], &[0.0], &[1.0]]).progress(at, FRESH),
+            Progress::None
+        );
+        assert_eq!(
+            pct(&[&[0.0], &[0.0]]).progress(at, FRESH),
+            Progress::StalledPercent
+        );
+        assert_eq!(pct(&[&[50.0], &[10.0]]).progress(at, FRESH), Progress::None);
+        let later = Duration::from_secs(60);
+        assert_eq!(
+            pct(&[&[0.0], &[1.0]]).progress(later, FRESH),
+            Progress::StalledPercent
+        );
     }
 
     #[test]
     fn stalled_progress_goes_stale() {
-        let ring = ring(&[&[1.0], &[2.0], &[3.0], &[4.0]]);
-        assert!(ring.shows_progress(Duration::from_secs(5), FRESH));
-        assert!(!ring.shows_progress(Duration::from_secs(30), FRESH));
+        let ring = ring(&[&[10.0], &[20.0], &[30.0], &[40.0]]);
+        assert_eq!(ring.progress(Duration::from_secs(5), FRESH), Progress::Advancing);
+        assert_eq!(ring.progress(Duration::from_secs(30), FRESH), Progress::None);
     }
 
     #[test]
     fn the_ring_never_grows_past_its_size() {
         let rows: Vec<[f64; 1]> = (0..500).map(|i| [f64::from(i)]).collect();
-        let rows: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
-        assert_eq!(ring(&rows).len(), RING);
+        assert_eq!(ring(&rows_of(&rows)).len(), RING);
     }
 }

@@ -12,6 +12,7 @@
 
 use super::score::{Assessment, Path, Signals};
 use super::Reason;
+use crate::sample::Stream;
 use serde_json::{json, Map, Value};
 
 fn round3(x: f64) -> f64 {
@@ -44,7 +45,7 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
             numbers.insert("new_templates".into(), json!(r.new_templates));
             numbers.insert("error_wording".into(), json!(r.error_fraction >= 0.25));
             numbers.insert("error_fraction".into(), json!(round3(r.error_fraction)));
-            numbers.insert("progress".into(), json!(r.progress));
+            numbers.insert("progress".into(), json!(r.progress.name()));
             numbers.insert("example".into(), json!(r.example));
             format!(
                 "{} lines in {:.1} s repeat with period {} but no exact cycle ({:.0} % matched, \
@@ -60,13 +61,21 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
         }
         (_, Some(c), _) => {
             numbers.insert("path".into(), json!("cycle"));
+            numbers.insert(
+                "stream".into(),
+                json!(match c.stream {
+                    None => "both",
+                    Some(Stream::Stdout) => "stdout",
+                    Some(Stream::Stderr) => "stderr",
+                }),
+            );
             numbers.insert("period".into(), json!(c.period));
             numbers.insert("repetitions".into(), json!(c.repetitions));
             numbers.insert("span_s".into(), json!(round3(c.span.as_secs_f64())));
             numbers.insert("coverage".into(), json!(round3(c.coverage)));
             numbers.insert("new_templates".into(), json!(0));
             numbers.insert("error_wording".into(), json!(c.error));
-            numbers.insert("progress".into(), json!(c.progress));
+            numbers.insert("progress".into(), json!(c.progress.name()));
             numbers.insert("example".into(), json!(c.example));
             let what = if c.period == 1 {
                 "same line".to_string()
@@ -86,17 +95,25 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
     numbers.insert("cpu_percent".into(), cpu);
     numbers.insert("lines_per_s".into(), json!(round3(assessment.loop_lines_per_s)));
     let rates = &signals.rates;
-    numbers.insert("output_lines_per_s".into(), json!(round3(rates.total_lines_per_s())));
+    numbers.insert(
+        "output_lines_per_s".into(),
+        json!(round3(rates.total_lines_per_s())),
+    );
     numbers.insert("stdout_lines_per_s".into(), json!(round3(rates.lines_per_s[0])));
     numbers.insert("stderr_lines_per_s".into(), json!(round3(rates.lines_per_s[1])));
     numbers.insert("stdout_bytes_per_s".into(), json!(round3(rates.bytes_per_s[0])));
     numbers.insert("stderr_bytes_per_s".into(), json!(round3(rates.bytes_per_s[1])));
-    let silence = signals.silence.map_or(Value::Null, |s| json!(round3(s.as_secs_f64())));
+    let silence = signals
+        .silence
+        .map_or(Value::Null, |s| json!(round3(s.as_secs_f64())));
     numbers.insert("silence_s".into(), silence);
     numbers.insert("confidence".into(), json!(round3(assessment.confidence)));
     numbers.insert("threshold".into(), json!(threshold));
-    let components: Map<String, Value> =
-        assessment.components.iter().map(|(name, v)| ((*name).to_string(), json!(round3(*v)))).collect();
+    let components: Map<String, Value> = assessment
+        .components
+        .iter()
+        .map(|(name, v)| ((*name).to_string(), json!(round3(*v))))
+        .collect();
     numbers.insert("components".into(), Value::Object(components));
 
     Reason {
@@ -109,6 +126,7 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
 
 #[cfg(test)]
 mod tests {
+    use super::super::progress::Progress;
     use super::super::score::{assess, CycleSignals, RepetitionSignals};
     use super::super::window::Rates;
     use super::*;
@@ -117,19 +135,25 @@ mod tests {
     fn signals(error: bool, cpu: Option<f64>) -> Signals {
         Signals {
             cycle: Some(CycleSignals {
+                stream: None,
                 period: 3,
                 run: 120,
                 repetitions: 41,
                 span: Duration::from_millis(5000),
                 silence: Duration::ZERO,
+                longest_gap: Duration::ZERO,
                 error,
-                progress: false,
+                progress: Progress::None,
+                animation: false,
                 coverage: 0.97,
                 example: "agent step <uuid>: calling tool".into(),
             }),
             repetition: None,
             cpu_percent: cpu,
-            rates: Rates { lines_per_s: [24.0, 0.0], bytes_per_s: [960.0, 0.0] },
+            rates: Rates {
+                lines_per_s: [24.0, 0.0],
+                bytes_per_s: [960.0, 0.0],
+            },
             silence: Some(Duration::from_millis(40)),
         }
     }
@@ -157,8 +181,18 @@ mod tests {
         let a = assess(&s, 0.8);
         let n = explain(&s, &a, 0.8).numbers;
         for key in [
-            "period", "repetitions", "span_s", "coverage", "new_templates", "cpu_percent",
-            "lines_per_s", "error_wording", "progress", "confidence", "threshold", "components",
+            "period",
+            "repetitions",
+            "span_s",
+            "coverage",
+            "new_templates",
+            "cpu_percent",
+            "lines_per_s",
+            "error_wording",
+            "progress",
+            "confidence",
+            "threshold",
+            "components",
         ] {
             assert!(n.get(key).is_some(), "missing {key} in {n}");
         }
@@ -182,7 +216,7 @@ mod tests {
                 silence: Duration::ZERO,
                 error_fraction: 1.0,
                 new_templates: 0,
-                progress: false,
+                progress: Progress::None,
                 top_share: 0.98,
                 top_templates: 2,
                 example: "retry <n> failed".into(),
@@ -193,7 +227,13 @@ mod tests {
         };
         let a = assess(&s, 0.8);
         let reason = explain(&s, &a, 0.8);
-        assert!(reason.summary.starts_with("output loop: 600 lines in 6.0 s repeat with period 1"), "{}", reason.summary);
+        assert!(
+            reason
+                .summary
+                .starts_with("output loop: 600 lines in 6.0 s repeat with period 1"),
+            "{}",
+            reason.summary
+        );
         assert!(reason.summary.contains("error wording"));
         assert_eq!(reason.numbers["path"], "repetition");
         assert_eq!(reason.numbers["cpu_percent"], Value::Null);

@@ -28,8 +28,14 @@ fn assert_fires_within(t: &mut Timeline, onset: f64, limit: f64, what: &str) -> 
     let outcome = t.run(onset + 30.0);
     let delay = outcome.delay_after(onset);
     let summary = outcome.reason.map(|r| r.summary).unwrap_or_default();
-    assert!(delay >= 0.0, "{what}: fired before the loop began ({delay:.2} s): {summary}");
-    assert!(delay <= limit, "{what}: fired {delay:.2} s after onset (limit {limit} s): {summary}");
+    assert!(
+        delay >= 0.0,
+        "{what}: fired before the loop began ({delay:.2} s): {summary}"
+    );
+    assert!(
+        delay <= limit,
+        "{what}: fired {delay:.2} s after onset (limit {limit} s): {summary}"
+    );
     summary
 }
 
@@ -40,7 +46,10 @@ fn tight_identical_line_loop() {
     t.every(5.0, 0.0005, 60_000, |_| "polling job status: pending".into());
     t.cpu(0.0, 40.0, |s| if s > 5.0 { 100.0 } else { 150.0 });
     let summary = assert_fires_within(&mut t, 5.0, 2.0, "tight loop");
-    assert!(summary.starts_with("output loop: same line repeated "), "{summary}");
+    assert!(
+        summary.starts_with("output loop: same line repeated "),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -50,7 +59,13 @@ fn error_retry_loop_with_changing_fields() {
     healthy_prefix(&mut t, 3.0);
     t.every_on(Stream::Stderr, 3.0, 0.02, 1500, |i| {
         let at = 3.0 + 0.02 * i as f64;
-        format!("{} ERROR attempt {} failed: connection refused (request_id={}, took {}ms)", iso(at), i + 1, rng.hex(12), rng.below(30))
+        format!(
+            "{} ERROR attempt {} failed: connection refused (request_id={}, took {}ms)",
+            iso(at),
+            i + 1,
+            rng.hex(12),
+            rng.below(30)
+        )
     });
     t.cpu(0.0, 40.0, |_| 35.0);
     let summary = assert_fires_within(&mut t, 3.0, 2.0, "retry loop");
@@ -66,7 +81,10 @@ fn multi_line_agent_cycle_with_uuids() {
         let id = rng.uuid();
         vec![
             format!("[agent] step {id}: thinking"),
-            format!("[agent] tool call search(query=\"open issues\") call_id={}", rng.uuid()),
+            format!(
+                "[agent] tool call search(query=\"open issues\") call_id={}",
+                rng.uuid()
+            ),
             format!("[agent] tool result: 0 items ({}ms)", rng.below(90)),
             "[agent] no results, trying again".into(),
         ]
@@ -94,7 +112,9 @@ fn json_lines_loop() {
 fn stderr_only_loop() {
     let mut rng = Rng::new(10);
     let mut t = Timeline::new();
-    t.every_on(Stream::Stderr, 1.0, 0.005, 8000, |_| format!("warning: cache miss for key user:{}", rng.hex(10)));
+    t.every_on(Stream::Stderr, 1.0, 0.005, 8000, |_| {
+        format!("warning: cache miss for key user:{}", rng.hex(10))
+    });
     t.cpu(0.0, 40.0, |_| 99.0);
     assert_fires_within(&mut t, 1.0, 2.0, "stderr loop");
 }
@@ -114,7 +134,12 @@ fn ansi_coloured_loop() {
 fn moderate_rate_loop_without_cpu() {
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 6.0);
-    t.every(6.0, 0.05, 600, |i| format!("{} waiting for lock /var/run/app.lock (held by pid 4242)", iso(6.0 + 0.05 * i as f64)));
+    t.every(6.0, 0.05, 600, |i| {
+        format!(
+            "{} waiting for lock /var/run/app.lock (held by pid 4242)",
+            iso(6.0 + 0.05 * i as f64)
+        )
+    });
     t.cpu(0.0, 40.0, |_| 2.0);
     assert_fires_within(&mut t, 6.0, 2.0, "moderate loop");
 }
@@ -126,7 +151,11 @@ fn low_cpu_agent_waiting_on_a_model() {
     let mut at = 2.0;
     for _ in 0..120 {
         t.line(at, Stream::Stdout, "Thought: I should look up the file again.");
-        t.line(at + 0.001, Stream::Stdout, "Action: read_file(path=\"src/main.rs\")");
+        t.line(
+            at + 0.001,
+            Stream::Stdout,
+            "Action: read_file(path=\"src/main.rs\")",
+        );
         t.line(at + 0.002, Stream::Stdout, "Observation: file not found");
         at += rng.range(0.1, 0.5);
     }
@@ -138,7 +167,9 @@ fn low_cpu_agent_waiting_on_a_model() {
 fn healthy_then_loop_is_caught_from_its_onset() {
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 20.0);
-    t.every(20.0, 0.004, 5000, |_| "retrying request to https://api.example.com/v1/jobs".into());
+    t.every(20.0, 0.004, 5000, |_| {
+        "retrying request to https://api.example.com/v1/jobs".into()
+    });
     t.cpu(0.0, 60.0, |_| 100.0);
     assert_fires_within(&mut t, 20.0, 2.0, "healthy then loop");
 }
@@ -146,7 +177,13 @@ fn healthy_then_loop_is_caught_from_its_onset() {
 #[test]
 fn alternating_pair() {
     let mut t = Timeline::new();
-    t.every(0.5, 0.1, 400, |i| if i % 2 == 0 { "state: A -> B".into() } else { "state: B -> A".into() });
+    t.every(0.5, 0.1, 400, |i| {
+        if i % 2 == 0 {
+            "state: A -> B".into()
+        } else {
+            "state: B -> A".into()
+        }
+    });
     assert_fires_within(&mut t, 0.5, 2.0, "A-B-A-B");
 }
 
@@ -154,12 +191,20 @@ fn alternating_pair() {
 fn five_and_twelve_line_cycles() {
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 3.0);
-    t.passes(3.0, 0.1, 300, |_| (0..5).map(|j| format!("stage {} of pipeline etl: nothing to do", name(j))).collect());
+    t.passes(3.0, 0.1, 300, |_| {
+        (0..5)
+            .map(|j| format!("stage {} of pipeline etl: nothing to do", name(j)))
+            .collect()
+    });
     assert_fires_within(&mut t, 3.0, 2.0, "5-line cycle");
 
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 3.0);
-    t.passes(3.0, 0.1, 300, |_| (0..12).map(|j| format!("scan shard {} -> empty", name(j))).collect());
+    t.passes(3.0, 0.1, 300, |_| {
+        (0..12)
+            .map(|j| format!("scan shard {} -> empty", name(j)))
+            .collect()
+    });
     let summary = assert_fires_within(&mut t, 3.0, 2.0, "12-line cycle");
     assert!(summary.contains("12-line cycle"), "{summary}");
 }
@@ -187,11 +232,15 @@ fn traceback_loop() {
 fn only_a_random_latency_varies() {
     let mut rng = Rng::new(13);
     let mut t = Timeline::new();
-    t.every(1.0, 0.03, 1000, |_| format!("GET /api/status -> 200 latency_ms={}", rng.below(500)));
+    t.every(1.0, 0.03, 1000, |_| {
+        format!("GET /api/status -> 200 latency_ms={}", rng.below(500))
+    });
     assert_fires_within(&mut t, 1.0, 2.0, "random latency (integer)");
 
     let mut t = Timeline::new();
-    t.every(1.0, 0.03, 1000, |_| format!("call finished in {:.3}s", rng.range(0.01, 0.5)));
+    t.every(1.0, 0.03, 1000, |_| {
+        format!("call finished in {:.3}s", rng.range(0.01, 0.5))
+    });
     assert_fires_within(&mut t, 1.0, 2.0, "random latency (duration)");
 }
 
@@ -199,6 +248,117 @@ fn only_a_random_latency_varies() {
 fn slow_error_loop_within_five_seconds() {
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 2.0);
-    t.every(2.0, 0.2, 200, |i| format!("{} job 17 failed: upstream unavailable", iso(2.0 + 0.2 * i as f64)));
+    t.every(2.0, 0.2, 200, |i| {
+        format!(
+            "{} job 17 failed: upstream unavailable",
+            iso(2.0 + 0.2 * i as f64)
+        )
+    });
     assert_fires_within(&mut t, 2.0, 5.0, "slow error loop");
+}
+
+#[test]
+fn agent_numbering_its_stuck_steps() {
+    let mut rng = Rng::new(14);
+    let mut t = Timeline::new();
+    t.passes(1.0, 0.025, 2000, |step| {
+        let id = rng.uuid();
+        vec![
+            format!("--- step {} ---", step + 1),
+            "Thought: The test still fails. I should read the database config.".into(),
+            format!("Action: read_file {{\"path\": \"config/database.yml\"}} (call_id={id})"),
+            format!("Observation: [{id}] Error: ENOENT: no such file or directory"),
+            "Thought: The file could not be read. Let me try reading it again.".into(),
+        ]
+    });
+    t.cpu(0.0, 60.0, |_| 25.0);
+    let summary = assert_fires_within(&mut t, 1.0, 5.0, "agent numbering its steps");
+    assert!(summary.contains("5-line cycle"), "{summary}");
+}
+
+#[test]
+fn crash_loop_with_a_new_pid_each_time() {
+    let mut t = Timeline::new();
+    t.passes(0.5, 0.25, 200, |n| {
+        let mut lines = vec![format!("supervisord: spawned 'worker' with pid {}", 20111 + n)];
+        lines.extend(
+            [
+                "loading config /etc/app/config.toml",
+                "connecting to redis://cache:6379/0",
+                "connected (redis 7.2.3)",
+            ]
+            .map(String::from),
+        );
+        lines.extend(["orders", "payments", "emails", "audit"].map(|c| format!("consumer '{c}' ready")));
+        lines.push("worker: panic: runtime error: invalid memory address or nil pointer dereference".into());
+        lines.push("supervisord: 'worker' exited: status 2; not expected".into());
+        lines.push("supervisord: restarting 'worker' (backoff 0s)".into());
+        lines
+    });
+    let summary = assert_fires_within(&mut t, 0.5, 2.0, "crash loop");
+    assert!(
+        summary.contains("11-line cycle") || summary.contains("12-line cycle"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn traceback_on_stderr_interleaving_differently_each_pass() {
+    let mut rng = Rng::new(15);
+    let traceback = [
+        "Traceback (most recent call last):",
+        "  File \"/app/worker.py\", line 30, in <module>",
+        "    run_job()",
+        "  File \"/app/worker.py\", line 12, in get_timeout",
+        "    return cfg[\"settings\"][\"timeout\"]",
+        "TypeError: 'NoneType' object is not subscriptable",
+    ];
+    let mut t = Timeline::new();
+    for pass in 0..300 {
+        let at = 1.0 + 0.05 * pass as f64;
+        // The pipes are read in whichever order they became ready: the stdout line that
+        // follows the traceback sometimes overtakes part of it.
+        let overtake = if rng.below(5) == 0 {
+            rng.below(6) as usize
+        } else {
+            6
+        };
+        t.line(at, Stream::Stdout, "worker: starting job sync-inventory");
+        for (j, line) in traceback.iter().enumerate() {
+            if j == overtake {
+                let just_before = at + 0.001 + 0.0001 * j as f64 - 0.00005;
+                t.line(just_before, Stream::Stdout, "worker: job crashed, restarting");
+            }
+            t.line(at + 0.001 + 0.0001 * j as f64, Stream::Stderr, line);
+        }
+        if overtake == 6 {
+            t.line(at + 0.002, Stream::Stdout, "worker: job crashed, restarting");
+        }
+    }
+    assert_fires_within(&mut t, 1.0, 2.0, "traceback with varying interleaving");
+}
+
+#[test]
+fn deep_traceback_longer_than_sixteen_lines() {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.1, 200, |_| {
+        let mut lines = vec![
+            "worker: starting job".to_string(),
+            "Traceback (most recent call last):".into(),
+        ];
+        for frame in 0..10 {
+            lines.push(format!(
+                "  File \"/app/lib/{}.py\", line {}, in call",
+                name(frame),
+                10 + frame
+            ));
+            lines.push(format!("    return {}(request)", name(frame + 1)));
+        }
+        lines.push("requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api', port=443)".into());
+        lines.push("worker: crashed, restarting".into());
+        lines
+    });
+    let summary = assert_fires_within(&mut t, 2.0, 2.0, "deep traceback");
+    assert!(summary.contains("24-line cycle"), "{summary}");
 }

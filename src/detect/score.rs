@@ -6,7 +6,8 @@
 //! with the matched lines (`1 - exp(-run·w/4)`, where a line of a longer period weighs more
 //! because matching a 5-line block by chance is rarer than matching one line) and needs at
 //! least half a second of span (a 0.1 s burst of identical warnings is not a loop). `e` drops
-//! to 0 once the cycle has been silent for more than two of its own periods plus 0.5 s, which
+//! to 0 once the cycle has been silent for more than two of its own passes plus 0.3 s (or, for
+//! a loop of 10 lines a second or more, 1.5 times the longest burst gap it has shown), which
 //! is what lets retry-with-backoff (growing gaps) and a startup burst that stops go unpunished.
 //! Then, each scaled by `e`: the cycle itself (0.62 for one line, 0.66 for two, 0.70 for
 //! three or more), the line rate (up to 0.23, full at 10 lines/s), tree CPU (up to 0.15, full
@@ -15,18 +16,28 @@
 //! anything: without a cycle every component is zero, so silent compute is never a runaway.
 //!
 //! **Repetition** (the fallback, for loops that are not exact): most lines matched the line k
-//! back over a long span (full evidence at 5 s and 95 % matched), and the loop must be
+//! back over a long span (full evidence at 5 s and 90 % matched), and the loop must be
 //! corroborated by error wording or high CPU; without either it is capped below the
 //! threshold. New templates during the span cost up to 0.5 (a burst of distinct lines is
 //! startup, not a loop).
 //!
-//! On both paths, a counter advancing in one of the loop's templates costs 0.6, which no sum
-//! of the rest can overcome: work is getting done. And a heartbeat, one or two lines at no
-//! more than two cycles a second (or a longer block at most 1.2 times a second) without error
-//! wording, is capped at three quarters of the threshold however long it runs: a health-check
-//! poller is not a runaway.
+//! **Vetoes and caps.** A counter advancing in one of the loop's templates costs 0.6, which
+//! no sum of the rest can overcome: work is getting done. A bare iteration counter (`step N`
+//! rising by one with nothing else changing) in a one-line cycle is a unit of work per line
+//! and costs the same; in a multi-line cycle it costs the same only for the first 2.5 s: it
+//! covers a numbered startup burst, not an agent that numbers its stuck steps. A
+//! percentage that has not moved yet costs 0.25: a bar redrawn at 0 % is not stopped unless
+//! something else says it is wrong. A heartbeat is capped at three quarters of the
+//! threshold however long it runs: one or two lines at most two passes a second without
+//! error wording (a health-check poller), or at most one pass a second whatever they say
+//! (capped exponential backoff ends up exactly there), or a longer block at most 1.2 passes
+//! a second (a status display redrawn every second, failing pods included). The frames of a
+//! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
+//! report errors.
 
+use super::progress::Progress;
 use super::window::Rates;
+use crate::sample::Stream;
 use std::time::Duration;
 
 /// Everything the detector measured, at one evaluation.
@@ -43,14 +54,20 @@ pub struct Signals {
 /// The exact cycle at the tail of the output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleSignals {
+    /// The stream the cycle was found on alone, or `None` for the merged output.
+    pub stream: Option<Stream>,
     pub period: usize,
     pub run: u64,
     pub repetitions: u64,
     pub span: Duration,
     /// Time since the cycle's latest line.
     pub silence: Duration,
+    /// The longest wait between two lines of the cycle so far.
+    pub longest_gap: Duration,
     pub error: bool,
-    pub progress: bool,
+    pub progress: Progress,
+    /// The lines of a pass differ only in symbols: the frames of a spinner.
+    pub animation: bool,
     /// Share of recent lines that belong to the cycle's templates.
     pub coverage: f64,
     pub example: String,
@@ -66,7 +83,7 @@ pub struct RepetitionSignals {
     pub silence: Duration,
     pub error_fraction: f64,
     pub new_templates: u64,
-    pub progress: bool,
+    pub progress: Progress,
     /// Share of recent lines that belong to the most frequent templates.
     pub top_share: f64,
     pub top_templates: usize,
@@ -92,12 +109,39 @@ pub struct Assessment {
 
 impl Assessment {
     pub fn component(&self, name: &str) -> f64 {
-        self.components.iter().find(|(n, _)| *n == name).map_or(0.0, |(_, v)| *v)
+        self.components
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0.0, |(_, v)| *v)
     }
 }
 
-const PROGRESS_PENALTY: f64 = 0.6;
+/// Penalties for a counter that advances, and for a percentage that has not moved yet.
+fn progress_penalty(progress: Progress, span: Duration, one_line_cycle: bool) -> f64 {
+    match progress {
+        Progress::Advancing => -0.6,
+        // One line per unit of work ("processed record 41", "processed record 42", ...) is
+        // progress however long it lasts; a counter once per multi-line pass numbers a
+        // stuck agent's steps.
+        Progress::Counting if one_line_cycle || span <= COUNTING_GRACE => -0.6,
+        Progress::StalledPercent => -0.25,
+        Progress::Counting | Progress::None => 0.0,
+    }
+}
+
+/// How long an iteration counter alone passes for progress: a numbered burst of startup
+/// work ends within this, a loop numbering its passes does not.
+const COUNTING_GRACE: Duration = Duration::from_millis(2500);
+
+/// A capped loop (heartbeat, spinner, uncorroborated repetition) scores at most this share
+/// of the threshold; the `cap` component says by how much it was cut.
 const HEARTBEAT_CAP: f64 = 0.75;
+
+/// A cycle silent for two of its passes plus this is over.
+const FRESHNESS_SLACK_S: f64 = 0.3;
+
+/// From this many lines a second on average, gaps between bursts of a cycle are buffering.
+const BURSTY_LINES_PER_S: f64 = 10.0;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Parts {
@@ -113,7 +157,12 @@ struct Parts {
 
 impl Parts {
     fn sum(&self) -> f64 {
-        self.cycle + self.repetition + self.rate + self.cpu + self.error + self.novelty_penalty
+        self.cycle
+            + self.repetition
+            + self.rate
+            + self.cpu
+            + self.error
+            + self.novelty_penalty
             + self.progress_penalty
             + self.cap
     }
@@ -163,8 +212,19 @@ fn cycle_assessment(c: &CycleSignals, cpu: f64, threshold: f64) -> Assessment {
     let span = c.span.as_secs_f64();
     let run = c.run as f64;
     let passes = run / c.period as f64;
-    let pass_interval = if passes > 0.0 { span / passes } else { f64::INFINITY };
-    let fresh = c.silence.as_secs_f64() <= 2.0 * pass_interval + 0.5;
+    let pass_interval = if passes > 0.0 {
+        span / passes
+    } else {
+        f64::INFINITY
+    };
+    // A fast loop whose output arrives in bursts (block buffering, a rate-limited reader)
+    // is as fresh as its longest burst gap so far allows.
+    let burst_gap = if run / span.max(0.05) >= BURSTY_LINES_PER_S {
+        1.5 * c.longest_gap.as_secs_f64()
+    } else {
+        0.0
+    };
+    let fresh = c.silence.as_secs_f64() <= (2.0 * pass_interval).max(burst_gap) + FRESHNESS_SLACK_S;
     let (line_weight, cycle_weight) = match c.period {
         1 => (1.0, 0.62),
         2 => (1.5, 0.66),
@@ -180,12 +240,16 @@ fn cycle_assessment(c: &CycleSignals, cpu: f64, threshold: f64) -> Assessment {
         rate: 0.23 * e * rate_factor(lines_per_s),
         cpu: 0.15 * e * cpu,
         error: if c.error { 0.15 * e } else { 0.0 },
-        progress_penalty: if c.progress { -PROGRESS_PENALTY } else { 0.0 },
+        progress_penalty: progress_penalty(c.progress, c.span, c.period == 1),
         ..Parts::default()
     };
-    let heartbeat = !c.error
-        && ((c.period <= 2 && passes_per_s <= 2.0) || (c.period >= 3 && passes_per_s <= 1.2));
-    if heartbeat {
+    let heartbeat = if c.period <= 2 {
+        passes_per_s <= 1.0 || (!c.error && passes_per_s <= 2.0)
+    } else {
+        passes_per_s <= 1.2
+    };
+    let spinner = c.animation && !c.error;
+    if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     parts.into_assessment(Some(Path::Cycle), lines_per_s)
@@ -194,7 +258,11 @@ fn cycle_assessment(c: &CycleSignals, cpu: f64, threshold: f64) -> Assessment {
 fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Assessment {
     let span = r.span.as_secs_f64();
     let fresh = r.silence <= Duration::from_secs(2) && r.lines >= 30;
-    let e = if fresh { ramp(span, 2.0, 5.0) * ramp(r.matched_fraction, 0.80, 0.95) } else { 0.0 };
+    let e = if fresh {
+        ramp(span, 2.0, 5.0) * ramp(r.matched_fraction, 0.70, 0.90)
+    } else {
+        0.0
+    };
     let lines_per_s = r.lines as f64 / span.max(0.25);
     let error = r.error_fraction >= 0.25;
     let new_per_s = r.new_templates as f64 / span.max(1.0);
@@ -204,7 +272,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         cpu: 0.20 * e * cpu,
         error: if error { 0.20 * e } else { 0.0 },
         novelty_penalty: -(0.25 * new_per_s).min(0.5),
-        progress_penalty: if r.progress { -PROGRESS_PENALTY } else { 0.0 },
+        progress_penalty: progress_penalty(r.progress, r.span, r.period == 1),
         ..Parts::default()
     };
     let corroborated = error || cpu >= 0.5;
@@ -214,11 +282,22 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
     parts.into_assessment(Some(Path::Repetition), lines_per_s)
 }
 
+/// The confidence of a cycle alone, to choose between the merged and per-stream cycles.
+pub fn assess_cycle(c: &CycleSignals, cpu_percent: Option<f64>, threshold: f64) -> f64 {
+    cycle_assessment(c, cpu_factor(cpu_percent), threshold).confidence
+}
+
 /// Scores the signals against `threshold`; the stronger path wins.
 pub fn assess(signals: &Signals, threshold: f64) -> Assessment {
     let cpu = cpu_factor(signals.cpu_percent);
-    let cycle = signals.cycle.as_ref().map(|c| cycle_assessment(c, cpu, threshold));
-    let repetition = signals.repetition.as_ref().map(|r| repetition_assessment(r, cpu, threshold));
+    let cycle = signals
+        .cycle
+        .as_ref()
+        .map(|c| cycle_assessment(c, cpu, threshold));
+    let repetition = signals
+        .repetition
+        .as_ref()
+        .map(|r| repetition_assessment(r, cpu, threshold));
     match (cycle, repetition) {
         (Some(c), Some(r)) => {
             if r.confidence > c.confidence {
@@ -239,20 +318,29 @@ mod tests {
 
     fn cycle(period: usize, run: u64, span_s: f64) -> CycleSignals {
         CycleSignals {
+            stream: None,
             period,
             run,
             repetitions: run / period as u64 + 1,
             span: Duration::from_secs_f64(span_s),
             silence: Duration::ZERO,
+            longest_gap: Duration::ZERO,
             error: false,
-            progress: false,
+            progress: Progress::None,
+            animation: false,
             coverage: 1.0,
             example: "x".into(),
         }
     }
 
     fn score(c: CycleSignals, cpu: Option<f64>) -> Assessment {
-        let signals = Signals { cycle: Some(c), repetition: None, cpu_percent: cpu, rates: Rates::default(), silence: None };
+        let signals = Signals {
+            cycle: Some(c),
+            repetition: None,
+            cpu_percent: cpu,
+            rates: Rates::default(),
+            silence: None,
+        };
         assess(&signals, 0.8)
     }
 
@@ -273,7 +361,13 @@ mod tests {
 
     #[test]
     fn cpu_alone_scores_nothing() {
-        let signals = Signals { cycle: None, repetition: None, cpu_percent: Some(200.0), rates: Rates::default(), silence: None };
+        let signals = Signals {
+            cycle: None,
+            repetition: None,
+            cpu_percent: Some(200.0),
+            rates: Rates::default(),
+            silence: None,
+        };
         assert_eq!(assess(&signals, 0.8).confidence, 0.0);
     }
 
@@ -282,15 +376,23 @@ mod tests {
         let beat = score(cycle(1, 3600, 3600.0), Some(100.0));
         assert!((beat.confidence - 0.6).abs() < 1e-9, "{beat:?}");
         assert!(beat.component("cap") < 0.0);
-        let mut failing = cycle(1, 3600, 3600.0);
+        let mut failing = cycle(1, 3600, 1200.0);
         failing.error = true;
-        assert!(score(failing, Some(100.0)).confidence >= 0.8);
+        assert!(
+            score(failing.clone(), Some(100.0)).confidence >= 0.8,
+            "three failures a second"
+        );
+        failing.span = Duration::from_secs(3600);
+        assert!(
+            score(failing, Some(100.0)).confidence < 0.8,
+            "one failure a second"
+        );
     }
 
     #[test]
     fn progress_outweighs_everything() {
         let mut c = cycle(1, 5000, 10.0);
-        c.progress = true;
+        c.progress = Progress::Advancing;
         c.error = true;
         assert!(score(c, Some(100.0)).confidence < 0.8);
     }
@@ -303,6 +405,16 @@ mod tests {
     }
 
     #[test]
+    fn a_fast_loop_arriving_in_bursts_stays_fresh_between_them() {
+        // 8 KiB of buffered output every 2 s: 100 lines at once, then nothing.
+        let mut c = cycle(1, 399, 6.0);
+        c.silence = Duration::from_millis(1900);
+        assert_eq!(score(c.clone(), None).confidence, 0.0, "no gap seen yet: stale");
+        c.longest_gap = Duration::from_secs(2);
+        assert!(score(c, None).confidence >= 0.8);
+    }
+
+    #[test]
     fn repetition_needs_corroboration() {
         let r = RepetitionSignals {
             period: 1,
@@ -312,14 +424,23 @@ mod tests {
             silence: Duration::ZERO,
             error_fraction: 0.0,
             new_templates: 0,
-            progress: false,
+            progress: Progress::None,
             top_share: 0.97,
             top_templates: 2,
             example: "x".into(),
         };
         let with = |cpu: Option<f64>, error_fraction: f64| {
-            let r = RepetitionSignals { error_fraction, ..r.clone() };
-            let signals = Signals { cycle: None, repetition: Some(r), cpu_percent: cpu, rates: Rates::default(), silence: None };
+            let r = RepetitionSignals {
+                error_fraction,
+                ..r.clone()
+            };
+            let signals = Signals {
+                cycle: None,
+                repetition: Some(r),
+                cpu_percent: cpu,
+                rates: Rates::default(),
+                silence: None,
+            };
             assess(&signals, 0.8)
         };
         assert!(with(None, 0.0).confidence < 0.8);

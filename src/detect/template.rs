@@ -2,84 +2,51 @@
 //!
 //! Loop detection compares lines by their template, not their bytes. The scanner walks the
 //! stripped line once, left to right. At each word boundary it tries the recognisers in
-//! `tokens` in a fixed order (UUID, hex, time, address, random id, number), so the most
-//! specific shape wins: `2024-01-02` is a date before it is three numbers, `10.0.0.1` an
-//! address before it is a version. Whatever matches becomes a placeholder (`<ts>`, `<n>`,
-//! ...); letters are kept; digits inside words (`worker3`, `/users/123`) become `<n>`; runs
-//! of whitespace collapse to one space and runs of the same symbol to one (`=====>` → `=>`),
-//! so a growing progress bar keeps one template.
+//! `tokens` that can start with that byte, in a fixed order (UUID, hex, time, address, random
+//! id, number), so the most specific shape wins: `2024-01-02` is a date before it is three
+//! numbers, `10.0.0.1` an address before it is a version. Whatever matches becomes a
+//! placeholder (`<ts>`, `<n>`, ...). After a word that names an identifier (`id`, `request`,
+//! `pid`, `traceId`) the value is `<id>` whatever it looks like, because short request ids
+//! (`8f3a`) have no shape of their own. Words are kept as written, digits glued to letters
+//! included (`Handler0007`, `sha256`: differently named things are different work), while a
+//! number after a separator (`/users/123`, `worker-3`) is a number. Runs of whitespace
+//! collapse to one space and runs of the same symbol to one (`=====>` → `=>`), so a growing
+//! progress bar keeps one template.
 //!
-//! Plain numbers are also kept, in order, in `Slots` (at most `MAX_SLOTS`): a template that
-//! repeats while one of its counters advances is progress, not a loop. Times, durations, ids
-//! and addresses are masked but never recorded, because they change in loops too.
+//! Numbers and identifiers are also kept, in order, in `Slots`: a template that repeats while
+//! one of its counters advances is progress, not a loop, and identifiers tell parallel workers
+//! apart. Times, durations and addresses are masked but never kept, because they change in
+//! loops too. Besides the template hash, the scanner returns a skeleton hash that leaves the
+//! symbols out, so the frames of a spinner (`⠋ fetching`, `⠙ fetching`) can be recognised.
 //!
-//! The template text goes into a caller-owned buffer (reused, so a line costs no allocation)
-//! and is hashed with FNV-1a. A line with no letters, digits or placeholders (a separator,
-//! a lone spinner frame, the test runner's dots) has no template: it is decoration.
+//! The template text goes into a reused buffer (no allocation per line) and is hashed with
+//! FNV-1a. A line without letters, digits or placeholders (`-----`, dots) is decoration.
 
+use super::slots::{in_name, key_value, SlotKind, Slots};
 use super::tokens::{self, is_alnum, Num, Token};
-
-/// How many numbers of a line are remembered for progress.
-pub const MAX_SLOTS: usize = 6;
 
 /// Template text is cut here (about three times the scanned prefix at worst).
 pub const TEMPLATE_LIMIT: usize = 3 * super::text::SCAN_LIMIT;
 
-/// How a remembered number was written. Only `Fraction` can never show progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotKind {
-    Count,
-    Fraction,
-    Percent,
-    RatioDone,
-    RatioTotal,
-}
-
-/// The plain numbers of one line, in order of appearance.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Slots {
-    len: usize,
-    kinds: [SlotKind; MAX_SLOTS],
-    values: [f64; MAX_SLOTS],
-}
-
-impl Default for Slots {
-    fn default() -> Slots {
-        Slots { len: 0, kinds: [SlotKind::Count; MAX_SLOTS], values: [0.0; MAX_SLOTS] }
-    }
-}
-
-impl Slots {
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    fn push(&mut self, kind: SlotKind, value: f64) {
-        if self.len < MAX_SLOTS && value.is_finite() {
-            self.kinds[self.len] = kind;
-            self.values[self.len] = value;
-            self.len += 1;
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The value of slot `i` if it can show progress (not a fraction), else `None`.
-    pub fn progress_value(&self, i: usize) -> Option<f64> {
-        (i < self.len && self.kinds[i] != SlotKind::Fraction).then(|| self.values[i])
-    }
-}
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a, 64 bit: fast, good enough to tell templates apart, no dependency.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_OFFSET;
     for &b in bytes {
         hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        hash = hash.wrapping_mul(FNV_PRIME);
     }
     hash
+}
+
+/// A line's template hash and its skeleton: the hash of its words and placeholders without
+/// the symbols, equal for the frames of a spinner (`⠋ fetching`, `⠙ fetching`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub template: u64,
+    pub skeleton: u64,
 }
 
 struct Writer<'a> {
@@ -88,6 +55,10 @@ struct Writer<'a> {
     last_symbol: Option<usize>,
     pending_space: bool,
     has_content: bool,
+    /// The last word names an identifier (`id`, `request`, `pid`, `traceId`, ...).
+    id_context: bool,
+    /// FNV-1a state over the words and placeholders only (symbols left out).
+    skeleton: u64,
 }
 
 impl Writer<'_> {
@@ -101,9 +72,13 @@ impl Writer<'_> {
 
     fn word_bytes(&mut self, bytes: &[u8]) {
         self.space_if_pending();
+        for &b in bytes.iter().chain([&0x1f]) {
+            self.skeleton = (self.skeleton ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
         self.out.extend_from_slice(bytes);
         self.last_symbol = None;
         self.has_content = true;
+        self.id_context = false;
     }
 
     fn symbol(&mut self, bytes: &[u8]) {
@@ -128,11 +103,18 @@ fn char_len(lead: u8) -> usize {
 }
 
 /// Writes the template of `text` (already stripped of escapes) into `out` and its numbers
-/// into `slots`. Returns the template hash, or `None` for a line without content.
-pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<u64> {
+/// into `slots`. Returns the template's shape, or `None` for a line without content.
+pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Shape> {
     out.clear();
     slots.clear();
-    let mut w = Writer { out, last_symbol: None, pending_space: false, has_content: false };
+    let mut w = Writer {
+        out,
+        last_symbol: None,
+        pending_space: false,
+        has_content: false,
+        id_context: false,
+        skeleton: FNV_OFFSET,
+    };
     let mut i = 0;
     while i < text.len() && w.out.len() < TEMPLATE_LIMIT {
         let b = text[i];
@@ -142,6 +124,13 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<u6
             continue;
         }
         let at_boundary = i == 0 || !is_alnum(text[i - 1]);
+        if at_boundary && w.id_context {
+            if let Some(end) = id_value(text, i) {
+                emit(Token::Id, text, i..end, &mut w, slots);
+                i = end;
+                continue;
+            }
+        }
         if at_boundary {
             if let Some(end) = masked(text, i, &mut w, slots) {
                 i = end;
@@ -149,61 +138,150 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<u6
             }
         }
         if is_alnum(b) {
-            i = word(text, i, &mut w, slots);
+            i = word(text, i, &mut w);
         } else {
             let n = char_len(b).min(text.len() - i);
             w.symbol(&text[i..i + n]);
             i += n;
         }
     }
-    let has_content = w.has_content;
-    has_content.then(|| fnv1a(out))
+    let (has_content, skeleton) = (w.has_content, w.skeleton);
+    has_content.then(|| Shape {
+        template: fnv1a(out),
+        skeleton,
+    })
+}
+
+/// Words after which a value is an identifier, whatever it looks like.
+const ID_KEYS: [&str; 24] = [
+    "id",
+    "ids",
+    "uuid",
+    "guid",
+    "pid",
+    "ppid",
+    "tid",
+    "req",
+    "rid",
+    "request",
+    "trace",
+    "span",
+    "session",
+    "sid",
+    "correlation",
+    "hash",
+    "sha",
+    "commit",
+    "token",
+    "nonce",
+    "etag",
+    "txn",
+    "tx",
+    "key",
+];
+
+/// True for a word that introduces an identifier: one of `ID_KEYS`, or a camelCase name
+/// ending in `Id` (`traceId`, `requestID`).
+fn is_id_key(word: &[u8]) -> bool {
+    let n = word.len();
+    let camel = n > 2
+        && word[n - 2] == b'I'
+        && matches!(word[n - 1], b'd' | b'D')
+        && word[n - 3].is_ascii_lowercase();
+    camel || ID_KEYS.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// After an id key: a run of letters, digits, `-`, `_` and `.` that contains a digit
+/// (`a1b2`, `req-77`, `4242`) is the identifier's value.
+fn id_value(s: &[u8], i: usize) -> Option<usize> {
+    let n = s[i..]
+        .iter()
+        .take(128)
+        .take_while(|&&b| is_alnum(b) || matches!(b, b'-' | b'_' | b'.'))
+        .count();
+    let value = &s[i..i + n];
+    let value = value.strip_suffix(b".").unwrap_or(value);
+    (is_alnum(s[i]) && value.iter().any(u8::is_ascii_digit)).then_some(i + value.len())
 }
 
 /// Tries the recognisers at a boundary; on a match writes the placeholder and returns the
 /// end of the match.
 fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize> {
-    let b = s[i];
-    let signed = matches!(b, b'+' | b'-') && s.get(i + 1).is_some_and(u8::is_ascii_digit);
-    let colon_pair = b == b':' && s.get(i + 1) == Some(&b':');
-    if !(is_alnum(b) || signed || colon_pair) {
-        return None;
-    }
-    let quoted = i > 0 && matches!(s[i - 1], b'"' | b'\'') && {
-        let n = s[i..].iter().take_while(|&&c| is_alnum(c)).count();
-        s.get(i + n) == Some(&s[i - 1])
+    let next = s.get(i + 1).copied().unwrap_or(0);
+    // Only the recognisers that can start with this byte are tried: most boundaries start
+    // a plain word, and those cost one look at the word's letters and digits.
+    let (end, token) = match s[i] {
+        b'+' | b'-' if next.is_ascii_digit() => tokens::number(s, i)?,
+        b':' if next == b':' => (tokens::ip(s, i)?, Token::Ip),
+        b'0'..=b'9' => {
+            if let Some(end) = tokens::uuid(s, i) {
+                (end, Token::Uuid)
+            } else if let Some(end) = tokens::hex(s, i) {
+                (end, Token::Hex)
+            } else if let Some(end) = tokens::time(s, i) {
+                (end, Token::Time)
+            } else if let Some(end) = tokens::ip(s, i) {
+                (end, Token::Ip)
+            } else if let Some(end) = tokens::id(s, i, quoted(s, i)) {
+                (end, Token::Id)
+            } else {
+                tokens::number(s, i)?
+            }
+        }
+        b'a'..=b'f' | b'A'..=b'F' => {
+            if let Some(end) = tokens::uuid(s, i) {
+                (end, Token::Uuid)
+            } else if let Some(end) = tokens::hex(s, i) {
+                (end, Token::Hex)
+            } else if let Some(end) = tokens::ip(s, i) {
+                (end, Token::Ip)
+            } else {
+                (tokens::id(s, i, quoted(s, i))?, Token::Id)
+            }
+        }
+        b'g'..=b'z' | b'G'..=b'Z' => (tokens::id(s, i, quoted(s, i))?, Token::Id),
+        _ => return None,
     };
-    let (end, token) = if signed {
-        tokens::number(s, i)?
-    } else if let Some(end) = tokens::uuid(s, i) {
-        (end, Token::Uuid)
-    } else if let Some(end) = tokens::hex(s, i) {
-        (end, Token::Hex)
-    } else if let Some(end) = tokens::time(s, i) {
-        (end, Token::Time)
-    } else if let Some(end) = tokens::ip(s, i) {
-        (end, Token::Ip)
-    } else if let Some(end) = tokens::id(s, i, quoted) {
-        (end, Token::Id)
-    } else {
-        tokens::number(s, i)?
-    };
-    emit(token, w, slots);
+    emit(token, s, i..end, w, slots);
     Some(end)
 }
 
-/// Writes the placeholder for `token`, recording plain numbers in `slots`.
-fn emit(token: Token, w: &mut Writer, slots: &mut Slots) {
+/// True when the letters and digits at `i` are exactly the content of a quoted string.
+fn quoted(s: &[u8], i: usize) -> bool {
+    i > 0 && matches!(s[i - 1], b'"' | b'\'') && {
+        let n = s[i..].iter().take_while(|&&c| is_alnum(c)).count();
+        s.get(i + n) == Some(&s[i - 1])
+    }
+}
+
+/// Writes the placeholder for the `token` matched at `at` in `s`, recording plain numbers
+/// and identifiers in `slots`.
+fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slots: &mut Slots) {
+    let text = &s[at.clone()];
     let placeholder: &[u8] = match token {
-        Token::Uuid => b"<uuid>",
-        Token::Hex => b"<hex>",
+        Token::Uuid => {
+            slots.push(SlotKind::Key, key_value(text));
+            b"<uuid>"
+        }
+        Token::Hex => {
+            slots.push(SlotKind::Key, key_value(text));
+            b"<hex>"
+        }
+        Token::Id => {
+            slots.push(SlotKind::Key, key_value(text));
+            b"<id>"
+        }
         Token::Time => b"<ts>",
         Token::Ip => b"<ip>",
-        Token::Id => b"<id>",
         Token::Duration => b"<dur>",
         Token::Version => b"<ver>",
         Token::Num(Num::Count(v)) => {
-            slots.push(SlotKind::Count, v);
+            let kind = if in_name(s, &at) {
+                SlotKind::Name
+            } else {
+                SlotKind::Count
+            };
+            slots.push(kind, v);
             b"<n>"
         }
         Token::Num(Num::Fraction(v)) => {
@@ -223,56 +301,62 @@ fn emit(token: Token, w: &mut Writer, slots: &mut Slots) {
     w.word_bytes(placeholder);
 }
 
-/// Copies a run of letters and digits; a digit run inside it (`worker3`, `v1.2.3`, `64bit`)
-/// is masked like a number that starts a word.
-fn word(s: &[u8], mut i: usize, w: &mut Writer, slots: &mut Slots) -> usize {
-    while i < s.len() && is_alnum(s[i]) {
-        let start = i;
-        if s[i].is_ascii_digit() {
-            if let Some((end, token)) = tokens::number(s, i) {
-                emit(token, w, slots);
-                i = end;
-                continue;
-            }
-            // A digit run glued to letters on both sides that no recogniser accepts.
-            while i < s.len() && s[i].is_ascii_digit() {
-                i += 1;
-            }
-            w.word_bytes(b"<n>");
-        } else {
-            while i < s.len() && s[i].is_ascii_alphabetic() {
-                i += 1;
-            }
-            w.word_bytes(&s[start..i]);
-        }
-    }
-    i
+/// Copies a run of letters and digits as written: digits glued after letters belong to a
+/// name (`Handler0001`, `sha256`, `worker3`), and differently named things are different
+/// work, not one line repeating.
+fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
+    let n = s[i..].iter().take_while(|&&b| is_alnum(b)).count();
+    let word = &s[i..i + n];
+    w.word_bytes(word);
+    w.id_context = is_id_key(word);
+    i + n
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::slots::MAX_SLOTS;
     use super::*;
 
     fn template(line: &str) -> String {
         let mut out = Vec::new();
         let mut slots = Slots::default();
         match normalise(line.as_bytes(), &mut out, &mut slots) {
-            Some(hash) => {
-                assert_eq!(hash, fnv1a(&out));
+            Some(shape) => {
+                assert_eq!(shape.template, fnv1a(&out));
                 String::from_utf8_lossy(&out).into_owned()
             }
             None => "<none>".to_string(),
         }
     }
 
+    /// The numbers of a line that may count work (keys left out, fractions as `None`).
     fn numbers(line: &str) -> Vec<Option<f64>> {
         let mut out = Vec::new();
         let mut slots = Slots::default();
         normalise(line.as_bytes(), &mut out, &mut slots);
-        (0..slots.len()).map(|i| slots.progress_value(i)).collect()
+        (0..slots.len())
+            .filter(|&i| slots.kind(i) != Some(SlotKind::Key))
+            .map(|i| {
+                slots
+                    .value(i)
+                    .filter(|_| slots.kind(i) != Some(SlotKind::Fraction))
+            })
+            .collect()
+    }
+
+    fn kinds(line: &str) -> Vec<SlotKind> {
+        let mut out = Vec::new();
+        let mut slots = Slots::default();
+        normalise(line.as_bytes(), &mut out, &mut slots);
+        (0..slots.len()).filter_map(|i| slots.kind(i)).collect()
+    }
+
+    fn shape(line: &str) -> Option<Shape> {
+        normalise(line.as_bytes(), &mut Vec::new(), &mut Slots::default())
     }
 
     #[test]
+    #[rustfmt::skip]
     fn examples_become_their_templates() {
         let table = [
             ("retry 7 failed", "retry <n> failed"),
@@ -280,14 +364,12 @@ mod tests {
             ("2024-01-02T03:04:05.123Z ERROR attempt 3", "<ts> ERROR attempt <n>"),
             ("2024-01-02 03:04:05,123 - app - INFO - ok", "<ts> - app - INFO - ok"),
             ("Nov 28 17:58:01 host sshd[1234]: denied", "Nov <n> <ts> host sshd[<n>]: denied"),
-            (
-                r#"10.0.0.5 - - [28/Nov/2024:17:58:01 +0000] "GET /api/users/123 HTTP/1.1" 200 512"#,
-                r#"<ip> - - [<ts> <n>] "GET /api/users/<n> HTTP/<n>" <n> <n>"#,
-            ),
+            (r#"10.0.0.5 - - [28/Nov/2024:17:58:01 +0000] "GET /api/users/123 HTTP/1.1" 200 512"#,
+             r#"<ip> - - [<ts> <n>] "GET /api/users/<n> HTTP/<n>" <n> <n>"#),
             ("connect [::1]:8080 refused", "connect [<ip>]:<n> refused"),
             ("from 192.168.1.20:51234", "from <ip>"),
-            ("id=550e8400-e29b-41d4-a716-446655440000 ok", "id=<uuid> ok"),
-            ("ptr 0x7ffd1234 sha a3f9c2e1b7", "ptr <hex> sha <hex>"),
+            ("call=550e8400-e29b-41d4-a716-446655440000 ok", "call=<uuid> ok"),
+            ("ptr 0x7ffd1234 blob a3f9c2e1b7", "ptr <hex> blob <hex>"),
             ("epoch 1712345678 ms 1712345678123", "epoch <ts> ms <ts>"),
             ("took 12ms, then 1.5s, then 3 m", "took <dur>, then <dur>, then <n> m"),
             ("waited 250 ms (1m30s total)", "waited <dur> (<dur> total)"),
@@ -296,9 +378,16 @@ mod tests {
             ("[=====>      ] 12%", "[=> ] <n>%"),
             ("epoch 3/10 step 1200 loss=0.3142", "epoch <n>/<n> step <n> loss=<n>"),
             ("worker-3 wrote /tmp/run-17/part_004.csv", "worker-<n> wrote /tmp/run-<n>/part_<n>.csv"),
-            (r#"{"request_id": "req_k3J9xQ2mP", "user": "AbC9xZ"}"#, r#"{"request_id": "req_<id>", "user": "<id>"}"#),
+            (r#"{"request_id": "req_k3J9xQ2mP", "user": "AbC9xZ"}"#,
+             r#"{"request_id": "<id>", "user": "<id>"}"#),
+            ("GET /x req=8f3a traceId=77 (pid 4242) id missing",
+             "GET /x req=<id> traceId=<id> (pid <id>) id missing"),
+            ("session expired; key=user-17.", "session expired; key=<id>."),
+            ("session k3J9xQ2mPz", "session <id>"),
+            ("valid 12 paid 100", "valid <n> paid <n>"),
             ("   lots    of\tspace   ", "lots of space"),
-            ("Compiling serde v1.0.229", "Compiling serde v<ver>"),
+            ("Compiling serde v1.0.229", "Compiling serde v1.<n>"),
+            ("loading org.acme.Handler0007 ok", "loading org.acme.Handler0007 ok"),
             ("version 1.2.3 built", "version <ver> built"),
             ("payload 450MB of 2GB", "payload <n>MB of <n>GB"),
             ("big 123456789012345678 number", "big <id> number"),
@@ -325,17 +414,73 @@ mod tests {
 
     #[test]
     fn distinct_work_keeps_distinct_templates() {
-        assert_ne!(template("Compiling serde v1.0.229"), template("Compiling libc v0.2.150"));
-        assert_ne!(template("GET /api/users/1 200"), template("POST /api/orders/1 201"));
+        assert_ne!(
+            template("Compiling serde v1.0.229"),
+            template("Compiling libc v0.2.150")
+        );
+        assert_ne!(
+            template("GET /api/users/1 200"),
+            template("POST /api/orders/1 201")
+        );
     }
 
     #[test]
     fn plain_numbers_are_remembered_but_not_times_or_ids() {
-        assert_eq!(numbers("2024-01-02T03:04:05Z step 1200 loss=0.31"), vec![Some(1200.0), None]);
-        assert_eq!(numbers("processed 450/1000 (45 %)"), vec![Some(450.0), Some(1000.0), Some(45.0)]);
-        assert_eq!(numbers("took 12ms id a3f9c2e1b7 at 10.0.0.1"), Vec::<Option<f64>>::new());
-        assert_eq!(numbers("worker3 item 9"), vec![Some(3.0), Some(9.0)]);
-        assert_eq!(numbers("1 2 3 4 5 6 7 8").len(), MAX_SLOTS);
+        assert_eq!(
+            numbers("2024-01-02T03:04:05Z step 1200 loss=0.31"),
+            vec![Some(1200.0), None]
+        );
+        assert_eq!(
+            numbers("processed 450/1000 (45 %)"),
+            vec![Some(450.0), Some(1000.0), Some(45.0)]
+        );
+        assert_eq!(
+            numbers("took 12ms id a3f9c2e1b7 at 10.0.0.1"),
+            Vec::<Option<f64>>::new()
+        );
+        assert_eq!(numbers("worker3 item 9"), vec![Some(9.0)], "worker3 is a name");
+        assert_eq!(numbers("1 2 3 4 5 6 7 8 9 10").len(), MAX_SLOTS);
+        assert_eq!(
+            numbers("downloaded 45.2 MB of 80.0 MB"),
+            vec![Some(45.2), Some(80.0)]
+        );
+    }
+
+    #[test]
+    fn identifiers_are_kept_as_keys() {
+        use SlotKind::*;
+        assert_eq!(
+            kinds("[pid 4242] processed 12/100"),
+            vec![Key, RatioDone, RatioTotal]
+        );
+        assert_eq!(
+            kinds("cc -c src/module_17.c /users/9 step 3 10-20"),
+            vec![Name, Name, Count, Count, Count]
+        );
+        assert_eq!(
+            kinds("req a3f9c2e1 uuid 550e8400-e29b-41d4-a716-446655440000"),
+            vec![Key, Key]
+        );
+        let key = |line: &str| {
+            let (mut out, mut slots) = (Vec::new(), Slots::default());
+            normalise(line.as_bytes(), &mut out, &mut slots);
+            slots.value(0)
+        };
+        assert_eq!(key("worker a3f9c2e1 step"), key("worker a3f9c2e1 step"));
+        assert_ne!(key("worker a3f9c2e1 step"), key("worker b3f9c2e1 step"));
+    }
+
+    #[test]
+    fn spinner_frames_share_a_skeleton_not_a_template() {
+        let (a, b) = (
+            shape("⠋ reify: fetching lodash"),
+            shape("⠙ reify: fetching lodash"),
+        );
+        let (a, b) = (a.expect("content"), b.expect("content"));
+        assert_ne!(a.template, b.template);
+        assert_eq!(a.skeleton, b.skeleton);
+        let c = shape("⠙ reify: fetching esbuild").expect("content");
+        assert_ne!(a.skeleton, c.skeleton);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! 3 % false "seen" after a hundred thousand distinct templates, which only makes novelty
 //! slightly less eager to veto.
 
-use super::progress::{readings, ProgressRing};
-use super::template::Slots;
+use super::progress::{Progress, ProgressRing};
+use super::slots::{Reading, Slots};
+use super::template::Shape;
 use super::wording::Wording;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -49,17 +50,26 @@ impl Hasher for PassThrough {
 pub struct TemplateInfo {
     pub wording: Wording,
     pub example: Box<str>,
+    /// The template without its symbols (equal for the frames of a spinner).
+    pub skeleton: u64,
     pub last_seen: Duration,
     weight: f64,
     progress: Option<Box<ProgressRing>>,
 }
 
 impl TemplateInfo {
-    /// True when a countable slot of this template advances, counters next to error or
-    /// attempt wording excepted.
-    pub fn shows_progress(&self, now: Duration, freshness: Duration) -> bool {
-        let counts_work = !self.wording.error && !self.wording.attempt;
-        counts_work && self.progress.as_ref().is_some_and(|p| p.shows_progress(now, freshness))
+    /// What this template's numbers say about work done; counters next to error or attempt
+    /// wording count attempts, not work.
+    pub fn progress(&self, now: Duration, freshness: Duration) -> Progress {
+        match &self.progress {
+            Some(ring) if !self.wording.error && !self.wording.attempt => ring.progress(now, freshness),
+            _ => Progress::None,
+        }
+    }
+
+    /// True when a value other than identifiers and iteration numbers changes.
+    pub fn has_texture(&self) -> bool {
+        self.progress.as_ref().is_some_and(|ring| ring.has_texture())
     }
 }
 
@@ -97,7 +107,10 @@ impl TemplateTable {
 
     /// Marks `hash` as seen; true if it was not seen before.
     fn first_sighting(&mut self, hash: u64) -> bool {
-        let probes = [hash as usize % SEEN_BITS, (hash >> 40 ^ hash.rotate_left(17)) as usize % SEEN_BITS];
+        let probes = [
+            hash as usize % SEEN_BITS,
+            (hash >> 40 ^ hash.rotate_left(17)) as usize % SEEN_BITS,
+        ];
         let mut new = false;
         for bit in probes {
             let (word, mask) = (bit / 64, 1u64 << (bit % 64));
@@ -107,15 +120,16 @@ impl TemplateTable {
         new
     }
 
-    /// Records one line of template `hash`. `describe` is called only for a template not
+    /// Records one line of template `shape`. `describe` is called only for a template not
     /// in the table, to read its wording and example.
     pub fn observe(
         &mut self,
-        hash: u64,
+        shape: Shape,
         at: Duration,
         slots: &Slots,
         describe: impl FnOnce() -> (Wording, Box<str>),
     ) -> Observed {
+        let hash = shape.template;
         let new_in_run = self.first_sighting(hash);
         self.total_weight = decay(self.total_weight, self.total_at, at, self.half_life_s) + 1.0;
         self.total_at = self.total_at.max(at);
@@ -125,17 +139,29 @@ impl TemplateTable {
         let half_life_s = self.half_life_s;
         let info = self.entries.entry(hash).or_insert_with(|| {
             let (wording, example) = describe();
-            TemplateInfo { wording, example, last_seen: at, weight: 0.0, progress: None }
+            TemplateInfo {
+                wording,
+                example,
+                skeleton: shape.skeleton,
+                last_seen: at,
+                weight: 0.0,
+                progress: None,
+            }
         });
         info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
         info.last_seen = info.last_seen.max(at);
         if slots.len() > 0 {
-            let reading = readings(slots);
-            if reading.iter().any(|v| !v.is_nan()) {
-                info.progress.get_or_insert_with(Box::default).record(reading, at);
+            let reading = Reading::of(slots);
+            if !reading.is_empty() {
+                info.progress
+                    .get_or_insert_with(Box::default)
+                    .record(&reading, at);
             }
         }
-        Observed { new_in_run, error: info.wording.error }
+        Observed {
+            new_in_run,
+            error: info.wording.error,
+        }
     }
 
     fn evict_older_half(&mut self) {
@@ -151,6 +177,11 @@ impl TemplateTable {
 
     pub fn get(&self, hash: u64) -> Option<&TemplateInfo> {
         self.entries.get(&hash)
+    }
+
+    /// Templates last seen after `since`.
+    pub fn seen_since(&self, since: Duration) -> impl Iterator<Item = &TemplateInfo> {
+        self.entries.values().filter(move |t| t.last_seen > since)
     }
 
     #[cfg(test)]
@@ -203,6 +234,13 @@ mod tests {
         Duration::from_secs_f64(s)
     }
 
+    fn shape(h: u64) -> Shape {
+        Shape {
+            template: h,
+            skeleton: h,
+        }
+    }
+
     fn plain() -> (Wording, Box<str>) {
         (Wording::default(), "t".into())
     }
@@ -211,14 +249,14 @@ mod tests {
     fn novelty_is_remembered_across_eviction() {
         let mut table = TemplateTable::new(secs(5.0));
         let slots = Slots::default();
-        assert!(table.observe(7, secs(0.0), &slots, plain).new_in_run);
-        assert!(!table.observe(7, secs(0.1), &slots, plain).new_in_run);
+        assert!(table.observe(shape(7), secs(0.0), &slots, plain).new_in_run);
+        assert!(!table.observe(shape(7), secs(0.1), &slots, plain).new_in_run);
         for h in 100..(100 + 3 * MAX_TEMPLATES as u64) {
-            table.observe(h, secs(1.0 + h as f64 / 1e4), &slots, plain);
+            table.observe(shape(h), secs(1.0 + h as f64 / 1e4), &slots, plain);
             assert!(table.len() <= MAX_TEMPLATES);
         }
         assert!(table.get(7).is_none(), "long unseen templates are evicted");
-        assert!(!table.observe(7, secs(9.0), &slots, plain).new_in_run);
+        assert!(!table.observe(shape(7), secs(9.0), &slots, plain).new_in_run);
     }
 
     #[test]
@@ -226,10 +264,10 @@ mod tests {
         let mut table = TemplateTable::new(secs(5.0));
         let slots = Slots::default();
         for i in 0..90 {
-            table.observe(1, secs(i as f64 * 0.01), &slots, plain);
+            table.observe(shape(1), secs(i as f64 * 0.01), &slots, plain);
         }
         for i in 0..10 {
-            table.observe(2, secs(0.9 + i as f64 * 0.01), &slots, plain);
+            table.observe(shape(2), secs(0.9 + i as f64 * 0.01), &slots, plain);
         }
         let now = secs(1.0);
         assert!((table.share(&[1], now) - 0.9).abs() < 0.02);
@@ -237,7 +275,7 @@ mod tests {
         assert_eq!(table.top(1, now), vec![1]);
         // Twenty seconds later the old lines have faded to a few percent of their weight.
         for i in 0..10 {
-            table.observe(2, secs(20.0 + i as f64 * 0.01), &slots, plain);
+            table.observe(shape(2), secs(20.0 + i as f64 * 0.01), &slots, plain);
         }
         assert_eq!(table.top(2, secs(20.1)), vec![2, 1]);
         assert!(table.share(&[2], secs(20.1)) > 0.55);
@@ -249,14 +287,23 @@ mod tests {
         let slots = Slots::default();
         let mut calls = 0;
         for i in 0..5 {
-            table.observe(3, secs(i as f64), &slots, || {
+            table.observe(shape(3), secs(i as f64), &slots, || {
                 calls += 1;
-                (Wording { error: true, attempt: false }, "boom".into())
+                (
+                    Wording {
+                        error: true,
+                        attempt: false,
+                    },
+                    "boom".into(),
+                )
             });
         }
         assert_eq!(calls, 1);
-        assert!(table.observe(3, secs(6.0), &slots, plain).error);
-        assert_eq!(&*table.get(3).map(|t| t.example.clone()).unwrap_or_default(), "boom");
+        assert!(table.observe(shape(3), secs(6.0), &slots, plain).error);
+        assert_eq!(
+            &*table.get(3).map(|t| t.example.clone()).unwrap_or_default(),
+            "boom"
+        );
     }
 
     #[test]

@@ -7,11 +7,16 @@
 //! line when a quarter or more of its bytes are control bytes or broken UTF-8 (so a stray
 //! binary blob never becomes a "template"), and `strip_decoration` copies the line into a
 //! reusable buffer without escape sequences, with every other control byte turned into a
-//! space. Both only look at the first `SCAN_LIMIT` bytes: a 64 KiB line costs no more than
-//! an 8 KiB one, and the first 8 KiB are plenty to recognise a repeating line.
+//! space. Only the first `SCAN_LIMIT` bytes are analysed, and only the first `TEXT_SAMPLE`
+//! bytes decide whether a line is text: a 64 KiB line costs no more than a 4 KiB one, and
+//! 4 KiB are plenty to recognise a repeating line (the line's full length still counts for
+//! byte rates).
 
-/// How many bytes of a line are analysed. The rest still counts for byte rates.
-pub const SCAN_LIMIT: usize = 8 * 1024;
+/// How many bytes of a line are analysed.
+pub const SCAN_LIMIT: usize = 4 * 1024;
+
+/// How many bytes decide whether a line is text.
+pub const TEXT_SAMPLE: usize = 1024;
 
 const ESC: u8 = 0x1b;
 const BEL: u8 = 0x07;
@@ -21,9 +26,10 @@ pub fn scanned_prefix(line: &[u8]) -> &[u8] {
     &line[..line.len().min(SCAN_LIMIT)]
 }
 
-/// True when at most a quarter of the bytes are control bytes (other than tab and ESC) or
-/// bytes that are not part of valid UTF-8.
+/// True when at most a quarter of the first `TEXT_SAMPLE` bytes are control bytes (other
+/// than tab and ESC) or bytes that are not part of valid UTF-8.
 pub fn looks_like_text(line: &[u8]) -> bool {
+    let line = &line[..line.len().min(TEXT_SAMPLE)];
     let mut bad = 0usize;
     for chunk in line.utf8_chunks() {
         bad += chunk.invalid().len();
@@ -43,17 +49,18 @@ pub fn strip_decoration(line: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let mut i = 0;
     while i < line.len() {
-        let b = line[i];
-        if b == ESC {
-            i = skip_escape(line, i);
-            continue;
+        // Copy the plain run up to the next control byte in one go.
+        let plain = line[i..].iter().take_while(|&&b| b >= 0x20 && b != 0x7f).count();
+        out.extend_from_slice(&line[i..i + plain]);
+        i += plain;
+        match line.get(i) {
+            Some(&ESC) => i = skip_escape(line, i),
+            Some(_) => {
+                out.push(b' ');
+                i += 1;
+            }
+            None => {}
         }
-        if b < 0x20 || b == 0x7f {
-            out.push(b' ');
-        } else {
-            out.push(b);
-        }
-        i += 1;
     }
 }
 
@@ -99,7 +106,8 @@ fn skip_escape(line: &[u8], start: usize) -> usize {
             while i < line.len() && (0x20..=0x2f).contains(&line[i]) {
                 i += 1;
             }
-            (i + 1).min(line.len())
+            let has_final = line.get(i).is_some_and(|b| (0x30..=0x7e).contains(b));
+            i + usize::from(has_final)
         }
         // Two-byte sequences (`ESC 7`, `ESC M`, ...).
         0x30..=0x7e => start + 2,
@@ -153,6 +161,9 @@ mod tests {
         assert!(!looks_like_text(b"\x00\x01\x02\x03abc"));
         assert!(!looks_like_text(b"\xff\xfe\xfd\xfcab"));
         assert!(!looks_like_text(&[0u8; 64]));
+        let mut text_then_binary = b"a".repeat(TEXT_SAMPLE);
+        text_then_binary.extend_from_slice(&[0u8; 4096]);
+        assert!(looks_like_text(&text_then_binary), "judged on its first kilobyte");
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub fn ends_token(s: &[u8], j: usize) -> bool {
 }
 
 fn count_while(s: &[u8], i: usize, pred: impl Fn(u8) -> bool) -> usize {
-    s.get(i..).map_or(0, |rest| rest.iter().take_while(|&&b| pred(b)).count())
+    s.get(i..)
+        .map_or(0, |rest| rest.iter().take_while(|&&b| pred(b)).count())
 }
 
 fn digits(s: &[u8], i: usize) -> usize {
@@ -214,16 +215,22 @@ fn ipv4(s: &[u8], i: usize) -> Option<usize> {
     ends_token(s, j).then_some(j)
 }
 
+/// Longest textual IPv6 address (with an embedded IPv4 tail it is 45 bytes).
+const IPV6_MAX: usize = 45;
+
 fn ipv6(s: &[u8], i: usize) -> Option<usize> {
     let n = count_while(s, i, |b| b.is_ascii_hexdigit() || b == b':');
+    if n > IPV6_MAX {
+        // Also keeps a long `1:2:3:...` run from being rescanned at every colon.
+        return None;
+    }
     let run = &s[i..i + n];
     let colons = run.iter().filter(|&&b| b == b':').count();
     let has_digit = run.iter().any(u8::is_ascii_digit);
     let compressed = run.windows(2).any(|w| w == b"::");
     let groups_ok = run.split(|&b| b == b':').all(|g| g.len() <= 4);
     let shape = colons >= 2 && (compressed || colons >= 5) && !run.ends_with(b":::");
-    (shape && has_digit && groups_ok && !run.ends_with(b":") && ends_token(s, i + n))
-        .then_some(i + n)
+    (shape && has_digit && groups_ok && !run.ends_with(b":") && ends_token(s, i + n)).then_some(i + n)
 }
 
 /// A long run of letters and digits that alternates often enough to be random
@@ -236,18 +243,30 @@ pub fn id(s: &[u8], i: usize, quoted: bool) -> Option<usize> {
     if !(has_digit && has_letter) {
         return None;
     }
-    let switches = run.windows(2).filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit()).count();
+    let switches = run
+        .windows(2)
+        .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+        .count();
     let random = (n >= 8 && switches >= 3) || (quoted && n >= 6);
     random.then_some(i + n)
 }
 
 const DURATION_UNITS: [&str; 22] = [
-    "ns", "us", "ms", "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute",
-    "minutes", "h", "hr", "hrs", "hour", "hours", "d", "day", "days", "µs",
+    "ns", "us", "ms", "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes", "h",
+    "hr", "hrs", "hour", "hours", "d", "day", "days", "µs",
+];
+
+/// Units that make a fractional number a quantity of work (`45.2 MB`, `1.5k rows`).
+const QUANTITY_UNITS: [&str; 17] = [
+    "b", "kb", "kib", "mb", "mib", "gb", "gib", "tb", "tib", "bytes", "items", "rows", "records", "files",
+    "lines", "samples", "it",
 ];
 
 fn is_duration_unit(word: &[u8]) -> bool {
-    DURATION_UNITS.iter().any(|u| u.as_bytes().eq_ignore_ascii_case(word)) && word != b"M"
+    DURATION_UNITS
+        .iter()
+        .any(|u| u.as_bytes().eq_ignore_ascii_case(word))
+        && word != b"M"
 }
 
 fn unit_len(s: &[u8], j: usize) -> usize {
@@ -323,11 +342,16 @@ pub fn number(s: &[u8], i: usize) -> Option<(usize, Token)> {
         }
         return ends_token(s, j).then_some((j, Token::Duration));
     }
-    let plain = if fractional { Num::Fraction(v) } else { Num::Count(v) };
     if unit > 0 {
-        // `450MB`, `3rd`, `64bit`: the number is masked, the suffix kept as written.
-        return Some((j, Token::Num(plain)));
+        // `450MB`, `45.2MB`, `3rd`, `64bit`: a quantity with a unit (so even a fraction may
+        // count work done); the number is masked, the suffix kept as written.
+        return Some((j, Token::Num(Num::Count(v))));
     }
+    let plain = if fractional {
+        Num::Fraction(v)
+    } else {
+        Num::Count(v)
+    };
     if byte(s, j) == b'/' && sign == 0 {
         if let Some((end, _)) = decimal(s, j + 1) {
             if ends_token(s, end) {
@@ -341,6 +365,13 @@ pub fn number(s: &[u8], i: usize) -> Option<(usize, Token)> {
         let spaced_unit = u > 1 || word == b"s";
         if spaced_unit && is_duration_unit(word) && ends_token(s, j + 1 + u) {
             return Some((j + 1 + u, Token::Duration));
+        }
+        if QUANTITY_UNITS
+            .iter()
+            .any(|q| q.as_bytes().eq_ignore_ascii_case(word))
+        {
+            // `45.2 MB`: the unit stays in the template as a word.
+            return Some((j, Token::Num(Num::Count(v))));
         }
     }
     ends_token(s, j).then_some((j, Token::Num(plain)))
@@ -394,7 +425,14 @@ mod tests {
 
     #[test]
     fn addresses() {
-        for a in ["10.0.0.1", "192.168.1.20:8080", "10.0.0.0/8", "fe80::1", "::1", "2001:db8::2:1"] {
+        for a in [
+            "10.0.0.1",
+            "192.168.1.20:8080",
+            "10.0.0.0/8",
+            "fe80::1",
+            "::1",
+            "2001:db8::2:1",
+        ] {
             assert!(whole(ip, a), "{a} should be an address");
         }
         for a in ["1.2.3", "300.1.1.1", "dead::beef", "a:b", "12:34"] {
@@ -429,11 +467,24 @@ mod tests {
         assert_eq!(num("1.2.3"), Some((5, Token::Version)));
         assert_eq!(num("123456789012345678"), Some((18, Token::Id)));
         assert_eq!(num("12x3"), Some((2, Token::Num(Num::Count(12.0)))));
+        assert_eq!(num("45.2MB"), Some((4, Token::Num(Num::Count(45.2)))));
+        assert_eq!(num("45.2 MB"), Some((4, Token::Num(Num::Count(45.2)))));
+        assert_eq!(num("0.31 acc"), Some((4, Token::Num(Num::Fraction(0.31)))));
     }
 
     #[test]
     fn durations() {
-        for d in ["12ms", "1.5s", "3m", "1m30s", "2h3m4.5s", "100us", "7µs", "12 ms", "3 seconds"] {
+        for d in [
+            "12ms",
+            "1.5s",
+            "3m",
+            "1m30s",
+            "2h3m4.5s",
+            "100us",
+            "7µs",
+            "12 ms",
+            "3 seconds",
+        ] {
             assert_eq!(num(d), Some((d.len(), Token::Duration)), "{d}");
         }
         assert_eq!(num("3 items"), Some((1, Token::Num(Num::Count(3.0)))));

@@ -25,7 +25,7 @@ const BUCKET_MS: u128 = BUCKET.as_millis();
 const RECENT_BUCKETS: u64 = 4;
 
 /// A bucket agrees with the repetition when this share of its lines matched.
-const AGREEMENT: f64 = 0.75;
+const AGREEMENT: f64 = 0.7;
 
 /// Consecutive empty buckets that end the repetition span (two seconds of silence).
 const MAX_GAP_BUCKETS: u64 = 8;
@@ -90,7 +90,10 @@ impl Window {
     /// A window of at least `span` (between 2 s and 60 s), plus the bucket being filled.
     pub fn new(span: Duration) -> Window {
         let count = (span.as_millis() / BUCKET_MS).clamp(8, 240) as usize + 1;
-        Window { buckets: vec![Bucket::default(); count], newest: 0 }
+        Window {
+            buckets: vec![Bucket::default(); count],
+            newest: 0,
+        }
     }
 
     #[cfg(test)]
@@ -108,7 +111,10 @@ impl Window {
         }
         let bucket = &mut self.buckets[(number % len) as usize];
         if bucket.tag != number + 1 {
-            *bucket = Bucket { tag: number + 1, ..Bucket::default() };
+            *bucket = Bucket {
+                tag: number + 1,
+                ..Bucket::default()
+            };
         }
         bucket
     }
@@ -127,7 +133,7 @@ impl Window {
     }
 
     /// A line that has a template; `matched` has bit k-1 set when it matched period k.
-    pub fn add_text_line(&mut self, at: Duration, matched: u16, new_template: bool, error: bool) {
+    pub fn add_text_line(&mut self, at: Duration, matched: u32, new_template: bool, error: bool) {
         let bucket = self.bucket_mut(at);
         bucket.text_lines += 1;
         bucket.error_lines += u64::from(error);
@@ -151,7 +157,10 @@ impl Window {
                 }
             }
         }
-        let covered = now.saturating_sub(bucket_start(oldest)).as_secs_f64().max(BUCKET.as_secs_f64());
+        let covered = now
+            .saturating_sub(bucket_start(oldest))
+            .as_secs_f64()
+            .max(BUCKET.as_secs_f64());
         for s in 0..2 {
             rates.lines_per_s[s] /= covered;
             rates.bytes_per_s[s] /= covered;

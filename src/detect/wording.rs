@@ -13,10 +13,35 @@
 //! is negated (`0 errors`, `no failures`).
 
 const ERROR_WORDS: [&str; 29] = [
-    "error", "errors", "err", "failed", "failure", "failures", "fail", "fails", "failing",
-    "retry", "retrying", "retries", "retried", "refused", "timeout", "timeouts", "exception",
-    "traceback", "panic", "panicked", "fatal", "denied", "unavailable", "cannot", "unable",
-    "econnrefused", "econnreset", "etimedout", "couldn",
+    "error",
+    "errors",
+    "err",
+    "failed",
+    "failure",
+    "failures",
+    "fail",
+    "fails",
+    "failing",
+    "retry",
+    "retrying",
+    "retries",
+    "retried",
+    "refused",
+    "timeout",
+    "timeouts",
+    "exception",
+    "traceback",
+    "panic",
+    "panicked",
+    "fatal",
+    "denied",
+    "unavailable",
+    "cannot",
+    "unable",
+    "econnrefused",
+    "econnreset",
+    "etimedout",
+    "couldn",
 ];
 
 /// Two-word phrases: the first word counts only when followed by the second.
@@ -74,7 +99,7 @@ fn is(s: &[u8], w: Word, word: &str) -> bool {
 }
 
 fn any_of(s: &[u8], w: Word, list: &[&str]) -> bool {
-    list.iter().any(|word| is(s, w, word))
+    w.end - w.start <= LONGEST_WORD && list.iter().any(|word| is(s, w, word))
 }
 
 /// Glued to another word by `_` or `.` (an identifier such as `train_error` or `log.error`).
@@ -101,8 +126,15 @@ fn is_metric(s: &[u8], w: Word) -> bool {
     s.get(j).is_some_and(u8::is_ascii_digit)
 }
 
+/// Bytes of a line read for wording: failure words come early in a line.
+const WORDING_LIMIT: usize = 2048;
+
+/// The longest word in the lists above.
+const LONGEST_WORD: usize = 12;
+
 /// Reads the wording of a stripped line.
 pub fn wording(s: &[u8]) -> Wording {
+    let s = &s[..s.len().min(WORDING_LIMIT)];
     let mut found = Wording::default();
     let mut previous: Option<Word> = None;
     let mut pending_phrase: Option<&str> = None;
@@ -118,7 +150,10 @@ pub fn wording(s: &[u8]) -> Wording {
             found.error = true;
         }
         if counts {
-            pending_phrase = ERROR_PHRASES.iter().find(|(first, _)| is(s, w, first)).map(|p| p.1);
+            pending_phrase = ERROR_PHRASES
+                .iter()
+                .find(|(first, _)| is(s, w, first))
+                .map(|p| p.1);
         }
         if any_of(s, w, &ATTEMPT_WORDS) {
             found.attempt = true;
@@ -188,7 +223,12 @@ mod tests {
     fn camel_case_splits_at_humps() {
         let mut seen = Vec::new();
         let s = b"ConnectionRefusedError HTTPError x86";
-        words(s, |w| seen.push(String::from_utf8_lossy(&s[w.start..w.end]).into_owned()));
-        assert_eq!(seen, ["Connection", "Refused", "Error", "HTTP", "Error", "x", "86"]);
+        words(s, |w| {
+            seen.push(String::from_utf8_lossy(&s[w.start..w.end]).into_owned())
+        });
+        assert_eq!(
+            seen,
+            ["Connection", "Refused", "Error", "HTTP", "Error", "x", "86"]
+        );
     }
 }

@@ -1,0 +1,335 @@
+//! Synthetic timelines of healthy jobs that must never be stopped.
+//!
+//! Each scenario writes the output a real workload would produce — compile logs, test
+//! runners, progress bars and spinners, training logs, access logs, pollers, startup bursts,
+//! backoff, parallel workers, silent and bursty compute — with plausible timing and CPU
+//! samples, and asserts that the detector, with default settings, never calls a runaway.
+//! Most of them are traps on purpose: each repeats something the way a loop would and
+//! differs in the one way that matters (a counter advances, the burst ends, the rate is a
+//! heartbeat's, the lines are frames of one animation).
+
+use super::scenarios::{iso, name, Rng, Timeline};
+use crate::sample::Stream;
+
+#[test]
+fn compile_log() {
+    let mut rng = Rng::new(1);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.05, 600, |i| match i % 7 {
+        3 => format!(
+            "warning: unused variable `{}` --> src/{}.rs:{}:{}",
+            name(i + 3),
+            name(i),
+            rng.below(400),
+            rng.below(80)
+        ),
+        _ => format!("   Compiling {} v0.{}.{}", name(i), rng.below(9), rng.below(30)),
+    });
+    t.every(30.0, 0.01, 400, |i| {
+        format!("gcc -O2 -c src/module_{i}.c -o build/module_{i}.o")
+    });
+    t.cpu(0.0, 40.0, |_| 190.0);
+    t.run(45.0).assert_never_fires("compile log");
+}
+
+#[test]
+fn test_runner_dots_and_names() {
+    let mut t = Timeline::new();
+    // Dots flushed in chunks, then a per-file summary with an advancing percentage.
+    t.every(0.0, 0.1, 400, |i| {
+        if i % 10 == 9 {
+            format!("tests/test_{}.py [{:3}%]", name(i), i / 4)
+        } else {
+            ".".repeat(1 + i % 5)
+        }
+    });
+    // A cargo-style run whose numbered names arrive in alphabetical, not numeric, order.
+    let mut cases: Vec<String> = (0..3000).map(|i| format!("case_{i}")).collect();
+    cases.sort();
+    t.every(40.0, 0.002, cases.len(), |i| {
+        format!("test parser::tests::{} ... ok", cases[i])
+    });
+    t.cpu(0.0, 50.0, |_| 100.0);
+    t.run(50.0).assert_never_fires("test runner");
+}
+
+#[test]
+fn carriage_return_progress_bar() {
+    let mut rng = Rng::new(2);
+    let mut t = Timeline::new();
+    // 20 redraws a second, the percentage advancing about once a second.
+    t.every(0.0, 0.05, 1600, |i| {
+        let pct = i / 20;
+        let bar = "█".repeat(pct / 5);
+        format!(
+            "\x1b[2K model.bin: {pct:3}%|{bar:<20}| {:.1}/80.0 MB [00:{:02}<01:{:02}, {:.1} MB/s]",
+            0.8 * pct as f64,
+            i / 20 % 60,
+            59 - i / 20 % 60,
+            rng.range(0.5, 2.5)
+        )
+    });
+    t.every(80.0, 0.1, 300, |i| format!("Progress: {}%", i / 3));
+    t.cpu(0.0, 110.0, |_| 40.0);
+    t.run(110.0).assert_never_fires("progress bar");
+}
+
+#[test]
+fn processed_counters() {
+    let mut t = Timeline::new();
+    t.every(0.0, 0.02, 3000, |i| {
+        format!(
+            "processed {}/3000 records ({:.1} %)",
+            i + 1,
+            (i + 1) as f64 / 30.0
+        )
+    });
+    t.cpu(0.0, 60.0, |_| 100.0);
+    t.run(65.0).assert_never_fires("processed counters");
+}
+
+#[test]
+fn ml_training_log() {
+    let mut rng = Rng::new(3);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.05, 2400, |i| {
+        let step = i * 10;
+        if i % 50 == 49 {
+            format!(
+                "[eval] epoch {}/10 step {step} val_loss={:.4} accuracy={:.3}",
+                1 + i / 240,
+                rng.range(0.2, 0.5),
+                rng.range(0.8, 0.95)
+            )
+        } else {
+            format!(
+                "epoch {}/10 step {step} loss={:.4} lr=3e-4 grad_norm={:.2} 12.5 it/s",
+                1 + i / 240,
+                rng.range(0.1, 0.9),
+                rng.range(0.5, 3.0)
+            )
+        }
+    });
+    t.cpu(0.0, 120.0, |_| 100.0);
+    t.run(125.0).assert_never_fires("ML training");
+}
+
+#[test]
+fn busy_access_log() {
+    let mut rng = Rng::new(4);
+    let endpoints = [
+        "GET /health",
+        "GET /health",
+        "GET /health",
+        "GET /api/users/{}",
+        "GET /api/users/{}",
+        "POST /api/orders",
+        "GET /static/app.js",
+        "GET /api/orders/{}",
+        "PUT /api/users/{}",
+        "DELETE /api/sessions/{}",
+        "GET /metrics",
+        "GET /",
+    ];
+    let mut t = Timeline::new();
+    t.every(0.0, 1.0 / 300.0, 9000, |_| {
+        let endpoint = endpoints[rng.below(endpoints.len() as u64) as usize].replace("{}", &rng.below(5000).to_string());
+        let status = [200, 200, 200, 201, 304, 404, 500][rng.below(7) as usize];
+        format!(
+            r#"10.{}.{}.{} - - [28/Nov/2024:17:58:{:02} +0000] "{endpoint} HTTP/1.1" {status} {} "-" "Mozilla/5.0""#,
+            rng.below(256), rng.below(256), rng.below(256), rng.below(60), rng.below(90_000)
+        )
+    });
+    t.cpu(0.0, 30.0, |_| 95.0);
+    t.run(32.0).assert_never_fires("access log");
+}
+
+#[test]
+fn heartbeat_pollers() {
+    let mut rng = Rng::new(5);
+    let mut t = Timeline::new();
+    let mut at = 0.0;
+    for _ in 0..600 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "{} health check ok: upstream=api status=200 latency={}ms",
+                iso(at),
+                rng.below(40)
+            ),
+        );
+        at += rng.range(0.9, 1.1);
+    }
+    t.cpu(0.0, 600.0, |_| 100.0);
+    t.run(600.0).assert_never_fires("one-line heartbeat");
+
+    let mut t = Timeline::new();
+    t.passes(0.0, 1.0, 300, |_| {
+        vec!["checking upstream...".into(), "upstream ok".into()]
+    });
+    t.cpu(0.0, 300.0, |_| 100.0);
+    t.run(300.0).assert_never_fires("two-line heartbeat");
+
+    let mut t = Timeline::new();
+    t.passes(0.0, 1.0, 120, |_| {
+        vec![
+            "poll: queue depth 0".into(),
+            "poll: no work".into(),
+            "poll: sleeping 1s".into(),
+        ]
+    });
+    t.run(120.0).assert_never_fires("three-line poller");
+}
+
+#[test]
+fn silent_and_bursty_compute() {
+    let mut t = Timeline::new();
+    t.line(0.0, Stream::Stdout, "starting simulation");
+    t.cpu(0.0, 120.0, |_| 100.0);
+    t.run(120.0).assert_never_fires("silent compute");
+
+    let mut t = Timeline::new();
+    t.passes(0.5, 5.0, 24, |b| {
+        vec![
+            format!("batch {b}: loaded 1000 rows"),
+            format!("batch {b}: transformed"),
+            format!("batch {b}: wrote 1000 rows in 1.2s"),
+        ]
+    });
+    t.cpu(0.0, 120.0, |s| if (s as u64) % 5 < 2 { 180.0 } else { 3.0 });
+    t.run(120.0).assert_never_fires("bursty batches");
+}
+
+#[test]
+fn startup_burst_then_quiet_service() {
+    let mut t = Timeline::new();
+    t.every(0.0, 0.004, 400, |i| {
+        format!("loading module {}", name(i).replace('_', "."))
+    });
+    t.every(1.6, 0.003, 300, |i| {
+        format!("registered plugin_{i} from /opt/app/plugins/plugin_{i}.so")
+    });
+    t.line(2.6, Stream::Stdout, "server ready on 0.0.0.0:8080");
+    t.every(7.0, 5.0, 20, |i| {
+        format!("{} served {} requests", iso(7.0 + 5.0 * i as f64), 10 * i)
+    });
+    t.cpu(0.0, 100.0, |s| if s < 4.0 { 100.0 } else { 2.0 });
+    t.run(100.0).assert_never_fires("startup burst");
+}
+
+#[test]
+fn retry_with_backoff_that_recovers() {
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    let mut gap = 0.05;
+    for attempt in 1..=8 {
+        t.line(at, Stream::Stderr, format!("{} WARN connect to db:5432 failed (attempt {attempt}): connection refused, retrying in {gap:.2}s", iso(at)));
+        at += gap;
+        gap *= 2.0;
+    }
+    t.line(at, Stream::Stdout, "connected to db");
+    t.every(at + 0.1, 0.1, 300, |i| format!("imported row batch {i}/300"));
+    t.cpu(0.0, 60.0, |_| 60.0);
+    t.run(60.0).assert_never_fires("backoff");
+}
+
+#[test]
+fn parallel_workers_interleaved() {
+    let mut rng = Rng::new(6);
+    let mut done = [0u32, 40, 120, 7];
+    let mut t = Timeline::new();
+    t.every(0.0, 0.025, 2400, |_| {
+        let w = rng.below(4) as usize;
+        done[w] += 1;
+        format!("[worker {}] processed {}/1000 items", w + 1, done[w])
+    });
+    t.cpu(0.0, 60.0, |_| 380.0);
+    t.run(62.0).assert_never_fires("parallel workers");
+}
+
+#[test]
+fn spinner_redrawn_in_place() {
+    let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+    let phases = [
+        "idealTree: sill buildDeps",
+        "reify:lodash: timing reifyNode",
+        "build:esbuild: sill postinstall",
+    ];
+    let mut t = Timeline::new();
+    t.every(0.0, 0.08, 300, |i| {
+        format!("\r{} {}        ", frames[i % 10], phases[i * 3 / 300])
+    });
+    t.cpu(0.0, 24.0, |_| 15.0);
+    t.run(24.0).assert_never_fires("npm spinner");
+}
+
+#[test]
+fn slow_resources_still_creating() {
+    let mut t = Timeline::new();
+    t.passes(2.0, 2.0, 11, |i| {
+        let mut lines = vec![format!(
+            "aws_db_instance.main: Still creating... [{}s elapsed]",
+            2 * (i + 1)
+        )];
+        if i < 5 {
+            lines.push(format!(
+                "aws_elasticache_cluster.cache: Still creating... [{}s elapsed]",
+                2 * (i + 1)
+            ));
+        }
+        lines
+    });
+    t.cpu(0.0, 24.0, |_| 5.0);
+    t.run(24.0).assert_never_fires("terraform");
+}
+
+#[test]
+fn tailed_log_of_heartbeats_and_events() {
+    let mut t = Timeline::new();
+    // `tail -f` delivers what the app wrote every 0.2 s: mostly heartbeats.
+    t.every(0.0, 0.5, 48, |i| match i % 7 {
+        0 => format!(
+            "{} INFO  processed invoice INV-{} amount={}.00",
+            iso(0.5 * i as f64),
+            20000 + i * 37,
+            i * 13 % 997
+        ),
+        3 => format!(
+            "{} WARN  slow query on orders ({}ms)",
+            iso(0.5 * i as f64),
+            200 + i * 11
+        ),
+        _ => format!("{} INFO  heartbeat ok", iso(0.5 * i as f64)),
+    });
+    t.cpu(0.0, 24.0, |_| 1.0);
+    t.run(26.0).assert_never_fires("log tailer");
+}
+
+#[test]
+fn warnings_on_stderr_while_stdout_counts_progress() {
+    // The same warning for every record on stderr: a loop on its own, but stdout advances.
+    let mut t = Timeline::new();
+    for i in 0..2000 {
+        let at = 0.5 + 0.01 * i as f64;
+        t.line(at, Stream::Stdout, format!("imported record {}/2000", i + 1));
+        t.line(
+            at + 0.001,
+            Stream::Stderr,
+            "warning: field 'legacy_id' is deprecated, ignoring",
+        );
+    }
+    t.cpu(0.0, 25.0, |_| 100.0);
+    t.run(25.0)
+        .assert_never_fires("stderr warnings with stdout progress");
+}
+
+#[test]
+fn one_record_per_line_with_a_bare_counter() {
+    // A consumer that logs every record it handles, numbered and otherwise identical: each
+    // line is a unit of work, however long the run.
+    let mut t = Timeline::new();
+    t.every(0.0, 0.002, 15_000, |i| format!("processed record {}", i + 1));
+    t.cpu(0.0, 30.0, |_| 95.0);
+    t.run(32.0).assert_never_fires("one record per line");
+}

@@ -1,0 +1,186 @@
+//! The values a line carries besides its template, and what kind of value each one is.
+//!
+//! The template masks every number; the detector still needs some of them. A count that
+//! advances is progress (`step 1200`, `processed 450/1000`), a count that is part of a name
+//! (`module_17.c`) is an item of work, a fraction that changes (`loss=0.31`) shows that
+//! something other than an iteration number moves, and an identifier (`[pid 4242]`, a
+//! request id) groups interleaved workers without ever counting as progress. `Slots` keeps
+//! them in line order in a fixed array (no allocation per line); `Reading` is the form the
+//! progress ring stores: values plus one bit mask per kind.
+
+use super::template::fnv1a;
+
+/// How many numbers and identifiers of a line are remembered for progress.
+pub const MAX_SLOTS: usize = 8;
+
+/// How a remembered value was written. A `Fraction` (a loss, a latency) and a `Key` (an
+/// identifier, kept as a hash) never count as work done, but they show whether anything
+/// else in the line changes, and keys tell parallel workers apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    Count,
+    /// A count that is part of a name: `module_17.c`, `/users/123`.
+    Name,
+    Fraction,
+    Percent,
+    RatioDone,
+    RatioTotal,
+    Key,
+}
+
+/// The plain numbers of one line, in order of appearance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slots {
+    len: usize,
+    kinds: [SlotKind; MAX_SLOTS],
+    values: [f64; MAX_SLOTS],
+}
+
+impl Default for Slots {
+    fn default() -> Slots {
+        Slots {
+            len: 0,
+            kinds: [SlotKind::Count; MAX_SLOTS],
+            values: [0.0; MAX_SLOTS],
+        }
+    }
+}
+
+impl Slots {
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    pub fn push(&mut self, kind: SlotKind, value: f64) {
+        if self.len < MAX_SLOTS && value.is_finite() {
+            self.kinds[self.len] = kind;
+            self.values[self.len] = value;
+            self.len += 1;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn kind(&self, i: usize) -> Option<SlotKind> {
+        (i < self.len).then(|| self.kinds[i])
+    }
+
+    pub fn value(&self, i: usize) -> Option<f64> {
+        (i < self.len).then(|| self.values[i])
+    }
+}
+
+/// The slot values of one line and which slots are percentages, done parts of ratios,
+/// identifiers and fractions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    pub values: [f64; MAX_SLOTS],
+    pub percent: u8,
+    pub ratio: u8,
+    pub keys: u8,
+    pub fractions: u8,
+    /// Counts that are part of a name (`module_17.c`): items, never iteration numbers.
+    pub names: u8,
+}
+
+impl Reading {
+    pub fn of(slots: &Slots) -> Reading {
+        let mut r = Reading {
+            values: [f64::NAN; MAX_SLOTS],
+            ..Reading::default()
+        };
+        for i in 0..slots.len() {
+            r.values[i] = slots.value(i).unwrap_or(f64::NAN);
+            let bit = 1 << i;
+            match slots.kind(i) {
+                Some(SlotKind::Percent) => r.percent |= bit,
+                Some(SlotKind::RatioDone) => r.ratio |= bit,
+                Some(SlotKind::Key) => r.keys |= bit,
+                Some(SlotKind::Fraction) => r.fractions |= bit,
+                Some(SlotKind::Name) => r.names |= bit,
+                _ => {}
+            }
+        }
+        r
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.iter().all(|v| v.is_nan())
+    }
+}
+
+/// An identifier as a slot value: 53 bits of its hash, exact in an f64.
+pub fn key_value(text: &[u8]) -> f64 {
+    (fnv1a(text) >> 11) as f64
+}
+
+/// True when the number at `at` is part of a name (`module_17.c`, `run-17/`, `/users/123`):
+/// a separator between it and a letter. Names that count up are items of work, whereas a
+/// free-standing number that counts up by one may be a loop numbering its passes.
+pub fn in_name(s: &[u8], at: &std::ops::Range<usize>) -> bool {
+    let before = at.start >= 2 && b"_-./".contains(&s[at.start - 1]) && s[at.start - 2].is_ascii_alphabetic();
+    let after = at.end + 1 < s.len() && b"_-.".contains(&s[at.end]) && s[at.end + 1].is_ascii_alphabetic();
+    before || after
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_stop_at_their_capacity_and_skip_non_finite_values() {
+        let mut slots = Slots::default();
+        for i in 0..20 {
+            slots.push(SlotKind::Count, f64::from(i));
+        }
+        slots.push(SlotKind::Count, f64::NAN);
+        assert_eq!(slots.len(), MAX_SLOTS);
+        assert_eq!(slots.value(MAX_SLOTS - 1), Some((MAX_SLOTS - 1) as f64));
+        assert_eq!(slots.value(MAX_SLOTS), None);
+        slots.clear();
+        slots.push(SlotKind::Fraction, f64::INFINITY);
+        assert_eq!(slots.len(), 0);
+    }
+
+    #[test]
+    fn numbers_in_names_are_told_from_free_standing_ones() {
+        let at = |s: &str, n: &str| {
+            let i = s.find(n).expect("present");
+            in_name(s.as_bytes(), &(i..i + n.len()))
+        };
+        assert!(at("cc -c src/module_17.c", "17"));
+        assert!(at("GET /users/123 200", "123"));
+        assert!(at("run-42/out", "42"));
+        assert!(!at("--- step 41 ---", "41"));
+        assert!(!at("range 10-20 done", "20"));
+        assert!(!at("step=41", "41"));
+        assert_eq!(key_value(b"a3f9c2"), key_value(b"a3f9c2"));
+        assert_ne!(key_value(b"a3f9c2"), key_value(b"a3f9c3"));
+    }
+
+    #[test]
+    fn a_reading_marks_each_kind() {
+        let mut slots = Slots::default();
+        for (kind, v) in [
+            (SlotKind::Key, 9.0),
+            (SlotKind::Percent, 45.0),
+            (SlotKind::RatioDone, 450.0),
+            (SlotKind::RatioTotal, 1000.0),
+            (SlotKind::Fraction, 0.31),
+            (SlotKind::Name, 17.0),
+        ] {
+            slots.push(kind, v);
+        }
+        let r = Reading::of(&slots);
+        assert_eq!(
+            (r.keys, r.percent, r.ratio, r.fractions, r.names),
+            (0b1, 0b10, 0b100, 0b1_0000, 0b10_0000)
+        );
+        assert_eq!(r.values[3], 1000.0);
+        assert!(r.values[6].is_nan());
+        assert!(!r.is_empty());
+        assert!(Reading::of(&Slots::default()).is_empty());
+    }
+}
