@@ -1,12 +1,21 @@
-//! The writer thread behind a `Recorder`: batches into transactions, retries, warns once.
+//! The writer thread behind a `Recorder`: opens the store, batches into transactions,
+//! retries, warns once.
 //!
-//! It owns the run's SQLite connection. Each turn it moves whatever the recorder sent into
-//! the shared backlog (critical events) and its own sample buffer, and commits when 100 ms
-//! have passed or 500 rows wait, or at once when the run's end has arrived. Events leave the
-//! backlog only after their transaction commits, so a failed write loses none of them; a
-//! failed write does drop the buffered samples, and while writes keep failing new samples
-//! are dropped as they arrive, so memory stays bounded. Retries pause 50 ms, doubling up to
-//! 1 s, and the first failure of the run is the only one logged as a warning.
+//! It owns the run's SQLite connection. For `Recorder::start_background` it also opens the
+//! database (creating and migrating it) and inserts the run's row, so none of that delays
+//! the child's spawn; whatever the recorder sends meanwhile waits in the channels, because
+//! events need the run's id. If the open fails it logs one warning naming the file and the
+//! fix and ends, leaving every event in the channel for `finish` to spill.
+//!
+//! Each turn it moves whatever the recorder sent into the shared backlog (critical events)
+//! and its own sample buffer, and commits when 100 ms have passed or 500 rows wait, or at
+//! once when the run's end has arrived. Events leave the backlog only after their
+//! transaction commits, so a failed write loses none of them; a failed write does drop the
+//! buffered samples, and while writes keep failing new samples are dropped as they arrive,
+//! so memory stays bounded. Retries pause 50 ms, doubling up to 1 s, and the first failure
+//! of the run is the only one logged as a warning. The last commit, which `finish` waits
+//! for, never checkpoints the WAL: the next commit to find it over the threshold does, as a
+//! rule the first commit of a later run, made while that run's child is running.
 //!
 //! The channel receiver sits behind a mutex that the thread holds only while receiving,
 //! never while in SQLite, and the backlog mutex is never held across I/O either: that is
@@ -14,13 +23,15 @@
 //! this thread is stuck in a write. A recorder dropped without `finish` (a panic upstream)
 //! gets a short grace to flush, then its events are spilled to stderr like at a deadline.
 
+use super::error::EvidenceError;
 use super::event::Event;
 use super::ndjson::EventRecord;
-use super::{sql_int, RunEnd, RunId, SampleRow};
+use super::{location, sql_int, NewRun, RunEnd, RunId, SampleRow};
 use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::VecDeque;
+use std::error::Error;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -37,11 +48,34 @@ const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(1);
 /// How long a writer whose recorder was dropped without `finish` keeps trying.
 const ORPHAN_GRACE: Duration = Duration::from_secs(5);
+/// The writer's lock wait per attempt; short, so it keeps draining its channels.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 pub(super) enum Msg {
     Event(Event),
     Pid(u32),
     End(RunEnd),
+}
+
+/// How the writer thread gets its connection.
+pub(super) enum Start {
+    /// `Recorder::start` opened the database and inserted the run's row itself.
+    Opened(Connection, RunId),
+    /// `Recorder::start_background`: the thread opens the database and inserts this run.
+    Open(NewRun),
+}
+
+/// Where the run's row stands; it leaves `Opening` once and never changes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OpenState {
+    Opening,
+    Open(RunId),
+    /// The database could not be opened or the row not inserted, and the writer said so
+    /// in its one warning: nothing is written.
+    Failed,
+    /// The writer ended without a row and without a warning: `finish` stopped waiting
+    /// before the open completed, or the thread panicked.
+    Gone,
 }
 
 /// State the writer and `finish` both touch; never locked across I/O.
@@ -53,6 +87,8 @@ pub(super) struct Shared {
     pub(super) end_written: AtomicBool,
     pub(super) done: Mutex<bool>,
     pub(super) done_signal: Condvar,
+    open_state: Mutex<OpenState>,
+    open_signal: Condvar,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -69,7 +105,7 @@ pub(super) fn spill_events(run_id: Option<RunId>, events: &[Event], out: &mut dy
 }
 
 impl Shared {
-    pub(super) fn new() -> Shared {
+    pub(super) fn new(open_state: OpenState) -> Shared {
         Shared {
             backlog: Mutex::new(VecDeque::new()),
             abandoned: AtomicBool::new(false),
@@ -78,36 +114,153 @@ impl Shared {
             end_written: AtomicBool::new(false),
             done: Mutex::new(false),
             done_signal: Condvar::new(),
+            open_state: Mutex::new(open_state),
+            open_signal: Condvar::new(),
+        }
+    }
+
+    pub(super) fn open_state(&self) -> OpenState {
+        *lock(&self.open_state)
+    }
+
+    /// The open's outcome, waiting up to `timeout` while it is still in progress.
+    pub(super) fn wait_open(&self, timeout: Duration) -> OpenState {
+        let state = lock(&self.open_state);
+        let waited = self
+            .open_signal
+            .wait_timeout_while(state, timeout, |state| *state == OpenState::Opening);
+        let (state, _) = waited.unwrap_or_else(PoisonError::into_inner);
+        *state
+    }
+
+    /// Settles the open; a later call cannot undo `Open` or `Failed`.
+    fn settle_open(&self, outcome: OpenState) {
+        let mut state = lock(&self.open_state);
+        if *state == OpenState::Opening {
+            *state = outcome;
+        }
+        drop(state);
+        self.open_signal.notify_all();
+    }
+}
+
+/// Opens (creating and migrating) the database and inserts the run's row, ready for the
+/// writer thread.
+pub(super) fn open_run(path: &Path, run: &NewRun) -> Result<(Connection, RunId), EvidenceError> {
+    let conn = location::open(path)?;
+    let run_id = insert_run(&conn, path, run)?;
+    Ok((conn, run_id))
+}
+
+fn insert_run(conn: &Connection, path: &Path, run: &NewRun) -> Result<RunId, EvidenceError> {
+    conn.execute(
+        "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            serde_json::Value::from(run.argv.as_slice()).to_string(),
+            run.cwd,
+            run.started_at_ms,
+            run.pid,
+            run.mode,
+            run.flowforge_version
+        ],
+    )
+    .map_err(|e| EvidenceError::classify(path, "recording the run start", e))?;
+    let run_id = RunId(conn.last_insert_rowid());
+    conn.busy_timeout(WRITER_BUSY_TIMEOUT)
+        .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
+    Ok(run_id)
+}
+
+/// `open_run` on the writer thread. `None` when the run goes on without a database: the
+/// open failed (warned about, once) or `finish` stopped waiting before it completed.
+fn open_in_background(path: &Path, run: &NewRun, shared: &Shared) -> Option<(Connection, RunId)> {
+    let opened = location::open(path).and_then(|conn| {
+        if shared.abandoned.load(Ordering::SeqCst) {
+            // `finish` has spilled the events already; a row now would be a run without end.
+            return Ok(None);
+        }
+        insert_run(&conn, path, run).map(|run_id| Some((conn, run_id)))
+    });
+    match opened {
+        Ok(Some((conn, run_id))) => {
+            log::debug!("run {run_id}: recording to {}", path.display());
+            shared.settle_open(OpenState::Open(run_id));
+            Some((conn, run_id))
+        }
+        Ok(None) => None,
+        Err(e) => {
+            log::warn!("{}", open_failed_warning(path, &e));
+            shared.settle_open(OpenState::Failed);
+            None
         }
     }
 }
 
-/// Starts the writer thread for run `run_id` on `conn`.
+/// One line naming the file, what went wrong and the fix, worded like `main` prints errors.
+pub(super) fn open_failed_warning(path: &Path, error: &EvidenceError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    // Most variants name the file and the fix already; the generic SQLite ones do not.
+    let file = path.display().to_string();
+    if !text.contains(&file) {
+        text = format!("evidence database {file}: {text}");
+    }
+    if !text.contains("--db elsewhere") {
+        text.push_str("; use --db elsewhere or move the file away");
+    }
+    format!("warning: running without evidence: {text}")
+}
+
+/// Starts the writer thread; with `Start::Open` it opens the database first.
 pub(super) fn spawn(
-    conn: Connection,
+    start: Start,
     path: PathBuf,
-    run_id: RunId,
     inbox: Arc<Mutex<Receiver<Msg>>>,
     sample_rx: Receiver<SampleRow>,
     shared: Arc<Shared>,
 ) -> io::Result<()> {
-    let writer = Writer {
-        conn,
-        path,
-        run_id,
-        inbox,
-        sample_rx,
-        shared,
-        samples: Vec::new(),
-        pid: None,
-        end: None,
-        failures: 0,
-        retry_at: None,
-        warned: false,
+    let name = match &start {
+        Start::Opened(_, run_id) => format!("flowforge-evidence-{run_id}"),
+        Start::Open(_) => "flowforge-evidence".to_string(),
     };
     thread::Builder::new()
-        .name(format!("flowforge-evidence-{run_id}"))
-        .spawn(move || writer.run())
+        .name(name)
+        .spawn(move || {
+            let done = DoneOnDrop(Arc::clone(&shared));
+            let (conn, run_id) = match start {
+                Start::Opened(conn, run_id) => (conn, run_id),
+                Start::Open(run) => match open_in_background(&path, &run, &shared) {
+                    Some(opened) => opened,
+                    None => return,
+                },
+            };
+            let mut writer = Writer {
+                conn,
+                path,
+                run_id,
+                inbox,
+                sample_rx,
+                shared,
+                samples: Vec::new(),
+                pid: None,
+                end: None,
+                failures: 0,
+                retry_at: None,
+                warned: false,
+            };
+            writer.run();
+            // `finish` goes on now; the connection closes after, off its path.
+            drop(done);
+            drop(writer);
+        })
         .map(drop)
 }
 
@@ -127,19 +280,20 @@ struct Writer {
     warned: bool,
 }
 
-/// Marks the writer done on every exit path, panics included, so `finish` stops waiting.
+/// Marks the writer done on every exit path, panics included, so `finish` stops waiting;
+/// a writer that never got its run's row also settles the open, so `run_id` stops waiting.
 struct DoneOnDrop(Arc<Shared>);
 
 impl Drop for DoneOnDrop {
     fn drop(&mut self) {
+        self.0.settle_open(OpenState::Gone);
         *lock(&self.0.done) = true;
         self.0.done_signal.notify_all();
     }
 }
 
 impl Writer {
-    fn run(mut self) {
-        let _done = DoneOnDrop(Arc::clone(&self.shared));
+    fn run(&mut self) {
         let mut last_flush = Instant::now();
         let mut orphaned_at: Option<Instant> = None;
         while !self.shared.abandoned.load(Ordering::SeqCst) {
@@ -249,6 +403,15 @@ impl Writer {
             (batch, everything)
         };
         let end = self.end.as_ref().filter(|_| everything);
+        if end.is_some() {
+            // `finish` waits for this commit. SQLite's auto-checkpoint would run inside it
+            // whenever the WAL has crossed its threshold (two fsyncs and a page copy), so the
+            // last commit leaves that to the next commit of a later run or CLI command, on
+            // their writer threads. Failing here only means the checkpoint is not deferred.
+            if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", 0) {
+                log::debug!("run {}: cannot defer the checkpoint: {e}", self.run_id);
+            }
+        }
         let result = write_batch(&mut self.conn, self.run_id, &batch, &self.samples, self.pid, end);
         match result {
             Ok(()) => {

@@ -36,6 +36,14 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// high-water size.
 const JOURNAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
+/// WAL pages after which a commit checkpoints them into the database file (SQLite's
+/// default is 1000); small because every open of a run reads the whole WAL to rebuild its
+/// index, the last connection having closed without a checkpoint.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 100;
+
+/// `PRAGMA auto_vacuum` answers 0 (none), 1 (full) or 2 (incremental).
+const AUTO_VACUUM_INCREMENTAL: i64 = 2;
+
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 const FILE_NAME: &str = "flowforge.db";
 
@@ -161,12 +169,25 @@ fn check_header(path: &Path) -> Result<(), EvidenceError> {
 
 /// WAL lets the CLI read while a run writes; NORMAL sync is safe under WAL (a power cut can
 /// lose the last commits, never corrupt the file); incremental auto-vacuum lets `prune`
-/// give pages back without a full VACUUM. `auto_vacuum` only takes effect on a database
-/// with no tables yet, so it is harmless on every later open.
+/// give pages back without a full VACUUM.
+///
+/// Every open of a run pays for what happens here, so nothing here writes to an existing
+/// database. `synchronous` comes first: it is a setting of this connection, and until it is
+/// set any write runs under SQLite's default FULL, which fsyncs the WAL (and, on the first
+/// sync of a connection, its directory) at every commit. `auto_vacuum` is only set when it
+/// differs: setting it, even to its current value, is a write transaction on page 1; and it
+/// only takes effect on a database with no tables yet, so that is the one time it matters.
 fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
     let fail = |what| move |e| EvidenceError::classify(path, what, e);
-    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
-        .map_err(fail("setting auto_vacuum"))?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL;")
+        .map_err(fail("setting synchronous"))?;
+    let auto_vacuum: i64 = conn
+        .query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
+        .map_err(fail("reading auto_vacuum"))?;
+    if auto_vacuum != AUTO_VACUUM_INCREMENTAL {
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+            .map_err(fail("setting auto_vacuum"))?;
+    }
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(fail("setting journal_mode"))?;
@@ -177,14 +198,17 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
         );
     }
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; PRAGMA wal_autocheckpoint = 100;"
+        "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; \
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
     ))
     .map_err(fail("setting pragmas"))?;
     // Closing the last connection would checkpoint the WAL into the main file and fsync
     // both: milliseconds to tens of milliseconds at the end of every run. The WAL is instead
-    // checkpointed by SQLite's auto-checkpoint (every 1000 pages) in the writer thread, off
-    // the run's critical path; a reader sees committed rows in the WAL either way.
+    // checkpointed by SQLite's auto-checkpoint, after a commit that leaves it longer than
+    // WAL_AUTOCHECKPOINT_PAGES, on a writer thread (a recorder defers it past its last
+    // commit, which `finish` waits for); a reader sees committed rows in the WAL either way.
+    // The price is that the next open rebuilds the WAL index from the file, which is why
+    // the threshold is small.
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
         .map_err(fail("disabling the checkpoint on close"))?;
     Ok(())

@@ -23,15 +23,23 @@
 //! shape of `flowforge events --json`. An event whose commit lands after the deadline may
 //! therefore appear both on stderr and in the database; it never appears in neither.
 //!
+//! Opening the store is not free either: creating or migrating the file, WAL recovery and
+//! the run's first commit take milliseconds, more than supervising `true` does. So a run
+//! starts its recorder with [`Recorder::start_background`], which returns at once and lets
+//! the writer thread open the database and insert the run's row while the child is being
+//! spawned; what is recorded meanwhile waits in the channels, and [`Recorder::run_id`] is
+//! `None` until the row exists. If the open fails, the writer warns once and the recorder
+//! behaves like [`Recorder::spill_only`]. Only `--require-db` uses the synchronous
+//! [`Recorder::start`], so that a database it cannot use stops the run before it starts.
+//!
 //! Without a database there are two degenerate recorders: [`Recorder::disabled`] for
-//! `--no-db`, and [`Recorder::spill_only`] for a database that failed to open when the user
-//! did not ask for `--require-db`: it keeps critical events in memory for the spill.
+//! `--no-db`, and [`Recorder::spill_only`], which keeps critical events in memory for the
+//! spill.
 
-use super::batcher::{self, lock, spill_events, Msg, Shared};
+use super::batcher::{self, lock, spill_events, Msg, OpenState, Shared, Start};
 use super::error::EvidenceError;
 use super::event::{Category, Event};
-use super::{location, NewRun, RunEnd, RunId, SampleRow};
-use rusqlite::params;
+use super::{NewRun, RunEnd, RunId, SampleRow};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,12 +49,14 @@ use std::time::Duration;
 
 /// Samples waiting for the writer; at one per second this is 17 minutes of them.
 const SAMPLE_QUEUE: usize = 1024;
-/// The writer's lock wait per attempt; short, so it keeps draining its channels.
-const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long `run_id` waits for a background open still in progress.
+const RUN_ID_WAIT: Duration = Duration::from_millis(50);
 
 /// What `finish` can say about the run's evidence.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FinishReport {
+    /// The run's row, if it was ever inserted.
+    pub run_id: Option<RunId>,
     /// Critical events committed to the database.
     pub written_events: u64,
     pub written_samples: u64,
@@ -75,7 +85,6 @@ enum Inner {
 }
 
 struct Live {
-    run_id: RunId,
     path: PathBuf,
     events: Sender<Msg>,
     samples: SyncSender<SampleRow>,
@@ -87,43 +96,43 @@ struct Live {
 
 impl Recorder {
     /// Opens (creating and migrating) the database, writes the run's row so its id is
-    /// known, and starts the writer thread.
+    /// known, and starts the writer thread. For `--require-db`: a database that cannot be
+    /// used is an error before the run starts.
     pub fn start(path: &Path, run: NewRun) -> Result<(Recorder, RunId), EvidenceError> {
-        let conn = location::open(path)?;
-        conn.execute(
-            "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                serde_json::Value::from(run.argv).to_string(),
-                run.cwd,
-                run.started_at_ms,
-                run.pid,
-                run.mode,
-                run.flowforge_version
-            ],
-        )
-        .map_err(|e| EvidenceError::classify(path, "recording the run start", e))?;
-        let run_id = RunId(conn.last_insert_rowid());
-        conn.busy_timeout(WRITER_BUSY_TIMEOUT)
-            .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
+        let (conn, run_id) = batcher::open_run(path, &run)?;
+        let recorder = Recorder::live(path, Start::Opened(conn, run_id), OpenState::Open(run_id))
+            .map_err(|source| EvidenceError::Thread { source })?;
+        log::debug!("run {run_id}: recording to {}", path.display());
+        Ok((recorder, run_id))
+    }
 
+    /// Returns at once; the writer thread opens (creating and migrating) the database and
+    /// writes the run's row while the caller spawns the child. Events, samples and the pid
+    /// recorded meanwhile are queued and written once the row exists. If the database
+    /// cannot be used, the writer logs one warning naming the file and the fix, and the
+    /// recorder acts like [`Recorder::spill_only`]: critical events are printed as NDJSON
+    /// by `finish`, samples are dropped and counted.
+    pub fn start_background(path: &Path, run: NewRun) -> Recorder {
+        match Recorder::live(path, Start::Open(run), OpenState::Opening) {
+            Ok(recorder) => recorder,
+            Err(e) => {
+                log::warn!(
+                    "{}",
+                    batcher::open_failed_warning(path, &EvidenceError::Thread { source: e })
+                );
+                Recorder::spill_only()
+            }
+        }
+    }
+
+    fn live(path: &Path, start: Start, open_state: OpenState) -> io::Result<Recorder> {
         let (events, inbox) = mpsc::channel();
         let (samples, sample_rx) = mpsc::sync_channel(SAMPLE_QUEUE);
         let inbox = Arc::new(Mutex::new(inbox));
-        let shared = Arc::new(Shared::new());
+        let shared = Arc::new(Shared::new(open_state));
         let (thread_inbox, thread_shared) = (Arc::clone(&inbox), Arc::clone(&shared));
-        batcher::spawn(
-            conn,
-            path.to_path_buf(),
-            run_id,
-            thread_inbox,
-            sample_rx,
-            thread_shared,
-        )
-        .map_err(|source| EvidenceError::Thread { source })?;
-        log::debug!("run {run_id}: recording to {}", path.display());
+        batcher::spawn(start, path.to_path_buf(), thread_inbox, sample_rx, thread_shared)?;
         let live = Live {
-            run_id,
             path: path.to_path_buf(),
             events,
             samples,
@@ -131,7 +140,7 @@ impl Recorder {
             shared,
             orphans: Mutex::new(Vec::new()),
         };
-        Ok((Recorder::with(Inner::Live(live)), run_id))
+        Ok(Recorder::with(Inner::Live(live)))
     }
 
     /// For `--no-db`: records nothing, spills nothing.
@@ -154,10 +163,17 @@ impl Recorder {
         }
     }
 
-    /// The run's id when recording to a database.
+    /// The run's id once its row is in the database. After `start_background` the open
+    /// may still be in progress: this then waits up to 50 ms for it and answers `None` if
+    /// it has not completed, failed, or there is no database. Callers name the run in an
+    /// intervention's message (`flowforge show N`), never on the supervisor's hot path, and
+    /// fall back to `last`.
     pub fn run_id(&self) -> Option<RunId> {
         match &self.inner {
-            Inner::Live(live) => Some(live.run_id),
+            Inner::Live(live) => match live.shared.wait_open(RUN_ID_WAIT) {
+                OpenState::Open(run_id) => Some(run_id),
+                OpenState::Opening | OpenState::Failed | OpenState::Gone => None,
+            },
             _ => None,
         }
     }
@@ -227,7 +243,6 @@ impl Recorder {
 impl Live {
     fn finish(self, end: RunEnd, deadline: Duration, recorded: u64, spill: &mut dyn Write) -> FinishReport {
         let Live {
-            run_id,
             path,
             events,
             samples,
@@ -258,16 +273,24 @@ impl Live {
         }
         let mut unwritten: Vec<Event> = lock(&shared.backlog).drain(..).chain(unwritten).collect();
         unwritten.extend(orphans.into_inner().unwrap_or_else(PoisonError::into_inner));
-        let spilled = spill_events(Some(run_id), &unwritten, spill);
-        if spilled > 0 {
+        let open_state = shared.open_state();
+        let run_id = match open_state {
+            OpenState::Open(run_id) => Some(run_id),
+            OpenState::Opening | OpenState::Failed | OpenState::Gone => None,
+        };
+        let spilled = spill_events(run_id, &unwritten, spill);
+        // A failed open has said everything in its one warning already.
+        if spilled > 0 && open_state != OpenState::Failed {
+            let run = run_id.map_or_else(|| "run".to_string(), |id| format!("run {id}"));
             log::warn!(
-                "run {run_id}: {spilled} evidence events could not be written to {}; \
+                "{run}: {spilled} evidence events could not be written to {}; \
                  printed them to stderr as NDJSON",
                 path.display()
             );
         }
         let written_samples = shared.written_samples.load(Ordering::SeqCst);
         FinishReport {
+            run_id,
             written_events: shared.written_events.load(Ordering::SeqCst),
             written_samples,
             dropped_samples: recorded.saturating_sub(written_samples),

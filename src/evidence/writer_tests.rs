@@ -1,12 +1,14 @@
 //! Tests of the recorder against real SQLite files: batching, many recorders on one file,
-//! a database held locked by another connection, the NDJSON spill, and the size budget.
+//! a database held locked by another connection, the NDJSON spill, opening in the
+//! background, and the size budget.
 //!
 //! They live beside `writer.rs` rather than inside it only to keep that file readable; they
 //! are its unit tests (`mod tests` of `writer`) and reach its private items.
 
 use super::*;
-use crate::evidence::batcher::{lock, write_batch};
+use crate::evidence::batcher::{lock, open_failed_warning, write_batch};
 use crate::evidence::event::{now_ms, Actor};
+use crate::evidence::location;
 use crate::evidence::testutil::TempDir;
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -130,6 +132,7 @@ fn records_events_samples_pid_and_end() {
     assert_eq!(
         report,
         FinishReport {
+            run_id: Some(run_id),
             written_events: 3,
             written_samples: 11,
             dropped_samples: 0,
@@ -355,6 +358,178 @@ fn start_on_a_corrupt_file_fails_with_the_fix() {
     assert!(
         text.contains("use --db elsewhere or move the file away"),
         "{text}"
+    );
+}
+
+/// Polls `cond` every few milliseconds until it holds or `timeout` passes.
+fn wait_until(mut cond: impl FnMut() -> bool, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn background_open_writes_what_was_recorded_before_the_row_existed() {
+    let tmp = TempDir::new("rec-bg-queue");
+    let path = tmp.db();
+    drop(location::open(&path).expect("create the database"));
+    // Readers go on under WAL, so the open completes and the INSERT of the run's row waits
+    // for this lock (within location's busy timeout): everything below is recorded while
+    // the row does not exist yet.
+    let locker = hold_exclusive_lock(&path, Duration::from_millis(1500));
+    let rec = Recorder::start_background(&path, new_run("queued"));
+    rec.set_pid(4242);
+    for i in 0..5 {
+        rec.record(critical(i));
+    }
+    let base = now_ms();
+    for i in 0..3 {
+        rec.record_sample(&sample(base + i * 1000));
+    }
+    assert_eq!(rec.run_id(), None, "the row cannot exist while the lock is held");
+    locker.join().expect("locker thread");
+    assert!(
+        wait_until(|| rec.run_id().is_some(), Duration::from_secs(10)),
+        "run_id never became known"
+    );
+    let run_id = rec.run_id().expect("known");
+    let mut spill = Vec::new();
+    let report = rec.finish_to(
+        RunEnd::now(Some(0), "exited"),
+        Duration::from_secs(10),
+        &mut spill,
+    );
+    assert_eq!(
+        report,
+        FinishReport {
+            run_id: Some(run_id),
+            written_events: 5,
+            written_samples: 3,
+            dropped_samples: 0,
+            spilled_events: 0,
+            run_end_written: true,
+        }
+    );
+    assert!(spill.is_empty());
+    let sql = format!("SELECT count(*) FROM events WHERE run_id = {run_id}");
+    assert_eq!(query(&path, &sql), 5);
+    assert_eq!(query(&path, "SELECT count(*) FROM events"), 5);
+    let sql = format!("SELECT count(*) FROM samples WHERE run_id = {run_id}");
+    assert_eq!(query(&path, &sql), 3);
+    let sql = format!("SELECT pid FROM runs WHERE id = {run_id} AND outcome = 'exited'");
+    assert_eq!(query(&path, &sql), 4242);
+}
+
+#[test]
+fn background_finish_right_away_still_writes_the_run() {
+    let tmp = TempDir::new("rec-bg-fast");
+    let path = tmp.db();
+    // A fresh path: the writer creates and migrates the file while finish is already waiting.
+    let rec = Recorder::start_background(&path, new_run("fast"));
+    rec.set_pid(7);
+    rec.record(critical(0));
+    let report = rec.finish_to(
+        RunEnd::now(Some(0), "exited"),
+        Duration::from_secs(10),
+        &mut Vec::new(),
+    );
+    let run_id = report.run_id.expect("the run's id is known after finish");
+    assert_eq!(report.written_events, 1, "{report:?}");
+    assert!(report.run_end_written, "{report:?}");
+    let sql = format!("SELECT count(*) FROM events WHERE run_id = {run_id}");
+    assert_eq!(query(&path, &sql), 1);
+    let sql = format!("SELECT pid FROM runs WHERE id = {run_id} AND outcome = 'exited'");
+    assert_eq!(query(&path, &sql), 7);
+}
+
+#[test]
+fn background_open_of_a_corrupt_file_warns_once_and_spills() {
+    capture_warnings();
+    let tmp = TempDir::new("rec-bg-corrupt");
+    let path = tmp.db();
+    let garbage = vec![0xA5u8; 4096];
+    std::fs::write(&path, &garbage).expect("write garbage");
+    let rec = Recorder::start_background(&path, new_run("corrupt"));
+    rec.set_pid(1);
+    for i in 0..3 {
+        rec.record(critical(i));
+    }
+    rec.record_sample(&sample(0));
+    rec.record_sample(&sample(1000));
+    let mut spill = Vec::new();
+    let report = rec.finish_to(
+        RunEnd::now(Some(0), "exited"),
+        Duration::from_secs(10),
+        &mut spill,
+    );
+    assert_eq!(
+        report,
+        FinishReport {
+            run_id: None,
+            written_events: 0,
+            written_samples: 0,
+            dropped_samples: 2,
+            spilled_events: 3,
+            run_end_written: false,
+        }
+    );
+    let text = String::from_utf8(spill).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with("{\"id\":null,\"run_id\":null,"), "{line}");
+        let v: Value = serde_json::from_str(line).expect("each line is JSON");
+        assert_eq!(v["message"], format!("decision {i}"));
+    }
+    let needle = path.display().to_string();
+    let warnings: Vec<String> = lock(&WARNINGS)
+        .iter()
+        .filter(|w| w.contains(&needle))
+        .cloned()
+        .collect();
+    assert_eq!(warnings.len(), 1, "exactly one warning: {warnings:?}");
+    assert!(
+        warnings[0].contains("use --db elsewhere or move the file away"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("read back"),
+        garbage,
+        "file left untouched"
+    );
+}
+
+#[test]
+fn open_warning_names_the_file_and_the_fix() {
+    let path = Path::new("/state/flowforge.db");
+    let err = EvidenceError::Sqlite {
+        what: "recording the run start",
+        source: rusqlite::Error::InvalidQuery,
+    };
+    let text = open_failed_warning(path, &err);
+    assert!(text.starts_with("warning: running without evidence: "), "{text}");
+    assert!(text.contains("/state/flowforge.db"), "{text}");
+    assert!(text.contains("recording the run start"), "{text}");
+    assert!(
+        text.ends_with("; use --db elsewhere or move the file away"),
+        "{text}"
+    );
+    let err = EvidenceError::IsDirectory {
+        path: path.to_path_buf(),
+    };
+    let text = open_failed_warning(path, &err);
+    assert_eq!(
+        text.matches("use --db elsewhere").count(),
+        1,
+        "the variant's own fix is not repeated: {text}"
     );
 }
 
