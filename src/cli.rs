@@ -373,6 +373,27 @@ fn duration_flag(parser: &mut lexopt::Parser, flag: &str) -> Result<Duration, Us
     })
 }
 
+/// A duration flag that must be at least `minimum` (zero is never a sensible limit).
+fn duration_at_least(
+    parser: &mut lexopt::Parser,
+    flag: &str,
+    minimum: Duration,
+) -> Result<Duration, UsageError> {
+    let value = duration_flag(parser, flag)?;
+    if value < minimum {
+        let bound = if minimum <= Duration::from_millis(1) {
+            "greater than zero".to_string()
+        } else {
+            format!("at least {}", crate::units::format_duration(minimum))
+        };
+        return Err(usage(
+            format!("invalid {flag}: it must be {bound}"),
+            format!("e.g. {flag} {}", example_for(flag)),
+        ));
+    }
+    Ok(value)
+}
+
 fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
     use lexopt::prelude::*;
     let mut run = RunArgs {
@@ -415,24 +436,12 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         };
         match arg {
             Long("timeout") => {
-                let timeout = duration_flag(&mut parser, "--timeout")?;
-                if timeout.is_zero() {
-                    return Err(usage(
-                        "invalid --timeout: it must be greater than zero",
-                        "e.g. --timeout 30m",
-                    ));
-                }
+                let timeout = duration_at_least(&mut parser, "--timeout", Duration::from_millis(1))?;
                 run.limits.timeout = Some(timeout);
             }
             Long("kill-grace") => run.kill_grace = duration_flag(&mut parser, "--kill-grace")?,
             Long("tick") => {
-                let tick = duration_flag(&mut parser, "--tick")?;
-                if tick < Duration::from_millis(100) {
-                    return Err(usage(
-                        "invalid --tick: it must be at least 100ms",
-                        "e.g. --tick 1s",
-                    ));
-                }
+                let tick = duration_at_least(&mut parser, "--tick", Duration::from_millis(100))?;
                 run.tick = tick;
             }
             Long("pty") => {
@@ -471,13 +480,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 })?;
             }
             Long("restart-window") => {
-                let window = duration_flag(&mut parser, "--restart-window")?;
-                if window.is_zero() {
-                    return Err(usage(
-                        "invalid --restart-window: it must be greater than zero",
-                        "e.g. --restart-window 5m",
-                    ));
-                }
+                let window = duration_at_least(&mut parser, "--restart-window", Duration::from_millis(1))?;
                 run.restart_budget.window = window;
             }
             Long("threshold") => {
@@ -497,13 +500,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 }
             }
             Long("window") => {
-                let window = duration_flag(&mut parser, "--window")?;
-                if window < Duration::from_secs(1) {
-                    return Err(usage(
-                        "invalid --window: it must be at least 1s",
-                        "e.g. --window 10s",
-                    ));
-                }
+                let window = duration_at_least(&mut parser, "--window", Duration::from_secs(1))?;
                 if let Some(detect) = run.detect.as_mut() {
                     detect.window = window;
                 }
@@ -520,13 +517,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 run.limits.max_rss = Some(size);
             }
             Long("idle-timeout") => {
-                let idle = duration_flag(&mut parser, "--idle-timeout")?;
-                if idle.is_zero() {
-                    return Err(usage(
-                        "invalid --idle-timeout: it must be greater than zero",
-                        "e.g. --idle-timeout 10m",
-                    ));
-                }
+                let idle = duration_at_least(&mut parser, "--idle-timeout", Duration::from_millis(1))?;
                 run.limits.idle_timeout = Some(idle);
             }
             Short('v') | Long("verbose") => run.verbose = run.verbose.saturating_add(1),
