@@ -28,8 +28,10 @@
 //!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
-//! one needs CPU or error wording), and a 1 s hold, so a decision needs about 1.5 s of loop:
-//! half a second of evidence, then a second of it holding.
+//! one needs CPU or error wording), and a 0.75 s hold, so a decision needs about 1.25 s of
+//! loop: half a second of evidence, then three quarters of a second of it holding — which
+//! leaves room under the 2 s median onset-to-exit target for the 250 ms evaluation cadence
+//! and the tree stop.
 
 mod cycle;
 mod progress;
@@ -78,7 +80,7 @@ pub struct DetectConfig {
     pub window: Duration,
     /// Confidence needed to act. Default 0.80.
     pub threshold: f64,
-    /// How long confidence must stay at or above the threshold. Default 1 s.
+    /// How long confidence must stay at or above the threshold. Default 0.75 s.
     pub hold: Duration,
 }
 
@@ -87,7 +89,7 @@ impl Default for DetectConfig {
         DetectConfig {
             window: Duration::from_secs(10),
             threshold: 0.80,
-            hold: Duration::from_secs(1),
+            hold: Duration::from_millis(750),
         }
     }
 }
@@ -385,7 +387,7 @@ mod tests {
         })
         .expect("fires without hold");
         let (held, reason) = first_runaway(DetectConfig::default()).expect("fires with hold");
-        assert_eq!(held, quick + Duration::from_secs(1));
+        assert_eq!(held, quick + DetectConfig::default().hold);
         assert!(held <= Duration::from_secs(2), "fired at {held:?}");
         assert!(
             reason.summary.starts_with("output loop: same line repeated "),
