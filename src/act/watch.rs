@@ -140,6 +140,12 @@ impl Watch for RunWatch<'_> {
         }
     }
 
+    fn gap(&mut self, stream: Stream) {
+        if let Some(detector) = self.detector.as_mut() {
+            detector.observe_gap(stream);
+        }
+    }
+
     fn sample(&mut self, sample: &Sample) {
         if sample.stdout_bytes + sample.stderr_bytes > 0 {
             // Bytes count as output even when no line ended (test-runner dots).

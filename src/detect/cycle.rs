@@ -29,6 +29,14 @@
 //!
 //! `push` also returns, as a bit mask, which periods matched on this line, so the window can
 //! count matches per period for the weaker "repetition without an exact cycle" judgement.
+//!
+//! Under a flood the supervisor analyses only a sample of whole chunks, so the lines after
+//! a skipped chunk resume the loop at an arbitrary phase: `A B A B | B A B A`. [`gap`]
+//! marks that point; for each period k the next k lines are neither matches nor misses, and
+//! the run goes on only if those k lines hold the same content as the run (the rotation-free
+//! window sum), i.e. they are the same cycle seen from another phase.
+//!
+//! [`gap`]: CycleTracker::gap
 
 use std::time::Duration;
 
@@ -94,6 +102,8 @@ pub struct CycleTracker {
     window_sums: [u64; MAX_PERIOD + 1],
     /// `window_sums[k]` when the current run of period k started.
     run_sums: [u64; MAX_PERIOD + 1],
+    /// Line number of the latest gap (unobserved lines before it); `None` before any.
+    gap_at: Option<u64>,
 }
 
 impl Default for CycleTracker {
@@ -110,6 +120,7 @@ impl Default for CycleTracker {
             longest_gap: [Duration::ZERO; MAX_PERIOD + 1],
             window_sums: [0; MAX_PERIOD + 1],
             run_sums: [0; MAX_PERIOD + 1],
+            gap_at: None,
         }
     }
 }
@@ -118,6 +129,11 @@ impl CycleTracker {
     fn slot(&self, back: usize) -> usize {
         // `lines` counts pushed lines; `back` = 1 is the latest one.
         ((self.lines as usize).wrapping_sub(back)) % RING
+    }
+
+    /// Marks that lines went unobserved before the next one (a chunk skipped under a flood).
+    pub fn gap(&mut self) {
+        self.gap_at = Some(self.lines);
     }
 
     /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
@@ -130,6 +146,24 @@ impl CycleTracker {
                 0
             };
             self.window_sums[k] = self.window_sums[k].wrapping_add(template).wrapping_sub(leaving);
+            if let Some(since) = self.gap_at.map(|gap| self.lines - gap) {
+                if since + 1 < k as u64 {
+                    // The line k back is from before the gap: no comparison yet.
+                    continue;
+                }
+                if since + 1 == k as u64 {
+                    // A whole pass after the gap: the same content is the same loop.
+                    if self.runs[k] > 0 && self.window_sums[k] == self.run_sums[k] {
+                        self.runs[k] += k as u64;
+                        self.last_match[k] = at;
+                        self.last_match_line[k] = self.lines;
+                        matched |= 1 << (k - 1);
+                    } else {
+                        self.runs[k] = 0;
+                    }
+                    continue;
+                }
+            }
             if self.lines >= k as u64 && leaving == template {
                 if self.runs[k] > 0 && self.window_sums[k] != self.run_sums[k] {
                     self.runs[k] = 0;
@@ -165,8 +199,11 @@ impl CycleTracker {
     /// The period with the longest run (the smallest such period on a tie), if any matched.
     pub fn tail(&self) -> Option<TailCycle> {
         let mut best = 0;
+        let since_gap = self.gap_at.map(|gap| self.lines - gap);
         for k in 1..=MAX_PERIOD {
-            if self.runs[k] > self.runs[best] {
+            // A run still waiting for its first pass after a gap is not confirmed yet.
+            let pending = since_gap.is_some_and(|since| since < k as u64);
+            if !pending && self.runs[k] > self.runs[best] {
                 best = k;
             }
         }
@@ -307,6 +344,31 @@ mod tests {
         assert_eq!(tracker.push(u64::from('A'), Duration::from_secs(1)), 0b1010);
         assert_eq!(tracker.push(u64::from('C'), Duration::from_secs(1)), 0);
         assert_eq!(tracker.lines(), 6);
+    }
+
+    #[test]
+    fn a_gap_resumes_the_same_cycle_at_another_phase() {
+        let mut tracker = feed("ABABABABABABABABABAB");
+        let before = tracker.tail().expect("cycle").run;
+        tracker.gap();
+        for (i, c) in "BABABA".chars().enumerate() {
+            tracker.push(c as u64, Duration::from_millis(3000 + i as u64));
+        }
+        let tail = tracker.tail().expect("cycle survives the gap");
+        assert_eq!(tail.period, 2);
+        assert!(tail.run > before, "{} <= {before}", tail.run);
+        assert_eq!(tail.started, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_gap_into_other_content_ends_the_run() {
+        let mut tracker = feed("ABABABABABABABABABAB");
+        tracker.gap();
+        for (i, c) in "CDCDCD".chars().enumerate() {
+            tracker.push(c as u64, Duration::from_millis(3000 + i as u64));
+        }
+        let tail = tracker.tail().expect("the new cycle");
+        assert!(tail.started >= Duration::from_millis(3000), "{tail:?}");
     }
 
     #[test]

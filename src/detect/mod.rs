@@ -184,6 +184,13 @@ impl Detector {
             .add_text_line(at, matched, observed.new_in_run, observed.error);
     }
 
+    /// Lines of `stream` went unobserved before the next one (the supervisor passed a chunk
+    /// through unanalysed under a flood): cycles resume at whatever phase follows.
+    pub fn observe_gap(&mut self, stream: Stream) {
+        self.cycles[0].gap();
+        self.cycles[stream_tracker(stream)].gap();
+    }
+
     /// One sample of the process tree (about once a second).
     pub fn observe_sample(&mut self, sample: &Sample) {
         self.latest_sample = Some(*sample);

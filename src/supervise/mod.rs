@@ -20,7 +20,7 @@ pub mod sampler;
 
 pub use child::SpawnError;
 use child::{ChannelReader, Child, Wiring};
-use output::{AnalysisBudget, Pump, Sink, Turn};
+use output::{Analysed, AnalysisBudget, Pump, Sink, Turn};
 use sampler::TreeSampler;
 
 use crate::cli::PtyMode;
@@ -80,6 +80,8 @@ pub struct StopRequest {
 pub trait Watch {
     fn started(&mut self, _pid: i32) {}
     fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration);
+    /// Output of `stream` passed through unanalysed before the next line (flood sampling).
+    fn gap(&mut self, _stream: Stream) {}
     fn sample(&mut self, sample: &Sample);
     /// Asked every [`CHECK_INTERVAL`] while the command runs.
     fn check(&mut self, at: Duration) -> Option<StopRequest>;
@@ -417,8 +419,9 @@ impl Supervisor {
             }
 
             more_ready = false;
-            let mut on_line = |stream: Stream, line: &[u8], truncated: bool| {
-                watch.line(stream, line, truncated, started.elapsed());
+            let mut on_line = |stream: Stream, seen: Analysed<'_>| match seen {
+                Analysed::Line { text, truncated } => watch.line(stream, text, truncated, started.elapsed()),
+                Analysed::Gap => watch.gap(stream),
             };
             if stdout_pump.turn(&self.stdout, &mut budget, &mut on_line) == Turn::MoreReady {
                 more_ready = true;

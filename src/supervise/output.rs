@@ -161,6 +161,16 @@ pub struct Pump {
     pub stats: PumpStats,
     /// Set when our sink broke (EPIPE): the source was closed on purpose.
     pub sink_broken: bool,
+    /// A chunk passed through unanalysed since the last analysed one.
+    skipped: bool,
+}
+
+/// What the analysis sees of a stream.
+pub enum Analysed<'a> {
+    /// A complete line (without its terminator), cut at 64 KiB.
+    Line { text: &'a [u8], truncated: bool },
+    /// Output passed through unanalysed before the next line.
+    Gap,
 }
 
 impl Pump {
@@ -175,6 +185,7 @@ impl Pump {
             buffer: vec![0u8; CHUNK].into_boxed_slice(),
             stats: PumpStats::default(),
             sink_broken: false,
+            skipped: false,
         }
     }
 
@@ -193,12 +204,13 @@ impl Pump {
     }
 
     /// Moves bytes from source to sink until either would block, the turn's quota is used,
-    /// or the source ends. Lines go to `on_line` within `budget`.
+    /// or the source ends. Lines (and gaps where chunks went unanalysed) go to `on_line`
+    /// within `budget`.
     pub fn turn(
         &mut self,
         sink: &Sink,
         budget: &mut AnalysisBudget,
-        on_line: &mut dyn FnMut(Stream, &[u8], bool),
+        on_line: &mut dyn FnMut(Stream, Analysed<'_>),
     ) -> Turn {
         for _ in 0..READS_PER_TURN {
             if self.pending_from < self.pending.len() {
@@ -248,27 +260,44 @@ impl Pump {
         &mut self,
         n: usize,
         budget: &mut AnalysisBudget,
-        on_line: &mut dyn FnMut(Stream, &[u8], bool),
+        on_line: &mut dyn FnMut(Stream, Analysed<'_>),
     ) {
         let stream = self.stream;
         if !budget.allow(Instant::now()) {
             self.stats.unanalysed_bytes += n as u64;
             self.splitter.skip_to_next_line();
+            self.skipped = true;
             return;
+        }
+        if std::mem::take(&mut self.skipped) {
+            on_line(stream, Analysed::Gap);
         }
         let mut lines = 0u64;
         self.splitter.feed(&self.buffer[..n], &mut |line, truncated| {
             lines += 1;
-            on_line(stream, line, truncated);
+            on_line(
+                stream,
+                Analysed::Line {
+                    text: line,
+                    truncated,
+                },
+            );
         });
         self.stats.lines += lines;
         budget.spend(lines);
     }
 
-    fn end_of_source(&mut self, on_line: &mut dyn FnMut(Stream, &[u8], bool)) -> Turn {
+    fn end_of_source(&mut self, on_line: &mut dyn FnMut(Stream, Analysed<'_>)) -> Turn {
         let stream = self.stream;
-        self.splitter
-            .finish(&mut |line, truncated| on_line(stream, line, truncated));
+        self.splitter.finish(&mut |line, truncated| {
+            on_line(
+                stream,
+                Analysed::Line {
+                    text: line,
+                    truncated,
+                },
+            )
+        });
         self.source = None;
         if self.pending_from < self.pending.len() {
             Turn::MoreReady
