@@ -569,3 +569,61 @@ fn a_run_hour_of_samples_fits_the_budget() {
     eprintln!("one run-hour (3600 samples, 100 events): {grown} bytes");
     assert!(grown < 5 * 1024 * 1024, "{grown} bytes per run-hour");
 }
+
+/// Benchmark, not a check: `benches/evidence` runs it in release with `--ignored`. Prints how
+/// many critical events per second the recorder sustains end to end (record → writer thread
+/// → committed), against the same rows inserted directly in one transaction.
+#[test]
+#[ignore = "benchmark: run through benches/evidence"]
+fn bench_writer_throughput() {
+    const EVENTS: u64 = 200_000;
+    let tmp = TempDir::new("bench-writer");
+    let event = |i: u64| {
+        Event::new(
+            Category::Control,
+            "bench",
+            Actor::Supervisor,
+            format!("event {i}"),
+            json!({"i": i, "cpu_percent": 12.5}),
+        )
+    };
+    let started = Instant::now();
+    let (recorder, run_id) = Recorder::start(&tmp.db(), new_run("bench")).expect("start");
+    let record_started = Instant::now();
+    for i in 0..EVENTS {
+        recorder.record(event(i));
+    }
+    let recorded_in = record_started.elapsed();
+    let report = recorder.finish(RunEnd::now(Some(0), "exited"), Duration::from_secs(120));
+    let total = started.elapsed();
+    assert_eq!(report.written_events, EVENTS, "run {run_id}");
+
+    let mut conn = location::open(&tmp.path().join("direct.db")).expect("open direct");
+    let direct_started = Instant::now();
+    let tx = conn.transaction().expect("tx");
+    tx.execute(
+        "INSERT INTO runs (argv, cwd, started_at_ms, mode, flowforge_version) VALUES ('[]', '/', 0, 'kill', 'x')",
+        [],
+    )
+    .expect("run row");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO events (run_id, at_ms, category, kind, actor, message, payload) VALUES (1, ?1, 'control', 'bench', 'supervisor', ?2, ?3)")
+            .expect("prepare");
+        for i in 0..EVENTS {
+            let e = event(i);
+            insert
+                .execute(rusqlite::params![e.at_ms, e.message, e.payload.to_string()])
+                .expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+    let direct = direct_started.elapsed();
+    let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
+    println!("BENCH recorder_events_per_s {:.0}", rate(total));
+    println!(
+        "BENCH record_call_ns {:.0}",
+        recorded_in.as_nanos() as f64 / EVENTS as f64
+    );
+    println!("BENCH direct_insert_events_per_s {:.0}", rate(direct));
+}
