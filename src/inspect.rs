@@ -32,6 +32,11 @@ pub fn inspect(what: Inspect, db: Option<PathBuf>) -> i32 {
         }
         .and_then(|()| out.flush().map_err(EvidenceError::from))
     });
+    // Report queries carry no path; name the file and the fix for a damaged database.
+    let result = result.map_err(|e| match e {
+        EvidenceError::Sqlite { what, source } => EvidenceError::classify(&path, what, source),
+        other => other,
+    });
     match result {
         Ok(()) => 0,
         Err(e) if e.is_broken_pipe() => 0,

@@ -1,5 +1,8 @@
 //! The one integration test binary (one link, shared helpers): black-box tests of the built
-//! `flowforge` against real process trees, pipes and terminals.
+//! `flowforge` against real process trees, pipes, terminals and SQLite files.
 
 mod common;
+
+mod actions;
+mod evidence;
 mod lifecycle;

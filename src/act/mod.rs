@@ -182,13 +182,24 @@ fn spawn_failed(record: &RunRecorder, error: &SpawnError) -> (i32, &'static str)
     (error.exit_code(), outcome)
 }
 
+/// The command as one printable line: control characters (a multi-line `python3 -c`
+/// program, escape sequences) are shown escaped, so the stop line stays one line.
 fn command_text(args: &RunArgs) -> String {
-    let text = args
+    let text: String = args
         .command
         .iter()
         .map(|a| a.to_string_lossy())
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" ")
+        .chars()
+        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
+            if c.is_control() {
+                Box::new(c.escape_default())
+            } else {
+                Box::new(std::iter::once(c))
+            }
+        })
+        .collect();
     if text.chars().count() > 60 {
         format!("{}…", text.chars().take(59).collect::<String>())
     } else {

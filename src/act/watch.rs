@@ -49,6 +49,8 @@ pub struct RunWatch<'r> {
     attempt_started: Instant,
     last_output: Instant,
     last_alert: Option<Instant>,
+    /// A line was seen since the previous sample (its time is then in `last_output`).
+    line_since_sample: bool,
     record: &'r RunRecorder,
 }
 
@@ -69,6 +71,7 @@ impl<'r> RunWatch<'r> {
             attempt_started: now,
             last_output: now,
             last_alert: None,
+            line_since_sample: false,
             record,
         }
     }
@@ -85,15 +88,13 @@ impl<'r> RunWatch<'r> {
         self.run_started.elapsed()
     }
 
+    /// Whether an alert was raised less than [`ALERT_QUIET`] ago.
+    fn alert_is_quiet(&self) -> bool {
+        self.last_alert.is_some_and(|at| at.elapsed() < ALERT_QUIET)
+    }
+
     fn alert(&mut self, reason: &Reason) {
-        let now = Instant::now();
-        if self
-            .last_alert
-            .is_some_and(|at| now.duration_since(at) < ALERT_QUIET)
-        {
-            return;
-        }
-        self.last_alert = Some(now);
+        self.last_alert = Some(Instant::now());
         let ran = format_duration(self.attempt_started.elapsed());
         let line = format!(
             "alert: {} looks like a runaway after {ran}: {}; leaving it running (--action alert). Details: flowforge show {}",
@@ -135,6 +136,7 @@ impl Watch for RunWatch<'_> {
 
     fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
         self.last_output = Instant::now();
+        self.line_since_sample = true;
         if let Some(detector) = self.detector.as_mut() {
             detector.observe_line(stream, line, truncated, at);
         }
@@ -147,8 +149,9 @@ impl Watch for RunWatch<'_> {
     }
 
     fn sample(&mut self, sample: &Sample) {
-        if sample.stdout_bytes + sample.stderr_bytes > 0 {
-            // Bytes count as output even when no line ended (test-runner dots).
+        if sample.stdout_bytes + sample.stderr_bytes > 0 && !std::mem::take(&mut self.line_since_sample) {
+            // Bytes count as output even when no line ended (test-runner dots); when lines
+            // did end, the latest one already says when output was last seen.
             self.last_output = Instant::now();
         }
         self.guardrails.observe_rss(sample.rss_bytes);
@@ -167,6 +170,11 @@ impl Watch for RunWatch<'_> {
         let Decision::Runaway(reason) = self.detector.as_mut()?.evaluate(at) else {
             return None;
         };
+        if self.mode == ActionMode::Alert && self.alert_is_quiet() {
+            // Alerted recently: judge the loop afresh, record nothing until the quiet ends.
+            self.detector = self.detect.clone().map(Detector::new);
+            return None;
+        }
         let mut numbers = reason.numbers.clone();
         if let Some(map) = numbers.as_object_mut() {
             map.insert(

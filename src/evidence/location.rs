@@ -181,6 +181,26 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
     let fail = |what| move |e| EvidenceError::classify(path, what, e);
     conn.execute_batch("PRAGMA synchronous = NORMAL;")
         .map_err(fail("setting synchronous"))?;
+    // A file FlowForge did not create (not yet in WAL mode, not empty) is checked before
+    // anything below writes to it, so a damaged one is refused untouched. Files FlowForge
+    // created are in WAL mode already and skip the scan.
+    let current: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .map_err(fail("reading journal_mode"))?;
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |row| row.get(0))
+        .map_err(fail("reading page_count"))?;
+    if pages > 0 && !current.eq_ignore_ascii_case("wal") {
+        let verdict: String = conn
+            .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+            .map_err(fail("checking the database"))?;
+        if verdict != "ok" {
+            return Err(EvidenceError::NotADatabase {
+                path: path.to_path_buf(),
+                source: None,
+            });
+        }
+    }
     let auto_vacuum: i64 = conn
         .query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
         .map_err(fail("reading auto_vacuum"))?;

@@ -217,9 +217,9 @@ impl Recorder {
     /// Ends the run: writes `end`, waits up to `deadline` for everything to be committed,
     /// and prints what could not be written to stderr as NDJSON.
     pub fn finish(self, end: RunEnd, deadline: Duration) -> FinishReport {
-        let stderr = io::stderr();
-        let mut out = stderr.lock();
-        self.finish_to(end, deadline, &mut out)
+        // Not `stderr().lock()`: the writer thread logs through the same stderr while we
+        // wait for it, and holding the lock would stall it until the deadline.
+        self.finish_to(end, deadline, &mut io::stderr())
     }
 
     /// [`Recorder::finish`], spilling to `spill` instead of stderr.

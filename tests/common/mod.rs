@@ -14,6 +14,10 @@
 
 #![allow(dead_code)]
 
+pub mod json;
+
+pub use json::{ndjson_lines, Json};
+
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -187,6 +191,11 @@ impl Sandbox {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.home.join(name)
+    }
+
+    /// The evidence database a run in this sandbox records into by default.
+    pub fn db(&self) -> PathBuf {
+        self.home.join("flowforge.db")
     }
 
     /// `flowforge ARGS` with the sandbox's environment, run in its home; stdin is
@@ -505,4 +514,124 @@ pub fn write_file(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
     std::fs::write(&path, text).expect("write test file");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     path
+}
+
+/// Runs `sqlite3 DB SQL` (batch mode, stop at the first error, 5 s busy timeout) and
+/// returns what it did, for statements that are expected to fail.
+pub fn sqlite3(db: &Path, sql: &str) -> std::process::Output {
+    Command::new("sqlite3")
+        .args(["-batch", "-bail", "-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the sqlite3 CLI is needed by these tests")
+}
+
+/// The rows of a query as JSON objects (`sqlite3 -json`); panics if sqlite3 fails.
+pub fn query(db: &Path, sql: &str) -> Vec<Json> {
+    let mut command = Command::new("sqlite3");
+    command
+        .args(["-batch", "-bail", "-json", "-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .stdin(Stdio::null());
+    let out = command
+        .output()
+        .expect("the sqlite3 CLI is needed by these tests");
+    assert!(
+        out.status.success(),
+        "sqlite3 {} {sql:?} failed: {}",
+        db.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // sqlite3 prints nothing at all for an empty result.
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    Json::expect(&text).as_array().to_vec()
+}
+
+/// A helper process outside the tree under test (a lock holder, a hasher): killed by pid
+/// and reaped when dropped, so a failing test does not leave it behind.
+pub struct Helper(pub Child);
+
+impl Helper {
+    /// Waits for the helper to exit by itself (at most [`RUN_LIMIT`]).
+    pub fn wait(mut self) -> std::process::Output {
+        let mut status = None;
+        let exited = wait_until(
+            || {
+                status = self.0.try_wait().expect("try_wait");
+                status.is_some()
+            },
+            RUN_LIMIT,
+        );
+        assert!(exited, "helper {} did not exit", self.0.id());
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        if let Some(mut out) = self.0.stdout.take() {
+            let _ = out.read_to_end(&mut stdout);
+        }
+        if let Some(mut err) = self.0.stderr.take() {
+            let _ = err.read_to_end(&mut stderr);
+        }
+        std::process::Output {
+            status: status.expect("exited"),
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// A `sha256sum` reading its stdin: hand [`Sha256Pipe::input`] to a producer, then read
+/// the digest with [`Sha256Pipe::digest`].
+pub struct Sha256Pipe {
+    sum: Helper,
+    input: Option<Stdio>,
+}
+
+impl Sha256Pipe {
+    pub fn new() -> Sha256Pipe {
+        let mut sum = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sha256sum runs");
+        let stdin = sum.stdin.take().expect("piped stdin");
+        Sha256Pipe {
+            sum: Helper(sum),
+            input: Some(Stdio::from(stdin)),
+        }
+    }
+
+    /// The write end, for the producer's stdout (only once).
+    pub fn input(&mut self) -> Stdio {
+        self.input.take().expect("the input is handed out once")
+    }
+
+    pub fn digest(mut self) -> String {
+        drop(self.input.take());
+        let out = self.sum.wait();
+        assert!(out.status.success(), "sha256sum failed");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .expect("a digest")
+            .to_string()
+    }
 }
