@@ -196,10 +196,19 @@ pub fn self_usage() -> SelfUsage {
     // SAFETY: getrusage returned 0, so `usage` is initialised.
     let usage = unsafe { usage.assume_init() };
     let micros = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
-    // ru_maxrss is in KiB on Linux and in bytes on macOS.
+    // ru_maxrss is in KiB on Linux and in bytes on macOS. On Linux it also survives execve,
+    // so it would report the parent's size before the exec; VmHWM is this image's own peak.
     let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
     SelfUsage {
         cpu_micros: micros(usage.ru_utime) + micros(usage.ru_stime),
-        max_rss_bytes: usage.ru_maxrss as u64 * rss_unit,
+        max_rss_bytes: peak_rss_of_this_image().unwrap_or(usage.ru_maxrss as u64 * rss_unit),
     }
+}
+
+/// `VmHWM` from /proc/self/status (Linux): the peak resident set of the current image.
+fn peak_rss_of_this_image() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
