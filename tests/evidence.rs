@@ -34,17 +34,9 @@ fn v1_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v1.db")
 }
 
-/// Deterministic bytes that are certainly not an SQLite header (xorshift64*).
+/// Deterministic bytes that are certainly not an SQLite header.
 fn garbage(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
+    let mut out = pseudo_random(len, seed);
     out[0] = b'#';
     out
 }

@@ -23,20 +23,6 @@ fn run_sh(script: &str) -> Vec<String> {
         .collect()
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), for payloads that are not text.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// A `sha256sum` waiting on its stdin; the returned `Stdio` is that stdin, for a producer.
 fn sha256sum() -> (std::process::Child, Stdio) {
     let mut sum = Command::new("sha256sum")

@@ -15,7 +15,7 @@ pub mod watch;
 
 use crate::cli::{DbChoice, RunArgs};
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
-use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Stopper, Supervisor};
+use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Supervisor};
 use crate::units::format_duration;
 use flowforge_platform::kill::signal_name;
 use flowforge_platform::reap::ExitStatus;
@@ -235,7 +235,7 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
             "signalled": stop.signalled,
             "escalated_to_kill": stop.escalated_to_kill,
             "reason": stop.request.reason,
-            "by": match stop.request.by { Stopper::Guardrail => "guardrail", Stopper::Detector => "detector" },
+            "by": actor.as_str(),
         }),
     );
     record.event(
