@@ -43,7 +43,12 @@ The run is recorded in your evidence store like any other (see `flowforge runs`)
 ";
 
 fn say(text: &str) {
-    eprintln!("\n\x1b[1m== {text}\x1b[0m");
+    use flowforge_platform::fd;
+    if fd::isatty(fd::stdio(2)) {
+        eprintln!("\n\x1b[1m== {text}\x1b[0m");
+    } else {
+        eprintln!("\n== {text}");
+    }
 }
 
 pub fn demo() -> i32 {
