@@ -49,6 +49,9 @@ const RING: usize = 64;
 /// A run absorbs one mismatch per this many matched lines.
 pub const TOLERANCE: u64 = 16;
 
+/// Matches in a row of other content before a run gives way to a new loop.
+const FOREIGN_MATCHES_TO_SWITCH: u64 = 3;
+
 /// More mismatches than this in a row end a run whatever its length (and keep the lines of
 /// its latest pass inside the ring).
 const MAX_MISSES_IN_A_ROW: u64 = 8;
@@ -102,6 +105,8 @@ pub struct CycleTracker {
     window_sums: [u64; MAX_PERIOD + 1],
     /// `window_sums[k]` when the current run of period k started.
     run_sums: [u64; MAX_PERIOD + 1],
+    /// Matches in a row whose content differs from the run's, per period.
+    foreign: [u64; MAX_PERIOD + 1],
     /// Line number of the latest gap (unobserved lines before it); `None` before any.
     gap_at: Option<u64>,
 }
@@ -120,6 +125,7 @@ impl Default for CycleTracker {
             longest_gap: [Duration::ZERO; MAX_PERIOD + 1],
             window_sums: [0; MAX_PERIOD + 1],
             run_sums: [0; MAX_PERIOD + 1],
+            foreign: [0; MAX_PERIOD + 1],
             gap_at: None,
         }
     }
@@ -166,10 +172,24 @@ impl CycleTracker {
             }
             if self.lines >= k as u64 && leaving == template {
                 if self.runs[k] > 0 && self.window_sums[k] != self.run_sums[k] {
+                    // Other content repeating: a new loop, once it persists; a stray pair
+                    // (two rare variants in a row, e.g. an id that happens to be all digits)
+                    // is only a miss.
+                    self.foreign[k] += 1;
+                    if self.foreign[k] < FOREIGN_MATCHES_TO_SWITCH {
+                        self.misses[k] += 1;
+                        if self.misses[k] * TOLERANCE > self.runs[k] {
+                            self.runs[k] = 0;
+                        }
+                        continue;
+                    }
                     self.runs[k] = 0;
                 }
+                // A new loop that persisted: its run began with its first foreign match.
+                let earlier = std::mem::take(&mut self.foreign[k]).saturating_sub(1);
                 if self.runs[k] == 0 {
-                    self.starts[k] = self.times[self.slot(k)];
+                    self.starts[k] = self.times[self.slot(k + earlier as usize)];
+                    self.runs[k] = earlier;
                     self.misses[k] = 0;
                     self.run_sums[k] = self.window_sums[k];
                     self.longest_gap[k] = Duration::ZERO;
@@ -182,6 +202,7 @@ impl CycleTracker {
                 self.last_match_line[k] = self.lines;
                 matched |= 1 << (k - 1);
             } else if self.runs[k] > 0 {
+                self.foreign[k] = 0;
                 self.misses[k] += 1;
                 let in_a_row = self.lines - self.last_match_line[k];
                 if self.misses[k] * TOLERANCE > self.runs[k] || in_a_row > MAX_MISSES_IN_A_ROW {
@@ -320,6 +341,16 @@ mod tests {
             (2, 5, Duration::from_millis(5900)),
             "B C B C from the shared B"
         );
+    }
+
+    #[test]
+    fn a_stray_pair_of_variants_does_not_restart_a_long_run() {
+        // A fast error loop whose random id is now and then all digits: two such lines in a
+        // row match each other, but that is not a new loop.
+        let t = feed(&format!("{}XX{}", "A".repeat(80), "A".repeat(20)))
+            .tail()
+            .expect("a cycle");
+        assert_eq!((t.period, t.started), (1, Duration::ZERO), "{t:?}");
     }
 
     #[test]
