@@ -52,6 +52,8 @@ const PTY_INPUT: Token = Token(8);
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// A second SIGINT within this span kills the tree at once.
 const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
+/// How long a flowing stream is left to gather before the next read (see the loop).
+const COALESCE: Duration = Duration::from_millis(1);
 /// How often SIGKILL is repeated while the tree is not yet empty.
 const KILL_REPEAT: Duration = Duration::from_millis(50);
 /// Lines per second the detector sees at most; the rest pass through unanalysed.
@@ -433,6 +435,22 @@ impl Supervisor {
             }
             if let Some(copy) = stdin_copy.as_mut() {
                 copy.turn();
+            }
+            // Coalescing: a producer writing a flood in small pieces would wake us once per
+            // write (a context switch and a contended pipe lock each time). When a turn
+            // emptied a flowing pipe, wait a moment and read what gathered in one go; output
+            // is delayed by at most COALESCE, and only while it is flowing.
+            let flowing = stdout_pump.take_drained_while_flowing()
+                | stderr_pump
+                    .as_mut()
+                    .is_some_and(|p| p.take_drained_while_flowing());
+            if flowing && !more_ready && !shim_gone {
+                std::thread::sleep(COALESCE);
+                stdout_pump.mark_readable();
+                if let Some(p) = stderr_pump.as_mut() {
+                    p.mark_readable();
+                }
+                more_ready = true;
             }
 
             let now = Instant::now();

@@ -163,6 +163,9 @@ pub struct Pump {
     pub sink_broken: bool,
     /// A chunk passed through unanalysed since the last analysed one.
     skipped: bool,
+    /// The last turn read data and then emptied the source: output is flowing in small
+    /// writes, and waiting a moment lets it arrive in bigger reads (see `coalesce`).
+    drained_while_flowing: bool,
 }
 
 /// What the analysis sees of a stream.
@@ -186,6 +189,7 @@ impl Pump {
             stats: PumpStats::default(),
             sink_broken: false,
             skipped: false,
+            drained_while_flowing: false,
         }
     }
 
@@ -203,6 +207,11 @@ impl Pump {
         self.source_ready = true;
     }
 
+    /// Whether the last turn drained a flowing source; clears the flag.
+    pub fn take_drained_while_flowing(&mut self) -> bool {
+        std::mem::take(&mut self.drained_while_flowing)
+    }
+
     /// Moves bytes from source to sink until either would block, the turn's quota is used,
     /// or the source ends. Lines (and gaps where chunks went unanalysed) go to `on_line`
     /// within `budget`.
@@ -212,6 +221,7 @@ impl Pump {
         budget: &mut AnalysisBudget,
         on_line: &mut dyn FnMut(Stream, Analysed<'_>),
     ) -> Turn {
+        let mut read_any = false;
         for _ in 0..READS_PER_TURN {
             if self.pending_from < self.pending.len() {
                 match sink.write(&self.pending[self.pending_from..]) {
@@ -236,6 +246,7 @@ impl Pump {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.source_ready = false;
+                    self.drained_while_flowing = read_any;
                     return Turn::Idle;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -243,6 +254,7 @@ impl Pump {
                 Err(_) => return self.end_of_source(on_line),
             };
             self.stats.bytes += n as u64;
+            read_any = true;
             self.analyse(n, budget, on_line);
             match sink.write(&self.buffer[..n]) {
                 Ok(written) if written == n => {}
