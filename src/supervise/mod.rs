@@ -53,7 +53,7 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// A second SIGINT within this span kills the tree at once.
 const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
 /// How long a flowing stream is left to gather before the next read (see the loop).
-const COALESCE: Duration = Duration::from_millis(1);
+const COALESCE: Duration = Duration::from_micros(250);
 /// How often SIGKILL is repeated while the tree is not yet empty.
 const KILL_REPEAT: Duration = Duration::from_millis(50);
 /// Lines per second the detector sees at most; the rest pass through unanalysed.
