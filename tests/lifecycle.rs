@@ -17,31 +17,16 @@ fn secs(n: u64) -> Duration {
 
 /// `flowforge run -- sh -c SCRIPT`, as an argument list.
 fn run_sh(script: &str) -> Vec<String> {
-    ["run", "--", "sh", "-c", script]
-        .iter()
-        .map(|s| s.to_string())
+    run_sh_with(&[], script)
+}
+
+/// `flowforge run FLAGS... -- sh -c SCRIPT`, as an argument list.
+fn run_sh_with(flags: &[&str], script: &str) -> Vec<String> {
+    std::iter::once("run")
+        .chain(flags.iter().copied())
+        .chain(["--", "sh", "-c", script])
+        .map(str::to_string)
         .collect()
-}
-
-/// A `sha256sum` waiting on its stdin; the returned `Stdio` is that stdin, for a producer.
-fn sha256sum() -> (std::process::Child, Stdio) {
-    let mut sum = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum runs");
-    let stdin = sum.stdin.take().expect("piped stdin");
-    (sum, Stdio::from(stdin))
-}
-
-fn sha256_result(sum: std::process::Child) -> String {
-    let out = sum.wait_with_output().expect("sha256sum finishes");
-    assert!(out.status.success(), "sha256sum failed");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .expect("a digest")
-        .to_string()
 }
 
 fn assert_same_bytes(what: &str, got: &[u8], want: &[u8]) {
@@ -243,8 +228,7 @@ fn sigusr1_is_forwarded() {
 fn double_ctrl_c_kills_the_tree_with_130() {
     let sandbox = Sandbox::new("double-int");
     let script = "trap '' INT; echo ready; sleep 60 & while :; do sleep 1; done";
-    let mut args = vec!["run".to_string(), "-v".to_string()];
-    args.extend(run_sh(script).into_iter().skip(1));
+    let args = run_sh_with(&["-v"], script);
     let running = sandbox.spawn(sandbox.command(&args));
     running.expect_stdout("ready", secs(20));
     running.signal("INT");
@@ -272,11 +256,9 @@ fn double_ctrl_c_kills_the_tree_with_130() {
 #[test]
 fn timeout_is_124_with_a_stopped_line_and_nothing_left() {
     let sandbox = Sandbox::new("timeout");
-    let mut args: Vec<String> = vec!["run".into(), "--timeout".into(), "1s".into()];
-    args.extend(
-        run_sh("sleep 60 & setsid sleep 60 & (sleep 60 & exec sleep 61) & exec sleep 62")
-            .into_iter()
-            .skip(1),
+    let args = run_sh_with(
+        &["--timeout", "1s"],
+        "sleep 60 & setsid sleep 60 & (sleep 60 & exec sleep 61) & exec sleep 62",
     );
     let out = sandbox.run(&args);
     out.assert_code(124);
@@ -295,11 +277,10 @@ fn timeout_is_124_with_a_stopped_line_and_nothing_left() {
 #[test]
 fn term_ignoring_child_is_killed_after_the_grace() {
     let sandbox = Sandbox::new("grace");
-    let mut args: Vec<String> = ["run", "--kill-grace", "1s", "--timeout", "1s"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(run_sh("trap '' TERM; sleep 60").into_iter().skip(1));
+    let args = run_sh_with(
+        &["--kill-grace", "1s", "--timeout", "1s"],
+        "trap '' TERM; sleep 60",
+    );
     let out = sandbox.run(&args);
     out.assert_code(124);
     // 1 s of timeout, then 1 s of grace before SIGKILL: about 2 s, never less.
@@ -316,8 +297,7 @@ fn term_ignoring_child_is_killed_after_the_grace() {
 fn background_grandchild_is_stopped_when_the_command_exits() {
     let sandbox = Sandbox::new("leftover");
     // A long grace shows that SIGTERM did it, not the escalation.
-    let mut args: Vec<String> = vec!["run".into(), "--kill-grace".into(), "30s".into()];
-    args.extend(run_sh("sleep 60 >/dev/null 2>&1 & exit 0").into_iter().skip(1));
+    let args = run_sh_with(&["--kill-grace", "30s"], "sleep 60 >/dev/null 2>&1 & exit 0");
     let out = sandbox.run(&args);
     out.assert_code(0);
     assert!(
@@ -333,11 +313,9 @@ fn grandchild_holding_the_output_pipe_does_not_hold_flowforge() {
     let sandbox = Sandbox::new("pipe-holder");
     // The grandchild ignores SIGTERM and keeps stdout and stderr open: only the SIGKILL
     // after the grace ends it, and with it the output.
-    let mut args: Vec<String> = vec!["run".into(), "--kill-grace".into(), "1s".into()];
-    args.extend(
-        run_sh("(trap '' TERM; exec sleep 60) & echo done; exit 0")
-            .into_iter()
-            .skip(1),
+    let args = run_sh_with(
+        &["--kill-grace", "1s"],
+        "(trap '' TERM; exec sleep 60) & echo done; exit 0",
     );
     let out = sandbox.run(&args);
     out.assert_code(0);
@@ -416,11 +394,9 @@ fn shim_killed_from_outside_is_125_and_the_tree_is_stopped() {
     let sandbox = Sandbox::new("shim-killed");
     // Without its shim the command dies of its parent-death signal; the grandchildren are
     // adopted by FlowForge, which must stop them itself (one ignores SIGTERM).
-    let mut args: Vec<String> = vec!["run".into(), "--kill-grace".into(), "1s".into()];
-    args.extend(
-        run_sh("sleep 60 & (trap '' TERM; exec sleep 61) & echo ready; wait")
-            .into_iter()
-            .skip(1),
+    let args = run_sh_with(
+        &["--kill-grace", "1s"],
+        "sleep 60 & (trap '' TERM; exec sleep 61) & echo ready; wait",
     );
     let running = sandbox.spawn(sandbox.command(&args));
     running.expect_stdout("ready", secs(20));
@@ -532,21 +508,21 @@ for _ in range(200):
     w.write(r.randbytes(1 << 20))
 w.flush()
 ";
-    let (sum, sink) = sha256sum();
+    let mut sum = Sha256Pipe::new();
     let status = Command::new(python())
         .args(["-c", generator])
-        .stdout(sink)
+        .stdout(sum.input())
         .status()
         .expect("run the generator directly");
     assert!(status.success());
-    let direct = sha256_result(sum);
+    let direct = sum.digest();
 
-    let (sum, sink) = sha256sum();
+    let mut sum = Sha256Pipe::new();
     let mut command = sandbox.command(&["run", "--", python(), "-c", generator]);
-    command.stdout(sink);
+    command.stdout(sum.input());
     let out = sandbox.spawn(command).finish();
     out.assert_code(0);
-    let through = sha256_result(sum);
+    let through = sum.digest();
     assert_eq!(
         through,
         direct,
