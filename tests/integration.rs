@@ -5,5 +5,6 @@ mod common;
 
 mod actions;
 mod evidence;
+mod install;
 mod lifecycle;
 mod pid1;
