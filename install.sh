@@ -85,9 +85,14 @@ cargo build --release --locked --quiet ||
   fail "the build failed (see cargo's messages above); nothing was installed" \
     "update Rust (rustup update) and run ./install.sh again; if it still fails, report it with the output above"
 
+# Where cargo put it: CARGO_TARGET_DIR or a config may move the target directory.
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked 2>/dev/null |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+built="${target_dir:-target}/release/flowforge"
+
 # Copy next to the target, then rename: a reader sees the old binary or the new one, never
 # half a file, and a running flowforge keeps the binary it started with.
-install -m 0755 target/release/flowforge "$tmp"
+install -m 0755 "$built" "$tmp"
 version=$("$tmp" --version) || fail "the built binary does not run; nothing was installed" "run cargo build --release and target/release/flowforge --version to see why"
 mv -f -- "$tmp" "$target"
 say "installed $target ($version)"
