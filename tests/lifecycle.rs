@@ -742,3 +742,141 @@ fn pty_output_arrives_complete() {
     }
     assert_same_bytes("stdout", &out.stdout, &want);
 }
+
+// ---------------------------------------------------------------------------------------
+// Readers that never read (issue 13): the guardrails keep running
+// ---------------------------------------------------------------------------------------
+
+/// `sleep 600` reading nothing from a pipe: its stdin, for FlowForge's stdout.
+fn stalled_reader() -> (std::process::Child, Stdio) {
+    let mut reader = Command::new("sleep")
+        .arg("600")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sleep runs");
+    let pipe = Stdio::from(reader.stdin.take().expect("piped stdin"));
+    (reader, pipe)
+}
+
+#[test]
+fn stalled_pipe_reader_does_not_hold_the_timeout() {
+    let sandbox = Sandbox::new("stalled-pipe");
+    // `{ flowforge run --no-detect --timeout 1s -- yes; } | sleep 600`
+    let (mut reader, pipe) = stalled_reader();
+    let mut command = sandbox.command(&["run", "--no-detect", "--timeout", "1s", "--", "yes"]);
+    command.stdout(pipe);
+    let out = sandbox.spawn(command).finish();
+    let reader_alive = reader.try_wait().expect("try_wait").is_none();
+    let _ = reader.kill();
+    let _ = reader.wait();
+    out.assert_code(124);
+    assert!(reader_alive, "FlowForge waited for the reader to go away");
+    let stderr = out.stderr_text();
+    assert!(stderr.contains("flowforge: stopped yes"), "{}", out.describe());
+    assert!(stderr.contains("flowforge: dropped"), "{}", out.describe());
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn stopped_terminal_does_not_hold_the_timeout() {
+    // FlowForge on a terminal whose reader (script, blocked on a pipe nobody reads) takes
+    // nothing more: the terminal of a Ctrl-S.
+    let sandbox = Sandbox::new("stalled-tty");
+    let status = sandbox.path("status");
+    let inner = format!(
+        "'{BIN}' run --no-detect --timeout 1s -- yes; echo $? > '{}'",
+        status.display()
+    );
+    let (mut reader, pipe) = stalled_reader();
+    let mut script = sandbox.command_of("script", &["-qec", &inner, "/dev/null"]);
+    script.stdout(pipe).stderr(Stdio::null());
+    let mut script = script.spawn().expect("script runs");
+    let code = || std::fs::read_to_string(&status).unwrap_or_default();
+    let ended = wait_until(|| code().ends_with('\n'), RUN_LIMIT);
+    for child in [&mut script, &mut reader] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(ended, "flowforge did not end under a stopped terminal");
+    assert_eq!(code().trim(), "124");
+    sandbox.assert_no_survivors();
+}
+
+// ---------------------------------------------------------------------------------------
+// Closed and broken stdout/stderr (issue 13): the exit status never changes
+// ---------------------------------------------------------------------------------------
+
+/// The pid of FlowForge, as the command finds it: the parent of its shim.
+const FLOWFORGE_PID: &str = "$(awk '{print $4}' /proc/$PPID/stat)";
+
+/// Every way a run ends, with the status it must end with whatever its streams are.
+fn stop_paths() -> Vec<(&'static str, Vec<String>, i32)> {
+    let sh = |flags: &[&str], script: &str| run_sh_with(flags, script);
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        ("exit status", sh(&[], "exit 3"), 3),
+        (
+            "timeout",
+            args(&["run", "--timeout", "1s", "--", "sleep", "30"]),
+            124,
+        ),
+        ("idle timeout", sh(&["--idle-timeout", "1s"], "sleep 30"), 124),
+        (
+            "forwarded SIGTERM",
+            sh(&[], &format!("kill -TERM {FLOWFORGE_PID}; sleep 30")),
+            143,
+        ),
+        (
+            "double interrupt",
+            sh(
+                &[],
+                &format!("trap '' INT; p={FLOWFORGE_PID}; while :; do kill -INT $p; sleep 0.2; done"),
+            ),
+            130,
+        ),
+        ("not found", args(&["run", "--", "/nonexistent/ff-test"]), 127),
+        ("usage error", args(&["run", "--no-such-flag"]), 125),
+    ]
+}
+
+#[test]
+fn closed_stdout_and_stderr_change_no_exit_status() {
+    let mut cases = stop_paths();
+    cases.push((
+        "runaway",
+        run_sh_with(
+            &[],
+            "while :; do echo 'ERROR: connection refused, retrying'; done",
+        ),
+        124,
+    ));
+    for (name, args, code) in cases {
+        let sandbox = Sandbox::new("closed-stdio");
+        // `flowforge ARGS >&- 2>&-`
+        let mut wrapped = vec!["-c".to_string(), "exec \"$@\" >&- 2>&-".into(), "sh".into()];
+        wrapped.push(BIN.to_string());
+        wrapped.extend(args);
+        let out = sandbox.spawn(sandbox.command_of("sh", &wrapped)).finish();
+        assert_eq!(out.status.code(), Some(code), "{name}\n{}", out.describe());
+        sandbox.assert_no_survivors();
+    }
+}
+
+#[test]
+fn broken_stdout_and_stderr_change_no_exit_status() {
+    for (name, args, code) in stop_paths() {
+        let sandbox = Sandbox::new("broken-stdio");
+        // A pipe whose reader is gone before FlowForge starts.
+        let mut reader = Command::new("true")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("true runs");
+        let broken = std::os::fd::OwnedFd::from(reader.stdin.take().expect("piped stdin"));
+        reader.wait().expect("true ends");
+        let mut command = sandbox.command(&args);
+        command.stdout(broken.try_clone().expect("dup")).stderr(broken);
+        let out = sandbox.spawn(command).finish();
+        assert_eq!(out.status.code(), Some(code), "{name}\n{}", out.describe());
+        sandbox.assert_no_survivors();
+    }
+}

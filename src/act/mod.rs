@@ -14,6 +14,7 @@ pub mod restart;
 pub mod watch;
 
 use crate::cli::{DbChoice, RunArgs};
+use crate::diag::diag;
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
 use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Supervisor};
 use crate::units::format_duration;
@@ -57,7 +58,7 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
     match Recorder::start(&db, run) {
         Ok((recorder, _)) => Ok(recorder),
         Err(e) => {
-            eprintln!("flowforge: {} (--require-db)", crate::inspect::with_sources(&e));
+            diag!("{} (--require-db)", crate::inspect::with_sources(&e));
             Err(EXIT_FLOWFORGE_FAILED)
         }
     }
@@ -77,7 +78,7 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let (code, outcome) = match Supervisor::new(options) {
         Err(e) => {
-            eprintln!("flowforge: cannot set up supervision: {e}");
+            diag!("cannot set up supervision: {e}");
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
@@ -108,6 +109,9 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
             Err(e) => return spawn_failed(record, &e),
             Ok(end) => end,
         };
+        if end.output_dropped > 0 {
+            note_dropped_output(record, &end);
+        }
         let restartable = args.action == ActionMode::Restart
             && end
                 .stopped
@@ -139,7 +143,7 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
                         "{} during the restart backoff: not restarting",
                         signal_name(signal)
                     );
-                    eprintln!("flowforge: {message}");
+                    diag!("{message}");
                     record.event(
                         Category::Outcome,
                         "not_restarted",
@@ -171,8 +175,24 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
     }
 }
 
+/// The one line (and event) for output a stalled reader never took.
+fn note_dropped_output(record: &RunRecorder, end: &AttemptEnd) {
+    let message = format!(
+        "dropped {} byte(s) of output: the reader of our stdout/stderr took nothing more after the tree was gone",
+        end.output_dropped
+    );
+    diag!("{message}");
+    record.event(
+        Category::Outcome,
+        "output_dropped",
+        Actor::Supervisor,
+        message,
+        json!({"bytes": end.output_dropped}),
+    );
+}
+
 fn spawn_failed(record: &RunRecorder, error: &SpawnError) -> (i32, &'static str) {
-    eprintln!("flowforge: {error}");
+    diag!("{error}");
     let (kind, outcome) = match error {
         SpawnError::NotFound { .. } => ("not_found", "not_found"),
         SpawnError::NotExecutable { .. } => ("not_executable", "not_executable"),
@@ -216,8 +236,8 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
         "SIGTERM"
     };
     let plural = if stop.signalled == 1 { "" } else { "es" };
-    eprintln!(
-        "flowforge: stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
+    diag!(
+        "stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
         record.command(),
         format_duration(end.duration),
         stop.request.reason,
@@ -263,7 +283,7 @@ fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
             record.command(),
             format_duration(end.duration)
         );
-        eprintln!("flowforge: {message}");
+        diag!("{message}");
         record.event(
             Category::Action,
             "tree_kill",
@@ -322,7 +342,7 @@ fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
         None => {
             let message =
                 "lost track of the command's exit status (its supervisor shim died); the tree was stopped";
-            eprintln!("flowforge: {message}");
+            diag!("{message}");
             record.error("status_lost", message.to_string());
             (EXIT_FLOWFORGE_FAILED, "failed")
         }

@@ -56,6 +56,12 @@ const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
 const COALESCE: Duration = Duration::from_micros(250);
 /// How often SIGKILL is repeated while the tree is not yet empty.
 const KILL_REPEAT: Duration = Duration::from_millis(50);
+/// Once the tree is gone, how long a reader may take nothing before the output still held
+/// is dropped; any progress starts the wait again.
+const DRAIN_STALL: Duration = Duration::from_secs(5);
+/// After FlowForge stopped the tree: the whole drain, progress or not, so `--timeout` and
+/// the exit status never wait on a reader.
+const DRAIN_AFTER_STOP: Duration = Duration::from_secs(1);
 /// Lines per second the detector sees at most; the rest pass through unanalysed.
 const ANALYSIS_LINES_PER_SECOND: u32 = 25_000;
 
@@ -123,6 +129,36 @@ pub struct AttemptEnd {
     pub duration: Duration,
     /// Our stdout was closed by its reader (EPIPE).
     pub output_closed: bool,
+    /// Output bytes dropped because the reader took nothing while the drain waited.
+    pub output_dropped: u64,
+}
+
+/// The wait for a slow reader once the tree is gone (see [`DRAIN_STALL`]).
+struct Drain {
+    deadline: Instant,
+    /// A hard deadline: progress does not extend it.
+    hard: bool,
+    written: u64,
+}
+
+impl Drain {
+    fn new(now: Instant, after_stop: bool, written: u64) -> Drain {
+        let wait = if after_stop { DRAIN_AFTER_STOP } else { DRAIN_STALL };
+        Drain {
+            deadline: now + wait,
+            hard: after_stop,
+            written,
+        }
+    }
+
+    /// Whether to give up, given how many bytes the sinks have taken so far.
+    fn expired(&mut self, now: Instant, written: u64) -> bool {
+        if !self.hard && written != self.written {
+            self.written = written;
+            self.deadline = now + DRAIN_STALL;
+        }
+        now >= self.deadline
+    }
 }
 
 /// The loop's long-lived parts, kept across attempts (restarts).
@@ -308,6 +344,9 @@ impl Supervisor {
         let mut next_check = started + CHECK_INTERVAL;
         let mut last_counts = (0u64, 0u64, 0u64);
         let mut more_ready = true;
+        let mut drain: Option<Drain> = None;
+        let mut output_dropped = 0;
+        let mut tree_gone_after = None;
 
         loop {
             let pumps_done = stdout_pump.is_done() && stderr_pump.as_ref().is_none_or(|p| p.is_done());
@@ -326,6 +365,9 @@ impl Supervisor {
             } = &phase
             {
                 wake = wake.min(if *escalated { now + KILL_REPEAT } else { *deadline });
+            }
+            if let Some(drain) = &drain {
+                wake = wake.min(drain.deadline);
             }
             let timeout = if more_ready {
                 Duration::ZERO
@@ -546,14 +588,19 @@ impl Supervisor {
                         });
                     }
                 }
+                let written = stdout_pump.stats.written + stderr_pump.as_ref().map_or(0, |p| p.stats.written);
+                let drain = drain.get_or_insert_with(|| {
+                    tree_gone_after = Some(now.duration_since(started));
+                    Drain::new(now, stopped.is_some() || interrupted, written)
+                });
+                if drain.expired(now, written) {
+                    output_dropped = stdout_pump.discard() + stderr_pump.as_mut().map_or(0, |p| p.discard());
+                    break;
+                }
             }
         }
         // Adopted orphans of a shim that died early would still be ours: stop them too.
         stop_strays(self.options.kill_grace);
-        stdout_pump.flush_blocking(&self.stdout);
-        if let Some(pump) = stderr_pump.as_mut() {
-            pump.flush_blocking(&self.stderr);
-        }
         if let Some(copy) = stdin_copy {
             if copy.restore_blocking {
                 let _ = fd::set_nonblocking(fd::stdio(0), false);
@@ -565,8 +612,10 @@ impl Supervisor {
             stopped,
             interrupted,
             leftovers_stopped,
-            duration: started.elapsed(),
+            // How long the tree lived, not how long a slow reader kept the drain waiting.
+            duration: tree_gone_after.unwrap_or_else(|| started.elapsed()),
             output_closed: stdout_pump.sink_broken,
+            output_dropped,
         })
     }
 }
