@@ -880,3 +880,81 @@ fn broken_stdout_and_stderr_change_no_exit_status() {
         sandbox.assert_no_survivors();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Transparency (issue 13): the command gets the caller's signal dispositions and mask
+// ---------------------------------------------------------------------------------------
+
+/// `sh -c "trap '' INT PIPE HUP; exec [PREFIX...] grep SigIgn|SigBlk /proc/self/status"`.
+fn signal_state(sandbox: &Sandbox, prefix: &[&str]) -> String {
+    let inner = format!(
+        "trap '' INT PIPE HUP; exec {} grep -E 'SigIgn|SigBlk' /proc/self/status",
+        prefix.join(" ")
+    );
+    let out = sandbox.spawn(sandbox.command_of("sh", &["-c", &inner])).finish();
+    out.assert_code(0);
+    out.stdout_text()
+}
+
+#[test]
+fn ignored_signals_and_the_mask_reach_the_command_unchanged() {
+    let sandbox = Sandbox::new("inherit");
+    let bin = format!("'{BIN}'");
+    let direct = signal_state(&sandbox, &[]);
+    let ignored = direct
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:\t"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .expect("a SigIgn line");
+    assert_eq!(ignored & 0x1003, 0x1003, "HUP, INT and PIPE ignored: {direct}");
+    assert_eq!(signal_state(&sandbox, &[&bin, "run", "--"]), direct);
+    // coreutils timeout keeps SIGPIPE and the mask but catches INT, HUP and TERM itself, so
+    // its command gets those back as defaults; FlowForge keeps them ignored (nohup, `cmd &`).
+    assert_eq!(
+        signal_state(&sandbox, &[&bin, "run", "--pty", "always", "--"]).replace('\r', ""),
+        direct
+    );
+    // A blocked signal stays blocked (the shell cannot block one; python can).
+    let blocked = |prefix: &[&str]| {
+        let block = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); os.execvp(sys.argv[1], sys.argv[1:])";
+        let mut args = vec!["-c", block];
+        args.extend_from_slice(prefix);
+        args.extend(["grep", "SigBlk", "/proc/self/status"]);
+        let out = sandbox.spawn(sandbox.command_of(python(), &args)).finish();
+        out.assert_code(0);
+        out.stdout_text()
+    };
+    let direct = blocked(&[]);
+    assert_eq!(direct, "SigBlk:\t0000000000000200\n");
+    assert_eq!(blocked(&[BIN, "run", "--"]), direct);
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn ignored_sigpipe_gives_the_command_epipe_like_timeout() {
+    // `(trap '' PIPE; flowforge run -- yes | :)`: yes sees EPIPE, says so and exits 1.
+    let run = |prefix: &str| {
+        let sandbox = Sandbox::new("sigpipe-ignored");
+        let mut reader = Command::new("true")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("true runs");
+        let broken = std::os::fd::OwnedFd::from(reader.stdin.take().expect("piped stdin"));
+        reader.wait().expect("true ends");
+        let inner = format!("trap '' PIPE; exec {prefix} yes");
+        let mut command = sandbox.command_of("sh", &["-c", &inner]);
+        command.stdout(broken);
+        let out = sandbox.spawn(command).finish();
+        sandbox.assert_no_survivors();
+        out
+    };
+    let timeout = run("timeout 10");
+    let flowforge = run(&format!("'{BIN}' run --"));
+    timeout.assert_code(1);
+    flowforge.assert_code(1);
+    assert!(
+        flowforge.stderr_text().contains("Broken pipe"),
+        "{}",
+        flowforge.describe()
+    );
+}

@@ -26,6 +26,7 @@ use sampler::TreeSampler;
 use crate::cli::PtyMode;
 use crate::sample::{Sample, Stream};
 use flowforge_platform::fd::{self, AsFdBorrowed};
+use flowforge_platform::inherited::Inherited;
 use flowforge_platform::kill::{self, Target};
 use flowforge_platform::pty;
 use flowforge_platform::reap::{self, ExitStatus};
@@ -187,9 +188,14 @@ impl Supervisor {
     pub fn new(options: Options) -> io::Result<Supervisor> {
         flowforge_platform::process::set_child_subreaper()?;
         let poll = Poll::new()?;
-        let mut signals = Signals::new([
-            SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH,
-        ])?;
+        // A forwarded signal ignored on entry (`nohup`, SIGINT of a background job) stays
+        // ignored, here and in the command (the shim passes the dispositions on).
+        let inherited = Inherited::at_start();
+        let caught = FORWARDED
+            .into_iter()
+            .filter(|&signal| !inherited.ignored(signal))
+            .chain([SIGCHLD, SIGWINCH]);
+        let mut signals = Signals::new(caught)?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let stdout = Sink::new(1);
