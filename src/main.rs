@@ -1,5 +1,11 @@
 //! `flowforge`: parse the command line, dispatch, and map every failure to an exit status
 //! in one place.
+//!
+//! Two things happen before `main`: the platform crate's constructor records the signal
+//! dispositions and mask we were started with (`platform::inherited`), and Rust's runtime
+//! reopens any of fds 0–2 that the caller left closed on /dev/null, so nothing FlowForge
+//! opens later (the database, a pipe) can land on a standard descriptor
+//! (`lifecycle::closed_stdio_at_start_is_reopened_on_dev_null` pins that).
 
 #![deny(unsafe_code)]
 

@@ -958,3 +958,59 @@ fn ignored_sigpipe_gives_the_command_epipe_like_timeout() {
         flowforge.describe()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Fallbacks (issue 13): no pidfd, closed standard descriptors
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn without_pidfd_sigchld_and_waitpid_carry_every_ending() {
+    // FLOWFORGE_TEST_NO_PIDFD (debug builds only) makes FlowForge behave as on a kernel or
+    // seccomp profile without pidfd_open.
+    let cases: [(&[&str], i32); 4] = [
+        (&["--", "sh", "-c", "exit 3"], 3),
+        (&["--", "sh", "-c", "kill -KILL $$"], 137),
+        (&["--timeout", "1s", "--", "sleep", "30"], 124),
+        (
+            &[
+                "--kill-grace",
+                "30s",
+                "--",
+                "sh",
+                "-c",
+                "sleep 60 >/dev/null 2>&1 & exit 0",
+            ],
+            0,
+        ),
+    ];
+    for (flags, code) in cases {
+        let sandbox = Sandbox::new("no-pidfd");
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        let mut command = sandbox.command(&args);
+        command.env("FLOWFORGE_TEST_NO_PIDFD", "1");
+        let out = sandbox.spawn(command).finish();
+        assert_eq!(out.status.code(), Some(code), "{flags:?}\n{}", out.describe());
+        sandbox.assert_no_survivors();
+    }
+}
+
+#[test]
+fn closed_stdio_at_start_is_reopened_on_dev_null() {
+    // `flowforge run -- CMD <&- >&- 2>&-`: FlowForge's own fds 0-2 are /dev/null, not
+    // whatever it opens first (the database, a pipe to the child).
+    let sandbox = Sandbox::new("closed-at-start");
+    let listing = sandbox.path("fds");
+    let inner = format!(
+        "ff=$(awk '{{print $4}}' /proc/$PPID/stat); for n in 0 1 2; do readlink /proc/$ff/fd/$n; done > '{}'",
+        listing.display()
+    );
+    let script = format!("exec '{BIN}' run -- sh -c \"$1\" <&- >&- 2>&-");
+    let out = sandbox
+        .spawn(sandbox.command_of("sh", &["-c", &script, "sh", &inner]))
+        .finish();
+    out.assert_code(0);
+    let fds = std::fs::read_to_string(&listing).expect("the command listed FlowForge's fds");
+    assert_eq!(fds, "/dev/null\n/dev/null\n/dev/null\n");
+    sandbox.assert_no_survivors();
+}

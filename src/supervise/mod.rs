@@ -1,8 +1,9 @@
 //! The supervisor: one single-threaded mio loop that owns one child and its whole tree.
 //!
 //! Sources, each a constant token: signals (self-pipe from signal-hook), the shim's exit
-//! (pidfd), the shim's control channel, the child's stdout and stderr (or pty master), our
-//! own stdout/stderr when they can block, and our stdin when it is copied into a pty.
+//! (pidfd; where there is none, SIGCHLD and `waitpid` alone), the shim's control channel,
+//! the child's stdout and stderr (or pty master), our own stdout/stderr when they can block,
+//! and our stdin when it is copied into a pty.
 //! Timers are deadlines that set the poll timeout: the sampling tick, the 250 ms check that
 //! asks the [`Watch`] whether to stop, and the stop's grace deadline. An attempt ends when
 //! the shim has exited — which it does only once the command and every descendant are gone
@@ -290,11 +291,13 @@ impl Supervisor {
         watch: &mut dyn Watch,
     ) -> io::Result<AttemptEnd> {
         let registry = self.poll.registry();
-        registry.register(
-            &mut SourceFd(&child.exit_notifier.as_raw_fd()),
-            SHIM_EXIT,
-            Interest::READABLE,
-        )?;
+        if let Some(notifier) = &child.exit_notifier {
+            registry.register(
+                &mut SourceFd(&notifier.as_raw_fd()),
+                SHIM_EXIT,
+                Interest::READABLE,
+            )?;
+        }
         registry.register(
             &mut SourceFd(&child.channel.as_raw_fd()),
             CHANNEL,
@@ -633,7 +636,7 @@ struct Registered(Vec<i32>);
 impl Registered {
     fn of(child: &Child) -> Registered {
         let mut fds: Vec<i32> = [
-            Some(&child.exit_notifier),
+            child.exit_notifier.as_ref(),
             Some(&child.channel),
             child.stdout.as_ref(),
             child.stderr.as_ref(),
