@@ -116,10 +116,10 @@ macro_rules! diag {
 }
 pub(crate) use diag;
 
-/// The env_logger target: log records go through the same writer.
-pub struct LogTarget;
+/// [`write`] as an `io::Write`: the env_logger target and the evidence spill.
+pub struct Writer;
 
-impl io::Write for LogTarget {
+impl io::Write for Writer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         write(buf);
         Ok(buf.len())

@@ -69,6 +69,6 @@ fn init_logging(verbose: u8) {
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format(|out, record| writeln!(out, "flowforge: {}", record.args()))
-        .target(env_logger::Target::Pipe(Box::new(diag::LogTarget)))
+        .target(env_logger::Target::Pipe(Box::new(diag::Writer)))
         .init();
 }

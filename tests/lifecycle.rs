@@ -1014,3 +1014,93 @@ fn closed_stdio_at_start_is_reopened_on_dev_null() {
     assert_eq!(fds, "/dev/null\n/dev/null\n/dev/null\n");
     sandbox.assert_no_survivors();
 }
+
+// ---------------------------------------------------------------------------------------
+// Evidence of what was lost, and automatic retention (issue 13)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn output_a_reader_never_took_is_in_the_record() {
+    let sandbox = Sandbox::new("dropped-recorded");
+    let (mut reader, pipe) = stalled_reader();
+    let mut command = sandbox.command(&["run", "--no-detect", "--timeout", "1s", "--", "yes"]);
+    command.stdout(pipe);
+    let out = sandbox.spawn(command).finish();
+    let _ = reader.kill();
+    let _ = reader.wait();
+    out.assert_code(124);
+    let conn = rusqlite::Connection::open(sandbox.db()).expect("open the store");
+    let dropped: i64 = conn
+        .query_row(
+            "SELECT json_extract(payload, '$.bytes') FROM events WHERE kind = 'output_dropped'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("an output_dropped event");
+    assert!(dropped > 0);
+    let show = sandbox.run(&["show", "last"]);
+    assert!(
+        show.stdout_text().contains("outcome/output_dropped"),
+        "{}",
+        show.describe()
+    );
+}
+
+#[test]
+fn retention_deletes_old_runs_while_a_run_goes_on_and_says_so() {
+    let sandbox = Sandbox::new("retention");
+    sandbox.run(&["run", "--", "true"]).assert_code(0);
+    let conn = rusqlite::Connection::open(sandbox.db()).expect("open the store");
+    insert_old_run(&conn);
+    // The run waits (no sleep for correctness) until its own retention event is committed.
+    let wait = format!("until '{BIN}' events --json | grep -q '\"kind\":\"retention\"'; do sleep 0.1; done");
+    let out = sandbox.run(&run_sh(&wait));
+    out.assert_code(0);
+    let runs: Vec<i64> = conn
+        .prepare("SELECT id FROM runs ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("list runs");
+    assert_eq!(runs, vec![1, 3], "the 60-day-old run is gone, the others stay");
+    let show = sandbox.run(&["show", "last"]);
+    let text = show.stdout_text();
+    assert!(
+        text.contains("control/retention") && text.contains("deleted 1 old run"),
+        "{text}"
+    );
+}
+
+#[test]
+fn retention_off_keeps_everything() {
+    let sandbox = Sandbox::new("retention-off");
+    sandbox.run(&["run", "--", "true"]).assert_code(0);
+    let conn = rusqlite::Connection::open(sandbox.db()).expect("open the store");
+    insert_old_run(&conn);
+    let mut command = sandbox.command(&["run", "--", "sleep", "3"]);
+    command.env("FLOWFORGE_RETENTION", "off");
+    sandbox.spawn(command).finish().assert_code(0);
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(runs, 3);
+}
+
+/// A run (with one event) that ended 60 days ago, as run 2.
+fn insert_old_run(conn: &rusqlite::Connection) {
+    let ended: i64 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+        - 60 * 24 * 3600 * 1000;
+    conn.execute(
+        "INSERT INTO runs (id, argv, cwd, started_at_ms, ended_at_ms, exit_code, outcome, mode, flowforge_version)
+         VALUES (2, '[\"old\"]', '/', ?1, ?1, 0, 'exited', 'kill', 'test')",
+        [ended],
+    )
+    .expect("insert an old run");
+    conn.execute(
+        "INSERT INTO events (run_id, at_ms, category, kind, actor, message)
+         VALUES (2, ?1, 'lifecycle', 'started', 'supervisor', 'old')",
+        [ended],
+    )
+    .expect("insert its event");
+}

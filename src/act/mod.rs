@@ -15,6 +15,7 @@ pub mod watch;
 
 use crate::cli::{DbChoice, RunArgs};
 use crate::diag::diag;
+use crate::evidence::retention::Policy;
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
 use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Supervisor};
 use crate::units::format_duration;
@@ -30,6 +31,9 @@ use watch::{ActionMode, RunWatch};
 pub const EXIT_STOPPED: i32 = 124;
 pub const EXIT_FLOWFORGE_FAILED: i32 = 125;
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// The environment variable that sets the retention policy (`--retention` wins).
+const RETENTION_VAR: &str = "FLOWFORGE_RETENTION";
 
 /// How long the evidence writer may take to flush at exit before critical events are
 /// printed to stderr instead.
@@ -49,18 +53,42 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
     let run = NewRun::new(argv, &cwd, args.action.name());
+    let retention = retention_policy(args.retention);
     if !*required {
         // Opening the database and inserting the run's row happen on the writer thread
         // while the child is spawned; a database it cannot use is one warning from there,
         // and the run goes on with its critical events printed to stderr at the end.
-        return Ok(Recorder::start_background(&db, run));
+        let recorder = Recorder::start_background(&db, run);
+        recorder.apply_retention(retention);
+        return Ok(recorder);
     }
     match Recorder::start(&db, run) {
-        Ok((recorder, _)) => Ok(recorder),
+        Ok((recorder, _)) => {
+            recorder.apply_retention(retention);
+            Ok(recorder)
+        }
         Err(e) => {
             diag!("{} (--require-db)", crate::inspect::with_sources(&e));
             Err(EXIT_FLOWFORGE_FAILED)
         }
+    }
+}
+
+/// `--retention`, else `FLOWFORGE_RETENTION`, else the default; an invalid variable is one
+/// warning and the default.
+fn retention_policy(flag: Option<Policy>) -> Policy {
+    if let Some(policy) = flag {
+        return policy;
+    }
+    match std::env::var(RETENTION_VAR) {
+        Ok(text) => Policy::parse(&text).unwrap_or_else(|why| {
+            log::warn!(
+                "ignoring {RETENTION_VAR}={text:?}: {why}; using {}",
+                Policy::DEFAULT.describe()
+            );
+            Policy::DEFAULT
+        }),
+        Err(_) => Policy::DEFAULT,
     }
 }
 
