@@ -5,6 +5,7 @@ use crate::act::guardrails::Limits;
 use crate::act::restart::Budget;
 use crate::act::watch::ActionMode;
 use crate::detect::DetectConfig;
+use crate::evidence::retention::Policy;
 use crate::evidence::RunRef;
 use crate::units::{parse_duration, parse_size};
 use std::ffi::OsString;
@@ -74,6 +75,9 @@ Evidence (see OPERATIONS.md):
       --no-db                record nothing
       --require-db           fail (exit 125) when the database cannot be opened, instead
                              of running on with a warning
+      --retention AGE,SIZE|off
+                             delete older runs while this one runs [default:
+                             $FLOWFORGE_RETENTION, else 30d,256M]
 
 Output:
   -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
@@ -107,6 +111,8 @@ pub struct RunArgs {
     /// `None` with `--no-detect`.
     pub detect: Option<DetectConfig>,
     pub restart_budget: Budget,
+    /// `--retention`; `None` leaves it to `FLOWFORGE_RETENTION` and the default.
+    pub retention: Option<Policy>,
 }
 
 /// Where `flowforge run` records its evidence.
@@ -410,6 +416,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         limits: Limits::default(),
         detect: Some(DetectConfig::default()),
         restart_budget: Budget::default(),
+        retention: None,
     };
     let mut no_detect = false;
     let mut no_db = false;
@@ -530,6 +537,13 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
             }
             Long("no-db") => no_db = true,
             Long("require-db") => require_db = true,
+            Long("retention") => {
+                let text = value_of(&mut parser, "--retention")?;
+                let policy = Policy::parse(&text).map_err(|why| {
+                    usage(format!("invalid --retention: {why}"), "e.g. --retention 30d,256M")
+                })?;
+                run.retention = Some(policy);
+            }
             Short('h') | Long("help") => return Ok(Command::Help(RUN_HELP)),
             Value(program) => {
                 run.command.push(program);

@@ -7,6 +7,7 @@
 //! Then `flowforge show` explains the run with the numbers. The agent is a plain `sh`
 //! script so the demo needs nothing but a POSIX shell.
 
+use crate::diag::{self, diag};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -45,9 +46,9 @@ The run is recorded in your evidence store like any other (see `flowforge runs`)
 fn say(text: &str) {
     use flowforge_platform::fd;
     if fd::isatty(fd::stdio(2)) {
-        eprintln!("\n\x1b[1m== {text}\x1b[0m");
+        diag::write(format!("\n\x1b[1m== {text}\x1b[0m\n").as_bytes());
     } else {
-        eprintln!("\n== {text}");
+        diag::write(format!("\n== {text}\n").as_bytes());
     }
 }
 
@@ -55,24 +56,24 @@ pub fn demo() -> i32 {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
-            eprintln!("flowforge: demo: cannot find the flowforge binary: {e}");
+            diag!("demo: cannot find the flowforge binary: {e}");
             return 125;
         }
     };
     let dir: PathBuf = std::env::temp_dir().join(format!("flowforge-demo-{}", std::process::id()));
     let agent = dir.join("agent.sh");
     if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&agent, AGENT)) {
-        eprintln!(
-            "flowforge: demo: cannot write the simulated agent to {}: {e}",
-            dir.display()
-        );
+        diag!("demo: cannot write the simulated agent to {}: {e}", dir.display());
         return 125;
     }
     say("a simulated agent starts working; a few seconds in, it will start looping");
-    eprintln!(
-        "   $ flowforge run --action restart -- sh {} {}",
-        agent.display(),
-        dir.join("state").display()
+    diag::write(
+        format!(
+            "   $ flowforge run --action restart -- sh {} {}\n",
+            agent.display(),
+            dir.join("state").display()
+        )
+        .as_bytes(),
     );
     let status = Command::new(&exe)
         .args(["run", "--action", "restart", "--", "sh"])
@@ -83,12 +84,12 @@ pub fn demo() -> i32 {
     let code = match status {
         Ok(status) => status.code().unwrap_or(125),
         Err(e) => {
-            eprintln!("flowforge: demo: cannot start flowforge run: {e}");
+            diag!("demo: cannot start flowforge run: {e}");
             return 125;
         }
     };
     if code != 0 {
-        eprintln!("flowforge: demo: the supervised agent ended with status {code}, expected 0");
+        diag!("demo: the supervised agent ended with status {code}, expected 0");
         return code;
     }
     say("FlowForge detected the loop, stopped the tree and restarted the agent, which finished");
@@ -101,7 +102,7 @@ pub fn demo() -> i32 {
         }
         Ok(status) => status.code().unwrap_or(125),
         Err(e) => {
-            eprintln!("flowforge: demo: cannot run flowforge show: {e}");
+            diag!("demo: cannot run flowforge show: {e}");
             125
         }
     }

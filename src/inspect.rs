@@ -5,6 +5,7 @@
 //! "no such run" to exit 1 and every other failure to 125.
 
 use crate::cli::Inspect;
+use crate::diag::diag;
 use crate::evidence::{self, report, EvidenceError};
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,11 +42,11 @@ pub fn inspect(what: Inspect, db: Option<PathBuf>) -> i32 {
         Ok(()) => 0,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e @ (EvidenceError::NoRun(_) | EvidenceError::NoRuns)) => {
-            eprintln!("flowforge: {e}");
+            diag!("{e}");
             1
         }
         Err(e) => {
-            eprintln!("flowforge: {}", with_sources(&e));
+            diag!("{}", with_sources(&e));
             125
         }
     }

@@ -1,5 +1,11 @@
 //! `flowforge`: parse the command line, dispatch, and map every failure to an exit status
 //! in one place.
+//!
+//! Two things happen before `main`: the platform crate's constructor records the signal
+//! dispositions and mask we were started with (`platform::inherited`), and Rust's runtime
+//! reopens any of fds 0–2 that the caller left closed on /dev/null, so nothing FlowForge
+//! opens later (the database, a pipe) can land on a standard descriptor
+//! (`lifecycle::closed_stdio_at_start_is_reopened_on_dev_null` pins that).
 
 #![deny(unsafe_code)]
 
@@ -7,6 +13,7 @@ mod act;
 mod cli;
 mod demo;
 mod detect;
+mod diag;
 mod evidence;
 mod inspect;
 mod sample;
@@ -14,6 +21,7 @@ mod supervise;
 mod units;
 
 use cli::Command;
+use diag::diag;
 use std::io::Write;
 
 fn main() {
@@ -21,7 +29,7 @@ fn main() {
     let command = match cli::parse(args) {
         Ok(command) => command,
         Err(usage) => {
-            eprintln!("flowforge: {usage}");
+            diag!("{usage}");
             std::process::exit(act::EXIT_FLOWFORGE_FAILED);
         }
     };
@@ -36,11 +44,11 @@ fn main() {
             demo::demo()
         }
         Command::Help(text) => {
-            let _ = std::io::stdout().write_all(text.as_bytes());
+            diag::stdout(text.as_bytes());
             0
         }
         Command::Version => {
-            println!("flowforge {}", env!("CARGO_PKG_VERSION"));
+            diag::stdout(format!("flowforge {}\n", env!("CARGO_PKG_VERSION")).as_bytes());
             0
         }
         Command::Run(args) => {
@@ -61,5 +69,6 @@ fn init_logging(verbose: u8) {
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format(|out, record| writeln!(out, "flowforge: {}", record.args()))
+        .target(env_logger::Target::Pipe(Box::new(diag::Writer)))
         .init();
 }

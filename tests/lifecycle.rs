@@ -742,3 +742,365 @@ fn pty_output_arrives_complete() {
     }
     assert_same_bytes("stdout", &out.stdout, &want);
 }
+
+// ---------------------------------------------------------------------------------------
+// Readers that never read (issue 13): the guardrails keep running
+// ---------------------------------------------------------------------------------------
+
+/// `sleep 600` reading nothing from a pipe: its stdin, for FlowForge's stdout.
+fn stalled_reader() -> (std::process::Child, Stdio) {
+    let mut reader = Command::new("sleep")
+        .arg("600")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sleep runs");
+    let pipe = Stdio::from(reader.stdin.take().expect("piped stdin"));
+    (reader, pipe)
+}
+
+#[test]
+fn stalled_pipe_reader_does_not_hold_the_timeout() {
+    let sandbox = Sandbox::new("stalled-pipe");
+    // `{ flowforge run --no-detect --timeout 1s -- yes; } | sleep 600`
+    let (mut reader, pipe) = stalled_reader();
+    let mut command = sandbox.command(&["run", "--no-detect", "--timeout", "1s", "--", "yes"]);
+    command.stdout(pipe);
+    let out = sandbox.spawn(command).finish();
+    let reader_alive = reader.try_wait().expect("try_wait").is_none();
+    let _ = reader.kill();
+    let _ = reader.wait();
+    out.assert_code(124);
+    assert!(reader_alive, "FlowForge waited for the reader to go away");
+    let stderr = out.stderr_text();
+    assert!(stderr.contains("flowforge: stopped yes"), "{}", out.describe());
+    assert!(stderr.contains("flowforge: dropped"), "{}", out.describe());
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn stopped_terminal_does_not_hold_the_timeout() {
+    // FlowForge on a terminal whose reader (script, blocked on a pipe nobody reads) takes
+    // nothing more: the terminal of a Ctrl-S.
+    let sandbox = Sandbox::new("stalled-tty");
+    let status = sandbox.path("status");
+    let inner = format!(
+        "'{BIN}' run --no-detect --timeout 1s -- yes; echo $? > '{}'",
+        status.display()
+    );
+    let (mut reader, pipe) = stalled_reader();
+    let mut script = sandbox.command_of("script", &["-qec", &inner, "/dev/null"]);
+    script.stdout(pipe).stderr(Stdio::null());
+    let mut script = script.spawn().expect("script runs");
+    let code = || std::fs::read_to_string(&status).unwrap_or_default();
+    let ended = wait_until(|| code().ends_with('\n'), RUN_LIMIT);
+    for child in [&mut script, &mut reader] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(ended, "flowforge did not end under a stopped terminal");
+    assert_eq!(code().trim(), "124");
+    sandbox.assert_no_survivors();
+}
+
+// ---------------------------------------------------------------------------------------
+// Closed and broken stdout/stderr (issue 13): the exit status never changes
+// ---------------------------------------------------------------------------------------
+
+/// The pid of FlowForge, as the command finds it: the parent of its shim.
+const FLOWFORGE_PID: &str = "$(awk '{print $4}' /proc/$PPID/stat)";
+
+/// Every way a run ends, with the status it must end with whatever its streams are.
+fn stop_paths() -> Vec<(&'static str, Vec<String>, i32)> {
+    let sh = |flags: &[&str], script: &str| run_sh_with(flags, script);
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        ("exit status", sh(&[], "exit 3"), 3),
+        (
+            "timeout",
+            args(&["run", "--timeout", "1s", "--", "sleep", "30"]),
+            124,
+        ),
+        ("idle timeout", sh(&["--idle-timeout", "1s"], "sleep 30"), 124),
+        (
+            "forwarded SIGTERM",
+            sh(&[], &format!("kill -TERM {FLOWFORGE_PID}; sleep 30")),
+            143,
+        ),
+        (
+            "double interrupt",
+            sh(
+                &[],
+                &format!("trap '' INT; p={FLOWFORGE_PID}; while :; do kill -INT $p; sleep 0.2; done"),
+            ),
+            130,
+        ),
+        ("not found", args(&["run", "--", "/nonexistent/ff-test"]), 127),
+        ("usage error", args(&["run", "--no-such-flag"]), 125),
+    ]
+}
+
+#[test]
+fn closed_stdout_and_stderr_change_no_exit_status() {
+    let mut cases = stop_paths();
+    cases.push((
+        "runaway",
+        run_sh_with(
+            &[],
+            "while :; do echo 'ERROR: connection refused, retrying'; done",
+        ),
+        124,
+    ));
+    for (name, args, code) in cases {
+        let sandbox = Sandbox::new("closed-stdio");
+        // `flowforge ARGS >&- 2>&-`
+        let mut wrapped = vec!["-c".to_string(), "exec \"$@\" >&- 2>&-".into(), "sh".into()];
+        wrapped.push(BIN.to_string());
+        wrapped.extend(args);
+        let out = sandbox.spawn(sandbox.command_of("sh", &wrapped)).finish();
+        assert_eq!(out.status.code(), Some(code), "{name}\n{}", out.describe());
+        sandbox.assert_no_survivors();
+    }
+}
+
+#[test]
+fn broken_stdout_and_stderr_change_no_exit_status() {
+    for (name, args, code) in stop_paths() {
+        let sandbox = Sandbox::new("broken-stdio");
+        // A pipe whose reader is gone before FlowForge starts.
+        let mut reader = Command::new("true")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("true runs");
+        let broken = std::os::fd::OwnedFd::from(reader.stdin.take().expect("piped stdin"));
+        reader.wait().expect("true ends");
+        let mut command = sandbox.command(&args);
+        command.stdout(broken.try_clone().expect("dup")).stderr(broken);
+        let out = sandbox.spawn(command).finish();
+        assert_eq!(out.status.code(), Some(code), "{name}\n{}", out.describe());
+        sandbox.assert_no_survivors();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Transparency (issue 13): the command gets the caller's signal dispositions and mask
+// ---------------------------------------------------------------------------------------
+
+/// `sh -c "trap '' INT PIPE HUP; exec [PREFIX...] grep SigIgn|SigBlk /proc/self/status"`.
+fn signal_state(sandbox: &Sandbox, prefix: &[&str]) -> String {
+    let inner = format!(
+        "trap '' INT PIPE HUP; exec {} grep -E 'SigIgn|SigBlk' /proc/self/status",
+        prefix.join(" ")
+    );
+    let out = sandbox.spawn(sandbox.command_of("sh", &["-c", &inner])).finish();
+    out.assert_code(0);
+    out.stdout_text()
+}
+
+#[test]
+fn ignored_signals_and_the_mask_reach_the_command_unchanged() {
+    let sandbox = Sandbox::new("inherit");
+    let bin = format!("'{BIN}'");
+    let direct = signal_state(&sandbox, &[]);
+    let ignored = direct
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:\t"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .expect("a SigIgn line");
+    assert_eq!(ignored & 0x1003, 0x1003, "HUP, INT and PIPE ignored: {direct}");
+    assert_eq!(signal_state(&sandbox, &[&bin, "run", "--"]), direct);
+    // coreutils timeout keeps SIGPIPE and the mask but catches INT, HUP and TERM itself, so
+    // its command gets those back as defaults; FlowForge keeps them ignored (nohup, `cmd &`).
+    assert_eq!(
+        signal_state(&sandbox, &[&bin, "run", "--pty", "always", "--"]).replace('\r', ""),
+        direct
+    );
+    // A blocked signal stays blocked (the shell cannot block one; python can).
+    let blocked = |prefix: &[&str]| {
+        let block = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); os.execvp(sys.argv[1], sys.argv[1:])";
+        let mut args = vec!["-c", block];
+        args.extend_from_slice(prefix);
+        args.extend(["grep", "SigBlk", "/proc/self/status"]);
+        let out = sandbox.spawn(sandbox.command_of(python(), &args)).finish();
+        out.assert_code(0);
+        out.stdout_text()
+    };
+    let direct = blocked(&[]);
+    assert_eq!(direct, "SigBlk:\t0000000000000200\n");
+    assert_eq!(blocked(&[BIN, "run", "--"]), direct);
+    sandbox.assert_no_survivors();
+}
+
+#[test]
+fn ignored_sigpipe_gives_the_command_epipe_like_timeout() {
+    // `(trap '' PIPE; flowforge run -- yes | :)`: yes sees EPIPE, says so and exits 1.
+    let run = |prefix: &str| {
+        let sandbox = Sandbox::new("sigpipe-ignored");
+        let mut reader = Command::new("true")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("true runs");
+        let broken = std::os::fd::OwnedFd::from(reader.stdin.take().expect("piped stdin"));
+        reader.wait().expect("true ends");
+        let inner = format!("trap '' PIPE; exec {prefix} yes");
+        let mut command = sandbox.command_of("sh", &["-c", &inner]);
+        command.stdout(broken);
+        let out = sandbox.spawn(command).finish();
+        sandbox.assert_no_survivors();
+        out
+    };
+    let timeout = run("timeout 10");
+    let flowforge = run(&format!("'{BIN}' run --"));
+    timeout.assert_code(1);
+    flowforge.assert_code(1);
+    assert!(
+        flowforge.stderr_text().contains("Broken pipe"),
+        "{}",
+        flowforge.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Fallbacks (issue 13): no pidfd, closed standard descriptors
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn without_pidfd_sigchld_and_waitpid_carry_every_ending() {
+    // FLOWFORGE_TEST_NO_PIDFD (debug builds only) makes FlowForge behave as on a kernel or
+    // seccomp profile without pidfd_open.
+    let cases: [(&[&str], i32); 4] = [
+        (&["--", "sh", "-c", "exit 3"], 3),
+        (&["--", "sh", "-c", "kill -KILL $$"], 137),
+        (&["--timeout", "1s", "--", "sleep", "30"], 124),
+        (
+            &[
+                "--kill-grace",
+                "30s",
+                "--",
+                "sh",
+                "-c",
+                "sleep 60 >/dev/null 2>&1 & exit 0",
+            ],
+            0,
+        ),
+    ];
+    for (flags, code) in cases {
+        let sandbox = Sandbox::new("no-pidfd");
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        let mut command = sandbox.command(&args);
+        command.env("FLOWFORGE_TEST_NO_PIDFD", "1");
+        let out = sandbox.spawn(command).finish();
+        assert_eq!(out.status.code(), Some(code), "{flags:?}\n{}", out.describe());
+        sandbox.assert_no_survivors();
+    }
+}
+
+#[test]
+fn closed_stdio_at_start_is_reopened_on_dev_null() {
+    // `flowforge run -- CMD <&- >&- 2>&-`: FlowForge's own fds 0-2 are /dev/null, not
+    // whatever it opens first (the database, a pipe to the child).
+    let sandbox = Sandbox::new("closed-at-start");
+    let listing = sandbox.path("fds");
+    let inner = format!(
+        "ff=$(awk '{{print $4}}' /proc/$PPID/stat); for n in 0 1 2; do readlink /proc/$ff/fd/$n; done > '{}'",
+        listing.display()
+    );
+    let script = format!("exec '{BIN}' run -- sh -c \"$1\" <&- >&- 2>&-");
+    let out = sandbox
+        .spawn(sandbox.command_of("sh", &["-c", &script, "sh", &inner]))
+        .finish();
+    out.assert_code(0);
+    let fds = std::fs::read_to_string(&listing).expect("the command listed FlowForge's fds");
+    assert_eq!(fds, "/dev/null\n/dev/null\n/dev/null\n");
+    sandbox.assert_no_survivors();
+}
+
+// ---------------------------------------------------------------------------------------
+// Evidence of what was lost, and automatic retention (issue 13)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn output_a_reader_never_took_is_in_the_record() {
+    let sandbox = Sandbox::new("dropped-recorded");
+    let (mut reader, pipe) = stalled_reader();
+    let mut command = sandbox.command(&["run", "--no-detect", "--timeout", "1s", "--", "yes"]);
+    command.stdout(pipe);
+    let out = sandbox.spawn(command).finish();
+    let _ = reader.kill();
+    let _ = reader.wait();
+    out.assert_code(124);
+    let conn = rusqlite::Connection::open(sandbox.db()).expect("open the store");
+    let dropped: i64 = conn
+        .query_row(
+            "SELECT json_extract(payload, '$.bytes') FROM events WHERE kind = 'output_dropped'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("an output_dropped event");
+    assert!(dropped > 0);
+    let show = sandbox.run(&["show", "last"]);
+    assert!(
+        show.stdout_text().contains("outcome/output_dropped"),
+        "{}",
+        show.describe()
+    );
+}
+
+#[test]
+fn retention_deletes_old_runs_while_a_run_goes_on_and_says_so() {
+    let sandbox = Sandbox::new("retention");
+    sandbox.run(&["run", "--", "true"]).assert_code(0);
+    let conn = rusqlite::Connection::open(sandbox.db()).expect("open the store");
+    insert_old_run(&conn);
+    // The run waits (no sleep for correctness) until its own retention event is committed.
+    let wait = format!("until '{BIN}' events --json | grep -q '\"kind\":\"retention\"'; do sleep 0.1; done");
+    let out = sandbox.run(&run_sh(&wait));
+    out.assert_code(0);
+    let runs: Vec<i64> = conn
+        .prepare("SELECT id FROM runs ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("list runs");
+    assert_eq!(runs, vec![1, 3], "the 60-day-old run is gone, the others stay");
+    let show = sandbox.run(&["show", "last"]);
+    let text = show.stdout_text();
+    assert!(
+        text.contains("control/retention") && text.contains("deleted 1 old run"),
+        "{text}"
+    );
+}
+
+#[test]
+fn retention_off_keeps_everything() {
+    let sandbox = Sandbox::new("retention-off");
+    sandbox.run(&["run", "--", "true"]).assert_code(0);
+    let conn = rusqlite::Connection::open(sandbox.db()).expect("open the store");
+    insert_old_run(&conn);
+    let mut command = sandbox.command(&["run", "--", "sleep", "3"]);
+    command.env("FLOWFORGE_RETENTION", "off");
+    sandbox.spawn(command).finish().assert_code(0);
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(runs, 3);
+}
+
+/// A run (with one event) that ended 60 days ago, as run 2.
+fn insert_old_run(conn: &rusqlite::Connection) {
+    let ended: i64 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+        - 60 * 24 * 3600 * 1000;
+    conn.execute(
+        "INSERT INTO runs (id, argv, cwd, started_at_ms, ended_at_ms, exit_code, outcome, mode, flowforge_version)
+         VALUES (2, '[\"old\"]', '/', ?1, ?1, 0, 'exited', 'kill', 'test')",
+        [ended],
+    )
+    .expect("insert an old run");
+    conn.execute(
+        "INSERT INTO events (run_id, at_ms, category, kind, actor, message)
+         VALUES (2, ?1, 'lifecycle', 'started', 'supervisor', 'old')",
+        [ended],
+    )
+    .expect("insert its event");
+}

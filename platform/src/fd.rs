@@ -126,8 +126,18 @@ pub enum FileKind {
     Regular,
     /// A pipe, FIFO or socket: writes can wait, poll(2) can watch it.
     Stream,
-    /// A terminal or anything else (character devices such as /dev/null).
+    /// A terminal: writes wait while output is suspended (Ctrl-S) or the reader is slow,
+    /// and poll(2) can watch it.
+    Terminal,
+    /// Anything else (character devices such as /dev/null).
     Other,
+}
+
+impl FileKind {
+    /// Whether a write can wait on a reader, so the loop must write it non-blocking.
+    pub fn can_stall(self) -> bool {
+        matches!(self, FileKind::Stream | FileKind::Terminal)
+    }
 }
 
 /// fstat(2) reduced to [`FileKind`].
@@ -140,13 +150,15 @@ pub fn file_kind(fd: BorrowedFd<'_>) -> io::Result<FileKind> {
     Ok(match mode {
         libc::S_IFREG | libc::S_IFBLK => FileKind::Regular,
         libc::S_IFIFO | libc::S_IFSOCK => FileKind::Stream,
+        libc::S_IFCHR if isatty(fd) => FileKind::Terminal,
         _ => FileKind::Other,
     })
 }
 
-/// Opens a second, independent open file description for the pipe behind `fd` (through
-/// `/proc/self/fd`, Linux), so `O_NONBLOCK` can be set on it without changing the flags that
-/// other processes sharing the original description see. Fails for sockets.
+/// Opens a second, independent open file description for the pipe or terminal behind `fd`
+/// (through `/proc/self/fd`, Linux), so `O_NONBLOCK` can be set on it without changing the
+/// flags that other processes sharing the original description see (a shell sharing our
+/// terminal must never find it non-blocking). Fails for sockets.
 #[cfg(target_os = "linux")]
 pub fn reopen_nonblocking_for_write(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     let path = std::ffi::CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd()))
@@ -161,6 +173,23 @@ pub fn reopen_nonblocking_for_write(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 #[cfg(not(target_os = "linux"))]
 pub fn reopen_nonblocking_for_write(_fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// poll(2) for writability of one descriptor, at most `timeout_ms` (`EINTR` counts as not
+/// ready). `Ok(true)` also when the descriptor reports an error or hang-up: the next write
+/// then says what happened.
+pub fn poll_writable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    let mut pollfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    match check(unsafe { libc::poll(&mut pollfd, 1, timeout_ms) }) {
+        Ok(n) => Ok(n > 0),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// read(2) into `buf`; `Ok(0)` is end of file. `EINTR` is returned to the caller as

@@ -6,6 +6,7 @@
 //! the man page it relies on:
 //!
 //! - [`fd`]: pipes, socket pairs, non-blocking flags, terminals, raw read/write.
+//! - [`inherited`]: the signal dispositions and mask the process was started with.
 //! - [`spawn`]: starting the re-exec'd shim with its control channel on fd 3.
 //! - [`shim`]: the session-leader shim that owns the process tree (see its docs).
 //! - [`tree`]: descendants of a pid, per-process CPU ticks and resident memory.
@@ -15,6 +16,7 @@
 //! - [`process`]: process attributes: subreaper, parent-death signal, signal dispositions.
 
 pub mod fd;
+pub mod inherited;
 pub mod kill;
 pub mod process;
 pub mod pty;

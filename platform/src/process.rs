@@ -89,7 +89,7 @@ pub fn set_disposition(signal: i32, disposition: Disposition) -> io::Result<()> 
 
 /// A set of signals (sigset_t).
 #[derive(Clone, Copy)]
-pub struct SignalSet(libc::sigset_t);
+pub struct SignalSet(pub(crate) libc::sigset_t);
 
 impl SignalSet {
     pub fn empty() -> SignalSet {
@@ -103,6 +103,12 @@ impl SignalSet {
     pub fn with(mut self, signal: i32) -> SignalSet {
         // SAFETY: `self.0` is an initialised set; an invalid signal number only returns -1.
         unsafe { libc::sigaddset(&mut self.0, signal) };
+        self
+    }
+
+    pub fn without(mut self, signal: i32) -> SignalSet {
+        // SAFETY: `self.0` is an initialised set; an invalid signal number only returns -1.
+        unsafe { libc::sigdelset(&mut self.0, signal) };
         self
     }
 }

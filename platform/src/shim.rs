@@ -21,6 +21,7 @@
 //! command down; anything below it then re-parents to FlowForge, itself a subreaper.
 
 use crate::fd::{self, AsFdBorrowed};
+use crate::inherited::Inherited;
 use crate::kill::{self, Target};
 use crate::process::{self, Disposition, SignalSet};
 use crate::reap::{self, ExitStatus};
@@ -126,7 +127,8 @@ fn supervise(channel: &OwnedFd, argv: &[OsString], pty: bool) -> io::Result<i32>
 
     let mut command_done = false;
     let mut flowforge_gone = false;
-    let unblocked = SignalSet::empty();
+    // During the wait only SIGCHLD is let through beyond what the caller already allowed.
+    let unblocked = Inherited::at_start().mask().without(libc::SIGCHLD);
     loop {
         loop {
             match reap::reap_any() {

@@ -4,8 +4,15 @@
 //! fork/exec correctly (close-on-exec error pipe, `ENOENT`/`EACCES` reported as the spawn
 //! error, PATH search); the only raw work is the `pre_exec` hook, which runs between fork
 //! and exec and therefore calls async-signal-safe syscalls only (dup2, setpgid, tcsetpgrp,
-//! sigaction, sigprocmask, prctl) — no allocation, no locks, no logging.
+//! signal, sigprocmask, prctl) — no allocation, no locks, no logging. Every return is
+//! checked; a failure returns the errno, which std sends back through its close-on-exec
+//! error pipe, so `spawn` fails with it instead of running a half-configured process.
+//!
+//! Signals: std resets SIGPIPE and the mask in every child, and exec resets handled signals
+//! to their defaults. Both hooks put back what the caller of FlowForge had (see
+//! [`crate::inherited`]): ignored signals stay ignored, the mask stays the mask.
 
+use crate::inherited::Inherited;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
@@ -43,21 +50,25 @@ pub fn spawn_shim(
 ) -> io::Result<i32> {
     let [stdin, stdout, stderr] = stdio;
     let channel_fd = channel.as_raw_fd();
+    let inherited = Inherited::at_start();
+    let mask = inherited.mask();
     let mut command = Command::new(exe);
     command
         .args(args)
         .stdin(stdin.into_stdio())
         .stdout(stdout.into_stdio())
         .stderr(stderr.into_stdio());
-    // SAFETY: the hook runs between fork and exec and only calls dup2, which is
-    // async-signal-safe; `channel_fd` stays open in the parent for the duration of spawn.
+    // SAFETY: the hook runs between fork and exec and only calls dup2, signal and
+    // sigprocmask, which are async-signal-safe, on values computed before the fork;
+    // `channel_fd` stays open in the parent for the duration of spawn.
     unsafe {
         command.pre_exec(move || {
             // SAFETY: dup2 on two integers; the source is open (borrowed from the parent).
             if libc::dup2(channel_fd, SHIM_CHANNEL_FD) == -1 {
                 return Err(io::Error::last_os_error());
             }
-            Ok(())
+            // The shim captures this state again at its start and hands it to the command.
+            restore_signals(&inherited, &[], &mask.0)
         });
     }
     let child = command.spawn()?;
@@ -71,15 +82,17 @@ pub struct CommandSetup<'a> {
 }
 
 /// Starts the supervised command (from the shim): its own process group, the terminal's
-/// foreground group under a pty, default signal dispositions and an empty mask (the shim
-/// ignores the forwarded signals, and ignored dispositions survive exec), and SIGKILL as
-/// its parent-death signal. Returns the pid, or the spawn error (ENOENT, EACCES, ...).
+/// foreground group under a pty, the signal dispositions and mask FlowForge was started with
+/// (the shim ignores the forwarded signals, and ignored dispositions survive exec), and
+/// SIGKILL as its parent-death signal. Returns the pid, or the spawn error (ENOENT, EACCES, ...).
 pub fn spawn_command(argv: &[OsString], setup: CommandSetup<'_>) -> io::Result<i32> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let terminal = setup.terminal.map(|fd| fd.as_raw_fd());
     let shim = crate::process::getpid();
+    let inherited = Inherited::at_start();
+    let mask = inherited.mask();
     let mut command = Command::new(program);
     command.args(args);
     // SAFETY: the hook runs between fork and exec of a single-threaded shim and calls only
@@ -97,19 +110,13 @@ pub fn spawn_command(argv: &[OsString], setup: CommandSetup<'_>) -> io::Result<i
                     return Err(io::Error::last_os_error());
                 }
             }
-            for signal in FORWARDED_AND_IGNORED {
-                // SAFETY: resetting a disposition to SIG_DFL with `signal` (a valid number).
-                libc::signal(signal, libc::SIG_DFL);
-            }
-            let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-            // SAFETY: sigemptyset initialises the set; sigprocmask reads it.
-            libc::sigemptyset(empty.as_mut_ptr());
-            // SAFETY: `empty` was initialised just above.
-            libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
+            restore_signals(&inherited, &FORWARDED_AND_IGNORED, &mask.0)?;
             #[cfg(target_os = "linux")]
             {
                 // SAFETY: prctl with integer arguments.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
                 // SAFETY: getppid cannot fail. If the shim died before prctl took effect the
                 // signal would never come, so give up now.
                 if libc::getppid() != shim {
@@ -125,7 +132,30 @@ pub fn spawn_command(argv: &[OsString], setup: CommandSetup<'_>) -> io::Result<i
     Ok(child.id() as i32)
 }
 
-/// The signals the shim ignores and the command must get back as default.
+/// Between fork and exec: every signal that was ignored at start is ignored again, each of
+/// `reset` that was not goes back to its default, and the mask becomes `mask`.
+/// Async-signal-safe: signal(2) and sigprocmask(2) on values computed before the fork.
+fn restore_signals(inherited: &Inherited, reset: &[i32], mask: &libc::sigset_t) -> io::Result<()> {
+    for signal in 1..=64 {
+        if inherited.ignored(signal) {
+            if crate::inherited::ignore_raw(signal) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+        } else if reset.contains(&signal) {
+            // SAFETY: signal(2) with a valid number and SIG_DFL; async-signal-safe.
+            if unsafe { libc::signal(signal, libc::SIG_DFL) } == libc::SIG_ERR {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    // SAFETY: `mask` is an initialised sigset_t; the old mask is not requested.
+    if unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The signals the shim changes and the command must get back as they were at start.
 pub const FORWARDED_AND_IGNORED: [i32; 11] = [
     libc::SIGINT,
     libc::SIGTERM,

@@ -14,6 +14,8 @@ pub mod restart;
 pub mod watch;
 
 use crate::cli::{DbChoice, RunArgs};
+use crate::diag::diag;
+use crate::evidence::retention::Policy;
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
 use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Supervisor};
 use crate::units::format_duration;
@@ -29,6 +31,9 @@ use watch::{ActionMode, RunWatch};
 pub const EXIT_STOPPED: i32 = 124;
 pub const EXIT_FLOWFORGE_FAILED: i32 = 125;
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// The environment variable that sets the retention policy (`--retention` wins).
+const RETENTION_VAR: &str = "FLOWFORGE_RETENTION";
 
 /// How long the evidence writer may take to flush at exit before critical events are
 /// printed to stderr instead.
@@ -48,18 +53,42 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
     let run = NewRun::new(argv, &cwd, args.action.name());
+    let retention = retention_policy(args.retention);
     if !*required {
         // Opening the database and inserting the run's row happen on the writer thread
         // while the child is spawned; a database it cannot use is one warning from there,
         // and the run goes on with its critical events printed to stderr at the end.
-        return Ok(Recorder::start_background(&db, run));
+        let recorder = Recorder::start_background(&db, run);
+        recorder.apply_retention(retention);
+        return Ok(recorder);
     }
     match Recorder::start(&db, run) {
-        Ok((recorder, _)) => Ok(recorder),
+        Ok((recorder, _)) => {
+            recorder.apply_retention(retention);
+            Ok(recorder)
+        }
         Err(e) => {
-            eprintln!("flowforge: {} (--require-db)", crate::inspect::with_sources(&e));
+            diag!("{} (--require-db)", crate::inspect::with_sources(&e));
             Err(EXIT_FLOWFORGE_FAILED)
         }
+    }
+}
+
+/// `--retention`, else `FLOWFORGE_RETENTION`, else the default; an invalid variable is one
+/// warning and the default.
+fn retention_policy(flag: Option<Policy>) -> Policy {
+    if let Some(policy) = flag {
+        return policy;
+    }
+    match std::env::var(RETENTION_VAR) {
+        Ok(text) => Policy::parse(&text).unwrap_or_else(|why| {
+            log::warn!(
+                "ignoring {RETENTION_VAR}={text:?}: {why}; using {}",
+                Policy::DEFAULT.describe()
+            );
+            Policy::DEFAULT
+        }),
+        Err(_) => Policy::DEFAULT,
     }
 }
 
@@ -77,7 +106,7 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let (code, outcome) = match Supervisor::new(options) {
         Err(e) => {
-            eprintln!("flowforge: cannot set up supervision: {e}");
+            diag!("cannot set up supervision: {e}");
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
@@ -108,6 +137,9 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
             Err(e) => return spawn_failed(record, &e),
             Ok(end) => end,
         };
+        if end.output_dropped > 0 {
+            note_dropped_output(record, &end);
+        }
         let restartable = args.action == ActionMode::Restart
             && end
                 .stopped
@@ -139,7 +171,7 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
                         "{} during the restart backoff: not restarting",
                         signal_name(signal)
                     );
-                    eprintln!("flowforge: {message}");
+                    diag!("{message}");
                     record.event(
                         Category::Outcome,
                         "not_restarted",
@@ -171,8 +203,24 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
     }
 }
 
+/// The one line (and event) for output a stalled reader never took.
+fn note_dropped_output(record: &RunRecorder, end: &AttemptEnd) {
+    let message = format!(
+        "dropped {} byte(s) of output: the reader of our stdout/stderr took nothing more after the tree was gone",
+        end.output_dropped
+    );
+    diag!("{message}");
+    record.event(
+        Category::Outcome,
+        "output_dropped",
+        Actor::Supervisor,
+        message,
+        json!({"bytes": end.output_dropped}),
+    );
+}
+
 fn spawn_failed(record: &RunRecorder, error: &SpawnError) -> (i32, &'static str) {
-    eprintln!("flowforge: {error}");
+    diag!("{error}");
     let (kind, outcome) = match error {
         SpawnError::NotFound { .. } => ("not_found", "not_found"),
         SpawnError::NotExecutable { .. } => ("not_executable", "not_executable"),
@@ -216,8 +264,8 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
         "SIGTERM"
     };
     let plural = if stop.signalled == 1 { "" } else { "es" };
-    eprintln!(
-        "flowforge: stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
+    diag!(
+        "stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
         record.command(),
         format_duration(end.duration),
         stop.request.reason,
@@ -263,7 +311,7 @@ fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
             record.command(),
             format_duration(end.duration)
         );
-        eprintln!("flowforge: {message}");
+        diag!("{message}");
         record.event(
             Category::Action,
             "tree_kill",
@@ -322,7 +370,7 @@ fn conclude(record: &RunRecorder, end: &AttemptEnd) -> (i32, &'static str) {
         None => {
             let message =
                 "lost track of the command's exit status (its supervisor shim died); the tree was stopped";
-            eprintln!("flowforge: {message}");
+            diag!("{message}");
             record.error("status_lost", message.to_string());
             (EXIT_FLOWFORGE_FAILED, "failed")
         }

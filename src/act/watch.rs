@@ -9,6 +9,7 @@
 use super::guardrails::Guardrails;
 use super::record::RunRecorder;
 use crate::detect::{Decision, DetectConfig, Detector, Reason};
+use crate::diag::diag;
 use crate::evidence::{Actor, Category};
 use crate::sample::{Sample, Stream};
 use crate::supervise::{StopRequest, Stopper, Watch};
@@ -102,7 +103,7 @@ impl<'r> RunWatch<'r> {
             reason.summary,
             self.record.run_ref()
         );
-        eprintln!("flowforge: {line}");
+        diag!("{line}");
         self.record.event(
             Category::Alert,
             "runaway",

@@ -56,8 +56,14 @@ const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 pub(super) enum Msg {
     Event(Event),
     Pid(u32),
+    /// Apply this retention policy once the run has lasted [`RETENTION_AFTER`].
+    Retention(super::retention::Policy),
     End(RunEnd),
 }
+
+/// How long a run lasts before its writer applies the retention policy: never at the start
+/// or the end of a run, where it would add to the run's time (`flowforge run -- true`).
+const RETENTION_AFTER: Duration = Duration::from_secs(2);
 
 /// How the writer thread gets its connection.
 pub(super) enum Start {
@@ -86,6 +92,8 @@ pub(super) struct Shared {
     pub(super) abandoned: AtomicBool,
     pub(super) written_events: AtomicU64,
     pub(super) written_samples: AtomicU64,
+    /// Samples the recorder was given, written or not: what the loss count is taken from.
+    pub(super) recorded_samples: AtomicU64,
     pub(super) end_written: AtomicBool,
     pub(super) done: Mutex<bool>,
     pub(super) done_signal: Condvar,
@@ -113,6 +121,7 @@ impl Shared {
             abandoned: AtomicBool::new(false),
             written_events: AtomicU64::new(0),
             written_samples: AtomicU64::new(0),
+            recorded_samples: AtomicU64::new(0),
             end_written: AtomicBool::new(false),
             done: Mutex::new(false),
             done_signal: Condvar::new(),
@@ -257,6 +266,8 @@ pub(super) fn spawn(
                 failures: 0,
                 retry_at: None,
                 warned: false,
+                retention: None,
+                started: Instant::now(),
             };
             writer.run();
             // `finish` goes on now; the connection closes after, off its path.
@@ -280,6 +291,9 @@ struct Writer {
     failures: u32,
     retry_at: Option<Instant>,
     warned: bool,
+    /// The retention policy still to apply in this run.
+    retention: Option<super::retention::Policy>,
+    started: Instant,
 }
 
 /// Marks the writer done on every exit path, panics included, so `finish` stops waiting;
@@ -312,6 +326,12 @@ impl Writer {
             } else {
                 next.saturating_duration_since(Instant::now()).min(BATCH_DELAY)
             };
+            let wait = match self.retention {
+                Some(_) => {
+                    wait.min((self.started + RETENTION_AFTER).saturating_duration_since(Instant::now()))
+                }
+                None => wait,
+            };
             let connected = orphaned_at.is_none() && self.receive(wait);
             if !connected {
                 // No channel to wait on any more: pace retries by sleeping instead — but
@@ -342,11 +362,16 @@ impl Writer {
                     return; // the run's end is written
                 }
             }
+            if self.end.is_none() && self.retry_at.is_none() && self.started.elapsed() >= RETENTION_AFTER {
+                if let Some(policy) = self.retention.take() {
+                    self.apply_retention(&policy);
+                }
+            }
             if let Some(since) = orphaned_at.filter(|_| self.end.is_none()) {
                 // Dropped without finish: write what we have, then leave.
                 if !work || since.elapsed() > ORPHAN_GRACE {
                     let left: Vec<Event> = lock(&self.shared.backlog).drain(..).collect();
-                    spill_events(Some(self.run_id), &left, &mut io::stderr().lock());
+                    spill_events(Some(self.run_id), &left, &mut crate::diag::Writer);
                     return;
                 }
             }
@@ -377,6 +402,7 @@ impl Writer {
             match msg {
                 Msg::Event(event) => lock(&self.shared.backlog).push_back(event),
                 Msg::Pid(pid) => self.pid = Some(pid),
+                Msg::Retention(policy) => self.retention = Some(policy).filter(|p| !p.is_off()),
                 Msg::End(end) => self.end = Some(end),
             }
             msg = match inbox.try_recv() {
@@ -397,6 +423,59 @@ impl Writer {
         }
     }
 
+    /// One bounded retention pass on this thread; what it deleted becomes an event of this
+    /// run (written with the next batch). A failure is logged, never fatal: the next run
+    /// tries again.
+    fn apply_retention(&mut self, policy: &super::retention::Policy) {
+        match super::retention::apply(&self.conn, policy, self.run_id.0) {
+            Ok(report) if report.runs > 0 => {
+                log::debug!("run {}: retention deleted {} run(s)", self.run_id, report.runs);
+                let event = Event::new(
+                    super::Category::Control,
+                    "retention",
+                    super::Actor::Supervisor,
+                    format!(
+                        "retention ({}) deleted {} old run(s) with {} event(s) and {} sample(s)",
+                        policy.describe(),
+                        report.runs,
+                        report.events,
+                        report.samples
+                    ),
+                    serde_json::json!({
+                        "runs": report.runs,
+                        "events": report.events,
+                        "samples": report.samples,
+                        "keep_s": policy.keep.map(|d| d.as_secs()),
+                        "max_bytes": policy.max_bytes,
+                    }),
+                );
+                lock(&self.shared.backlog).push_back(event);
+            }
+            Ok(_) => {}
+            Err(e) => log::debug!("run {}: retention failed: {e}", self.run_id),
+        }
+    }
+
+    /// The `error/evidence_incomplete` event for the run's end, when samples were dropped:
+    /// every sample recorded before the end is written by now, in this batch, or lost.
+    fn loss_event(&self) -> Option<Event> {
+        let recorded = self.shared.recorded_samples.load(Ordering::SeqCst);
+        let written = self.shared.written_samples.load(Ordering::SeqCst) + self.samples.len() as u64;
+        let dropped = recorded.saturating_sub(written);
+        if dropped == 0 {
+            return None;
+        }
+        Some(Event::new(
+            super::Category::Error,
+            "evidence_incomplete",
+            super::Actor::Supervisor,
+            format!(
+                "{dropped} of {recorded} sample(s) were dropped: the evidence writer fell behind or the database was failing"
+            ),
+            serde_json::json!({"dropped_samples": dropped, "recorded_samples": recorded, "write_failures": self.failures}),
+        ))
+    }
+
     /// One transaction; returns true when it wrote the run's end.
     fn flush(&mut self) -> bool {
         let (batch, everything) = {
@@ -415,7 +494,14 @@ impl Writer {
                 log::debug!("run {}: cannot defer the checkpoint: {e}", self.run_id);
             }
         }
-        let result = write_batch(&mut self.conn, self.run_id, &batch, &self.samples, self.pid, end);
+        // The run's end carries the count of what was lost on the way, as an event in the
+        // same transaction, so `flowforge show` says so (nothing lost silently).
+        let loss = end.and_then(|_| self.loss_event());
+        let events: std::borrow::Cow<'_, [Event]> = match loss {
+            Some(loss) => batch.iter().cloned().chain([loss]).collect::<Vec<_>>().into(),
+            None => batch.as_slice().into(),
+        };
+        let result = write_batch(&mut self.conn, self.run_id, &events, &self.samples, self.pid, end);
         match result {
             Ok(()) => {
                 let mut backlog = lock(&self.shared.backlog);

@@ -201,9 +201,18 @@ impl Recorder {
         }
         self.samples_recorded.fetch_add(1, Ordering::Relaxed);
         if let Inner::Live(live) = &self.inner {
-            // Full or disconnected: either way the sample is dropped, and finish counts
-            // dropped samples as recorded minus written.
+            // Full or disconnected: either way the sample is dropped, and the run's end
+            // (and finish) count dropped samples as recorded minus written.
+            live.shared.recorded_samples.fetch_add(1, Ordering::SeqCst);
             let _ = live.samples.try_send(*sample);
+        }
+    }
+
+    /// Asks the writer to apply `policy` once the run has lasted a moment (see
+    /// `retention`); nothing happens without a database.
+    pub fn apply_retention(&self, policy: super::retention::Policy) {
+        if let Inner::Live(live) = &self.inner {
+            let _ = live.events.send(Msg::Retention(policy));
         }
     }
 
@@ -217,9 +226,8 @@ impl Recorder {
     /// Ends the run: writes `end`, waits up to `deadline` for everything to be committed,
     /// and prints what could not be written to stderr as NDJSON.
     pub fn finish(self, end: RunEnd, deadline: Duration) -> FinishReport {
-        // Not `stderr().lock()`: the writer thread logs through the same stderr while we
-        // wait for it, and holding the lock would stall it until the deadline.
-        self.finish_to(end, deadline, &mut io::stderr())
+        // Through the diagnostics writer: a broken or stalled stderr must not hold the exit.
+        self.finish_to(end, deadline, &mut crate::diag::Writer)
     }
 
     /// [`Recorder::finish`], spilling to `spill` instead of stderr.

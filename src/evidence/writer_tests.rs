@@ -196,35 +196,16 @@ fn locked_database_never_blocks_record_and_loses_no_critical_event() {
     let (rec, run_id) = Recorder::start(&path, new_run("locked")).expect("start");
     let locker = hold_exclusive_lock(&path, Duration::from_secs(3));
 
-    let started = Instant::now();
-    let (mut slowest, mut over_1ms) = (Duration::ZERO, 0);
-    let mut timed = |f: &dyn Fn()| {
-        let t = Instant::now();
-        f();
-        let took = t.elapsed();
-        slowest = slowest.max(took);
-        over_1ms += usize::from(took >= Duration::from_millis(1));
-    };
     let base = now_ms();
     for i in 0..10_000 {
-        timed(&|| rec.record_sample(&sample(base + i)));
+        rec.record_sample(&sample(base + i));
         if i % 200 == 0 {
-            timed(&|| rec.record(critical(i as usize / 200)));
+            rec.record(critical(i as usize / 200));
         }
     }
-    let recording = started.elapsed();
-    eprintln!("10,050 record calls under lock: {recording:?}, slowest {slowest:?}, {over_1ms} >= 1 ms");
-    assert!(
-        recording < Duration::from_secs(2),
-        "recording ran past the lock: {recording:?}"
-    );
-    // A call that blocked would take the writer's busy timeout (250 ms) or the lock (3 s);
-    // the tolerance only absorbs the scheduler on a loaded two-core machine.
-    assert!(
-        slowest < Duration::from_millis(100),
-        "a record call blocked: {slowest:?}"
-    );
-    assert!(over_1ms <= 5, "{over_1ms} record calls took 1 ms or more");
+    // Order, not time: every call returned while the writer was still locked out. A call
+    // that waited for the database would have outlasted the 3 s hold.
+    assert!(!locker.is_finished(), "recording waited for the lock");
 
     let mut spill = Vec::new();
     let report = rec.finish_to(
@@ -238,8 +219,14 @@ fn locked_database_never_blocks_record_and_loses_no_critical_event() {
     assert!(report.run_end_written);
     assert!(report.dropped_samples > 0, "{report:?}");
     assert_eq!(report.written_samples + report.dropped_samples, 10_000);
-    let sql = format!("SELECT count(*) FROM events WHERE run_id = {run_id}");
+    let sql = format!("SELECT count(*) FROM events WHERE run_id = {run_id} AND category = 'decision'");
     assert_eq!(query(&path, &sql), 50);
+    // The loss is in the run's record, with the same count finish reports.
+    let sql = format!(
+        "SELECT json_extract(payload, '$.dropped_samples') FROM events
+         WHERE run_id = {run_id} AND category = 'error' AND kind = 'evidence_incomplete'"
+    );
+    assert_eq!(query(&path, &sql), report.dropped_samples as i64);
     assert_eq!(warnings_about(&path), 1, "exactly one warning for the whole run");
 }
 

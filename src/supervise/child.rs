@@ -69,8 +69,9 @@ pub struct Wiring {
 pub struct Child {
     pub shim: i32,
     pub pid: i32,
-    /// Readable when the shim exits.
-    pub exit_notifier: OwnedFd,
+    /// Readable when the shim exits; `None` where pidfd_open is unavailable (kernel < 5.3,
+    /// or a seccomp profile that refuses it), and SIGCHLD alone tells the loop.
+    pub exit_notifier: Option<OwnedFd>,
     /// Our end of the shim's control channel (non-blocking).
     pub channel: OwnedFd,
     /// The child's stdout (pipe read end or pty master), non-blocking. Taken by the pump,
@@ -142,7 +143,7 @@ pub fn spawn(argv: &[OsString], wiring: Wiring) -> Result<Child, SpawnError> {
     let shim = spawn::spawn_shim(&shim_executable(), &args, [stdin, stdout, stderr], &theirs)
         .map_err(failed("starting the supervisor shim"))?;
     drop(theirs);
-    let exit_notifier = reap::pidfd_open(shim).map_err(failed("pidfd_open"))?;
+    let exit_notifier = exit_notifier(shim);
 
     let program = argv
         .first()
@@ -201,6 +202,26 @@ pub fn spawn(argv: &[OsString], wiring: Wiring) -> Result<Child, SpawnError> {
         stderr: stderr_read,
         pty_input,
     })
+}
+
+/// Debug builds only: with this variable set, pidfd_open is treated as unavailable, so the
+/// tests can run the SIGCHLD fallback on a kernel that has pidfds.
+const NO_PIDFD_VAR: &str = "FLOWFORGE_TEST_NO_PIDFD";
+
+/// A pidfd for the shim, or `None` to rely on SIGCHLD and `waitpid` (which the loop listens
+/// to anyway, for the orphans it adopts as a subreaper): the pidfd only saves a wake-up.
+fn exit_notifier(shim: i32) -> Option<OwnedFd> {
+    if cfg!(debug_assertions) && std::env::var_os(NO_PIDFD_VAR).is_some() {
+        log::debug!("pidfd_open disabled by {NO_PIDFD_VAR}: waiting on SIGCHLD");
+        return None;
+    }
+    match reap::pidfd_open(shim) {
+        Ok(fd) => Some(fd),
+        Err(e) => {
+            log::debug!("pidfd_open({shim}) failed ({e}): waiting on SIGCHLD");
+            None
+        }
+    }
 }
 
 /// Reads one whole message from a blocking channel; `Ok(None)` at end of file.

@@ -1,8 +1,9 @@
 //! The supervisor: one single-threaded mio loop that owns one child and its whole tree.
 //!
 //! Sources, each a constant token: signals (self-pipe from signal-hook), the shim's exit
-//! (pidfd), the shim's control channel, the child's stdout and stderr (or pty master), our
-//! own stdout/stderr when they can block, and our stdin when it is copied into a pty.
+//! (pidfd; where there is none, SIGCHLD and `waitpid` alone), the shim's control channel,
+//! the child's stdout and stderr (or pty master), our own stdout/stderr when they can block,
+//! and our stdin when it is copied into a pty.
 //! Timers are deadlines that set the poll timeout: the sampling tick, the 250 ms check that
 //! asks the [`Watch`] whether to stop, and the stop's grace deadline. An attempt ends when
 //! the shim has exited — which it does only once the command and every descendant are gone
@@ -26,6 +27,7 @@ use sampler::TreeSampler;
 use crate::cli::PtyMode;
 use crate::sample::{Sample, Stream};
 use flowforge_platform::fd::{self, AsFdBorrowed};
+use flowforge_platform::inherited::Inherited;
 use flowforge_platform::kill::{self, Target};
 use flowforge_platform::pty;
 use flowforge_platform::reap::{self, ExitStatus};
@@ -56,6 +58,12 @@ const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
 const COALESCE: Duration = Duration::from_micros(250);
 /// How often SIGKILL is repeated while the tree is not yet empty.
 const KILL_REPEAT: Duration = Duration::from_millis(50);
+/// Once the tree is gone, how long a reader may take nothing before the output still held
+/// is dropped; any progress starts the wait again.
+const DRAIN_STALL: Duration = Duration::from_secs(5);
+/// After FlowForge stopped the tree: the whole drain, progress or not, so `--timeout` and
+/// the exit status never wait on a reader.
+const DRAIN_AFTER_STOP: Duration = Duration::from_secs(1);
 /// Lines per second the detector sees at most; the rest pass through unanalysed.
 const ANALYSIS_LINES_PER_SECOND: u32 = 25_000;
 
@@ -123,6 +131,36 @@ pub struct AttemptEnd {
     pub duration: Duration,
     /// Our stdout was closed by its reader (EPIPE).
     pub output_closed: bool,
+    /// Output bytes dropped because the reader took nothing while the drain waited.
+    pub output_dropped: u64,
+}
+
+/// The wait for a slow reader once the tree is gone (see [`DRAIN_STALL`]).
+struct Drain {
+    deadline: Instant,
+    /// A hard deadline: progress does not extend it.
+    hard: bool,
+    written: u64,
+}
+
+impl Drain {
+    fn new(now: Instant, after_stop: bool, written: u64) -> Drain {
+        let wait = if after_stop { DRAIN_AFTER_STOP } else { DRAIN_STALL };
+        Drain {
+            deadline: now + wait,
+            hard: after_stop,
+            written,
+        }
+    }
+
+    /// Whether to give up, given how many bytes the sinks have taken so far.
+    fn expired(&mut self, now: Instant, written: u64) -> bool {
+        if !self.hard && written != self.written {
+            self.written = written;
+            self.deadline = now + DRAIN_STALL;
+        }
+        now >= self.deadline
+    }
 }
 
 /// The loop's long-lived parts, kept across attempts (restarts).
@@ -151,9 +189,14 @@ impl Supervisor {
     pub fn new(options: Options) -> io::Result<Supervisor> {
         flowforge_platform::process::set_child_subreaper()?;
         let poll = Poll::new()?;
-        let mut signals = Signals::new([
-            SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH,
-        ])?;
+        // A forwarded signal ignored on entry (`nohup`, SIGINT of a background job) stays
+        // ignored, here and in the command (the shim passes the dispositions on).
+        let inherited = Inherited::at_start();
+        let caught = FORWARDED
+            .into_iter()
+            .filter(|&signal| !inherited.ignored(signal))
+            .chain([SIGCHLD, SIGWINCH]);
+        let mut signals = Signals::new(caught)?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let stdout = Sink::new(1);
@@ -248,11 +291,13 @@ impl Supervisor {
         watch: &mut dyn Watch,
     ) -> io::Result<AttemptEnd> {
         let registry = self.poll.registry();
-        registry.register(
-            &mut SourceFd(&child.exit_notifier.as_raw_fd()),
-            SHIM_EXIT,
-            Interest::READABLE,
-        )?;
+        if let Some(notifier) = &child.exit_notifier {
+            registry.register(
+                &mut SourceFd(&notifier.as_raw_fd()),
+                SHIM_EXIT,
+                Interest::READABLE,
+            )?;
+        }
         registry.register(
             &mut SourceFd(&child.channel.as_raw_fd()),
             CHANNEL,
@@ -308,6 +353,9 @@ impl Supervisor {
         let mut next_check = started + CHECK_INTERVAL;
         let mut last_counts = (0u64, 0u64, 0u64);
         let mut more_ready = true;
+        let mut drain: Option<Drain> = None;
+        let mut output_dropped = 0;
+        let mut tree_gone_after = None;
 
         loop {
             let pumps_done = stdout_pump.is_done() && stderr_pump.as_ref().is_none_or(|p| p.is_done());
@@ -326,6 +374,9 @@ impl Supervisor {
             } = &phase
             {
                 wake = wake.min(if *escalated { now + KILL_REPEAT } else { *deadline });
+            }
+            if let Some(drain) = &drain {
+                wake = wake.min(drain.deadline);
             }
             let timeout = if more_ready {
                 Duration::ZERO
@@ -546,14 +597,19 @@ impl Supervisor {
                         });
                     }
                 }
+                let written = stdout_pump.stats.written + stderr_pump.as_ref().map_or(0, |p| p.stats.written);
+                let drain = drain.get_or_insert_with(|| {
+                    tree_gone_after = Some(now.duration_since(started));
+                    Drain::new(now, stopped.is_some() || interrupted, written)
+                });
+                if drain.expired(now, written) {
+                    output_dropped = stdout_pump.discard() + stderr_pump.as_mut().map_or(0, |p| p.discard());
+                    break;
+                }
             }
         }
         // Adopted orphans of a shim that died early would still be ours: stop them too.
         stop_strays(self.options.kill_grace);
-        stdout_pump.flush_blocking(&self.stdout);
-        if let Some(pump) = stderr_pump.as_mut() {
-            pump.flush_blocking(&self.stderr);
-        }
         if let Some(copy) = stdin_copy {
             if copy.restore_blocking {
                 let _ = fd::set_nonblocking(fd::stdio(0), false);
@@ -565,8 +621,10 @@ impl Supervisor {
             stopped,
             interrupted,
             leftovers_stopped,
-            duration: started.elapsed(),
+            // How long the tree lived, not how long a slow reader kept the drain waiting.
+            duration: tree_gone_after.unwrap_or_else(|| started.elapsed()),
             output_closed: stdout_pump.sink_broken,
+            output_dropped,
         })
     }
 }
@@ -578,7 +636,7 @@ struct Registered(Vec<i32>);
 impl Registered {
     fn of(child: &Child) -> Registered {
         let mut fds: Vec<i32> = [
-            Some(&child.exit_notifier),
+            child.exit_notifier.as_ref(),
             Some(&child.channel),
             child.stdout.as_ref(),
             child.stderr.as_ref(),

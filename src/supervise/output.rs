@@ -1,16 +1,21 @@
 //! Output passthrough: the child's bytes to FlowForge's stdout/stderr, exact and in order,
-//! with back-pressure instead of buffering.
+//! with back-pressure instead of buffering, and never a blocking write.
 //!
 //! Each stream is a [`Pump`]: a non-blocking read end (the child's pipe or the pty master)
-//! and a [`Sink`] (our fd 1 or 2). A pump holds at most one read's worth of unwritten bytes;
-//! while they wait, it stops reading, so a slow reader of our stdout (`| less`, a stalled
-//! CI log pipe) fills the child's pipe and blocks the child — memory stays bounded and the
-//! other stream keeps flowing. To wait on a slow sink without blocking the loop, a sink that
-//! is a pipe gets its own non-blocking open file description (reopened through
-//! `/proc/self/fd`), so the `O_NONBLOCK` flag never leaks to the processes that share our
-//! stdout; terminals and regular files are written blocking (they do not stall for long,
-//! and poll cannot watch regular files). A broken sink (EPIPE: `| head -1` is done) closes
-//! the read end, so the child gets SIGPIPE on its next write, exactly as without FlowForge.
+//! and a [`Sink`] (our fd 1 or 2). A pump holds at most one read's worth ([`CHUNK`], 128 KiB)
+//! of unwritten bytes; while they wait, it stops reading, so a slow reader of our stdout
+//! (`| less`, a stalled CI log pipe, a terminal stopped with Ctrl-S) fills the child's pipe
+//! and blocks the child — memory stays bounded and the other stream keeps flowing — while
+//! the loop itself goes on serving timers, signals and the watch. To wait on a slow sink
+//! without blocking, a sink that can stall (a pipe, a socket or a terminal) is written
+//! non-blocking: through its own open file description (reopened through `/proc/self/fd`),
+//! so `O_NONBLOCK` never leaks to the processes that share our stdout, or, where reopening
+//! fails (sockets), by setting the flag on the shared description and restoring it when the
+//! sink is dropped. Regular files are written as they are (poll cannot watch them and they
+//! do not stall on a reader). A broken sink (EPIPE: `| head -1` is done) closes the read
+//! end, so the child gets SIGPIPE on its next write, exactly as without FlowForge. When the
+//! tree is gone and a reader still takes nothing, [`Pump::discard`] drops what is left
+//! (the loop decides when, see `supervise`).
 //!
 //! Lines are split for analysis on the way through, within a budget: under a flood the
 //! pump passes whole chunks through unanalysed rather than slow the child down.
@@ -31,7 +36,7 @@ const READS_PER_TURN: usize = 8;
 pub struct Sink {
     raw: BorrowedFd<'static>,
     reopened: Option<OwnedFd>,
-    /// `Some(original)` when we set O_NONBLOCK on the shared description and must restore it.
+    /// We set O_NONBLOCK on the shared description and must clear it again.
     restore_blocking: bool,
     pollable: bool,
 }
@@ -46,15 +51,21 @@ impl Sink {
             restore_blocking: false,
             pollable: false,
         };
-        if !matches!(fd::file_kind(raw), Ok(FileKind::Stream)) {
+        if !fd::file_kind(raw).is_ok_and(FileKind::can_stall) {
             return sink;
         }
         if let Ok(own) = fd::reopen_nonblocking_for_write(raw) {
             sink.reopened = Some(own);
             sink.pollable = true;
-        } else if matches!(fd::is_nonblocking(raw), Ok(false)) && fd::set_nonblocking(raw, true).is_ok() {
-            sink.restore_blocking = true;
-            sink.pollable = true;
+            return sink;
+        }
+        match fd::is_nonblocking(raw) {
+            Ok(true) => sink.pollable = true,
+            Ok(false) if fd::set_nonblocking(raw, true).is_ok() => {
+                sink.restore_blocking = true;
+                sink.pollable = true;
+            }
+            _ => {}
         }
         sink
     }
@@ -78,20 +89,6 @@ impl Sink {
                 other => return other,
             }
         }
-    }
-
-    /// Writes everything, waiting if needed (used for the last bytes before exit).
-    pub fn write_all_blocking(&self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            match self.write(bytes) {
-                Ok(n) => bytes = &bytes[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 }
 
@@ -145,7 +142,12 @@ pub enum Turn {
 /// Counters a pump keeps for samples and evidence.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PumpStats {
+    /// Read from the child.
     pub bytes: u64,
+    /// Taken by our sink.
+    pub written: u64,
+    /// Read or still unread when the tree was gone and the reader took nothing more.
+    pub discarded: u64,
     pub lines: u64,
     pub unanalysed_bytes: u64,
 }
@@ -227,6 +229,7 @@ impl Pump {
                 match sink.write(&self.pending[self.pending_from..]) {
                     Ok(n) => {
                         self.pending_from += n;
+                        self.stats.written += n as u64;
                         continue;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Turn::Idle,
@@ -257,8 +260,12 @@ impl Pump {
             read_any = true;
             self.analyse(n, budget, on_line);
             match sink.write(&self.buffer[..n]) {
-                Ok(written) if written == n => {}
-                Ok(written) => self.pending.extend_from_slice(&self.buffer[written..n]),
+                Ok(written) => {
+                    self.stats.written += written as u64;
+                    if written < n {
+                        self.pending.extend_from_slice(&self.buffer[written..n]);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.pending.extend_from_slice(&self.buffer[..n])
                 }
@@ -328,16 +335,32 @@ impl Pump {
         Turn::Done
     }
 
-    /// Writes whatever is still pending, waiting for the sink if necessary.
-    pub fn flush_blocking(&mut self, sink: &Sink) {
-        if self.pending_from < self.pending.len()
-            && sink
-                .write_all_blocking(&self.pending[self.pending_from..])
-                .is_err()
-        {
-            self.sink_broken = true;
-        }
+    /// Unwritten bytes held for the sink.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len() - self.pending_from
+    }
+
+    /// Gives up on a reader that takes nothing: drops the unwritten bytes and what the
+    /// source still holds (read until it would block, bounded), then closes the source.
+    /// Returns how many bytes were dropped.
+    pub fn discard(&mut self) -> u64 {
+        let mut dropped = self.pending_len() as u64;
         self.pending.clear();
         self.pending_from = 0;
+        if let Some(source) = self.source.take() {
+            for _ in 0..64 {
+                match fd::read(source.as_fd(), &mut self.buffer) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        self.stats.bytes += n as u64;
+                        dropped += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        self.stats.discarded += dropped;
+        dropped
     }
 }
