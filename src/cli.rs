@@ -74,6 +74,8 @@ Evidence (see OPERATIONS.md):
       --no-db                record nothing
       --require-db           fail (exit 125) when the database cannot be opened, instead
                              of running on with a warning
+      --no-redact            store excerpts and the command line as they are, secrets
+                             included (the run records that it was not redacted)
 
 Output:
   -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
@@ -107,6 +109,8 @@ pub struct RunArgs {
     /// `None` with `--no-detect`.
     pub detect: Option<DetectConfig>,
     pub restart_budget: Budget,
+    /// Redact secrets from the evidence and the stop line; off with `--no-redact`.
+    pub redact: bool,
 }
 
 /// Where `flowforge run` records its evidence.
@@ -410,6 +414,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         limits: Limits::default(),
         detect: Some(DetectConfig::default()),
         restart_budget: Budget::default(),
+        redact: true,
     };
     let mut no_detect = false;
     let mut no_db = false;
@@ -530,6 +535,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
             }
             Long("no-db") => no_db = true,
             Long("require-db") => require_db = true,
+            Long("no-redact") => run.redact = false,
             Short('h') | Long("help") => return Ok(Command::Help(RUN_HELP)),
             Value(program) => {
                 run.command.push(program);
@@ -701,6 +707,12 @@ mod tests {
     fn db_flags() {
         assert_eq!(run(&["run", "--no-db", "--", "true"]).db, DbChoice::Off);
         assert!(parse(args(&["run", "--no-db", "--require-db", "--", "true"])).is_err());
+    }
+
+    #[test]
+    fn redaction_is_on_unless_refused() {
+        assert!(run(&["run", "--", "true"]).redact);
+        assert!(!run(&["run", "--no-redact", "--", "true"]).redact);
     }
 
     #[test]

@@ -38,7 +38,7 @@ const EVIDENCE_FLUSH_DEADLINE: Duration = Duration::from_secs(3);
 /// status when the run must not go on.
 fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
     let DbChoice::Record { path, required } = &args.db else {
-        return Ok(Recorder::disabled());
+        return Ok(Recorder::disabled().redacting(args.redact));
     };
     let db = evidence::resolve_db_path(path.as_deref());
     let argv = args
@@ -47,7 +47,8 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
-    let run = NewRun::new(argv, &cwd, args.action.name());
+    let mut run = NewRun::new(argv, &cwd, args.action.name());
+    run.redact = args.redact;
     if !*required {
         // Opening the database and inserting the run's row happen on the writer thread
         // while the child is spawned; a database it cannot use is one warning from there,
@@ -70,6 +71,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let record = RunRecorder::new(recorder, command_text(&args));
+
     let options = supervise::Options {
         pty: args.pty,
         tick: args.tick,
@@ -185,11 +187,17 @@ fn spawn_failed(record: &RunRecorder, error: &SpawnError) -> (i32, &'static str)
 /// The command as one printable line: control characters (a multi-line `python3 -c`
 /// program, escape sequences) are shown escaped, so the stop line stays one line.
 fn command_text(args: &RunArgs) -> String {
-    let text: String = args
+    let argv: Vec<String> = args
         .command
         .iter()
-        .map(|a| a.to_string_lossy())
-        .collect::<Vec<_>>()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv = if args.redact {
+        evidence::redact::redact_argv(&argv)
+    } else {
+        argv
+    };
+    let text: String = argv
         .join(" ")
         .chars()
         .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
@@ -216,15 +224,15 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
         "SIGTERM"
     };
     let plural = if stop.signalled == 1 { "" } else { "es" };
-    eprintln!(
-        "flowforge: stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
+    record.say(&format!(
+        "stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
         record.command(),
         format_duration(end.duration),
         stop.request.reason,
         stop.signalled,
         stop.gone_after.as_secs_f64(),
         record.run_ref(),
-    );
+    ));
     let actor = record::actor_of(stop.request.by);
     record.event(
         Category::Action,

@@ -34,6 +34,17 @@ impl RunRecorder {
         }
     }
 
+    /// One line for the human at the terminal, redacted like the evidence (the stop line,
+    /// an alert). All of FlowForge's own stderr lines about a run go through here.
+    pub fn say(&self, line: &str) {
+        let line = if self.recorder.redacts() {
+            crate::evidence::redact::redact(line)
+        } else {
+            std::borrow::Cow::Borrowed(line)
+        };
+        eprintln!("flowforge: {line}");
+    }
+
     pub fn command(&self) -> &str {
         &self.command
     }
@@ -58,7 +69,7 @@ impl RunRecorder {
             "started",
             Actor::Supervisor,
             format!("started {} as pid {pid}", self.command),
-            json!({"pid": pid}),
+            json!({"pid": pid, "redaction": if self.recorder.redacts() { "on" } else { "off" }}),
         );
     }
 

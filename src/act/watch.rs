@@ -102,7 +102,7 @@ impl<'r> RunWatch<'r> {
             reason.summary,
             self.record.run_ref()
         );
-        eprintln!("flowforge: {line}");
+        self.record.say(&line);
         self.record.event(
             Category::Alert,
             "runaway",

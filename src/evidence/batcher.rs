@@ -26,6 +26,7 @@
 use super::error::EvidenceError;
 use super::event::Event;
 use super::ndjson::EventRecord;
+use super::redact;
 use super::{location, sql_int, NewRun, RunEnd, RunId, SampleRow};
 use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::VecDeque;
@@ -155,12 +156,20 @@ pub(super) fn open_run(path: &Path, run: &NewRun) -> Result<(Connection, RunId),
 }
 
 fn insert_run(conn: &Connection, path: &Path, run: &NewRun) -> Result<RunId, EvidenceError> {
+    let (argv, cwd) = if run.redact {
+        (
+            redact::redact_argv(&run.argv),
+            redact::redact(&run.cwd).into_owned(),
+        )
+    } else {
+        (run.argv.clone(), run.cwd.clone())
+    };
     conn.execute(
         "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            serde_json::Value::from(run.argv.as_slice()).to_string(),
-            run.cwd,
+            serde_json::Value::from(argv.as_slice()).to_string(),
+            cwd,
             run.started_at_ms,
             run.pid,
             run.mode,

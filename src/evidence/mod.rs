@@ -14,6 +14,7 @@
 //! - [`migrate`]: the numbered SQL files of `migrations/`, applied by `PRAGMA user_version`;
 //! - [`writer`]: the [`Recorder`] handle; `batcher.rs`: its writer thread;
 //! - [`ndjson`]: the stable NDJSON shape of an event and hand-rolled RFC 3339 time;
+//! - [`redact`]: secrets out of every event and command line before they are stored;
 //! - [`report`]: `flowforge runs`, `show` and `events` as functions writing to a `Write`;
 //! - [`retention`]: `flowforge prune`, the one way rows are ever deleted;
 //! - [`error`]: the one error type, [`EvidenceError`].
@@ -27,6 +28,7 @@ pub mod event;
 pub mod location;
 pub mod migrate;
 pub mod ndjson;
+pub mod redact;
 pub mod report;
 pub mod retention;
 pub mod writer;
@@ -81,6 +83,8 @@ pub struct NewRun {
     /// What FlowForge does on a runaway: "kill", "restart" or "alert".
     pub mode: String,
     pub flowforge_version: String,
+    /// Whether secrets are redacted from this run's evidence (`--no-redact` turns it off).
+    pub redact: bool,
 }
 
 impl NewRun {
@@ -93,6 +97,7 @@ impl NewRun {
             pid: None,
             mode: mode.into(),
             flowforge_version: env!("CARGO_PKG_VERSION").to_string(),
+            redact: true,
         }
     }
 }
