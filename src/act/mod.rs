@@ -8,6 +8,7 @@
 //! not be executed or found. Every intervention prints one line on stderr and records a
 //! decision, an action and an outcome event.
 
+mod excerpt;
 pub mod guardrails;
 mod record;
 pub mod restart;

@@ -45,6 +45,11 @@ impl RunRecorder {
         eprintln!("flowforge: {line}");
     }
 
+    /// Whether this run's evidence is redacted.
+    pub fn redacts(&self) -> bool {
+        self.recorder.redacts()
+    }
+
     pub fn command(&self) -> &str {
         &self.command
     }

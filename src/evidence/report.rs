@@ -194,6 +194,9 @@ pub fn show(conn: &Connection, run: RunRef, out: &mut dyn Write) -> Result<(), E
             "  {offset:<8} {what:<22} {:<10}  {}{}",
             e.actor, e.message, numbers
         )?;
+        if e.category == "decision" {
+            write_excerpt(&e.payload, out)?;
+        }
     }
     let count = |category: &str| events.iter().filter(|e| e.category == category).count();
     let (decisions, actions) = (count("decision"), count("action"));
@@ -214,6 +217,59 @@ pub fn show(conn: &Connection, run: RunRef, out: &mut dyn Write) -> Result<(), E
         )?;
     }
     write_resources(conn, id, out)
+}
+
+/// Under a decision: the repeating lines it recorded and the last lines before the stop.
+fn write_excerpt(payload: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    const INDENT: &str = "           ";
+    if let Some(cycle) = payload.get("cycle").and_then(Value::as_array) {
+        let period = payload.get("period").and_then(Value::as_u64).unwrap_or(0);
+        let shape = match period {
+            1 => "the repeating line".to_string(),
+            n => format!("the repeating lines ({n}-line cycle)"),
+        };
+        let partial = if payload.get("cycle_complete") == Some(&Value::Bool(false)) {
+            format!(", last {} shown", cycle.len())
+        } else {
+            String::new()
+        };
+        writeln!(out, "{INDENT}{shape}{partial}:")?;
+        write_excerpt_lines(cycle, out)?;
+    }
+    if let Some(last) = payload.get("last_lines").and_then(Value::as_array) {
+        if !last.is_empty() {
+            writeln!(out, "{INDENT}last lines before the stop:")?;
+            write_excerpt_lines(last, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_excerpt_lines(lines: &[Value], out: &mut dyn Write) -> std::io::Result<()> {
+    for line in lines {
+        let stream = line.get("stream").and_then(Value::as_str).unwrap_or("?");
+        let text = line.get("line").and_then(Value::as_str).unwrap_or("");
+        let cut = if line.get("cut") == Some(&Value::Bool(true)) {
+            " …"
+        } else {
+            ""
+        };
+        writeln!(out, "             {stream:<6} | {}{cut}", printable(text))?;
+    }
+    Ok(())
+}
+
+/// Control characters escaped, so a recorded line cannot drive the reader's terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
+            if c.is_control() {
+                Box::new(c.escape_default())
+            } else {
+                Box::new(std::iter::once(c))
+            }
+        })
+        .collect()
 }
 
 /// The CPU/RSS summary of a run's samples, as `show` prints it.
