@@ -20,6 +20,9 @@ Usage:
   flowforge show RUN|last                    explain one run: what happened and why
   flowforge events [RUN] [--json] [--follow] the event stream (NDJSON with --json)
   flowforge prune --older-than DURATION      delete runs that ended before then
+  flowforge export RUN|last [--out FILE]     one run's evidence as a tamper-evident bundle
+  flowforge verify FILE                      check a bundle's hash chain (exit 0 ok, 1 broken,
+                                             2 not a bundle)
   flowforge demo                             see detect → intervene → recover in ~15 s
 
 Options:
@@ -140,6 +143,15 @@ pub enum Inspect {
     Prune {
         older_than: Duration,
     },
+    /// `flowforge export RUN [--out FILE]`: stdout without `--out`.
+    Export {
+        run: RunRef,
+        out: Option<PathBuf>,
+    },
+    /// `flowforge verify FILE`: reads the bundle only, never the database.
+    Verify {
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug)]
@@ -205,6 +217,10 @@ Usage:
   flowforge events [RUN] [--json] [--follow]   the event stream; --json prints NDJSON, one
                                                object per line (fields in OPERATIONS.md)
   flowforge prune --older-than DURATION        delete runs that ended before then
+  flowforge export RUN [--out FILE]            the run's manifest and events as NDJSON, each
+                                               event with its SHA-256 chain hash [default: stdout]
+  flowforge verify FILE                        recompute a bundle's chain; names the first event
+                                               that breaks it (exit 0 ok, 1 broken, 2 not a bundle)
 
 RUN is a run id from `flowforge runs`, or `last`.
 Every command takes --db PATH (default: $FLOWFORGE_DB, else $FLOWFORGE_HOME/flowforge.db,
@@ -216,10 +232,17 @@ fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError>
     let mut parser = lexopt::Parser::from_args(args);
     let (mut json, mut follow, mut limit, mut db, mut run, mut older_than) =
         (false, false, 20usize, None, None, None);
+    let (mut out, mut file): (Option<PathBuf>, Option<PathBuf>) = (None, None);
     let fix = format!("see `flowforge {name} --help`");
     while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix.clone()))? {
         match arg {
-            Long("json") if name != "prune" && name != "show" => json = true,
+            Long("json") if matches!(name, "runs" | "events") => json = true,
+            Long("out") | Short('o') if name == "export" => {
+                out = Some(PathBuf::from(parser.value().map_err(|_| {
+                    usage("--out needs a value", "e.g. --out run-17.ffbundle")
+                })?))
+            }
+            Value(value) if name == "verify" && file.is_none() => file = Some(PathBuf::from(value)),
             Long("follow") | Short('f') if name == "events" => follow = true,
             Long("limit") if name == "runs" => {
                 let text = value_of(&mut parser, "--limit")?;
@@ -245,7 +268,7 @@ fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError>
                 ))
             }
             Short('h') | Long("help") => return Ok(Command::Help(INSPECT_HELP)),
-            Value(value) if run.is_none() && (name == "show" || name == "events") => {
+            Value(value) if run.is_none() && matches!(name, "show" | "events" | "export") => {
                 let text = value.to_string_lossy().into_owned();
                 run = Some(RunRef::parse(&text).ok_or_else(|| {
                     usage(
@@ -268,6 +291,18 @@ fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError>
             })?,
         },
         "events" => Inspect::Events { run, json, follow },
+        "export" => Inspect::Export {
+            run: run.ok_or_else(|| {
+                usage(
+                    "export needs a run",
+                    "e.g. `flowforge export last --out run.ffbundle`",
+                )
+            })?,
+            out,
+        },
+        "verify" => Inspect::Verify {
+            file: file.ok_or_else(|| usage("verify needs a file", "e.g. `flowforge verify run.ffbundle`"))?,
+        },
         _ => Inspect::Prune {
             older_than: older_than.ok_or_else(|| {
                 usage(
@@ -298,7 +333,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
     match first.to_str() {
         Some("run") => parse_run(rest),
         Some("__shim") => parse_shim(rest),
-        Some(name @ ("runs" | "show" | "events" | "prune")) => parse_inspect(name, rest),
+        Some(name @ ("runs" | "show" | "events" | "prune" | "export" | "verify")) => {
+            parse_inspect(name, rest)
+        }
         Some("demo") => match rest.first().and_then(|a| a.to_str()) {
             None => Ok(Command::Demo),
             Some("-h" | "--help") => Ok(Command::Help(crate::demo::HELP)),
@@ -652,6 +689,31 @@ mod tests {
             .fix
             .contains("flowforge runs"));
         assert!(parse(args(&["runs", "--limit", "0"])).is_err());
+    }
+
+    #[test]
+    fn export_and_verify() {
+        match parse(args(&["export", "last", "--out", "b.ndjson"])) {
+            Ok(Command::Inspect {
+                what:
+                    Inspect::Export {
+                        run: RunRef::Last,
+                        out: Some(out),
+                    },
+                db: None,
+            }) => assert_eq!(out, PathBuf::from("b.ndjson")),
+            other => panic!("{other:?}"),
+        }
+        match parse(args(&["verify", "b.ndjson"])) {
+            Ok(Command::Inspect {
+                what: Inspect::Verify { file },
+                ..
+            }) => assert_eq!(file, PathBuf::from("b.ndjson")),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(args(&["export"])).unwrap_err().fix.contains("export last"));
+        assert!(parse(args(&["verify"])).is_err());
+        assert!(parse(args(&["verify", "a", "b"])).is_err());
     }
 
     #[test]

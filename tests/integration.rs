@@ -5,5 +5,6 @@ mod common;
 
 mod actions;
 mod evidence;
+mod export;
 mod lifecycle;
 mod redaction;

@@ -13,6 +13,8 @@
 //!   busy timeout, and typed errors for a directory, an unreadable or a corrupted file;
 //! - [`migrate`]: the numbered SQL files of `migrations/`, applied by `PRAGMA user_version`;
 //! - [`writer`]: the [`Recorder`] handle; `batcher.rs`: its writer thread;
+//! - [`bundle`]: `flowforge export` and `verify`, a run's evidence as one checkable file;
+//! - [`chain`]: the SHA-256 hash chain over a run's events (`sha256.rs` implements it);
 //! - [`ndjson`]: the stable NDJSON shape of an event and hand-rolled RFC 3339 time;
 //! - [`redact`]: secrets out of every event and command line before they are stored;
 //! - [`report`]: `flowforge runs`, `show` and `events` as functions writing to a `Write`;
@@ -23,6 +25,8 @@
 //! row) live here.
 
 mod batcher;
+pub mod bundle;
+pub mod chain;
 pub mod error;
 pub mod event;
 pub mod location;
@@ -31,6 +35,7 @@ pub mod ndjson;
 pub mod redact;
 pub mod report;
 pub mod retention;
+mod sha256;
 pub mod writer;
 
 pub use error::EvidenceError;

@@ -31,7 +31,7 @@ const COMMAND_WIDTH: usize = 60;
 const SPARK_WIDTH: usize = 40;
 
 /// One `runs` row as `flowforge runs --json` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunRecord {
     pub id: i64,
     pub argv: Vec<String>,
@@ -47,10 +47,12 @@ pub struct RunRecord {
     /// `null` while the run is going (or if FlowForge died before writing its end).
     pub outcome: Option<String>,
     pub flowforge_version: String,
+    /// `on`, `off` (`--no-redact`), or `null` for a run recorded before redaction existed.
+    pub redaction: Option<String>,
 }
 
 const RUN_COLUMNS: &str = "id, argv, cwd, started_at_ms, ended_at_ms, pid, mode, exit_code, \
-                           outcome, flowforge_version";
+                           outcome, flowforge_version, redaction";
 
 fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
     let argv: String = row.get(1)?;
@@ -70,10 +72,11 @@ fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
         exit_code: row.get(7)?,
         outcome: row.get(8)?,
         flowforge_version: row.get(9)?,
+        redaction: row.get(10)?,
     })
 }
 
-fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
+pub(super) fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
     let at_ms: i64 = row.get(2)?;
     let payload: String = row.get(7)?;
     Ok(EventRecord {
@@ -106,7 +109,7 @@ pub fn resolve_run(conn: &Connection, run: RunRef) -> Result<RunId, EvidenceErro
     }
 }
 
-fn load_run(conn: &Connection, id: RunId) -> Result<RunRecord, EvidenceError> {
+pub(super) fn load_run(conn: &Connection, id: RunId) -> Result<RunRecord, EvidenceError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
     conn.query_row(&sql, params![id.0], run_record)
         .optional()
