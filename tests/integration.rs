@@ -4,6 +4,7 @@
 mod common;
 
 mod actions;
+mod ci;
 mod evidence;
 mod export;
 mod lifecycle;

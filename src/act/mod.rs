@@ -8,6 +8,7 @@
 //! not be executed or found. Every intervention prints one line on stderr and records a
 //! decision, an action and an outcome event.
 
+pub mod ci_summary;
 mod excerpt;
 pub mod guardrails;
 mod record;
@@ -86,6 +87,17 @@ pub fn run(args: RunArgs) -> i32 {
         }
         Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record),
     };
+    if let Some(ci) = ci_summary::Ci::from_env() {
+        let verdict = ci_summary::Verdict {
+            command: record.command(),
+            outcome,
+            exit_code: code,
+            duration: record.elapsed(),
+            run_ref: record.run_ref(),
+            intervention: record.last_intervention(),
+        };
+        ci_summary::report(&ci, &verdict);
+    }
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
     let usage = flowforge_platform::process::self_usage();
     log::info!(
