@@ -21,6 +21,9 @@ Usage:
   flowforge show RUN|last                    explain one run: what happened and why
   flowforge events [RUN] [--json] [--follow] the event stream (NDJSON with --json)
   flowforge prune --older-than DURATION      delete runs that ended before then
+  flowforge export RUN|last [--out FILE]     one run's evidence as a tamper-evident bundle
+  flowforge verify FILE                      check a bundle's hash chain (exit 0 ok, 1 broken,
+                                             2 not a bundle)
   flowforge demo                             see detect → intervene → recover in ~15 s
 
 Options:
@@ -78,6 +81,8 @@ Evidence (see OPERATIONS.md):
       --retention AGE,SIZE|off
                              delete older runs while this one runs [default:
                              $FLOWFORGE_RETENTION, else 30d,256M]
+      --no-redact            store excerpts and the command line as they are, secrets
+                             included (the run records that it was not redacted)
 
 Output:
   -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
@@ -113,6 +118,8 @@ pub struct RunArgs {
     pub restart_budget: Budget,
     /// `--retention`; `None` leaves it to `FLOWFORGE_RETENTION` and the default.
     pub retention: Option<Policy>,
+    /// Redact secrets from the evidence and the stop line; off with `--no-redact`.
+    pub redact: bool,
 }
 
 /// Where `flowforge run` records its evidence.
@@ -141,6 +148,15 @@ pub enum Inspect {
     },
     Prune {
         older_than: Duration,
+    },
+    /// `flowforge export RUN [--out FILE]`: stdout without `--out`.
+    Export {
+        run: RunRef,
+        out: Option<PathBuf>,
+    },
+    /// `flowforge verify FILE`: reads the bundle only, never the database.
+    Verify {
+        file: PathBuf,
     },
 }
 
@@ -207,6 +223,10 @@ Usage:
   flowforge events [RUN] [--json] [--follow]   the event stream; --json prints NDJSON, one
                                                object per line (fields in OPERATIONS.md)
   flowforge prune --older-than DURATION        delete runs that ended before then
+  flowforge export RUN [--out FILE]            the run's manifest and events as NDJSON, each
+                                               event with its SHA-256 chain hash [default: stdout]
+  flowforge verify FILE                        recompute a bundle's chain; names the first event
+                                               that breaks it (exit 0 ok, 1 broken, 2 not a bundle)
 
 RUN is a run id from `flowforge runs`, or `last`.
 Every command takes --db PATH (default: $FLOWFORGE_DB, else $FLOWFORGE_HOME/flowforge.db,
@@ -218,10 +238,17 @@ fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError>
     let mut parser = lexopt::Parser::from_args(args);
     let (mut json, mut follow, mut limit, mut db, mut run, mut older_than) =
         (false, false, 20usize, None, None, None);
+    let (mut out, mut file): (Option<PathBuf>, Option<PathBuf>) = (None, None);
     let fix = format!("see `flowforge {name} --help`");
     while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix.clone()))? {
         match arg {
-            Long("json") if name != "prune" && name != "show" => json = true,
+            Long("json") if matches!(name, "runs" | "events") => json = true,
+            Long("out") | Short('o') if name == "export" => {
+                out = Some(PathBuf::from(parser.value().map_err(|_| {
+                    usage("--out needs a value", "e.g. --out run-17.ffbundle")
+                })?))
+            }
+            Value(value) if name == "verify" && file.is_none() => file = Some(PathBuf::from(value)),
             Long("follow") | Short('f') if name == "events" => follow = true,
             Long("limit") if name == "runs" => {
                 let text = value_of(&mut parser, "--limit")?;
@@ -247,7 +274,7 @@ fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError>
                 ))
             }
             Short('h') | Long("help") => return Ok(Command::Help(INSPECT_HELP)),
-            Value(value) if run.is_none() && (name == "show" || name == "events") => {
+            Value(value) if run.is_none() && matches!(name, "show" | "events" | "export") => {
                 let text = value.to_string_lossy().into_owned();
                 run = Some(RunRef::parse(&text).ok_or_else(|| {
                     usage(
@@ -270,6 +297,18 @@ fn parse_inspect(name: &str, args: Vec<OsString>) -> Result<Command, UsageError>
             })?,
         },
         "events" => Inspect::Events { run, json, follow },
+        "export" => Inspect::Export {
+            run: run.ok_or_else(|| {
+                usage(
+                    "export needs a run",
+                    "e.g. `flowforge export last --out run.ffbundle`",
+                )
+            })?,
+            out,
+        },
+        "verify" => Inspect::Verify {
+            file: file.ok_or_else(|| usage("verify needs a file", "e.g. `flowforge verify run.ffbundle`"))?,
+        },
         _ => Inspect::Prune {
             older_than: older_than.ok_or_else(|| {
                 usage(
@@ -300,7 +339,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
     match first.to_str() {
         Some("run") => parse_run(rest),
         Some("__shim") => parse_shim(rest),
-        Some(name @ ("runs" | "show" | "events" | "prune")) => parse_inspect(name, rest),
+        Some(name @ ("runs" | "show" | "events" | "prune" | "export" | "verify")) => {
+            parse_inspect(name, rest)
+        }
         Some("demo") => match rest.first().and_then(|a| a.to_str()) {
             None => Ok(Command::Demo),
             Some("-h" | "--help") => Ok(Command::Help(crate::demo::HELP)),
@@ -417,6 +458,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         detect: Some(DetectConfig::default()),
         restart_budget: Budget::default(),
         retention: None,
+        redact: true,
     };
     let mut no_detect = false;
     let mut no_db = false;
@@ -544,6 +586,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 })?;
                 run.retention = Some(policy);
             }
+            Long("no-redact") => run.redact = false,
             Short('h') | Long("help") => return Ok(Command::Help(RUN_HELP)),
             Value(program) => {
                 run.command.push(program);
@@ -663,6 +706,31 @@ mod tests {
     }
 
     #[test]
+    fn export_and_verify() {
+        match parse(args(&["export", "last", "--out", "b.ndjson"])) {
+            Ok(Command::Inspect {
+                what:
+                    Inspect::Export {
+                        run: RunRef::Last,
+                        out: Some(out),
+                    },
+                db: None,
+            }) => assert_eq!(out, PathBuf::from("b.ndjson")),
+            other => panic!("{other:?}"),
+        }
+        match parse(args(&["verify", "b.ndjson"])) {
+            Ok(Command::Inspect {
+                what: Inspect::Verify { file },
+                ..
+            }) => assert_eq!(file, PathBuf::from("b.ndjson")),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(args(&["export"])).unwrap_err().fix.contains("export last"));
+        assert!(parse(args(&["verify"])).is_err());
+        assert!(parse(args(&["verify", "a", "b"])).is_err());
+    }
+
+    #[test]
     fn detection_and_action_flags() {
         let parsed = run(&[
             "run",
@@ -715,6 +783,12 @@ mod tests {
     fn db_flags() {
         assert_eq!(run(&["run", "--no-db", "--", "true"]).db, DbChoice::Off);
         assert!(parse(args(&["run", "--no-db", "--require-db", "--", "true"])).is_err());
+    }
+
+    #[test]
+    fn redaction_is_on_unless_refused() {
+        assert!(run(&["run", "--", "true"]).redact);
+        assert!(!run(&["run", "--no-redact", "--", "true"]).redact);
     }
 
     #[test]

@@ -571,7 +571,7 @@ fn newer_schema_is_refused_and_left_untouched() {
     assert!(
         lines[0].contains(&db.display().to_string())
             && lines[0].contains("schema version 999")
-            && lines[0].contains("the 1 this flowforge knows"),
+            && lines[0].contains("the 2 this flowforge knows"),
         "the line names the file and both versions\n{}",
         out.describe()
     );

@@ -4,7 +4,10 @@
 mod common;
 
 mod actions;
+mod ci;
 mod evidence;
+mod export;
 mod install;
 mod lifecycle;
 mod pid1;
+mod redaction;

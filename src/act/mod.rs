@@ -8,6 +8,8 @@
 //! not be executed or found. Every intervention prints one line on stderr and records a
 //! decision, an action and an outcome event.
 
+pub mod ci_summary;
+mod excerpt;
 pub mod guardrails;
 mod record;
 pub mod restart;
@@ -43,7 +45,7 @@ const EVIDENCE_FLUSH_DEADLINE: Duration = Duration::from_secs(3);
 /// status when the run must not go on.
 fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
     let DbChoice::Record { path, required } = &args.db else {
-        return Ok(Recorder::disabled());
+        return Ok(Recorder::disabled().redacting(args.redact));
     };
     let db = evidence::resolve_db_path(path.as_deref());
     let argv = args
@@ -52,7 +54,8 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
-    let run = NewRun::new(argv, &cwd, args.action.name());
+    let mut run = NewRun::new(argv, &cwd, args.action.name());
+    run.redact = args.redact;
     let retention = retention_policy(args.retention);
     if !*required {
         // Opening the database and inserting the run's row happen on the writer thread
@@ -99,6 +102,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let record = RunRecorder::new(recorder, command_text(&args));
+
     let options = supervise::Options {
         pty: args.pty,
         tick: args.tick,
@@ -112,6 +116,17 @@ pub fn run(args: RunArgs) -> i32 {
         }
         Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record),
     };
+    if let Some(ci) = ci_summary::Ci::from_env() {
+        let verdict = ci_summary::Verdict {
+            command: record.command(),
+            outcome,
+            exit_code: code,
+            duration: record.elapsed(),
+            run_ref: record.run_ref(),
+            intervention: record.last_intervention(),
+        };
+        ci_summary::report(&ci, &verdict);
+    }
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
     let usage = flowforge_platform::process::self_usage();
     log::info!(
@@ -233,11 +248,17 @@ fn spawn_failed(record: &RunRecorder, error: &SpawnError) -> (i32, &'static str)
 /// The command as one printable line: control characters (a multi-line `python3 -c`
 /// program, escape sequences) are shown escaped, so the stop line stays one line.
 fn command_text(args: &RunArgs) -> String {
-    let text: String = args
+    let argv: Vec<String> = args
         .command
         .iter()
-        .map(|a| a.to_string_lossy())
-        .collect::<Vec<_>>()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv = if args.redact {
+        evidence::redact::redact_argv(&argv)
+    } else {
+        argv
+    };
+    let text: String = argv
         .join(" ")
         .chars()
         .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
@@ -264,7 +285,7 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
         "SIGTERM"
     };
     let plural = if stop.signalled == 1 { "" } else { "es" };
-    diag!(
+    record.say(&format!(
         "stopped {} after {}: {}; killed {} process{plural} ({signal}, gone in {:.2} s); {then}. Details: flowforge show {}",
         record.command(),
         format_duration(end.duration),
@@ -272,7 +293,7 @@ fn report_stop(record: &RunRecorder, end: &AttemptEnd, stop: &StopReport, then: 
         stop.signalled,
         stop.gone_after.as_secs_f64(),
         record.run_ref(),
-    );
+    ));
     let actor = record::actor_of(stop.request.by);
     record.event(
         Category::Action,

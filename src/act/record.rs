@@ -3,6 +3,8 @@
 //! One small wrapper around the [`Recorder`] so the action code reads as a story
 //! (`started`, `decision`, `exited`) and every event of a run carries the same shapes.
 
+use super::ci_summary::Intervention;
+use crate::evidence::redact;
 use crate::evidence::{Actor, Category, Event, Recorder, RunEnd, SampleRow};
 use crate::sample::Sample;
 use crate::supervise::{StopRequest, Stopper};
@@ -10,12 +12,15 @@ use crate::units::format_duration;
 use flowforge_platform::kill::signal_name;
 use flowforge_platform::reap::ExitStatus;
 use serde_json::{json, Value};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub struct RunRecorder {
     recorder: Recorder,
     command: String,
     started_at_ms: i64,
+    /// The latest decision, redacted like its event, for the CI summary.
+    last_decision: Mutex<Option<Intervention>>,
 }
 
 pub fn actor_of(stopper: Stopper) -> Actor {
@@ -31,7 +36,24 @@ impl RunRecorder {
             recorder,
             command,
             started_at_ms: crate::evidence::now_ms(),
+            last_decision: Mutex::new(None),
         }
+    }
+
+    /// One line for the human at the terminal, redacted like the evidence (the stop line,
+    /// an alert). All of FlowForge's own stderr lines about a run go through here.
+    pub fn say(&self, line: &str) {
+        let line = if self.recorder.redacts() {
+            crate::evidence::redact::redact(line)
+        } else {
+            std::borrow::Cow::Borrowed(line)
+        };
+        crate::diag::line(format_args!("{line}"));
+    }
+
+    /// Whether this run's evidence is redacted.
+    pub fn redacts(&self) -> bool {
+        self.recorder.redacts()
     }
 
     pub fn command(&self) -> &str {
@@ -58,7 +80,7 @@ impl RunRecorder {
             "started",
             Actor::Supervisor,
             format!("started {} as pid {pid}", self.command),
-            json!({"pid": pid}),
+            json!({"pid": pid, "redaction": if self.recorder.redacts() { "on" } else { "off" }}),
         );
     }
 
@@ -75,6 +97,16 @@ impl RunRecorder {
     }
 
     pub fn decision(&self, request: &StopRequest, numbers: Value) {
+        let mut intervention = Intervention {
+            kind: request.kind.to_string(),
+            reason: request.reason.clone(),
+            payload: numbers.clone(),
+        };
+        if self.redacts() {
+            intervention.reason = redact::redact(&intervention.reason).into_owned();
+            redact::redact_value(&mut intervention.payload, &mut redact::Redactor::new());
+        }
+        *self.last_decision.lock().unwrap_or_else(PoisonError::into_inner) = Some(intervention);
         self.event(
             Category::Decision,
             request.kind,
@@ -82,6 +114,20 @@ impl RunRecorder {
             request.reason.clone(),
             numbers,
         );
+    }
+
+    /// The latest decision of the run, if there was one.
+    pub fn last_intervention(&self) -> Option<Intervention> {
+        self.last_decision
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Wall-clock time since the run started.
+    pub fn elapsed(&self) -> Duration {
+        let ms = crate::evidence::now_ms().saturating_sub(self.started_at_ms);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     }
 
     pub fn signal_forwarded(&self, signal: i32) {

@@ -6,10 +6,10 @@
 //! reason. Every verdict is recorded as a decision event with the numbers behind it before
 //! anything is done about it.
 
+use super::excerpt::RecentLines;
 use super::guardrails::Guardrails;
 use super::record::RunRecorder;
 use crate::detect::{Decision, DetectConfig, Detector, Reason};
-use crate::diag::diag;
 use crate::evidence::{Actor, Category};
 use crate::sample::{Sample, Stream};
 use crate::supervise::{StopRequest, Stopper, Watch};
@@ -52,6 +52,8 @@ pub struct RunWatch<'r> {
     last_alert: Option<Instant>,
     /// A line was seen since the previous sample (its time is then in `last_output`).
     line_since_sample: bool,
+    /// The last raw lines, for the excerpt a decision records.
+    recent: RecentLines,
     record: &'r RunRecorder,
 }
 
@@ -73,6 +75,7 @@ impl<'r> RunWatch<'r> {
             last_output: now,
             last_alert: None,
             line_since_sample: false,
+            recent: RecentLines::new(),
             record,
         }
     }
@@ -83,6 +86,16 @@ impl<'r> RunWatch<'r> {
         self.attempt_started = now;
         self.last_output = now;
         self.detector = self.detect.clone().map(Detector::new);
+        self.recent.clear();
+    }
+
+    /// `numbers` with the excerpt of the output added: the cycle and the last lines.
+    fn with_excerpt(&self, mut numbers: serde_json::Value) -> serde_json::Value {
+        let excerpt = self.recent.excerpt(&numbers, self.record.redacts());
+        if let Some(map) = numbers.as_object_mut() {
+            map.extend(excerpt.into_iter().map(|(key, value)| (key.to_string(), value)));
+        }
+        numbers
     }
 
     pub fn run_time(&self) -> Duration {
@@ -103,7 +116,7 @@ impl<'r> RunWatch<'r> {
             reason.summary,
             self.record.run_ref()
         );
-        diag!("{line}");
+        self.record.say(&line);
         self.record.event(
             Category::Alert,
             "runaway",
@@ -138,6 +151,7 @@ impl Watch for RunWatch<'_> {
     fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
         self.last_output = Instant::now();
         self.line_since_sample = true;
+        self.recent.push(stream, line, truncated);
         if let Some(detector) = self.detector.as_mut() {
             detector.observe_line(stream, line, truncated, at);
         }
@@ -164,8 +178,8 @@ impl Watch for RunWatch<'_> {
 
     fn check(&mut self, at: Duration) -> Option<StopRequest> {
         if let Some(request) = self.guardrails.check(self.run_time(), self.last_output.elapsed()) {
-            self.record
-                .decision(&request, json!({"reason": request.reason, "verdict": "stop"}));
+            let numbers = self.with_excerpt(json!({"reason": request.reason, "verdict": "stop"}));
+            self.record.decision(&request, numbers);
             return Some(request);
         }
         let Decision::Runaway(reason) = self.detector.as_mut()?.evaluate(at) else {
@@ -193,7 +207,7 @@ impl Watch for RunWatch<'_> {
             kind: "runaway",
             reason: reason.summary.clone(),
         };
-        self.record.decision(&request, numbers);
+        self.record.decision(&request, self.with_excerpt(numbers));
         if self.mode == ActionMode::Alert {
             self.alert(&reason);
             return None;

@@ -325,6 +325,17 @@ impl Detector {
     }
 }
 
+/// Whether the detector reads `line` as text (binary lines never join a cycle); for the
+/// excerpt a decision records.
+pub fn is_text_line(line: &[u8]) -> bool {
+    text::looks_like_text(text::scanned_prefix(line))
+}
+
+/// `line` without terminal escapes, other control bytes as spaces, into `out`.
+pub fn display_text(line: &[u8], out: &mut Vec<u8>) {
+    text::strip_decoration(line, out);
+}
+
 fn stream_tracker(stream: Stream) -> usize {
     match stream {
         Stream::Stdout => 1,

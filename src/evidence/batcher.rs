@@ -23,11 +23,14 @@
 //! this thread is stuck in a write. A recorder dropped without `finish` (a panic upstream)
 //! gets a short grace to flush, then its events are spilled to stderr like at a deadline.
 
+use super::chain;
 use super::error::EvidenceError;
 use super::event::Event;
 use super::ndjson::EventRecord;
+use super::redact;
+use super::sha256::Digest;
 use super::{location, sql_int, NewRun, RunEnd, RunId, SampleRow};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::VecDeque;
 use std::error::Error;
 use std::io::{self, Write};
@@ -164,16 +167,25 @@ pub(super) fn open_run(path: &Path, run: &NewRun) -> Result<(Connection, RunId),
 }
 
 fn insert_run(conn: &Connection, path: &Path, run: &NewRun) -> Result<RunId, EvidenceError> {
+    let (argv, cwd) = if run.redact {
+        (
+            redact::redact_argv(&run.argv),
+            redact::redact(&run.cwd).into_owned(),
+        )
+    } else {
+        (run.argv.clone(), run.cwd.clone())
+    };
     conn.execute(
-        "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version, redaction)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            serde_json::Value::from(run.argv.as_slice()).to_string(),
-            run.cwd,
+            serde_json::Value::from(argv.as_slice()).to_string(),
+            cwd,
             run.started_at_ms,
             run.pid,
             run.mode,
-            run.flowforge_version
+            run.flowforge_version,
+            if run.redact { "on" } else { "off" }
         ],
     )
     .map_err(|e| EvidenceError::classify(path, "recording the run start", e))?;
@@ -553,6 +565,40 @@ impl Writer {
     }
 }
 
+/// The hash the run's next event follows: its last chained event's, or its genesis.
+fn chain_head(tx: &rusqlite::Transaction<'_>, run_id: RunId) -> rusqlite::Result<Digest> {
+    let last: Option<String> = tx
+        .prepare_cached(
+            "SELECT hash FROM events WHERE run_id = ?1 AND hash IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![run_id.0], |r| r.get(0))
+        .optional()?;
+    if let Some(head) = last.as_deref().and_then(chain::parse_hex) {
+        return Ok(head);
+    }
+    run_start(tx, run_id).map(|run| chain::genesis(&run))
+}
+
+/// The `runs` row as the genesis hash covers it.
+pub(super) fn run_start(conn: &Connection, run_id: RunId) -> rusqlite::Result<chain::RunStart> {
+    conn.query_row(
+        "SELECT argv, cwd, started_at_ms, mode, flowforge_version, redaction FROM runs WHERE id = ?1",
+        params![run_id.0],
+        |r| {
+            let argv: String = r.get(0)?;
+            Ok(chain::RunStart {
+                id: run_id.0,
+                argv: serde_json::from_str(&argv).unwrap_or_else(|_| vec![argv]),
+                cwd: r.get(1)?,
+                started_at_ms: r.get(2)?,
+                mode: r.get(3)?,
+                flowforge_version: r.get(4)?,
+                redaction: r.get(5)?,
+            })
+        },
+    )
+}
+
 pub(super) fn write_batch(
     conn: &mut Connection,
     run_id: RunId,
@@ -563,19 +609,40 @@ pub(super) fn write_batch(
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if !events.is_empty() {
+        // Read under the write lock, so the chain continues from what is committed.
+        let mut head = chain_head(&tx, run_id)?;
+        // The id SQLite would pick, assigned here so the hash can cover it.
+        let first_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM events", [], |r| r.get(0))?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO events (run_id, at_ms, category, kind, actor, message, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (id, run_id, at_ms, category, kind, actor, message, payload, hash,
+                                 prev_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
-        for e in events {
+        for (id, e) in (first_id..).zip(events) {
+            let payload = e.payload.to_string();
+            let link = chain::Link {
+                id,
+                run_id: run_id.0,
+                at_ms: e.at_ms,
+                category: e.category.as_str(),
+                kind: &e.kind,
+                actor: e.actor.as_str(),
+                message: &e.message,
+                payload: &payload,
+            };
+            let prev = chain::hex(&head);
+            head = link.hash(&head);
             insert.execute(params![
+                id,
                 run_id.0,
                 e.at_ms,
-                e.category.as_str(),
+                link.category,
                 e.kind,
-                e.actor.as_str(),
+                link.actor,
                 e.message,
-                e.payload.to_string()
+                payload,
+                chain::hex(&head),
+                prev
             ])?;
         }
     }

@@ -30,11 +30,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order; versions are 1, 2, 3, ... without gaps.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init.sql",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init.sql",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_chain.sql",
+        sql: include_str!("../../migrations/0002_chain.sql"),
+    },
+];
 
 /// The schema version this FlowForge writes.
 pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -165,6 +172,15 @@ mod tests {
             .query_row("SELECT outcome FROM runs", [], |r| r.get(0))
             .expect("outcome");
         assert_eq!(outcome, "stopped");
+        // 0002: old events stay unchained, old runs have no redaction flag.
+        let (hashes, redaction): (i64, Option<String>) = conn
+            .query_row(
+                "SELECT (SELECT count(hash) FROM events), (SELECT redaction FROM runs)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("0002 columns");
+        assert_eq!((hashes, redaction), (0, None));
     }
 
     #[test]

@@ -13,7 +13,10 @@
 //!   busy timeout, and typed errors for a directory, an unreadable or a corrupted file;
 //! - [`migrate`]: the numbered SQL files of `migrations/`, applied by `PRAGMA user_version`;
 //! - [`writer`]: the [`Recorder`] handle; `batcher.rs`: its writer thread;
+//! - [`bundle`]: `flowforge export` and `verify`, a run's evidence as one checkable file;
+//! - [`chain`]: the SHA-256 hash chain over a run's events (`sha256.rs` implements it);
 //! - [`ndjson`]: the stable NDJSON shape of an event and hand-rolled RFC 3339 time;
+//! - [`redact`]: secrets out of every event and command line before they are stored;
 //! - [`report`]: `flowforge runs`, `show` and `events` as functions writing to a `Write`;
 //! - [`retention`]: `flowforge prune`, the one way rows are ever deleted;
 //! - [`error`]: the one error type, [`EvidenceError`].
@@ -22,13 +25,17 @@
 //! row) live here.
 
 mod batcher;
+pub mod bundle;
+pub mod chain;
 pub mod error;
 pub mod event;
 pub mod location;
 pub mod migrate;
 pub mod ndjson;
+pub mod redact;
 pub mod report;
 pub mod retention;
+mod sha256;
 pub mod writer;
 
 pub use error::EvidenceError;
@@ -81,6 +88,8 @@ pub struct NewRun {
     /// What FlowForge does on a runaway: "kill", "restart" or "alert".
     pub mode: String,
     pub flowforge_version: String,
+    /// Whether secrets are redacted from this run's evidence (`--no-redact` turns it off).
+    pub redact: bool,
 }
 
 impl NewRun {
@@ -93,6 +102,7 @@ impl NewRun {
             pid: None,
             mode: mode.into(),
             flowforge_version: env!("CARGO_PKG_VERSION").to_string(),
+            redact: true,
         }
     }
 }

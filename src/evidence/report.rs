@@ -31,7 +31,7 @@ const COMMAND_WIDTH: usize = 60;
 const SPARK_WIDTH: usize = 40;
 
 /// One `runs` row as `flowforge runs --json` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunRecord {
     pub id: i64,
     pub argv: Vec<String>,
@@ -47,10 +47,12 @@ pub struct RunRecord {
     /// `null` while the run is going (or if FlowForge died before writing its end).
     pub outcome: Option<String>,
     pub flowforge_version: String,
+    /// `on`, `off` (`--no-redact`), or `null` for a run recorded before redaction existed.
+    pub redaction: Option<String>,
 }
 
 const RUN_COLUMNS: &str = "id, argv, cwd, started_at_ms, ended_at_ms, pid, mode, exit_code, \
-                           outcome, flowforge_version";
+                           outcome, flowforge_version, redaction";
 
 fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
     let argv: String = row.get(1)?;
@@ -70,10 +72,11 @@ fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
         exit_code: row.get(7)?,
         outcome: row.get(8)?,
         flowforge_version: row.get(9)?,
+        redaction: row.get(10)?,
     })
 }
 
-fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
+pub(super) fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
     let at_ms: i64 = row.get(2)?;
     let payload: String = row.get(7)?;
     Ok(EventRecord {
@@ -106,7 +109,7 @@ pub fn resolve_run(conn: &Connection, run: RunRef) -> Result<RunId, EvidenceErro
     }
 }
 
-fn load_run(conn: &Connection, id: RunId) -> Result<RunRecord, EvidenceError> {
+pub(super) fn load_run(conn: &Connection, id: RunId) -> Result<RunRecord, EvidenceError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
     conn.query_row(&sql, params![id.0], run_record)
         .optional()
@@ -194,6 +197,9 @@ pub fn show(conn: &Connection, run: RunRef, out: &mut dyn Write) -> Result<(), E
             "  {offset:<8} {what:<22} {:<10}  {}{}",
             e.actor, e.message, numbers
         )?;
+        if e.category == "decision" {
+            write_excerpt(&e.payload, out)?;
+        }
     }
     let count = |category: &str| events.iter().filter(|e| e.category == category).count();
     let (decisions, actions) = (count("decision"), count("action"));
@@ -214,6 +220,59 @@ pub fn show(conn: &Connection, run: RunRef, out: &mut dyn Write) -> Result<(), E
         )?;
     }
     write_resources(conn, id, out)
+}
+
+/// Under a decision: the repeating lines it recorded and the last lines before the stop.
+fn write_excerpt(payload: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    const INDENT: &str = "           ";
+    if let Some(cycle) = payload.get("cycle").and_then(Value::as_array) {
+        let period = payload.get("period").and_then(Value::as_u64).unwrap_or(0);
+        let shape = match period {
+            1 => "the repeating line".to_string(),
+            n => format!("the repeating lines ({n}-line cycle)"),
+        };
+        let partial = if payload.get("cycle_complete") == Some(&Value::Bool(false)) {
+            format!(", last {} shown", cycle.len())
+        } else {
+            String::new()
+        };
+        writeln!(out, "{INDENT}{shape}{partial}:")?;
+        write_excerpt_lines(cycle, out)?;
+    }
+    if let Some(last) = payload.get("last_lines").and_then(Value::as_array) {
+        if !last.is_empty() {
+            writeln!(out, "{INDENT}last lines before the stop:")?;
+            write_excerpt_lines(last, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_excerpt_lines(lines: &[Value], out: &mut dyn Write) -> std::io::Result<()> {
+    for line in lines {
+        let stream = line.get("stream").and_then(Value::as_str).unwrap_or("?");
+        let text = line.get("line").and_then(Value::as_str).unwrap_or("");
+        let cut = if line.get("cut") == Some(&Value::Bool(true)) {
+            " …"
+        } else {
+            ""
+        };
+        writeln!(out, "             {stream:<6} | {}{cut}", printable(text))?;
+    }
+    Ok(())
+}
+
+/// Control characters escaped, so a recorded line cannot drive the reader's terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
+            if c.is_control() {
+                Box::new(c.escape_default())
+            } else {
+                Box::new(std::iter::once(c))
+            }
+        })
+        .collect()
 }
 
 /// The CPU/RSS summary of a run's samples, as `show` prints it.

@@ -39,6 +39,7 @@
 use super::batcher::{self, lock, spill_events, Msg, OpenState, Shared, Start};
 use super::error::EvidenceError;
 use super::event::{Category, Event};
+use super::redact;
 use super::{NewRun, RunEnd, RunId, SampleRow};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -72,6 +73,8 @@ pub struct FinishReport {
 pub struct Recorder {
     inner: Inner,
     samples_recorded: AtomicU64,
+    /// Every event goes through the redactor before it is queued (unless `--no-redact`).
+    redact: bool,
 }
 
 enum Inner {
@@ -100,8 +103,10 @@ impl Recorder {
     /// used is an error before the run starts.
     pub fn start(path: &Path, run: NewRun) -> Result<(Recorder, RunId), EvidenceError> {
         let (conn, run_id) = batcher::open_run(path, &run)?;
+        let redact = run.redact;
         let recorder = Recorder::live(path, Start::Opened(conn, run_id), OpenState::Open(run_id))
-            .map_err(|source| EvidenceError::Thread { source })?;
+            .map_err(|source| EvidenceError::Thread { source })?
+            .redacting(redact);
         log::debug!("run {run_id}: recording to {}", path.display());
         Ok((recorder, run_id))
     }
@@ -113,14 +118,15 @@ impl Recorder {
     /// recorder acts like [`Recorder::spill_only`]: critical events are printed as NDJSON
     /// by `finish`, samples are dropped and counted.
     pub fn start_background(path: &Path, run: NewRun) -> Recorder {
+        let redact = run.redact;
         match Recorder::live(path, Start::Open(run), OpenState::Opening) {
-            Ok(recorder) => recorder,
+            Ok(recorder) => recorder.redacting(redact),
             Err(e) => {
                 log::warn!(
                     "{}",
                     batcher::open_failed_warning(path, &EvidenceError::Thread { source: e })
                 );
-                Recorder::spill_only()
+                Recorder::spill_only().redacting(redact)
             }
         }
     }
@@ -160,7 +166,19 @@ impl Recorder {
         Recorder {
             inner,
             samples_recorded: AtomicU64::new(0),
+            redact: true,
         }
+    }
+
+    /// Turns redaction of recorded events on or off (`--no-redact`).
+    pub fn redacting(mut self, on: bool) -> Recorder {
+        self.redact = on;
+        self
+    }
+
+    /// Whether recorded events are redacted.
+    pub fn redacts(&self) -> bool {
+        self.redact
     }
 
     /// The run's id once its row is in the database. After `start_background` the open
@@ -178,10 +196,13 @@ impl Recorder {
         }
     }
 
-    /// Queues an event. Never blocks; `Category::Sample` events go to `samples`.
-    pub fn record(&self, event: Event) {
+    /// Queues an event, redacted. Never blocks; `Category::Sample` events go to `samples`.
+    pub fn record(&self, mut event: Event) {
         if event.category == Category::Sample {
             return self.record_sample(&SampleRow::from_event(&event));
+        }
+        if self.redact && !matches!(self.inner, Inner::Disabled) {
+            redact::redact_event(&mut event);
         }
         match &self.inner {
             Inner::Disabled => {}

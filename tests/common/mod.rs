@@ -213,6 +213,10 @@ impl Sandbox {
             .env("FLOWFORGE_HOME", &self.home)
             .env_remove("FLOWFORGE_DB")
             .env_remove("RUST_LOG")
+            // A test run inside CI must not write to the real job summary or log.
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITLAB_CI")
             .env(MARKER_VAR, &self.marker)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
