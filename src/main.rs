@@ -9,6 +9,7 @@ mod demo;
 mod detect;
 mod evidence;
 mod inspect;
+mod replay;
 mod sample;
 mod supervise;
 mod units;
@@ -30,6 +31,10 @@ fn main() {
         Command::Inspect { what, db } => {
             init_logging(0);
             inspect::inspect(what, db)
+        }
+        Command::Replay(args) => {
+            init_logging(0);
+            replay::replay(args)
         }
         Command::Demo => {
             init_logging(0);

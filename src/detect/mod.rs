@@ -113,6 +113,16 @@ pub struct Reason {
     pub numbers: serde_json::Value,
 }
 
+/// What one evaluation found, for `flowforge replay --explain` and debug logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub confidence: f64,
+    /// Named contributions to the confidence, as in [`Reason::components`].
+    pub components: Vec<(&'static str, f64)>,
+    /// Each protection that held the confidence down, in words ("countdown 75→41 in 20 s").
+    pub protections: Vec<String>,
+}
+
 /// The detector of one attempt of a run (a restarted job gets a fresh one).
 pub struct Detector {
     config: DetectConfig,
@@ -132,6 +142,7 @@ pub struct Detector {
     latest_sample: Option<Sample>,
     above_since: Option<Duration>,
     fired: Option<Reason>,
+    last: Option<Evaluation>,
 }
 
 impl Detector {
@@ -151,6 +162,7 @@ impl Detector {
             latest_sample: None,
             above_since: None,
             fired: None,
+            last: None,
         }
     }
 
@@ -203,6 +215,11 @@ impl Detector {
         }
         let signals = self.signals(at);
         let assessment = score::assess(&signals, self.config.threshold);
+        self.last = Some(Evaluation {
+            confidence: assessment.confidence,
+            components: assessment.components.clone(),
+            protections: assessment.protections.clone(),
+        });
         if assessment.confidence < self.config.threshold {
             self.above_since = None;
             return Decision::Continue;
@@ -214,6 +231,11 @@ impl Detector {
         let reason = reason::explain(&signals, &assessment, self.config.threshold);
         self.fired = Some(reason.clone());
         Decision::Runaway(reason)
+    }
+
+    /// What the latest [`evaluate`](Detector::evaluate) found (before the hold).
+    pub fn last_evaluation(&self) -> Option<&Evaluation> {
+        self.last.as_ref()
     }
 
     fn signals(&self, now: Duration) -> Signals {

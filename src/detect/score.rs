@@ -105,6 +105,8 @@ pub struct Assessment {
     pub components: Vec<(&'static str, f64)>,
     /// Lines per second of the judged loop.
     pub loop_lines_per_s: f64,
+    /// The protections that held this confidence down, in words.
+    pub protections: Vec<String>,
 }
 
 impl Assessment {
@@ -190,6 +192,7 @@ impl Parts {
                 ("cap", self.cap),
             ],
             loop_lines_per_s,
+            protections: Vec::new(),
         }
     }
 }
