@@ -6,3 +6,4 @@ mod common;
 mod actions;
 mod evidence;
 mod lifecycle;
+mod replay;
