@@ -23,8 +23,8 @@ fn last_tick(recording: &[u8]) -> f64 {
     let text = String::from_utf8_lossy(recording);
     let micros: u64 = text
         .lines()
-        .filter_map(|l| l.strip_prefix("C "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("C "))
         .expect("the recording has ticks")
         .parse()
         .expect("a tick time");
@@ -70,7 +70,10 @@ fn live_and_replay_agree(name: &str) {
         .into_iter()
         .find(|l| l.starts_with("flowforge: stopped "))
         .expect("a stop line");
-    assert!(stop.contains(&reason), "{name}: same reason\nlive:   {stop}\nreplay: {reason}");
+    assert!(
+        stop.contains(&reason),
+        "{name}: same reason\nlive:   {stop}\nreplay: {reason}"
+    );
 }
 
 #[test]
@@ -87,25 +90,38 @@ fn a_recorded_agent_loop_replays_to_the_same_decision() {
 fn a_recorded_healthy_job_replays_clean() {
     let sandbox = Sandbox::new("replay-healthy");
     let record = sandbox.path("ok.ffrec").to_string_lossy().into_owned();
-    let script = "for i in 1 2 3 4 5 6 7 8; do echo \"copied table t$i: $((i * 1000)) rows\"; sleep 0.1; done";
+    let script =
+        "for i in 1 2 3 4 5 6 7 8; do echo \"copied table t$i: $((i * 1000)) rows\"; sleep 0.1; done";
     let live = sandbox.run(&["run", "--record", &record, "--", "sh", "-c", script]);
     assert_eq!(live.code(), 0, "{}", live.describe());
     let out = replay(&sandbox, &[&record]);
     assert_eq!(out.code(), 0, "{}", out.describe());
-    assert!(out.stdout_text().starts_with("would not intervene: 8 lines"), "{}", out.describe());
+    assert!(
+        out.stdout_text().starts_with("would not intervene: 8 lines"),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]
 fn saved_logs_in_every_format_give_the_verdict() {
     let sandbox = Sandbox::new("replay-formats");
-    let looping: String = (0..200).map(|_| "ERROR: connection refused, retrying\n").collect();
+    let looping: String = (0..200)
+        .map(|_| "ERROR: connection refused, retrying\n")
+        .collect();
     let log = sandbox.path("loop.log");
     std::fs::write(&log, &looping).expect("write");
     let out = replay(&sandbox, &[&log.to_string_lossy()]);
     assert_eq!(out.code(), 1, "{}", out.describe());
-    assert!(out.stdout_text().contains("same line repeated"), "{}", out.describe());
+    assert!(
+        out.stdout_text().contains("same line repeated"),
+        "{}",
+        out.describe()
+    );
 
-    let healthy: String = (0..200).map(|i| format!("processed record {i} of 200\n")).collect();
+    let healthy: String = (0..200)
+        .map(|i| format!("processed record {i} of 200\n"))
+        .collect();
     let log = sandbox.path("ok.log");
     std::fs::write(&log, &healthy).expect("write");
     let out = replay(&sandbox, &["--explain", &log.to_string_lossy()]);
@@ -116,18 +132,29 @@ fn saved_logs_in_every_format_give_the_verdict() {
     let mut cast = String::from("{\"version\": 2, \"width\": 80, \"height\": 24}\n");
     let mut timing = String::new();
     for i in 0..200 {
-        cast.push_str(&format!("[{:.2}, \"o\", \"ERROR: connection refused, retrying\\r\\n\"]\n", i as f64 * 0.05));
+        cast.push_str(&format!(
+            "[{:.2}, \"o\", \"ERROR: connection refused, retrying\\r\\n\"]\n",
+            i as f64 * 0.05
+        ));
         timing.push_str("0.05 36\n");
     }
     let path = sandbox.path("loop.cast");
     std::fs::write(&path, cast).expect("write");
     assert_eq!(replay(&sandbox, &[&path.to_string_lossy()]).code(), 1);
     let (typescript, timing_file) = (sandbox.path("typescript"), sandbox.path("timing"));
-    std::fs::write(&typescript, format!("Script started on 2024-06-01 10:00:00+00:00\n{looping}")).expect("write");
+    std::fs::write(
+        &typescript,
+        format!("Script started on 2024-06-01 10:00:00+00:00\n{looping}"),
+    )
+    .expect("write");
     std::fs::write(&timing_file, timing).expect("write");
     let out = replay(
         &sandbox,
-        &["--timing", &timing_file.to_string_lossy(), &typescript.to_string_lossy()],
+        &[
+            "--timing",
+            &timing_file.to_string_lossy(),
+            &typescript.to_string_lossy(),
+        ],
     );
     assert_eq!(out.code(), 1, "{}", out.describe());
 
@@ -158,16 +185,26 @@ fn bad_input_is_a_message_never_a_panic() {
     let huge = vec![b'x'; 10 * 1024 * 1024];
     let out = replay(&sandbox, &[&write("huge.log", &huge)]);
     assert_eq!(out.code(), 0, "{}", out.describe());
-    assert!(out.stdout_text().starts_with("would not intervene: 1 lines"), "{}", out.describe());
+    assert!(
+        out.stdout_text().starts_with("would not intervene: 1 lines"),
+        "{}",
+        out.describe()
+    );
     let out = replay(&sandbox, &[&write("empty.log", b"")]);
     assert_eq!(out.code(), 0, "{}", out.describe());
 
     // Unreadable: exit 2 and a message naming the place.
-    let cut = write("cut.ffrec", b"flowforge-recording 1\nA 1\nL 1500000 o 0 40\nERROR: conn");
+    let cut = write(
+        "cut.ffrec",
+        b"flowforge-recording 1\nA 1\nL 1500000 o 0 40\nERROR: conn",
+    );
     let out = replay(&sandbox, &[&cut]);
     assert_eq!(out.code(), 2, "{}", out.describe());
     assert!(out.stderr_text().contains("truncated"), "{}", out.describe());
-    let cast = write("bad.cast", b"{\"version\": 2, \"width\": 80}\n[0.1, \"o\", \"ok\\n\"]\n[0.2, \"o\", \"cut");
+    let cast = write(
+        "bad.cast",
+        b"{\"version\": 2, \"width\": 80}\n[0.1, \"o\", \"ok\\n\"]\n[0.2, \"o\", \"cut",
+    );
     let out = replay(&sandbox, &[&cast]);
     assert_eq!(out.code(), 2, "{}", out.describe());
     assert!(out.stderr_text().contains("cast line 3"), "{}", out.describe());
