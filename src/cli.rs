@@ -25,6 +25,7 @@ Usage:
   flowforge verify FILE                      check a bundle's hash chain (exit 0 ok, 1 broken,
                                              2 not a bundle)
   flowforge demo                             see detect → intervene → recover in ~15 s
+  flowforge replay FILE|-                    would FlowForge have stopped this saved log?
 
 Options:
   -h, --help       print help (also: flowforge run --help)
@@ -83,6 +84,8 @@ Evidence (see OPERATIONS.md):
                              $FLOWFORGE_RETENTION, else 30d,256M]
       --no-redact            store excerpts and the command line as they are, secrets
                              included (the run records that it was not redacted)
+      --record FILE          also write what the detector sees (lines with their times,
+                             samples, ticks) to FILE, for `flowforge replay FILE`
 
 Output:
   -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
@@ -94,6 +97,47 @@ Examples:
   flowforge run -- python3 agent.py
   flowforge run --timeout 2h -- ./nightly-build.sh
 ";
+
+pub const REPLAY_HELP: &str = "\
+flowforge replay — would FlowForge have stopped the job that printed this log?
+
+Usage:
+  flowforge replay [OPTIONS] FILE|-
+
+Feeds the log through the same detector, with the same defaults, as `flowforge run`, on a
+simulated clock (much faster than real time), and prints whether, when (line number and
+seconds) and why it would have intervened, with the reason text a run would print.
+
+Inputs (recognised by their first line):
+  plain text                 one line every 1/RATE seconds (--rate)
+  typescript + --timing FILE `script -T FILE` / scriptreplay timing (DELAY BYTES lines)
+  asciinema v2 cast          a .cast file (header line, then [time, \"o\", data] events)
+  FlowForge recording        written by `flowforge run --record FILE`: lines with their
+                             times and streams, tree CPU samples and the run's own ticks
+
+Options:
+      --rate LINES/S         plain-text replay speed [default: 20]
+      --timing FILE          the timing file of a typescript
+      --explain              print the confidence and its components at every tick
+      --threshold CONFIDENCE as for `flowforge run` [default: 0.80]
+      --window DURATION      as for `flowforge run` [default: 10s]
+  -h, --help                 print this help
+
+A plain log carries no CPU figures, so replay judges output alone (CPU only ever adds
+confidence to a loop already seen); a recording carries the run's samples.
+
+Exit status: 0 would not intervene, 1 would intervene, 2 the input cannot be read.
+";
+
+/// Everything `flowforge replay` was asked to do, validated.
+#[derive(Debug, Clone)]
+pub struct ReplayArgs {
+    /// The log, or `-` for stdin.
+    pub input: PathBuf,
+    pub timing: crate::replay::Timing,
+    pub explain: bool,
+    pub detect: DetectConfig,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PtyMode {
@@ -120,6 +164,8 @@ pub struct RunArgs {
     pub retention: Option<Policy>,
     /// Redact secrets from the evidence and the stop line; off with `--no-redact`.
     pub redact: bool,
+    /// `--record FILE`: what the detector was fed, for `flowforge replay`.
+    pub record: Option<PathBuf>,
 }
 
 /// Where `flowforge run` records its evidence.
@@ -173,6 +219,7 @@ pub enum Command {
         db: Option<PathBuf>,
     },
     Demo,
+    Replay(ReplayArgs),
     Help(&'static str),
     Version,
 }
@@ -212,6 +259,7 @@ const RUN_VALUE_OPTIONS: &[&str] = &[
     "--window",
     "--max-rss",
     "--idle-timeout",
+    "--record",
 ];
 
 pub const INSPECT_HELP: &str = "\
@@ -342,6 +390,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
         Some(name @ ("runs" | "show" | "events" | "prune" | "export" | "verify")) => {
             parse_inspect(name, rest)
         }
+        Some("replay") => parse_replay(rest),
         Some("demo") => match rest.first().and_then(|a| a.to_str()) {
             None => Ok(Command::Demo),
             Some("-h" | "--help") => Ok(Command::Help(crate::demo::HELP)),
@@ -365,6 +414,79 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
             "see `flowforge --help`",
         )),
     }
+}
+
+fn parse_replay(args: Vec<OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let fix = "see `flowforge replay --help`";
+    let mut parser = lexopt::Parser::from_args(args);
+    let (mut input, mut rate, mut timing, mut explain) = (None, None, None, false);
+    let mut detect = DetectConfig::default();
+    while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix))? {
+        match arg {
+            Long("rate") => {
+                let text = value_of(&mut parser, "--rate")?;
+                rate = Some(
+                    text.parse()
+                        .ok()
+                        .filter(|r: &f64| r.is_finite() && *r > 0.0 && *r <= 1e9)
+                        .ok_or_else(|| {
+                            usage(
+                                format!("invalid --rate '{text}'"),
+                                "give lines per second, e.g. --rate 20",
+                            )
+                        })?,
+                );
+            }
+            Long("timing") => {
+                timing = Some(PathBuf::from(parser.value().map_err(|_| {
+                    usage("--timing needs a file", "e.g. --timing session.timing")
+                })?))
+            }
+            Long("explain") => explain = true,
+            Long("threshold") => {
+                let text = value_of(&mut parser, "--threshold")?;
+                detect.threshold = text
+                    .parse()
+                    .ok()
+                    .filter(|t: &f64| *t > 0.0 && *t <= 1.0)
+                    .ok_or_else(|| {
+                        usage(
+                            format!("invalid --threshold '{text}'"),
+                            "give a confidence above 0 and at most 1, e.g. --threshold 0.8",
+                        )
+                    })?;
+            }
+            Long("window") => {
+                detect.window = duration_at_least(&mut parser, "--window", Duration::from_secs(1))?
+            }
+            Short('h') | Long("help") => return Ok(Command::Help(REPLAY_HELP)),
+            Value(value) if input.is_none() => input = Some(PathBuf::from(value)),
+            other => return Err(usage(format!("unexpected {}", describe(&other)), fix)),
+        }
+    }
+    let input = input.ok_or_else(|| {
+        usage(
+            "replay needs a log",
+            "e.g. `flowforge replay job.log` or `- ` for stdin",
+        )
+    })?;
+    let timing = match (timing, rate) {
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "--rate and --timing contradict each other",
+                "a typescript's timing file gives every chunk its time; drop --rate",
+            ))
+        }
+        (Some(path), None) => crate::replay::Timing::File(path),
+        (None, rate) => crate::replay::Timing::Rate(rate.unwrap_or(20.0)),
+    };
+    Ok(Command::Replay(ReplayArgs {
+        input,
+        timing,
+        explain,
+        detect,
+    }))
 }
 
 fn parse_shim(args: Vec<OsString>) -> Result<Command, UsageError> {
@@ -459,6 +581,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         restart_budget: Budget::default(),
         retention: None,
         redact: true,
+        record: None,
     };
     let mut no_detect = false;
     let mut no_db = false;
@@ -576,6 +699,12 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                         .value()
                         .map_err(|_| usage("--db needs a value", "e.g. --db ./runs.db"))?,
                 ))
+            }
+            Long("record") => {
+                run.record =
+                    Some(PathBuf::from(parser.value().map_err(|_| {
+                        usage("--record needs a file", "e.g. --record job.ffrec")
+                    })?))
             }
             Long("no-db") => no_db = true,
             Long("require-db") => require_db = true,

@@ -16,6 +16,7 @@ mod detect;
 mod diag;
 mod evidence;
 mod inspect;
+mod replay;
 mod sample;
 mod supervise;
 mod units;
@@ -38,6 +39,10 @@ fn main() {
         Command::Inspect { what, db } => {
             init_logging(0);
             inspect::inspect(what, db)
+        }
+        Command::Replay(args) => {
+            init_logging(0);
+            replay::replay(args)
         }
         Command::Demo => {
             init_logging(0);

@@ -11,3 +11,4 @@ mod install;
 mod lifecycle;
 mod pid1;
 mod redaction;
+mod replay;

@@ -12,6 +12,7 @@ pub mod ci_summary;
 mod excerpt;
 pub mod guardrails;
 mod record;
+pub mod recording;
 pub mod restart;
 pub mod watch;
 
@@ -101,6 +102,19 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(recorder) => recorder,
         Err(code) => return code,
     };
+    let mut recording = match args
+        .record
+        .as_deref()
+        .map(recording::Recording::create)
+        .transpose()
+    {
+        Ok(recording) => recording,
+        Err(e) => {
+            let path = args.record.as_deref().unwrap_or_else(|| std::path::Path::new(""));
+            diag!("cannot create the recording {}: {e}", path.display());
+            return EXIT_FLOWFORGE_FAILED;
+        }
+    };
     let record = RunRecorder::new(recorder, command_text(&args));
 
     let options = supervise::Options {
@@ -114,8 +128,15 @@ pub fn run(args: RunArgs) -> i32 {
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
-        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record),
+        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, recording.as_mut()),
     };
+    if let Some(recording) = recording {
+        match recording.finish() {
+            Ok(0) => {}
+            Ok(dropped) => log::warn!("the recording dropped {dropped} records (full buffer or size cap)"),
+            Err(e) => diag!("cannot write the recording: {e}"),
+        }
+    }
     if let Some(ci) = ci_summary::Ci::from_env() {
         let verdict = ci_summary::Verdict {
             command: record.command(),
@@ -138,7 +159,12 @@ pub fn run(args: RunArgs) -> i32 {
 }
 
 /// The attempt loop: one attempt, or several under `--action restart`.
-fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecorder) -> (i32, &'static str) {
+fn supervise_run(
+    args: &RunArgs,
+    supervisor: &mut Supervisor,
+    record: &RunRecorder,
+    mut recording: Option<&mut recording::Recording>,
+) -> (i32, &'static str) {
     let mut watch = RunWatch::new(
         Guardrails::new(args.limits.clone()),
         args.detect.clone(),
@@ -148,7 +174,17 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
     let mut policy = RestartPolicy::new(args.restart_budget.clone());
     loop {
         watch.begin_attempt();
-        let end = match supervisor.run(&args.command, &mut watch) {
+        let attempt = match recording.as_deref_mut() {
+            Some(recording) => {
+                recording.begin_attempt();
+                supervisor.run(
+                    &args.command,
+                    &mut recording::Recorded::new(&mut watch, recording),
+                )
+            }
+            None => supervisor.run(&args.command, &mut watch),
+        };
+        let end = match attempt {
             Err(e) => return spawn_failed(record, &e),
             Ok(end) => end,
         };

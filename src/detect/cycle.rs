@@ -56,6 +56,44 @@ const FOREIGN_MATCHES_TO_SWITCH: u64 = 3;
 /// its latest pass inside the ring).
 const MAX_MISSES_IN_A_ROW: u64 = 8;
 
+/// The loose cycle starts at this period: with fewer lines a pass has no structure to
+/// repeat besides its variant.
+const MIN_LOOSE_PERIOD: usize = 3;
+
+/// Lines of a pass allowed to differ from the pass before in a loose cycle.
+fn loose_variants(period: usize) -> u32 {
+    (period as u32 / 4).max(1)
+}
+
+/// The strongest loose cycle: passes whose lines mostly repeat the pass before, with a few
+/// positions free (an apology worded anew before the same tool call).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LooseCycle {
+    pub period: usize,
+    /// Lines of the run (each within a pass that repeats the one before but for its
+    /// variants).
+    pub run: u64,
+    /// Lines of the run that differed from the line a period before and were new to the run:
+    /// text the job never printed before, as opposed to a variant from a small set.
+    pub novel_variants: u64,
+    /// Lines of the run that differed from the line a period before.
+    pub variants: u64,
+    pub started: Duration,
+    pub latest: Duration,
+    /// The templates of the latest pass, oldest first.
+    pub templates: Vec<u64>,
+}
+
+impl LooseCycle {
+    pub fn passes(&self) -> u64 {
+        self.run / self.period as u64
+    }
+
+    pub fn span(&self) -> Duration {
+        self.latest.saturating_sub(self.started)
+    }
+}
+
 /// The strongest tail cycle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TailCycle {
@@ -109,6 +147,14 @@ pub struct CycleTracker {
     foreign: [u64; MAX_PERIOD + 1],
     /// Line number of the latest gap (unobserved lines before it); `None` before any.
     gap_at: Option<u64>,
+    /// Per period: which of the last k lines matched the line k before them (bit 0 = the
+    /// latest), and the loose run built on it.
+    loose_hist: [u64; MAX_PERIOD + 1],
+    loose_run: [u64; MAX_PERIOD + 1],
+    loose_variants: [u64; MAX_PERIOD + 1],
+    loose_novel: [u64; MAX_PERIOD + 1],
+    loose_start: [Duration; MAX_PERIOD + 1],
+    loose_last: [Duration; MAX_PERIOD + 1],
 }
 
 impl Default for CycleTracker {
@@ -127,6 +173,12 @@ impl Default for CycleTracker {
             run_sums: [0; MAX_PERIOD + 1],
             foreign: [0; MAX_PERIOD + 1],
             gap_at: None,
+            loose_hist: [0; MAX_PERIOD + 1],
+            loose_run: [0; MAX_PERIOD + 1],
+            loose_variants: [0; MAX_PERIOD + 1],
+            loose_novel: [0; MAX_PERIOD + 1],
+            loose_start: [Duration::ZERO; MAX_PERIOD + 1],
+            loose_last: [Duration::ZERO; MAX_PERIOD + 1],
         }
     }
 }
@@ -143,7 +195,14 @@ impl CycleTracker {
     }
 
     /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
+    #[cfg(test)]
     pub fn push(&mut self, template: u64, at: Duration) -> u32 {
+        self.push_line(template, at, false)
+    }
+
+    /// [`push`](Self::push), saying whether the template is new to the run.
+    pub fn push_line(&mut self, template: u64, at: Duration, novel: bool) -> u32 {
+        self.push_loose(template, at, novel);
         let mut matched = 0u32;
         for k in 1..=MAX_PERIOD {
             let leaving = if self.lines >= k as u64 {
@@ -217,6 +276,64 @@ impl CycleTracker {
         matched
     }
 
+    /// Loose runs: for each period, the lines over which every window of k lines held at
+    /// most `loose_variants(k)` lines unlike the line k before them, and at least two alike.
+    /// Gaps reset them: a flood is judged by the exact cycle.
+    fn push_loose(&mut self, template: u64, at: Duration, novel: bool) {
+        for k in MIN_LOOSE_PERIOD..=MAX_PERIOD {
+            let known = self.lines >= k as u64;
+            let alike = known && self.templates[self.slot(k)] == template;
+            let mask = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
+            self.loose_hist[k] = (self.loose_hist[k] << 1 | u64::from(alike)) & mask;
+            let matches = self.loose_hist[k].count_ones();
+            let holds = self.lines >= 2 * k as u64
+                && self.gap_at.is_none_or(|gap| self.lines - gap >= 2 * k as u64)
+                && matches >= 2
+                && matches + loose_variants(k) >= k as u32;
+            if !holds {
+                self.loose_run[k] = 0;
+                continue;
+            }
+            if self.loose_run[k] == 0 {
+                self.loose_start[k] = self.times[self.slot(k)];
+                self.loose_variants[k] = 0;
+                self.loose_novel[k] = 0;
+            }
+            self.loose_run[k] += 1;
+            self.loose_last[k] = at;
+            if !alike {
+                self.loose_variants[k] += 1;
+                self.loose_novel[k] += u64::from(novel);
+            }
+        }
+    }
+
+    /// The loose cycle with the most passes, if one has at least two passes with a variant
+    /// (an exact cycle is the exact tracker's to judge); the smallest period on a tie.
+    pub fn loose(&self) -> Option<LooseCycle> {
+        let mut best: Option<(u64, usize)> = None;
+        for k in MIN_LOOSE_PERIOD..=MAX_PERIOD {
+            let passes = self.loose_run[k] / k as u64;
+            if passes >= 2 && self.loose_variants[k] >= 2 && best.is_none_or(|(p, _)| passes > p) {
+                best = Some((passes, k));
+            }
+        }
+        let (_, k) = best?;
+        let templates = (1..=k)
+            .rev()
+            .map(|back| self.templates[self.slot(back)])
+            .collect();
+        Some(LooseCycle {
+            period: k,
+            run: self.loose_run[k],
+            novel_variants: self.loose_novel[k],
+            variants: self.loose_variants[k],
+            started: self.loose_start[k],
+            latest: self.loose_last[k],
+            templates,
+        })
+    }
+
     /// The period with the longest run (the smallest such period on a tie), if any matched.
     pub fn tail(&self) -> Option<TailCycle> {
         let mut best = 0;
@@ -259,6 +376,34 @@ impl CycleTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pass_with_a_reworded_line_is_a_loose_cycle() {
+        // v1 T R S v2 T R S v3 T R S ...: a new apology (never seen) before the same block.
+        let mut tracker = CycleTracker::default();
+        for pass in 0..8u64 {
+            let at = Duration::from_millis(800 * pass);
+            tracker.push_line(1000 + pass, at, true);
+            for (i, t) in [1u64, 2, 3].iter().enumerate() {
+                tracker.push_line(*t, at + Duration::from_millis(100 * (i as u64 + 1)), false);
+            }
+        }
+        let loose = tracker.loose().expect("a loose cycle");
+        assert_eq!(loose.period, 4);
+        assert!(loose.passes() >= 6, "{loose:?}");
+        assert_eq!(loose.variants, loose.novel_variants, "every variant was new text");
+        // No exact cycle spans the passes: the reworded line breaks it every time.
+        assert!(tracker.tail().is_none_or(|t| t.run < 8), "{:?}", tracker.tail());
+    }
+
+    #[test]
+    fn varied_work_is_no_loose_cycle() {
+        let mut tracker = CycleTracker::default();
+        for i in 0..200u64 {
+            tracker.push_line(i % 7 * 31 + i / 7, Duration::from_millis(50 * i), false);
+        }
+        assert_eq!(tracker.loose(), None);
+    }
 
     fn feed(sequence: &str) -> CycleTracker {
         let mut tracker = CycleTracker::default();

@@ -55,7 +55,7 @@ mod scenarios_loops;
 use crate::sample::{Sample, Stream};
 use cycle::CycleTracker;
 use progress::Progress;
-use score::{CycleSignals, RepetitionSignals, Signals};
+use score::{Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
 use slots::Slots;
 use std::time::Duration;
 use templates::{TemplateInfo, TemplateTable};
@@ -89,7 +89,7 @@ impl Default for DetectConfig {
         DetectConfig {
             window: Duration::from_secs(10),
             threshold: 0.80,
-            hold: Duration::from_millis(750),
+            hold: Duration::from_millis(1250),
         }
     }
 }
@@ -113,6 +113,16 @@ pub struct Reason {
     pub numbers: serde_json::Value,
 }
 
+/// What one evaluation found, for `flowforge replay --explain` and debug logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub confidence: f64,
+    /// Named contributions to the confidence, as in [`Reason::components`].
+    pub components: Vec<(&'static str, f64)>,
+    /// Each protection that held the confidence down, in words ("countdown 75→41 in 20 s").
+    pub protections: Vec<String>,
+}
+
 /// The detector of one attempt of a run (a restarted job gets a fresh one).
 pub struct Detector {
     config: DetectConfig,
@@ -132,6 +142,10 @@ pub struct Detector {
     latest_sample: Option<Sample>,
     above_since: Option<Duration>,
     fired: Option<Reason>,
+    last: Option<Evaluation>,
+    /// Repetition that scored as a loop and is still going on: (start, span so far).
+    burst: Option<(Duration, Duration)>,
+    bursts: Bursts,
 }
 
 impl Detector {
@@ -151,6 +165,9 @@ impl Detector {
             latest_sample: None,
             above_since: None,
             fired: None,
+            last: None,
+            burst: None,
+            bursts: Bursts::default(),
         }
     }
 
@@ -173,12 +190,13 @@ impl Detector {
         let observed = self.templates.observe(shape, at, &self.slots, || {
             (wording::wording(stripped), templates::example(template_text))
         });
-        let matched = self.cycles[0].push(shape.template, at);
+        let novel = observed.new_in_run;
+        let matched = self.cycles[0].push_line(shape.template, at, novel);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
             // With one stream only, its own cycle is the merged one.
-            self.cycles[tracker].push(shape.template, at);
+            self.cycles[tracker].push_line(shape.template, at, novel);
         }
         self.window
             .add_text_line(at, matched, observed.new_in_run, observed.error);
@@ -203,6 +221,12 @@ impl Detector {
         }
         let signals = self.signals(at);
         let assessment = score::assess(&signals, self.config.threshold);
+        self.track_bursts(&signals, &assessment);
+        self.last = Some(Evaluation {
+            confidence: assessment.confidence,
+            components: assessment.components.clone(),
+            protections: assessment.protections.clone(),
+        });
         if assessment.confidence < self.config.threshold {
             self.above_since = None;
             return Decision::Continue;
@@ -214,6 +238,39 @@ impl Detector {
         let reason = reason::explain(&signals, &assessment, self.config.threshold);
         self.fired = Some(reason.clone());
         Decision::Runaway(reason)
+    }
+
+    /// Remembers exact cycles that scored as loops (or were held down only as a burst) and
+    /// then ended: a job that repeats a block for a second and moves on, again and again
+    /// (`go test -count`, a configuration run's identical result blocks), must repeat for
+    /// longer than that before it is judged.
+    fn track_bursts(&mut self, signals: &Signals, assessment: &score::Assessment) {
+        let live = signals.cycle.as_ref().filter(|c| {
+            let passes = (c.run as f64 / c.period as f64).max(1.0);
+            c.silence.as_secs_f64() <= 2.0 * c.span.as_secs_f64() / passes + 0.3
+        });
+        if let Some((started, _)) = self.burst {
+            match live {
+                // The loop goes on, perhaps as another period or after a stray line.
+                Some(c) => self.burst = Some((started, (c.started + c.span).saturating_sub(started))),
+                None => {
+                    let (_, span) = self.burst.take().expect("checked");
+                    self.bursts.finished += 1;
+                    self.bursts.longest = self.bursts.longest.max(span);
+                }
+            }
+        }
+        let looping = assessment.path == Some(score::Path::Cycle)
+            && (assessment.confidence >= self.config.threshold
+                || assessment.protections.iter().any(|p| p.contains("earlier burst")));
+        if let (None, Some(c), true) = (self.burst, live, looping) {
+            self.burst = Some((c.started, c.span));
+        }
+    }
+
+    /// What the latest [`evaluate`](Detector::evaluate) found (before the hold).
+    pub fn last_evaluation(&self) -> Option<&Evaluation> {
+        self.last.as_ref()
     }
 
     fn signals(&self, now: Duration) -> Signals {
@@ -242,6 +299,7 @@ impl Detector {
                 let progress =
                     loop_progress(&infos, now, freshness).max(self.recent_progress(tail.started, now));
                 CycleSignals {
+                    started: tail.started,
                     stream: [None, Some(Stream::Stdout), Some(Stream::Stderr)][i],
                     period: tail.period,
                     run: tail.run,
@@ -256,6 +314,10 @@ impl Detector {
                         && infos.iter().all(|t| t.skeleton == infos[0].skeleton),
                     coverage: self.templates.share(&tail.templates, now),
                     example: tail.templates.first().map(|&h| example(h)).unwrap_or_default(),
+                    countdown: infos
+                        .iter()
+                        .find_map(|t| t.countdown(now, freshness))
+                        .map(|c| c.describe()),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -289,9 +351,43 @@ impl Detector {
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),
             }
         });
+        let loose = self
+            .cycles
+            .iter()
+            .filter_map(CycleTracker::loose)
+            .max_by_key(|l| l.passes())
+            .map(|l| {
+                let infos: Vec<_> = l
+                    .templates
+                    .iter()
+                    .filter_map(|&h| self.templates.get(h))
+                    .collect();
+                LooseSignals {
+                    period: l.period,
+                    passes: l.passes(),
+                    span: l.span(),
+                    silence: now.saturating_sub(l.latest),
+                    variants: l.variants,
+                    novel_variants: l.novel_variants,
+                    error: infos.iter().any(|t| t.wording.error),
+                    progress: loop_progress(&infos, now, freshness).max(self.recent_progress(l.started, now)),
+                    countdown: infos
+                        .iter()
+                        .find_map(|t| t.countdown(now, freshness))
+                        .map(|c| c.describe()),
+                    example: infos
+                        .iter()
+                        .find(|t| t.wording.error)
+                        .or(infos.first())
+                        .map(|t| t.example.to_string())
+                        .unwrap_or_default(),
+                }
+            });
         Signals {
             cycle,
             repetition,
+            loose,
+            bursts: self.bursts,
             cpu_percent,
             rates: self.window.rates(now, RATE_SPAN),
             silence: self.last_line_at.map(|t| now.saturating_sub(t)),
@@ -305,7 +401,7 @@ impl Detector {
         let advancing = self
             .templates
             .seen_since(since.max(recent))
-            .any(|t| t.progress(now, self.config.window) == Progress::Advancing);
+            .any(|t| t.progress(now, self.config.window) >= Progress::Countdown);
         if advancing {
             Progress::Advancing
         } else {

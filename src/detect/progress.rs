@@ -34,6 +34,9 @@ pub const RING: usize = 32;
 /// Rises needed before a plain count counts as progress.
 const MIN_RISES: u32 = 3;
 
+/// Falls needed before a count that only goes down is a countdown.
+const MIN_FALLS: u32 = 2;
+
 /// Worker groups told apart per slot.
 const MAX_GROUPS: usize = 16;
 
@@ -41,19 +44,48 @@ const MAX_GROUPS: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Progress {
     None,
+    /// A percentage that has shown one value only: a bar that has not started yet, or a
+    /// loop that prints the same `[ 28%]` forever; the scorer gives it a few seconds.
+    FrozenPercent,
     /// A percentage that has not risen (nor fallen) recently.
     StalledPercent,
     /// A counter rising by one per line with nothing else changing: an iteration number.
     Counting,
+    /// A count that only goes down (remaining items, retries left, replicas pending): it is
+    /// bounded below, so whatever repeats around it ends.
+    Countdown,
     Advancing,
+}
+
+/// A count that went down: from `from` at `since` to `to` at `until`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Countdown {
+    pub from: f64,
+    pub to: f64,
+    pub since: Duration,
+    pub until: Duration,
+}
+
+impl Countdown {
+    /// `countdown 75→41 in 20 s`, as protections are worded.
+    pub fn describe(&self) -> String {
+        format!(
+            "countdown {}→{} in {:.0} s",
+            self.from,
+            self.to,
+            self.until.saturating_sub(self.since).as_secs_f64()
+        )
+    }
 }
 
 impl Progress {
     pub fn name(self) -> &'static str {
         match self {
             Progress::None => "none",
+            Progress::FrozenPercent => "frozen_percent",
             Progress::StalledPercent => "stalled_percent",
             Progress::Counting => "iteration_counter",
+            Progress::Countdown => "countdown",
             Progress::Advancing => "advancing",
         }
     }
@@ -102,6 +134,10 @@ struct Trend {
     rises: u32,
     falls: u32,
     last_rise: Option<Duration>,
+    last_fall: Option<Duration>,
+    /// The first and the latest value seen, with their times.
+    first: Option<(f64, Duration)>,
+    latest: Option<(f64, Duration)>,
     /// Every rise was by exactly one.
     unit_rises: bool,
 }
@@ -189,13 +225,44 @@ impl ProgressRing {
                 best = best.max(Progress::Counting);
             }
             if has(self.percent, slot) && trend.falls == 0 {
-                best = best.max(Progress::StalledPercent);
+                best = best.max(if distinct[slot] <= 1 {
+                    Progress::FrozenPercent
+                } else {
+                    Progress::StalledPercent
+                });
             }
         }
         if best == Progress::Counting && self.texture_besides(unit_counters, &distinct) {
             return Progress::Advancing;
         }
         best
+    }
+
+    /// A count that only went down, at least [`MIN_FALLS`] times and last within
+    /// `freshness`: remaining work, retries left, replicas still pending. Identifiers and
+    /// fractions (latencies, losses) are never countdowns; a countdown that starts over
+    /// (`retrying in 3, 2, 1, 3, ...`) rises once per turn and is none either.
+    pub fn countdown(&self, now: Duration, freshness: Duration) -> Option<Countdown> {
+        if self.len == 0 {
+            return None;
+        }
+        let distinct = self.distinct();
+        let limit = (self.len / 2).clamp(1, 8);
+        let categorical = distinct.map(|d| d > 0 && d <= limit);
+        (0..MAX_SLOTS)
+            .filter(|&s| !has(self.keys | self.fractions, s))
+            .find_map(|slot| {
+                let t = self.trend(slot, &categorical);
+                let recent = t.last_fall.is_some_and(|at| now.saturating_sub(at) <= freshness);
+                let ((from, since), (to, until)) = (t.first?, t.latest?);
+                (t.falls >= MIN_FALLS && t.rises * 8 <= t.falls && recent && to >= 0.0 && to < from)
+                    .then_some(Countdown {
+                        from,
+                        to,
+                        since,
+                        until,
+                    })
+            })
     }
 
     /// True when some value other than identifiers changes in this template: a loss, a
@@ -236,6 +303,8 @@ impl ProgressRing {
             if v.is_nan() {
                 continue;
             }
+            trend.first.get_or_insert((v, at));
+            trend.latest = Some((v, at));
             let key = (0..MAX_SLOTS)
                 .filter(|&other| other != slot && categorical[other])
                 .fold(0xcbf2_9ce4_8422_2325u64, |h, other| {
@@ -249,6 +318,7 @@ impl ProgressRing {
                         trend.unit_rises &= v - last[g] == 1.0;
                     } else if v < last[g] {
                         trend.falls += 1;
+                        trend.last_fall = Some(at);
                     }
                     last[g] = v;
                 }
@@ -268,6 +338,41 @@ impl ProgressRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_going_down_is_a_countdown_even_between_repeats() {
+        // "10 old replicas pending" printed a dozen times, then 9, then 8: the ring keeps
+        // only changes, so the repeats do not hide the steps.
+        let mut rows: Vec<&[f64]> = Vec::new();
+        for n in [&[10.0][..], &[9.0], &[8.0], &[7.0]] {
+            rows.extend(std::iter::repeat_n(n, 12));
+        }
+        let ring = ring(&rows);
+        let countdown = ring.countdown(at_end(&rows), FRESH).expect("a countdown");
+        assert_eq!((countdown.from, countdown.to), (10.0, 7.0));
+        assert!(
+            countdown.describe().starts_with("countdown 10→7 in "),
+            "{}",
+            countdown.describe()
+        );
+    }
+
+    #[test]
+    fn a_countdown_that_starts_over_is_not_one() {
+        let rows: Vec<&[f64]> = [&[3.0][..], &[2.0], &[1.0]]
+            .iter()
+            .copied()
+            .cycle()
+            .take(30)
+            .collect();
+        assert_eq!(ring(&rows).countdown(at_end(&rows), FRESH), None);
+        let once: Vec<&[f64]> = vec![&[5.0], &[4.0]];
+        assert_eq!(
+            ring(&once).countdown(at_end(&once), FRESH),
+            None,
+            "one step is not a trend"
+        );
+    }
 
     const FRESH: Duration = Duration::from_secs(10);
 
@@ -403,9 +508,10 @@ mod tests {
             ring(&[&[0.0], &[0.0], &[1.0]]).progress(at, FRESH),
             Progress::None
         );
+        // One value only: frozen (the scorer protects it for a few seconds), not stalled.
         assert_eq!(
             pct(&[&[0.0], &[0.0]]).progress(at, FRESH),
-            Progress::StalledPercent
+            Progress::FrozenPercent
         );
         assert_eq!(pct(&[&[50.0], &[10.0]]).progress(at, FRESH), Progress::None);
         let later = Duration::from_secs(60);

@@ -35,6 +35,26 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
 
     let mut numbers = Map::new();
     let shape = match (assessment.path, &signals.cycle, &signals.repetition) {
+        (Some(Path::Variants), _, _) if signals.loose.is_some() => {
+            let l = signals.loose.as_ref().expect("checked");
+            numbers.insert("path".into(), json!("variants"));
+            numbers.insert("period".into(), json!(l.period));
+            numbers.insert("repetitions".into(), json!(l.passes));
+            numbers.insert("span_s".into(), json!(round3(l.span.as_secs_f64())));
+            numbers.insert("variants".into(), json!(l.variants));
+            numbers.insert("novel_variants".into(), json!(l.novel_variants));
+            numbers.insert("error_wording".into(), json!(l.error));
+            numbers.insert("progress".into(), json!(l.progress.name()));
+            numbers.insert("example".into(), json!(l.example));
+            format!(
+                "{}-line block repeated {}× in {:.1} s with {} lines reworded ({} of them new text)",
+                l.period,
+                l.passes,
+                l.span.as_secs_f64(),
+                l.variants,
+                l.novel_variants
+            )
+        }
         (Some(Path::Repetition), _, Some(r)) => {
             numbers.insert("path".into(), json!("repetition"));
             numbers.insert("period".into(), json!(r.period));
@@ -116,6 +136,20 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
         .collect();
     numbers.insert("components".into(), Value::Object(components));
 
+    numbers.insert("protections".into(), json!(assessment.protections));
+    let decided = match assessment.path {
+        Some(Path::Cycle) => "exact cycle",
+        Some(Path::Repetition) => "repetition",
+        Some(Path::Variants) => "block with reworded lines",
+        None => "none",
+    };
+    numbers.insert("decided_by".into(), json!(decided));
+    if !assessment.protections.is_empty() {
+        extras.push_str(&format!(
+            " (not enough to leave it alone: {})",
+            assessment.protections.join("; ")
+        ));
+    }
     Reason {
         summary: format!("output loop: {shape}{extras} — {verdict}"),
         confidence: assessment.confidence,
@@ -135,6 +169,7 @@ mod tests {
     fn signals(error: bool, cpu: Option<f64>) -> Signals {
         Signals {
             cycle: Some(CycleSignals {
+                started: Duration::ZERO,
                 stream: None,
                 period: 3,
                 run: 120,
@@ -147,8 +182,11 @@ mod tests {
                 animation: false,
                 coverage: 0.97,
                 example: "agent step <uuid>: calling tool".into(),
+                countdown: None,
             }),
             repetition: None,
+            loose: None,
+            bursts: Default::default(),
             cpu_percent: cpu,
             rates: Rates {
                 lines_per_s: [24.0, 0.0],
@@ -221,6 +259,8 @@ mod tests {
                 top_templates: 2,
                 example: "retry <n> failed".into(),
             }),
+            loose: None,
+            bursts: Default::default(),
             cpu_percent: None,
             rates: Rates::default(),
             silence: None,

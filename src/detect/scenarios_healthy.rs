@@ -333,3 +333,84 @@ fn one_record_per_line_with_a_bare_counter() {
     t.cpu(0.0, 30.0, |_| 95.0);
     t.run(32.0).assert_never_fires("one record per line");
 }
+
+/// The generalisation cases of the real-output corpus: protections that hold on real tools'
+/// output, each named in what `replay --explain` prints.
+mod real_output {
+    use super::super::scenarios::*;
+    use crate::sample::Stream;
+
+    #[test]
+    fn a_status_line_repeated_in_bursts_while_its_count_steps_down() {
+        // kubectl-style: a dozen identical lines, 1.5 s of quiet, the count one lower.
+        let mut t = Timeline::new();
+        let mut at = 0.2;
+        for pending in (1..=10).rev() {
+            for _ in 0..12 {
+                t.line(
+                    at,
+                    Stream::Stdout,
+                    format!("Waiting for deployment \"web\" rollout to finish: {pending} old replicas are pending termination..."),
+                );
+                at += 0.04;
+            }
+            at += 1.5;
+        }
+        t.line(at, Stream::Stdout, "deployment \"web\" successfully rolled out");
+        t.run(at + 2.0).assert_never_fires("rollout bursts");
+    }
+
+    #[test]
+    fn retries_left_counting_down_next_to_error_wording() {
+        let mut t = Timeline::new();
+        t.every(0.0, 0.25, 60, |i| {
+            format!(
+                "FAILED - RETRYING: [app-01]: Wait for /healthz to return 200 ({} retries left).",
+                60 - i
+            )
+        });
+        t.run(16.0).assert_never_fires("until/retries countdown");
+    }
+
+    #[test]
+    fn finite_bursts_of_identical_blocks_between_other_output() {
+        // go test -count=40: each test's RUN/PASS pair 40 times in a second, then the next.
+        let mut t = Timeline::new();
+        let mut at = 0.1;
+        for test in [
+            "TestGetMiss",
+            "TestEviction",
+            "TestTTL",
+            "TestInsert",
+            "TestRangeScan",
+            "TestReplay",
+        ] {
+            for _ in 0..40 {
+                t.line(at, Stream::Stdout, format!("=== RUN   {test}"));
+                t.line(at + 0.012, Stream::Stdout, format!("--- PASS: {test} (0.00s)"));
+                at += 0.025;
+            }
+            at += 0.8;
+            t.line(
+                at,
+                Stream::Stdout,
+                format!("ok  \tgithub.com/acme/store/{}\t1.204s", test.len()),
+            );
+        }
+        t.cpu(0.0, at + 2.0, |_| 95.0);
+        t.run(at + 2.0).assert_never_fires("go test -count bursts");
+    }
+
+    #[test]
+    fn identical_result_blocks_under_new_task_headers() {
+        // An Ansible-like run: every pass is a task header never seen before, then the same
+        // block of ok lines; nothing fails.
+        let mut t = Timeline::new();
+        t.passes(0.0, 0.03, 30 * 7, |task| {
+            let mut lines = vec![format!("TASK [{}] ***", name(task))];
+            lines.extend((1..=6).map(|h| format!("ok: [web-0{h}]")));
+            lines
+        });
+        t.run(12.0).assert_never_fires("identical ok blocks");
+    }
+}

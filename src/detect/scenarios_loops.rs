@@ -45,7 +45,7 @@ fn tight_identical_line_loop() {
     healthy_prefix(&mut t, 5.0);
     t.every(5.0, 0.0005, 60_000, |_| "polling job status: pending".into());
     t.cpu(0.0, 40.0, |s| if s > 5.0 { 100.0 } else { 150.0 });
-    let summary = assert_fires_within(&mut t, 5.0, 2.0, "tight loop");
+    let summary = assert_fires_within(&mut t, 5.0, 2.5, "tight loop");
     assert!(
         summary.starts_with("output loop: same line repeated "),
         "{summary}"
@@ -68,7 +68,7 @@ fn error_retry_loop_with_changing_fields() {
         )
     });
     t.cpu(0.0, 40.0, |_| 35.0);
-    let summary = assert_fires_within(&mut t, 3.0, 2.0, "retry loop");
+    let summary = assert_fires_within(&mut t, 3.0, 2.5, "retry loop");
     assert!(summary.contains("error wording"), "{summary}");
 }
 
@@ -90,7 +90,7 @@ fn multi_line_agent_cycle_with_uuids() {
         ]
     });
     t.cpu(0.0, 40.0, |_| 8.0);
-    let summary = assert_fires_within(&mut t, 4.0, 2.0, "agent cycle");
+    let summary = assert_fires_within(&mut t, 4.0, 2.5, "agent cycle");
     assert!(summary.contains("4-line cycle"), "{summary}");
 }
 
@@ -105,7 +105,7 @@ fn json_lines_loop() {
         )
     });
     t.cpu(0.0, 40.0, |_| 60.0);
-    assert_fires_within(&mut t, 0.0, 2.0, "JSON lines");
+    assert_fires_within(&mut t, 0.0, 2.5, "JSON lines");
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn stderr_only_loop() {
         format!("warning: cache miss for key user:{}", rng.hex(10))
     });
     t.cpu(0.0, 40.0, |_| 99.0);
-    assert_fires_within(&mut t, 1.0, 2.0, "stderr loop");
+    assert_fires_within(&mut t, 1.0, 2.5, "stderr loop");
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn ansi_coloured_loop() {
     t.every(2.0, 0.01, 3000, |_| {
         format!("\x1b[1;33mWAIT\x1b[0m \x1b[2m{}\x1b[0m lock \x1b[36m/var/run/app.lock\x1b[0m still held by pid {}", iso(rng.range(0.0, 9.0)), 4242)
     });
-    assert_fires_within(&mut t, 2.0, 2.0, "ANSI loop");
+    assert_fires_within(&mut t, 2.0, 2.5, "ANSI loop");
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn moderate_rate_loop_without_cpu() {
         )
     });
     t.cpu(0.0, 40.0, |_| 2.0);
-    assert_fires_within(&mut t, 6.0, 2.0, "moderate loop");
+    assert_fires_within(&mut t, 6.0, 2.5, "moderate loop");
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn low_cpu_agent_waiting_on_a_model() {
         at += rng.range(0.1, 0.5);
     }
     t.cpu(0.0, 60.0, |_| 1.5);
-    assert_fires_within(&mut t, 2.0, 2.0, "low-CPU agent");
+    assert_fires_within(&mut t, 2.0, 2.5, "low-CPU agent");
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn healthy_then_loop_is_caught_from_its_onset() {
         "retrying request to https://api.example.com/v1/jobs".into()
     });
     t.cpu(0.0, 60.0, |_| 100.0);
-    assert_fires_within(&mut t, 20.0, 2.0, "healthy then loop");
+    assert_fires_within(&mut t, 20.0, 2.5, "healthy then loop");
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn alternating_pair() {
             "state: B -> A".into()
         }
     });
-    assert_fires_within(&mut t, 0.5, 2.0, "A-B-A-B");
+    assert_fires_within(&mut t, 0.5, 2.5, "A-B-A-B");
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn five_and_twelve_line_cycles() {
             .map(|j| format!("stage {} of pipeline etl: nothing to do", name(j)))
             .collect()
     });
-    assert_fires_within(&mut t, 3.0, 2.0, "5-line cycle");
+    assert_fires_within(&mut t, 3.0, 2.5, "5-line cycle");
 
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 3.0);
@@ -205,7 +205,7 @@ fn five_and_twelve_line_cycles() {
             .map(|j| format!("scan shard {} -> empty", name(j)))
             .collect()
     });
-    let summary = assert_fires_within(&mut t, 3.0, 2.0, "12-line cycle");
+    let summary = assert_fires_within(&mut t, 3.0, 2.5, "12-line cycle");
     assert!(summary.contains("12-line cycle"), "{summary}");
 }
 
@@ -224,7 +224,7 @@ fn traceback_loop() {
             "Retrying in 0.1s...".into(),
         ]
     });
-    let summary = assert_fires_within(&mut t, 3.0, 2.0, "traceback loop");
+    let summary = assert_fires_within(&mut t, 3.0, 2.5, "traceback loop");
     assert!(summary.contains("7-line cycle"), "{summary}");
 }
 
@@ -235,13 +235,13 @@ fn only_a_random_latency_varies() {
     t.every(1.0, 0.03, 1000, |_| {
         format!("GET /api/status -> 200 latency_ms={}", rng.below(500))
     });
-    assert_fires_within(&mut t, 1.0, 2.0, "random latency (integer)");
+    assert_fires_within(&mut t, 1.0, 2.5, "random latency (integer)");
 
     let mut t = Timeline::new();
     t.every(1.0, 0.03, 1000, |_| {
         format!("call finished in {:.3}s", rng.range(0.01, 0.5))
     });
-    assert_fires_within(&mut t, 1.0, 2.0, "random latency (duration)");
+    assert_fires_within(&mut t, 1.0, 2.5, "random latency (duration)");
 }
 
 #[test]
@@ -295,7 +295,7 @@ fn crash_loop_with_a_new_pid_each_time() {
         lines.push("supervisord: restarting 'worker' (backoff 0s)".into());
         lines
     });
-    let summary = assert_fires_within(&mut t, 0.5, 2.0, "crash loop");
+    let summary = assert_fires_within(&mut t, 0.5, 2.5, "crash loop");
     assert!(
         summary.contains("11-line cycle") || summary.contains("12-line cycle"),
         "{summary}"
@@ -335,7 +335,7 @@ fn traceback_on_stderr_interleaving_differently_each_pass() {
             t.line(at + 0.002, Stream::Stdout, "worker: job crashed, restarting");
         }
     }
-    assert_fires_within(&mut t, 1.0, 2.0, "traceback with varying interleaving");
+    assert_fires_within(&mut t, 1.0, 2.5, "traceback with varying interleaving");
 }
 
 #[test]
@@ -359,6 +359,62 @@ fn deep_traceback_longer_than_sixteen_lines() {
         lines.push("worker: crashed, restarting".into());
         lines
     });
-    let summary = assert_fires_within(&mut t, 2.0, 2.0, "deep traceback");
+    let summary = assert_fires_within(&mut t, 2.0, 2.5, "deep traceback");
     assert!(summary.contains("24-line cycle"), "{summary}");
+}
+
+#[test]
+fn the_same_tool_call_after_an_apology_worded_anew_each_time() {
+    let mut t = Timeline::new();
+    let words = [
+        "I apologize.",
+        "Sorry about that.",
+        "My mistake.",
+        "You're right.",
+        "I see the issue.",
+        "Hmm.",
+    ];
+    let verbs = [
+        "Let me try the edit again",
+        "I'll retry the replacement",
+        "Let me apply it once more",
+        "I'll redo it",
+    ];
+    let ends = ["carefully.", "now.", "with the exact text.", "and run the tests."];
+    t.passes(0.5, 0.2, 200, |n| {
+        vec![
+            format!("assistant: {} {} {}", words[n % 6], verbs[n / 6 % 4], ends[n / 24 % 4]),
+            r#"tool_use: Edit {"file_path": "app/pagination.py", "old_string": "end - 1", "new_string": "end"}"#.into(),
+            "tool_result: String to replace not found in file.".into(),
+        ]
+    });
+    let summary = assert_fires_within(&mut t, 0.5, 5.0, "reworded apologies");
+    assert!(
+        summary.contains("block repeated") && summary.contains("reworded"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_frozen_percentage_does_not_protect_a_loop_for_long() {
+    let mut t = Timeline::new();
+    t.passes(0.5, 0.08, 400, |_| {
+        vec![
+            "tests/test_billing.py::test_refund_idempotent RERUN      [ 28%]".into(),
+            "WARNING  billing.client:client.py:88 upstream 502, giving up".into(),
+        ]
+    });
+    assert_fires_within(&mut t, 0.5, 5.0, "pytest RERUN forever");
+}
+
+#[test]
+fn a_countdown_that_starts_over_counts_the_loop_not_progress() {
+    let mut t = Timeline::new();
+    t.passes(0.5, 0.12, 300, |_| {
+        let mut lines =
+            vec!["license: error -15: Cannot connect to license server (Connection refused)".to_string()];
+        lines.extend((1..=3).rev().map(|n| format!("license: retrying in {n}...")));
+        lines
+    });
+    assert_fires_within(&mut t, 0.5, 2.5, "wrapping countdown");
 }

@@ -45,6 +45,9 @@ use std::time::Duration;
 pub struct Signals {
     pub cycle: Option<CycleSignals>,
     pub repetition: Option<RepetitionSignals>,
+    pub loose: Option<LooseSignals>,
+    /// Earlier exact cycles of this run that scored as loops and then ended.
+    pub bursts: Bursts,
     pub cpu_percent: Option<f64>,
     pub rates: Rates,
     /// Time since the last line of any kind.
@@ -54,6 +57,8 @@ pub struct Signals {
 /// The exact cycle at the tail of the output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleSignals {
+    /// When the run's first pass began (tells one run from the next).
+    pub started: Duration,
     /// The stream the cycle was found on alone, or `None` for the merged output.
     pub stream: Option<Stream>,
     pub period: usize,
@@ -70,6 +75,32 @@ pub struct CycleSignals {
     pub animation: bool,
     /// Share of recent lines that belong to the cycle's templates.
     pub coverage: f64,
+    pub example: String,
+    /// The countdown among the cycle's templates, in words (`countdown 10→7 in 6 s`).
+    pub countdown: Option<String>,
+}
+
+/// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Bursts {
+    pub finished: u32,
+    pub longest: Duration,
+}
+
+/// A cycle whose passes repeat but for a few reworded lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LooseSignals {
+    pub period: usize,
+    pub passes: u64,
+    pub span: Duration,
+    pub silence: Duration,
+    /// Lines that differed from the pass before, and how many of them were new to the run.
+    pub variants: u64,
+    pub novel_variants: u64,
+    /// Error wording in the lines that repeat.
+    pub error: bool,
+    pub progress: Progress,
+    pub countdown: Option<String>,
     pub example: String,
 }
 
@@ -94,6 +125,8 @@ pub struct RepetitionSignals {
 pub enum Path {
     Cycle,
     Repetition,
+    /// A loose cycle: the same block with reworded lines between.
+    Variants,
 }
 
 /// The verdict of one evaluation.
@@ -105,6 +138,8 @@ pub struct Assessment {
     pub components: Vec<(&'static str, f64)>,
     /// Lines per second of the judged loop.
     pub loop_lines_per_s: f64,
+    /// The protections that held this confidence down, in words.
+    pub protections: Vec<String>,
 }
 
 impl Assessment {
@@ -119,15 +154,20 @@ impl Assessment {
 /// Penalties for a counter that advances, and for a percentage that has not moved yet.
 fn progress_penalty(progress: Progress, span: Duration, one_line_cycle: bool) -> f64 {
     match progress {
-        Progress::Advancing => -0.6,
+        Progress::Advancing | Progress::Countdown => -0.6,
         // One line per unit of work ("processed record 41", "processed record 42", ...) is
         // progress however long it lasts; a counter once per multi-line pass numbers a
         // stuck agent's steps.
         Progress::Counting if one_line_cycle || span <= COUNTING_GRACE => -0.6,
         Progress::StalledPercent => -0.25,
-        Progress::Counting | Progress::None => 0.0,
+        Progress::FrozenPercent if span <= STALL_GRACE => -0.25,
+        Progress::Counting | Progress::FrozenPercent | Progress::None => 0.0,
     }
 }
+
+/// How long a percentage that does not move passes for a bar that has not started: a
+/// download waiting for its first byte, not a loop that prints `[ 28%]` forever.
+const STALL_GRACE: Duration = Duration::from_millis(3000);
 
 /// How long an iteration counter alone passes for progress: a numbered burst of startup
 /// work ends within this, a loop numbering its passes does not.
@@ -153,6 +193,7 @@ struct Parts {
     novelty_penalty: f64,
     progress_penalty: f64,
     cap: f64,
+    variants: f64,
 }
 
 impl Parts {
@@ -165,6 +206,7 @@ impl Parts {
             + self.novelty_penalty
             + self.progress_penalty
             + self.cap
+            + self.variants
     }
 
     /// Limits the total to `limit` by a negative `cap` component.
@@ -188,8 +230,10 @@ impl Parts {
                 ("novelty_penalty", self.novelty_penalty),
                 ("progress_penalty", self.progress_penalty),
                 ("cap", self.cap),
+                ("variants", self.variants),
             ],
             loop_lines_per_s,
+            protections: Vec::new(),
         }
     }
 }
@@ -208,7 +252,11 @@ fn rate_factor(lines_per_s: f64) -> f64 {
     ramp(lines_per_s, 2.5, 10.0)
 }
 
-fn cycle_assessment(c: &CycleSignals, cpu: f64, threshold: f64) -> Assessment {
+/// A job whose earlier bursts of repetition ended must repeat for twice its longest burst
+/// before a cycle counts, but never for more than this (the 5 s decision budget).
+const MAX_BURST_FLOOR: Duration = Duration::from_millis(3000);
+
+fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) -> Assessment {
     let span = c.span.as_secs_f64();
     let run = c.run as f64;
     let passes = run / c.period as f64;
@@ -252,7 +300,52 @@ fn cycle_assessment(c: &CycleSignals, cpu: f64, threshold: f64) -> Assessment {
     if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
-    parts.into_assessment(Some(Path::Cycle), lines_per_s)
+    let burst_floor = (bursts.longest * 2).min(MAX_BURST_FLOOR);
+    let like_a_burst = bursts.finished > 0 && c.span < burst_floor;
+    if like_a_burst {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+    }
+    let mut protections = Vec::new();
+    if like_a_burst && parts.cap < 0.0 {
+        protections.push(format!(
+            "repeats like the {} earlier burst(s) that ended (longest {:.1} s; {:.1} s needed)",
+            bursts.finished,
+            bursts.longest.as_secs_f64(),
+            burst_floor.as_secs_f64()
+        ));
+    }
+    if !fresh && e_run * e_span > 0.0 {
+        protections.push(format!(
+            "the repetition stopped {:.1} s ago (a burst that ended)",
+            c.silence.as_secs_f64()
+        ));
+    }
+    if parts.progress_penalty < 0.0 {
+        protections.push(progress_protection(c.progress, c.countdown.as_deref()));
+    }
+    if parts.cap < 0.0 && (heartbeat || spinner) {
+        protections.push(if spinner && !heartbeat {
+            "spinner frames".to_string()
+        } else {
+            format!("heartbeat: {passes_per_s:.1} passes/s")
+        });
+    }
+    let mut assessment = parts.into_assessment(Some(Path::Cycle), lines_per_s);
+    assessment.protections = protections;
+    assessment
+}
+
+/// The words for a progress protection.
+fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
+    match (progress, countdown) {
+        (Progress::Countdown, Some(countdown)) => countdown.to_string(),
+        (Progress::Countdown, None) => "a count going down".to_string(),
+        (Progress::Advancing, _) => "a counter advancing".to_string(),
+        (Progress::Counting, _) => "an iteration counter (for the first 2.5 s)".to_string(),
+        (Progress::StalledPercent, _) => "a percentage that moved before".to_string(),
+        (Progress::FrozenPercent, _) => "a percentage that has not moved yet (for the first 3 s)".to_string(),
+        (Progress::None, _) => "none".to_string(),
+    }
 }
 
 fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Assessment {
@@ -279,12 +372,79 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
     if !corroborated || (!error && lines_per_s <= 2.0) {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
-    parts.into_assessment(Some(Path::Repetition), lines_per_s)
+    let mut protections = Vec::new();
+    if parts.novelty_penalty < 0.0 {
+        protections.push(format!(
+            "{} new kinds of line during the repetition",
+            r.new_templates
+        ));
+    }
+    if parts.progress_penalty < 0.0 {
+        protections.push(progress_protection(r.progress, None));
+    }
+    if parts.cap < 0.0 {
+        protections.push("repetition without an exact cycle, errors or CPU".to_string());
+    }
+    let mut assessment = parts.into_assessment(Some(Path::Repetition), lines_per_s);
+    assessment.protections = protections;
+    assessment
 }
 
 /// The confidence of a cycle alone, to choose between the merged and per-stream cycles.
 pub fn assess_cycle(c: &CycleSignals, cpu_percent: Option<f64>, threshold: f64) -> f64 {
-    cycle_assessment(c, cpu_factor(cpu_percent), threshold).confidence
+    cycle_assessment(c, Bursts::default(), cpu_factor(cpu_percent), threshold).confidence
+}
+
+/// The same block again and again with a few lines reworded in each pass (an agent that
+/// apologises differently before the same failing tool call). Evidence needs four passes over
+/// two seconds, more than an exact cycle, because a pass that only mostly repeats is weaker
+/// proof. Reworded lines that are new text in every pass (the headers of distinct tasks,
+/// each followed by the same `ok` block) say the job moves on, so such a cycle needs error
+/// wording in its repeating lines or CPU to count; variants drawn from a small set that
+/// recurs (the same few stock phrases) are a loop by themselves.
+fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
+    let span = l.span.as_secs_f64();
+    let passes = l.passes as f64;
+    let pass_interval = span / passes.max(1.0);
+    let fresh = l.silence.as_secs_f64() <= 2.0 * pass_interval + FRESHNESS_SLACK_S;
+    let e = if fresh {
+        ramp(passes, 2.0, 4.0) * ramp(span, 1.0, 2.0)
+    } else {
+        0.0
+    };
+    let lines_per_s = passes * l.period as f64 / span.max(0.05);
+    let passes_per_s = passes / span.max(0.05);
+    let recurring = l.novel_variants * 2 <= l.passes;
+    let mut parts = Parts {
+        variants: 0.62 * e,
+        rate: 0.15 * e * rate_factor(lines_per_s),
+        cpu: 0.15 * e * cpu,
+        error: if l.error { 0.20 * e } else { 0.0 },
+        novelty_penalty: if recurring || l.error { 0.0 } else { -0.10 * e },
+        progress_penalty: progress_penalty(l.progress, l.span, false),
+        ..Parts::default()
+    };
+    let mut protections = Vec::new();
+    if !recurring && !l.error && cpu < 0.5 {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push(format!(
+                "each pass brings new text ({} never-seen lines in {} passes) and nothing fails",
+                l.novel_variants, l.passes
+            ));
+        }
+    } else if passes_per_s <= 1.2 && !l.error {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push(format!("heartbeat: {passes_per_s:.1} passes/s"));
+        }
+    }
+    if parts.progress_penalty < 0.0 {
+        protections.push(progress_protection(l.progress, l.countdown.as_deref()));
+    }
+    let mut assessment = parts.into_assessment(Some(Path::Variants), lines_per_s);
+    assessment.protections = protections;
+    assessment
 }
 
 /// Scores the signals against `threshold`; the stronger path wins.
@@ -293,23 +453,24 @@ pub fn assess(signals: &Signals, threshold: f64) -> Assessment {
     let cycle = signals
         .cycle
         .as_ref()
-        .map(|c| cycle_assessment(c, cpu, threshold));
+        .map(|c| cycle_assessment(c, signals.bursts, cpu, threshold));
     let repetition = signals
         .repetition
         .as_ref()
         .map(|r| repetition_assessment(r, cpu, threshold));
-    match (cycle, repetition) {
-        (Some(c), Some(r)) => {
-            if r.confidence > c.confidence {
-                r
-            } else {
-                c
-            }
-        }
-        (Some(c), None) => c,
-        (None, Some(r)) => r,
-        (None, None) => Parts::default().into_assessment(None, 0.0),
-    }
+    let loose = signals
+        .loose
+        .as_ref()
+        .map(|l| loose_assessment(l, cpu, threshold));
+    // The strongest path wins; on a tie the exact cycle, then repetition.
+    [cycle, repetition, loose]
+        .into_iter()
+        .flatten()
+        .fold(None, |best: Option<Assessment>, a| match best {
+            Some(b) if b.confidence >= a.confidence => Some(b),
+            _ => Some(a),
+        })
+        .unwrap_or_else(|| Parts::default().into_assessment(None, 0.0))
 }
 
 #[cfg(test)]
@@ -318,6 +479,7 @@ mod tests {
 
     fn cycle(period: usize, run: u64, span_s: f64) -> CycleSignals {
         CycleSignals {
+            started: Duration::ZERO,
             stream: None,
             period,
             run,
@@ -330,6 +492,7 @@ mod tests {
             animation: false,
             coverage: 1.0,
             example: "x".into(),
+            countdown: None,
         }
     }
 
@@ -337,6 +500,8 @@ mod tests {
         let signals = Signals {
             cycle: Some(c),
             repetition: None,
+            loose: None,
+            bursts: Bursts::default(),
             cpu_percent: cpu,
             rates: Rates::default(),
             silence: None,
@@ -364,6 +529,8 @@ mod tests {
         let signals = Signals {
             cycle: None,
             repetition: None,
+            loose: None,
+            bursts: Bursts::default(),
             cpu_percent: Some(200.0),
             rates: Rates::default(),
             silence: None,
@@ -437,6 +604,8 @@ mod tests {
             let signals = Signals {
                 cycle: None,
                 repetition: Some(r),
+                loose: None,
+                bursts: Bursts::default(),
                 cpu_percent: cpu,
                 rates: Rates::default(),
                 silence: None,

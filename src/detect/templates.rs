@@ -12,7 +12,7 @@
 //! 3 % false "seen" after a hundred thousand distinct templates, which only makes novelty
 //! slightly less eager to veto.
 
-use super::progress::{Progress, ProgressRing};
+use super::progress::{Countdown, Progress, ProgressRing};
 use super::slots::{Reading, Slots};
 use super::template::Shape;
 use super::wording::Wording;
@@ -60,11 +60,18 @@ pub struct TemplateInfo {
 impl TemplateInfo {
     /// What this template's numbers say about work done; counters next to error or attempt
     /// wording count attempts, not work.
+    /// A count going down is progress whatever the wording: `(12 retries left)` next to
+    /// `FAILED` ends within twelve more passes.
     pub fn progress(&self, now: Duration, freshness: Duration) -> Progress {
         match &self.progress {
+            Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
             Some(ring) if !self.wording.error && !self.wording.attempt => ring.progress(now, freshness),
             _ => Progress::None,
         }
+    }
+
+    pub fn countdown(&self, now: Duration, freshness: Duration) -> Option<Countdown> {
+        self.progress.as_ref()?.countdown(now, freshness)
     }
 
     /// True when a value other than identifiers and iteration numbers changes.

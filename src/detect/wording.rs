@@ -45,7 +45,7 @@ const ERROR_WORDS: [&str; 29] = [
 ];
 
 /// Two-word phrases: the first word counts only when followed by the second.
-const ERROR_PHRASES: [(&str, &str); 2] = [("timed", "out"), ("could", "not")];
+const ERROR_PHRASES: [(&str, &str); 3] = [("timed", "out"), ("could", "not"), ("not", "found")];
 
 const ATTEMPT_WORDS: [&str; 6] = ["attempt", "attempts", "try", "tries", "retry", "retries"];
 

@@ -1,0 +1,217 @@
+//! `flowforge replay` end to end: a fixture run live with `--record` and the replay of its
+//! recording reach the same decision within one tick with the same reason; saved logs in
+//! every input format give exit 1 for a loop and 0 for healthy output; and bad input (invalid
+//! UTF-8, NUL bytes, a 10 MiB line without a newline, a cut recording, a broken cast) is a
+//! clear message and exit 2 where it cannot be read — never a panic.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+fn replay(sandbox: &Sandbox, args: &[&str]) -> Outcome {
+    let mut all = vec!["replay"];
+    all.extend_from_slice(args);
+    sandbox.run(&all)
+}
+
+/// The time (s) of the recording's last tick: the one at which a stopped run decided.
+fn last_tick(recording: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(recording);
+    let micros: u64 = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("C "))
+        .expect("the recording has ticks")
+        .parse()
+        .expect("a tick time");
+    micros as f64 / 1e6
+}
+
+/// `would intervene at line N (T s): REASON` → (T, REASON).
+fn intervention(out: &Outcome) -> (f64, String) {
+    let text = out.stdout_text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("would intervene at line "))
+        .unwrap_or_else(|| panic!("no intervention\n{}", out.describe()));
+    let open = line.find('(').expect("(");
+    let close = line.find(" s): ").expect(" s): ");
+    let at: f64 = line[open + 1..close].parse().expect("seconds");
+    (at, line[close + 5..].to_string())
+}
+
+fn live_and_replay_agree(name: &str) {
+    let sandbox = Sandbox::new("replay-live");
+    let recording = sandbox.path("run.ffrec");
+    let record = recording.to_string_lossy().into_owned();
+    let path = fixture(name);
+    let mut command = sandbox.command(&["run", "--record", &record, "--", &path.to_string_lossy()]);
+    command.stdout(Stdio::null());
+    let live = sandbox.spawn(command).finish();
+    sandbox.assert_no_survivors();
+    assert_eq!(live.code(), 124, "{name} is stopped live\n{}", live.describe());
+    let bytes = std::fs::read(&recording).expect("the recording exists");
+    assert!(bytes.ends_with(b"E\n"), "the recording ends cleanly");
+    let decided_live = last_tick(&bytes);
+
+    let replayed = replay(&sandbox, &[&record]);
+    assert_eq!(replayed.code(), 1, "{}", replayed.describe());
+    let (decided_replay, reason) = intervention(&replayed);
+    assert!(
+        (decided_replay - decided_live).abs() <= 0.25 + 1e-6,
+        "{name}: live {decided_live} s, replay {decided_replay} s"
+    );
+    let stop = live
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.starts_with("flowforge: stopped "))
+        .expect("a stop line");
+    assert!(
+        stop.contains(&reason),
+        "{name}: same reason\nlive:   {stop}\nreplay: {reason}"
+    );
+}
+
+#[test]
+fn a_recorded_shell_loop_replays_to_the_same_decision() {
+    live_and_replay_agree("runaway-retry-counter.sh");
+}
+
+#[test]
+fn a_recorded_agent_loop_replays_to_the_same_decision() {
+    live_and_replay_agree("runaway-agent-lowcpu.py");
+}
+
+#[test]
+fn a_recorded_healthy_job_replays_clean() {
+    let sandbox = Sandbox::new("replay-healthy");
+    let record = sandbox.path("ok.ffrec").to_string_lossy().into_owned();
+    let script =
+        "for i in 1 2 3 4 5 6 7 8; do echo \"copied table t$i: $((i * 1000)) rows\"; sleep 0.1; done";
+    let live = sandbox.run(&["run", "--record", &record, "--", "sh", "-c", script]);
+    assert_eq!(live.code(), 0, "{}", live.describe());
+    let out = replay(&sandbox, &[&record]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert!(
+        out.stdout_text().starts_with("would not intervene: 8 lines"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn saved_logs_in_every_format_give_the_verdict() {
+    let sandbox = Sandbox::new("replay-formats");
+    let looping: String = (0..200)
+        .map(|_| "ERROR: connection refused, retrying\n")
+        .collect();
+    let log = sandbox.path("loop.log");
+    std::fs::write(&log, &looping).expect("write");
+    let out = replay(&sandbox, &[&log.to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{}", out.describe());
+    assert!(
+        out.stdout_text().contains("same line repeated"),
+        "{}",
+        out.describe()
+    );
+
+    let healthy: String = (0..200)
+        .map(|i| format!("processed record {i} of 200\n"))
+        .collect();
+    let log = sandbox.path("ok.log");
+    std::fs::write(&log, &healthy).expect("write");
+    let out = replay(&sandbox, &["--explain", &log.to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert!(out.stdout_text().contains("confidence"), "--explain prints ticks");
+
+    // The same loop as an asciinema cast and as a typescript with its timing file.
+    let mut cast = String::from("{\"version\": 2, \"width\": 80, \"height\": 24}\n");
+    let mut timing = String::new();
+    for i in 0..200 {
+        cast.push_str(&format!(
+            "[{:.2}, \"o\", \"ERROR: connection refused, retrying\\r\\n\"]\n",
+            i as f64 * 0.05
+        ));
+        timing.push_str("0.05 36\n");
+    }
+    let path = sandbox.path("loop.cast");
+    std::fs::write(&path, cast).expect("write");
+    assert_eq!(replay(&sandbox, &[&path.to_string_lossy()]).code(), 1);
+    let (typescript, timing_file) = (sandbox.path("typescript"), sandbox.path("timing"));
+    std::fs::write(
+        &typescript,
+        format!("Script started on 2024-06-01 10:00:00+00:00\n{looping}"),
+    )
+    .expect("write");
+    std::fs::write(&timing_file, timing).expect("write");
+    let out = replay(
+        &sandbox,
+        &[
+            "--timing",
+            &timing_file.to_string_lossy(),
+            &typescript.to_string_lossy(),
+        ],
+    );
+    assert_eq!(out.code(), 1, "{}", out.describe());
+
+    // stdin.
+    let mut command = sandbox.command(&["replay", "-"]);
+    command.stdin(Stdio::piped());
+    let mut running = sandbox.spawn(command);
+    running.write_stdin(looping.as_bytes());
+    running.close_stdin();
+    assert_eq!(running.finish().code(), 1);
+}
+
+#[test]
+fn bad_input_is_a_message_never_a_panic() {
+    let sandbox = Sandbox::new("replay-bad");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = sandbox.path(name);
+        std::fs::write(&path, bytes).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    // Readable, whatever the bytes: the detector skips what is not text, as it does live.
+    let mut binary = Vec::new();
+    for i in 0..5000u32 {
+        binary.extend_from_slice(&[0xff, 0xfe, 0, (i % 251) as u8, b'\n']);
+    }
+    let out = replay(&sandbox, &[&write("binary.log", &binary)]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    let huge = vec![b'x'; 10 * 1024 * 1024];
+    let out = replay(&sandbox, &[&write("huge.log", &huge)]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert!(
+        out.stdout_text().starts_with("would not intervene: 1 lines"),
+        "{}",
+        out.describe()
+    );
+    let out = replay(&sandbox, &[&write("empty.log", b"")]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+
+    // Unreadable: exit 2 and a message naming the place.
+    let cut = write(
+        "cut.ffrec",
+        b"flowforge-recording 1\nA 1\nL 1500000 o 0 40\nERROR: conn",
+    );
+    let out = replay(&sandbox, &[&cut]);
+    assert_eq!(out.code(), 2, "{}", out.describe());
+    assert!(out.stderr_text().contains("truncated"), "{}", out.describe());
+    let cast = write(
+        "bad.cast",
+        b"{\"version\": 2, \"width\": 80}\n[0.1, \"o\", \"ok\\n\"]\n[0.2, \"o\", \"cut",
+    );
+    let out = replay(&sandbox, &[&cast]);
+    assert_eq!(out.code(), 2, "{}", out.describe());
+    assert!(out.stderr_text().contains("cast line 3"), "{}", out.describe());
+    let out = replay(&sandbox, &[&sandbox.path("missing.log").to_string_lossy()]);
+    assert_eq!(out.code(), 2, "{}", out.describe());
+    let timing = write("bad.timing", b"0.1 5\nnonsense\n");
+    let out = replay(&sandbox, &["--timing", &timing, &write("ts", b"hello\nworld\n")]);
+    assert_eq!(out.code(), 2, "{}", out.describe());
+    assert!(out.stderr_text().contains("timing line 2"), "{}", out.describe());
+}
