@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 mod act;
+mod api;
 mod cli;
 mod demo;
 mod detect;
@@ -31,6 +32,11 @@ fn main() {
             init_logging(0);
             inspect::inspect(what, db)
         }
+        Command::Serve(args) => {
+            init_logging(args.verbose);
+            api::serve(args)
+        }
+        Command::Key { rotate } => api::key_command(rotate),
         Command::Demo => {
             init_logging(0);
             demo::demo()

@@ -8,6 +8,7 @@
 //! not be executed or found. Every intervention prints one line on stderr and records a
 //! decision, an action and an outcome event.
 
+pub mod control;
 pub mod guardrails;
 mod record;
 pub mod restart;
@@ -65,10 +66,28 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
 
 /// Runs `flowforge run` to its end and returns the exit status.
 pub fn run(args: RunArgs) -> i32 {
+    let db = match &args.db {
+        DbChoice::Record { path, .. } => Some(evidence::resolve_db_path(path.as_deref())),
+        DbChoice::Off => None,
+    };
+    let live = args
+        .listen
+        .map(|_| std::sync::Arc::new(control::LiveStats::default()));
+    // The API starts first: a port in use ends the run before anything is recorded.
+    let api = match (args.listen, &db) {
+        (Some(listen), Some(db)) => {
+            match crate::api::start_for_run(listen, args.allow_remote, db, live.clone()) {
+                Ok(api) => Some(api),
+                Err(code) => return code,
+            }
+        }
+        _ => None,
+    };
     let recorder = match open_recorder(&args) {
         Ok(recorder) => recorder,
         Err(code) => return code,
     };
+    let control = db.map(|db| control::RunControl::new(db, live.clone()));
     let record = RunRecorder::new(recorder, command_text(&args));
     let options = supervise::Options {
         pty: args.pty,
@@ -81,9 +100,15 @@ pub fn run(args: RunArgs) -> i32 {
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
-        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record),
+        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, control),
     };
+    if let Some(live) = &live {
+        live.running.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
+    if let Some(api) = api {
+        api.shutdown();
+    }
     let usage = flowforge_platform::process::self_usage();
     log::info!(
         "own usage: cpu {:.3} s, peak rss {} KiB",
@@ -94,13 +119,19 @@ pub fn run(args: RunArgs) -> i32 {
 }
 
 /// The attempt loop: one attempt, or several under `--action restart`.
-fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecorder) -> (i32, &'static str) {
+fn supervise_run(
+    args: &RunArgs,
+    supervisor: &mut Supervisor,
+    record: &RunRecorder,
+    control: Option<control::RunControl>,
+) -> (i32, &'static str) {
     let mut watch = RunWatch::new(
         Guardrails::new(args.limits.clone()),
         args.detect.clone(),
         args.action,
         record,
-    );
+    )
+    .with_control(control);
     let mut policy = RestartPolicy::new(args.restart_budget.clone());
     loop {
         watch.begin_attempt();
@@ -108,11 +139,13 @@ fn supervise_run(args: &RunArgs, supervisor: &mut Supervisor, record: &RunRecord
             Err(e) => return spawn_failed(record, &e),
             Ok(end) => end,
         };
-        let restartable = args.action == ActionMode::Restart
-            && end
-                .stopped
-                .as_ref()
-                .is_some_and(|stop| stop.request.kind != "timeout");
+        // A user's restart restarts under any --action (through the same backoff and
+        // budget); a user's kill, like a timeout, is never undone by a restart.
+        let restartable = end.stopped.as_ref().is_some_and(|stop| match stop.request.kind {
+            "user_restart" => true,
+            "timeout" | "user_kill" => false,
+            _ => args.action == ActionMode::Restart,
+        });
         if !restartable {
             return conclude(record, &end);
         }

@@ -6,6 +6,7 @@
 //! reason. Every verdict is recorded as a decision event with the numbers behind it before
 //! anything is done about it.
 
+use super::control::RunControl;
 use super::guardrails::Guardrails;
 use super::record::RunRecorder;
 use crate::detect::{Decision, DetectConfig, Detector, Reason};
@@ -52,6 +53,8 @@ pub struct RunWatch<'r> {
     /// A line was seen since the previous sample (its time is then in `last_output`).
     line_since_sample: bool,
     record: &'r RunRecorder,
+    /// The control socket and live numbers, when the run records to a store.
+    control: Option<RunControl>,
 }
 
 impl<'r> RunWatch<'r> {
@@ -73,7 +76,14 @@ impl<'r> RunWatch<'r> {
             last_alert: None,
             line_since_sample: false,
             record,
+            control: None,
         }
+    }
+
+    /// Lets users stop or restart this run through the API (see control.rs).
+    pub fn with_control(mut self, control: Option<RunControl>) -> Self {
+        self.control = control;
+        self
     }
 
     /// Resets what belongs to one attempt (a restart starts with a fresh detector).
@@ -82,6 +92,9 @@ impl<'r> RunWatch<'r> {
         self.attempt_started = now;
         self.last_output = now;
         self.detector = self.detect.clone().map(Detector::new);
+        if let Some(control) = &self.control {
+            control.begin_attempt();
+        }
     }
 
     pub fn run_time(&self) -> Duration {
@@ -132,6 +145,9 @@ impl<'r> RunWatch<'r> {
 impl Watch for RunWatch<'_> {
     fn started(&mut self, pid: i32) {
         self.record.started(pid);
+        if let Some(control) = &self.control {
+            control.started();
+        }
     }
 
     fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
@@ -159,9 +175,17 @@ impl Watch for RunWatch<'_> {
             detector.observe_sample(sample);
         }
         self.record.sample(sample);
+        if let Some(control) = &self.control {
+            control.observe(sample, self.record);
+        }
     }
 
     fn check(&mut self, at: Duration) -> Option<StopRequest> {
+        // A user's explicit request comes first.
+        if let Some((request, numbers)) = self.control.as_mut().and_then(|c| c.user_stop(self.record)) {
+            self.record.decision(&request, numbers);
+            return Some(request);
+        }
         if let Some(request) = self.guardrails.check(self.run_time(), self.last_output.elapsed()) {
             self.record
                 .decision(&request, json!({"reason": request.reason, "verdict": "stop"}));
