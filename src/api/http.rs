@@ -7,17 +7,22 @@
 //! `num_connections()` is `unimplemented!()`. None of that can be configured from outside,
 //! and its connection type is private, so we cannot hand it a socket we screened.
 //!
-//! So this file owns connections and tiny_http writes responses. One *poller* thread runs a
-//! mio loop over the listener and every open connection, reading without blocking into a
-//! per-connection buffer: an idle or trickling connection costs a buffer, not a thread.
-//! A connection must deliver a whole request — head within [`MAX_HEAD`] bytes, body within
-//! [`MAX_BODY`] and announced by `Content-Length` — before [`REQUEST_DEADLINE`] runs out, or
-//! it gets 431, 413, 411 or 408 and is closed. Only a complete request goes to one of a
-//! fixed number of *worker* threads (a bounded queue in between; when it is full the
-//! client gets 503), which runs the handler and writes the response with tiny_http's
-//! `Response::raw_print` under a write timeout, then gives the connection back to the
-//! poller for the next (possibly already pipelined) request. The thread count is therefore
-//! `1 + WORKERS` whatever the clients do, and the number of open connections is capped too.
+//! Its response writer cannot help either: `Response::add_header` silently drops
+//! `Connection`, so a server about to close cannot say `Connection: close`, which RFC 9112
+//! asks for and a keep-alive client needs. So this file owns the whole exchange and tiny_http
+//! is not a dependency: a status line, a few headers and a `Content-Length` body are less
+//! code than the workarounds.
+//!
+//! One *poller* thread runs a mio loop over the listener and every open connection, reading
+//! without blocking into a per-connection buffer: an idle or trickling connection costs a
+//! buffer, not a thread. A connection must deliver a whole request — head within
+//! [`MAX_HEAD`] bytes, body within [`MAX_BODY`] and announced by `Content-Length` — before
+//! [`REQUEST_DEADLINE`] runs out, or it gets 431, 413, 411 or 408 and is closed. Only a
+//! complete request goes to one of a fixed number of *worker* threads (a bounded queue in
+//! between; when it is full the client gets 503), which runs the handler and writes the
+//! response under a write timeout, then gives the connection back to the poller for the
+//! next (possibly already pipelined) request. The thread count is therefore `1 + WORKERS`
+//! whatever the clients do, and the number of open connections is capped too.
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Write};
@@ -99,7 +104,7 @@ impl Request {
     }
 }
 
-/// A response, written by tiny_http with a Content-Length.
+/// A response; always written with a Content-Length.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
@@ -544,29 +549,80 @@ impl<H: Handler> Worker<H> {
     }
 }
 
-/// Writes `response` through tiny_http, always with a Content-Length (never chunked, so a
-/// pipelining client can find the next response).
+/// Writes `response` with a Content-Length (never chunked, so a pipelining client can find
+/// the next response) and, when the connection ends with it, `Connection: close`.
 fn write_response(out: &mut dyn Write, response: Response, minor: u8, head_only: bool) -> io::Result<()> {
-    let length = response.body.len();
-    let mut reply = tiny_http::Response::new(
-        tiny_http::StatusCode(response.status),
-        Vec::new(),
-        io::Cursor::new(response.body),
-        Some(length),
-        None,
-    )
-    .with_chunked_threshold(usize::MAX);
-    let mut headers: Vec<(&str, String)> = response.headers;
-    headers.push(("Server", "flowforge".to_string()));
-    if response.close {
-        headers.push(("Connection", "close".to_string()));
-    }
-    for (name, value) in headers {
-        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            reply.add_header(header);
+    let mut head = format!(
+        "HTTP/1.{minor} {} {}\r\nDate: {}\r\nServer: flowforge\r\n",
+        response.status,
+        reason_phrase(response.status),
+        http_date(crate::evidence::now_ms() / 1000)
+    );
+    for (name, value) in &response.headers {
+        // Values are ours, but a CR or LF must never split a header.
+        if !value.bytes().any(|b| b == b'\r' || b == b'\n') {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
-    reply.raw_print(out, tiny_http::HTTPVersion(1, minor), &[], head_only, None)
+    let bodiless = matches!(response.status, 100..=199 | 204 | 304);
+    if !bodiless {
+        head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    }
+    if response.close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    if !head_only && !bodiless {
+        out.write_all(&response.body)?;
+    }
+    Ok(())
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        202 => "Accepted",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Status",
+    }
+}
+
+/// RFC 9110 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (year, month, day) = crate::evidence::ndjson::civil_from_days(days);
+    format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month as usize).saturating_sub(1).min(11)],
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
 }
 
 /// Finds one request at the start of `buf`, of which the first `scanned` bytes were seen
@@ -781,6 +837,20 @@ mod tests {
         assert_eq!(status(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.1\r\nX: \xff\r\n\r\n"), 400);
         assert_eq!(status(b"\r\nGET / HTTP/1.0\n\n"), 200);
+    }
+
+    #[test]
+    fn dates_and_heads() {
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let mut out = Vec::new();
+        let mut response = Response::new(304, "application/json", b"{}".to_vec());
+        response.close = true;
+        write_response(&mut out, response, 1, false).expect("to memory");
+        let text = String::from_utf8(out).expect("ascii");
+        assert!(text.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{text}");
+        assert!(text.ends_with("Connection: close\r\n\r\n"), "{text}");
+        assert!(!text.contains("Content-Length"), "{text}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `--allow-remote`; every `/api` and `/metrics` request needs the bearer key of `key.rs`;
 //! `Host` and `Origin` are checked against DNS rebinding and cross-site requests
 //! (`routes.rs`); connections, heads, bodies and threads are bounded (`http.rs`, which also
-//! says why tiny_http only writes our responses). There is no async runtime: one poller
+//! says why tiny_http 0.12 is not used). There is no async runtime: one poller
 //! thread and a fixed pool of workers, blocking SQLite reads on a per-worker connection.
 //!
 //! The same server runs in two places: `flowforge serve` serves the whole store until
