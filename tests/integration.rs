@@ -4,5 +4,7 @@
 mod common;
 
 mod actions;
+mod api;
+mod api_security;
 mod evidence;
 mod lifecycle;
