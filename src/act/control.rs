@@ -215,10 +215,9 @@ impl ControlSocket {
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => {
-                    if self.pending.len() >= MAX_PENDING || stream.set_nonblocking(true).is_err() {
-                        continue;
+                    if stream.set_nonblocking(true).is_ok() {
+                        self.pending.push((stream, Vec::new(), Instant::now()));
                     }
-                    self.pending.push((stream, Vec::new(), Instant::now()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
@@ -254,6 +253,11 @@ impl ControlSocket {
                     None => keep.push((stream, buf, since)),
                 },
             }
+        }
+        // The API's liveness probes connect and close at once and are gone by now; if
+        // anything else piles up, the oldest waiters go first.
+        if keep.len() > MAX_PENDING {
+            keep.drain(..keep.len() - MAX_PENDING);
         }
         self.pending = keep;
         found

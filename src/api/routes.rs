@@ -36,7 +36,7 @@ pub const MAX_WAIT_SECONDS: i64 = 25;
 /// waiting requests can never occupy every worker.
 const MAX_WAITERS: usize = super::http::WORKERS / 2;
 /// How often a long poll looks for new events.
-const WAIT_STEP: Duration = Duration::from_millis(50);
+const WAIT_STEP: Duration = Duration::from_millis(25);
 /// How long the API waits for a run to answer on its control socket.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idempotency keys remembered (oldest forgotten first).
@@ -230,10 +230,10 @@ impl Api {
                 let limit = q.int("limit", 1, 10_000, 1000)?;
                 let samples = store::samples(conn, id, after, limit).map_err(internal)?;
                 let next = samples.last().map_or(after, |s| s.id);
-                Ok(json_response(
-                    200,
-                    &json!({"samples": samples, "next_after": next}),
-                ))
+                Ok(typed_response(&SamplePage {
+                    samples: &samples,
+                    next_after: next,
+                }))
             }
             ("/api/v1/runs/{id}/kill", Some(id)) => self.control(conn, request, id, UserAction::Kill),
             ("/api/v1/runs/{id}/restart", Some(id)) => self.control(conn, request, id, UserAction::Restart),
@@ -278,7 +278,10 @@ impl Api {
         let (runs, more) =
             store::list_runs(conn, &self.db, state, outcome, before, limit, now_ms()).map_err(internal)?;
         let next = more.then(|| runs.last().map(|r| r.run.id)).flatten();
-        Ok(json_response(200, &json!({"runs": runs, "next_before": next})))
+        Ok(typed_response(&RunPage {
+            runs: &runs,
+            next_before: next,
+        }))
     }
 
     fn events(&self, conn: &Connection, request: &Request, run: Option<i64>) -> Result<Response, Problem> {
@@ -291,7 +294,10 @@ impl Api {
         }
         let events = store::events(conn, run, after, limit).map_err(internal)?;
         let next = events.last().and_then(|e| e.id).unwrap_or(after);
-        Ok(json_response(200, &json!({"events": events, "next_after": next})))
+        Ok(typed_response(&EventPage {
+            events: &events,
+            next_after: next,
+        }))
     }
 
     /// Blocks this worker until an event newer than `after` exists, `wait` passes, or the
@@ -537,6 +543,29 @@ fn internal(e: evidence::EvidenceError) -> Problem {
         "",
         "the evidence store could not be read; see the server's log",
     )
+}
+
+/// The pages are serialised straight from their rows, without a `Value` tree in between.
+#[derive(Serialize)]
+struct RunPage<'a> {
+    runs: &'a [store::RunView],
+    next_before: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct EventPage<'a> {
+    events: &'a [crate::evidence::ndjson::EventRecord],
+    next_after: i64,
+}
+
+#[derive(Serialize)]
+struct SamplePage<'a> {
+    samples: &'a [store::SampleView],
+    next_after: i64,
+}
+
+fn typed_response<T: Serialize>(value: &T) -> Response {
+    Response::new(200, JSON, serde_json::to_vec(value).unwrap_or_default())
 }
 
 fn json_response(status: u16, value: &Value) -> Response {
