@@ -44,6 +44,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// Time a connection has to deliver one complete request, counted from when it was
 /// accepted or its previous response was written; idle keep-alive connections end with it.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a refused connection is read away before it is closed.
+const LINGER: Duration = Duration::from_secs(2);
+/// What a refused connection may still send before it is closed anyway.
+const MAX_DRAIN: usize = 1024 * 1024;
 /// Time a client has to take a response off the socket.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Threads that run handlers.
@@ -236,6 +240,8 @@ struct Conn {
     buf: Vec<u8>,
     /// How much of `buf` is known not to end the head, so a trickle is not rescanned.
     scanned: usize,
+    /// Refused: its response is sent, what it still sends is read away until it closes.
+    draining: bool,
     deadline: Instant,
 }
 
@@ -327,6 +333,7 @@ impl<H: Handler> Poller<H> {
                         peer,
                         buf: Vec::new(),
                         scanned: 0,
+                        draining: false,
                         deadline: Instant::now() + REQUEST_DEADLINE,
                     };
                     self.watch(conn);
@@ -390,6 +397,9 @@ impl<H: Handler> Poller<H> {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
+        if conn.draining {
+            return self.drain(token);
+        }
         let mut chunk = [0u8; 8192];
         let mut eof = false;
         loop {
@@ -413,22 +423,38 @@ impl<H: Handler> Poller<H> {
                 }
             }
         }
-        let Some(conn) = self.unregister(token) else {
+        let parsed = parse(&conn.buf, conn.scanned, conn.peer);
+        if let Parsed::Incomplete = parsed {
+            conn.scanned = conn.buf.len();
+            if eof {
+                if let Some(conn) = self.unregister(token) {
+                    self.close(conn);
+                }
+            }
+            // Otherwise it stays registered and waits for more.
             return;
-        };
-        if eof && matches!(parse(&conn.buf, conn.scanned, conn.peer), Parsed::Incomplete) {
-            return self.close(conn);
         }
-        self.dispatch(conn);
+        if let Some(conn) = self.unregister(token) {
+            self.settle(conn, parsed);
+        }
     }
 
-    /// Sends a complete request to a worker, refuses a bad one, or keeps waiting.
+    /// Sends a request already in the buffer of a returning connection to a worker, or
+    /// waits for the rest of it.
     fn dispatch(&mut self, mut conn: Conn) {
         match parse(&conn.buf, conn.scanned, conn.peer) {
             Parsed::Incomplete => {
                 conn.scanned = conn.buf.len();
                 self.register(conn)
             }
+            parsed => self.settle(conn, parsed),
+        }
+    }
+
+    /// A complete request goes to a worker (503 when all are busy); a bad one is refused.
+    fn settle(&mut self, mut conn: Conn, parsed: Parsed) {
+        match parsed {
+            Parsed::Incomplete => self.register(conn),
             Parsed::Refused {
                 status,
                 field,
@@ -452,14 +478,45 @@ impl<H: Handler> Poller<H> {
     }
 
     /// Writes a small error response without blocking the poller (best effort: a client
-    /// that does not read it loses it) and closes the connection.
-    fn refuse(&mut self, conn: Conn, mut response: Response) {
+    /// that does not read it loses it), then closes our side and reads away what the client
+    /// still sends for up to [`LINGER`]: closing a socket with unread data makes the kernel
+    /// send a reset, which can destroy the response before the client reads it (a 413 to a
+    /// client still sending its 200 KiB body).
+    fn refuse(&mut self, mut conn: Conn, mut response: Response) {
         response.close = true;
         let mut bytes = Vec::new();
         if write_response(&mut bytes, response, 1, false).is_ok() {
             let _ = (&conn.stream).write(&bytes);
         }
-        self.close(conn);
+        let _ = conn.stream.shutdown(Shutdown::Write);
+        conn.draining = true;
+        conn.buf = Vec::new();
+        conn.deadline = Instant::now() + LINGER;
+        self.register(conn);
+    }
+
+    /// Reads and discards what a refused client still sends; closes at its end.
+    fn drain(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let mut chunk = [0u8; 16 * 1024];
+        let mut budget = MAX_DRAIN;
+        let done = loop {
+            match conn.stream.read(&mut chunk) {
+                Ok(0) => break true,
+                Ok(n) if n >= budget => break true,
+                Ok(n) => budget -= n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
+        };
+        if done {
+            if let Some(conn) = self.unregister(token) {
+                self.close(conn);
+            }
+        }
     }
 
     fn take_back(&mut self) {
@@ -478,8 +535,8 @@ impl<H: Handler> Poller<H> {
             .collect();
         for token in late {
             if let Some(conn) = self.unregister(token) {
-                if conn.buf.is_empty() {
-                    // An idle keep-alive connection: close quietly.
+                if conn.buf.is_empty() || conn.draining {
+                    // An idle keep-alive connection, or a refused one: close quietly.
                     self.close(conn);
                 } else {
                     let response = self.handler.refuse(
