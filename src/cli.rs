@@ -24,6 +24,8 @@ Usage:
   flowforge export RUN|last [--out FILE]     one run's evidence as a tamper-evident bundle
   flowforge verify FILE                      check a bundle's hash chain (exit 0 ok, 1 broken,
                                              2 not a bundle)
+  flowforge serve [--listen ADDR]            serve the local API (default 127.0.0.1:7171)
+  flowforge key [--rotate]                   print the API key's path (create or replace it)
   flowforge demo                             see detect → intervene → recover in ~15 s
   flowforge replay FILE|-                    would FlowForge have stopped this saved log?
 
@@ -72,6 +74,11 @@ Supervision:
                              give the command a pseudo-terminal [default: auto: when
                              FlowForge's stdout is a terminal]
       --tick DURATION        how often the tree's CPU and memory are sampled [default: 1s]
+
+Local API (see OPERATIONS.md):
+      --listen ADDR          serve the local API from inside this run (e.g. 127.0.0.1:7171),
+                             with the live tree's numbers on /metrics; loopback only
+      --allow-remote         allow a --listen address beyond loopback (prints a warning)
 
 Evidence (see OPERATIONS.md):
       --db PATH              record into this SQLite file [default: $FLOWFORGE_DB, else
@@ -166,6 +173,9 @@ pub struct RunArgs {
     pub redact: bool,
     /// `--record FILE`: what the detector was fed, for `flowforge replay`.
     pub record: Option<PathBuf>,
+    /// `--listen ADDR`: serve the API from inside the run.
+    pub listen: Option<std::net::SocketAddr>,
+    pub allow_remote: bool,
 }
 
 /// Where `flowforge run` records its evidence.
@@ -218,6 +228,11 @@ pub enum Command {
         what: Inspect,
         db: Option<PathBuf>,
     },
+    Serve(crate::api::ServeArgs),
+    /// `flowforge key [--rotate]`.
+    Key {
+        rotate: bool,
+    },
     Demo,
     Replay(ReplayArgs),
     Help(&'static str),
@@ -260,6 +275,8 @@ const RUN_VALUE_OPTIONS: &[&str] = &[
     "--max-rss",
     "--idle-timeout",
     "--record",
+    "--listen",
+    "--retention",
 ];
 
 pub const INSPECT_HELP: &str = "\
@@ -391,6 +408,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
             parse_inspect(name, rest)
         }
         Some("replay") => parse_replay(rest),
+        Some("serve") => parse_serve(rest),
+        Some("key") => parse_key(rest),
         Some("demo") => match rest.first().and_then(|a| a.to_str()) {
             None => Ok(Command::Demo),
             Some("-h" | "--help") => Ok(Command::Help(crate::demo::HELP)),
@@ -582,6 +601,8 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         retention: None,
         redact: true,
         record: None,
+        listen: None,
+        allow_remote: false,
     };
     let mut no_detect = false;
     let mut no_db = false;
@@ -716,6 +737,8 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 run.retention = Some(policy);
             }
             Long("no-redact") => run.redact = false,
+            Long("listen") => run.listen = Some(listen_address(&value_of(&mut parser, "--listen")?)?),
+            Long("allow-remote") => run.allow_remote = true,
             Short('h') | Long("help") => return Ok(Command::Help(RUN_HELP)),
             Value(program) => {
                 run.command.push(program);
@@ -756,6 +779,12 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
     if no_detect {
         run.detect = None;
     }
+    if run.listen.is_some() && run.db == DbChoice::Off {
+        return Err(usage(
+            "--listen serves the evidence store, which --no-db turns off",
+            "drop one of them",
+        ));
+    }
     if !saw_separator {
         if let Some(flag) = run.command[1..].iter().filter_map(|a| a.to_str()).find(|a| {
             let name = a.split('=').next().unwrap_or(a);
@@ -770,9 +799,126 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
     Ok(Command::Run(run))
 }
 
+pub const SERVE_HELP: &str = "\
+flowforge serve — the local API: runs, events, samples, metrics and control over HTTP
+
+Usage:
+  flowforge serve [--listen ADDR] [--allow-remote] [--db PATH]
+
+      --listen ADDR     where to listen [default: 127.0.0.1:7171]; port 0 picks a free one
+      --allow-remote    allow an address beyond loopback (prints a warning)
+      --db PATH         the evidence store [default: as for `flowforge run`]
+  -v, --verbose         say more on stderr
+
+Every /api and /metrics request needs `Authorization: Bearer KEY`, the key being the
+contents of the file `flowforge key` prints. SIGTERM or Ctrl-C stops the server.
+See OPERATIONS.md for the endpoints and a Prometheus scrape config.
+";
+
+pub const KEY_HELP: &str = "\
+flowforge key — the API key
+
+Usage:
+  flowforge key            print the key file's path (creating the key on first use)
+  flowforge key --rotate   replace the key; a running server uses the new one at once
+";
+
+/// `127.0.0.1:7171`, `[::1]:7171`, `localhost:7171`, or a bare port on 127.0.0.1.
+fn listen_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
+    let bad = || {
+        usage(
+            format!("invalid --listen '{text}'"),
+            "give ADDRESS:PORT, e.g. --listen 127.0.0.1:7171",
+        )
+    };
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port = port.parse::<u16>().map_err(|_| bad())?;
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| bad())
+}
+
+fn parse_serve(args: Vec<OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut serve = crate::api::ServeArgs {
+        listen: listen_address(crate::api::DEFAULT_LISTEN)?,
+        allow_remote: false,
+        db: None,
+        verbose: 0,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    let fix = "see `flowforge serve --help`";
+    while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix))? {
+        match arg {
+            Long("listen") => serve.listen = listen_address(&value_of(&mut parser, "--listen")?)?,
+            Long("allow-remote") => serve.allow_remote = true,
+            Long("db") => serve.db = Some(PathBuf::from(value_of(&mut parser, "--db")?)),
+            Short('v') | Long("verbose") => serve.verbose = serve.verbose.saturating_add(1),
+            Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
+            other => return Err(usage(format!("unexpected {}", describe(&other)), fix)),
+        }
+    }
+    Ok(Command::Serve(serve))
+}
+
+fn parse_key(args: Vec<OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut rotate = false;
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser
+        .next()
+        .map_err(|e| usage(e.to_string(), "see `flowforge key --help`"))?
+    {
+        match arg {
+            Long("rotate") => rotate = true,
+            Short('h') | Long("help") => return Ok(Command::Help(KEY_HELP)),
+            other => {
+                return Err(usage(
+                    format!("unexpected {}", describe(&other)),
+                    "see `flowforge key --help`",
+                ))
+            }
+        }
+    }
+    Ok(Command::Key { rotate })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serve_key_and_listen() {
+        match parse(args(&["serve"])) {
+            Ok(Command::Serve(s)) => {
+                assert_eq!(s.listen.to_string(), "127.0.0.1:7171");
+                assert!(!s.allow_remote);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(args(&["serve", "--listen", "localhost:0", "--allow-remote"])) {
+            Ok(Command::Serve(s)) => assert_eq!((s.listen.port(), s.allow_remote), (0, true)),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(args(&["serve", "--listen", "nowhere"]))
+            .unwrap_err()
+            .problem
+            .contains("--listen"));
+        assert!(matches!(
+            parse(args(&["key", "--rotate"])),
+            Ok(Command::Key { rotate: true })
+        ));
+        assert_eq!(
+            run(&["run", "--listen", "[::1]:9", "--", "x"])
+                .listen
+                .map(|a| a.to_string()),
+            Some("[::1]:9".into())
+        );
+        assert!(parse(args(&["run", "--listen", "9", "--no-db", "--", "x"])).is_err());
+    }
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()

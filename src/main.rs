@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 mod act;
+mod api;
 mod cli;
 mod demo;
 mod detect;
@@ -44,6 +45,11 @@ fn main() {
             init_logging(0);
             replay::replay(args)
         }
+        Command::Serve(args) => {
+            init_logging(args.verbose);
+            api::serve(args)
+        }
+        Command::Key { rotate } => api::key_command(rotate),
         Command::Demo => {
             init_logging(0);
             demo::demo()

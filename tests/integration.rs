@@ -4,6 +4,8 @@
 mod common;
 
 mod actions;
+mod api;
+mod api_security;
 mod ci;
 mod evidence;
 mod export;

@@ -9,6 +9,7 @@
 //! decision, an action and an outcome event.
 
 pub mod ci_summary;
+pub mod control;
 mod excerpt;
 pub mod guardrails;
 mod record;
@@ -98,6 +99,23 @@ fn retention_policy(flag: Option<Policy>) -> Policy {
 
 /// Runs `flowforge run` to its end and returns the exit status.
 pub fn run(args: RunArgs) -> i32 {
+    let db = match &args.db {
+        DbChoice::Record { path, .. } => Some(evidence::resolve_db_path(path.as_deref())),
+        DbChoice::Off => None,
+    };
+    let live = args
+        .listen
+        .map(|_| std::sync::Arc::new(control::LiveStats::default()));
+    // The API starts first: a port in use ends the run before anything is recorded.
+    let api = match (args.listen, &db) {
+        (Some(listen), Some(db)) => {
+            match crate::api::start_for_run(listen, args.allow_remote, db, live.clone()) {
+                Ok(api) => Some(api),
+                Err(code) => return code,
+            }
+        }
+        _ => None,
+    };
     let recorder = match open_recorder(&args) {
         Ok(recorder) => recorder,
         Err(code) => return code,
@@ -115,6 +133,7 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_FLOWFORGE_FAILED;
         }
     };
+    let control = db.map(|db| control::RunControl::new(db, live.clone()));
     let record = RunRecorder::new(recorder, command_text(&args));
 
     let options = supervise::Options {
@@ -128,8 +147,11 @@ pub fn run(args: RunArgs) -> i32 {
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
-        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, recording.as_mut()),
+        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, recording.as_mut(), control),
     };
+    if let Some(live) = &live {
+        live.running.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(recording) = recording {
         match recording.finish() {
             Ok(0) => {}
@@ -149,6 +171,9 @@ pub fn run(args: RunArgs) -> i32 {
         ci_summary::report(&ci, &verdict);
     }
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
+    if let Some(api) = api {
+        api.shutdown();
+    }
     let usage = flowforge_platform::process::self_usage();
     log::info!(
         "own usage: cpu {:.3} s, peak rss {} KiB",
@@ -164,13 +189,15 @@ fn supervise_run(
     supervisor: &mut Supervisor,
     record: &RunRecorder,
     mut recording: Option<&mut recording::Recording>,
+    control: Option<control::RunControl>,
 ) -> (i32, &'static str) {
     let mut watch = RunWatch::new(
         Guardrails::new(args.limits.clone()),
         args.detect.clone(),
         args.action,
         record,
-    );
+    )
+    .with_control(control);
     let mut policy = RestartPolicy::new(args.restart_budget.clone());
     loop {
         watch.begin_attempt();
@@ -191,11 +218,13 @@ fn supervise_run(
         if end.output_dropped > 0 {
             note_dropped_output(record, &end);
         }
-        let restartable = args.action == ActionMode::Restart
-            && end
-                .stopped
-                .as_ref()
-                .is_some_and(|stop| stop.request.kind != "timeout");
+        // A user's restart restarts under any --action (through the same backoff and
+        // budget); a user's kill, like a timeout, is never undone by a restart.
+        let restartable = end.stopped.as_ref().is_some_and(|stop| match stop.request.kind {
+            "user_restart" => true,
+            "timeout" | "user_kill" => false,
+            _ => args.action == ActionMode::Restart,
+        });
         if !restartable {
             return conclude(record, &end);
         }

@@ -27,6 +27,7 @@ pub fn actor_of(stopper: Stopper) -> Actor {
     match stopper {
         Stopper::Guardrail => Actor::Guardrail,
         Stopper::Detector => Actor::Detector,
+        Stopper::User => Actor::User,
     }
 }
 
@@ -160,6 +161,16 @@ impl RunRecorder {
             message,
             json!({"pid": pid, "exit_code": status.shell_code(), "ran_s": ran.as_secs_f64()}),
         );
+    }
+
+    /// The run's id if its row exists already; never waits (for the loop thread).
+    pub fn run_id_now(&self) -> Option<i64> {
+        self.recorder.run_id_now().map(|id| id.0)
+    }
+
+    /// Samples dropped so far because the evidence writer was behind.
+    pub fn samples_refused(&self) -> u64 {
+        self.recorder.samples_refused()
     }
 
     pub fn error(&self, kind: &str, message: String) {

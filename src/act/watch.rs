@@ -6,6 +6,7 @@
 //! reason. Every verdict is recorded as a decision event with the numbers behind it before
 //! anything is done about it.
 
+use super::control::RunControl;
 use super::excerpt::RecentLines;
 use super::guardrails::Guardrails;
 use super::record::RunRecorder;
@@ -55,6 +56,8 @@ pub struct RunWatch<'r> {
     /// The last raw lines, for the excerpt a decision records.
     recent: RecentLines,
     record: &'r RunRecorder,
+    /// The control socket and live numbers, when the run records to a store.
+    control: Option<RunControl>,
 }
 
 impl<'r> RunWatch<'r> {
@@ -77,7 +80,14 @@ impl<'r> RunWatch<'r> {
             line_since_sample: false,
             recent: RecentLines::new(),
             record,
+            control: None,
         }
+    }
+
+    /// Lets users stop or restart this run through the API (see control.rs).
+    pub fn with_control(mut self, control: Option<RunControl>) -> Self {
+        self.control = control;
+        self
     }
 
     /// Resets what belongs to one attempt (a restart starts with a fresh detector).
@@ -87,6 +97,9 @@ impl<'r> RunWatch<'r> {
         self.last_output = now;
         self.detector = self.detect.clone().map(Detector::new);
         self.recent.clear();
+        if let Some(control) = &self.control {
+            control.begin_attempt();
+        }
     }
 
     /// `numbers` with the excerpt of the output added: the cycle and the last lines.
@@ -146,6 +159,9 @@ impl<'r> RunWatch<'r> {
 impl Watch for RunWatch<'_> {
     fn started(&mut self, pid: i32) {
         self.record.started(pid);
+        if let Some(control) = &self.control {
+            control.started();
+        }
     }
 
     fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
@@ -174,9 +190,17 @@ impl Watch for RunWatch<'_> {
             detector.observe_sample(sample);
         }
         self.record.sample(sample);
+        if let Some(control) = &self.control {
+            control.observe(sample, self.record);
+        }
     }
 
     fn check(&mut self, at: Duration) -> Option<StopRequest> {
+        // A user's explicit request comes first.
+        if let Some((request, numbers)) = self.control.as_mut().and_then(|c| c.user_stop(self.record)) {
+            self.record.decision(&request, numbers);
+            return Some(request);
+        }
         if let Some(request) = self.guardrails.check(self.run_time(), self.last_output.elapsed()) {
             let numbers = self.with_excerpt(json!({"reason": request.reason, "verdict": "stop"}));
             self.record.decision(&request, numbers);

@@ -57,9 +57,7 @@ pub enum Actor {
     Supervisor,
     /// The runaway detector.
     Detector,
-    /// A user through the local API. Part of the closed set the schema checks; the API
-    /// that records it is the next piece of work.
-    #[allow(dead_code)]
+    /// A user through the local API (kill or restart of a live run).
     User,
     /// A signal delivered to FlowForge (Ctrl-C, SIGTERM from a CI runner, ...).
     Signal,

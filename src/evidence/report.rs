@@ -51,10 +51,10 @@ pub struct RunRecord {
     pub redaction: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "id, argv, cwd, started_at_ms, ended_at_ms, pid, mode, exit_code, \
+pub(crate) const RUN_COLUMNS: &str = "id, argv, cwd, started_at_ms, ended_at_ms, pid, mode, exit_code, \
                            outcome, flowforge_version, redaction";
 
-fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
+pub(crate) fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
     let argv: String = row.get(1)?;
     let started_at_ms: i64 = row.get(3)?;
     let ended_at_ms: Option<i64> = row.get(4)?;
@@ -76,7 +76,7 @@ fn run_record(row: &Row) -> rusqlite::Result<RunRecord> {
     })
 }
 
-pub(super) fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
+pub(crate) fn event_record(row: &Row) -> rusqlite::Result<EventRecord> {
     let at_ms: i64 = row.get(2)?;
     let payload: String = row.get(7)?;
     Ok(EventRecord {

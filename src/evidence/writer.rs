@@ -75,6 +75,8 @@ pub struct Recorder {
     samples_recorded: AtomicU64,
     /// Every event goes through the redactor before it is queued (unless `--no-redact`).
     redact: bool,
+    /// Samples refused by a full queue (the writer was behind), for live metrics.
+    samples_refused: AtomicU64,
 }
 
 enum Inner {
@@ -167,6 +169,7 @@ impl Recorder {
             inner,
             samples_recorded: AtomicU64::new(0),
             redact: true,
+            samples_refused: AtomicU64::new(0),
         }
     }
 
@@ -225,7 +228,27 @@ impl Recorder {
             // Full or disconnected: either way the sample is dropped, and the run's end
             // (and finish) count dropped samples as recorded minus written.
             live.shared.recorded_samples.fetch_add(1, Ordering::SeqCst);
-            let _ = live.samples.try_send(*sample);
+            if live.samples.try_send(*sample).is_err() {
+                self.samples_refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Samples dropped so far because the writer was behind; `finish` reports the exact
+    /// total, which also counts samples lost to failing writes.
+    pub fn samples_refused(&self) -> u64 {
+        self.samples_refused.load(Ordering::Relaxed)
+    }
+
+    /// The run's id if its row is already in the database, without waiting (for the
+    /// supervisor loop, which must not block on a background open).
+    pub fn run_id_now(&self) -> Option<RunId> {
+        match &self.inner {
+            Inner::Live(live) => match live.shared.wait_open(Duration::ZERO) {
+                OpenState::Open(run_id) => Some(run_id),
+                OpenState::Opening | OpenState::Failed | OpenState::Gone => None,
+            },
+            _ => None,
         }
     }
 

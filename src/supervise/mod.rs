@@ -74,6 +74,8 @@ const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 pub enum Stopper {
     Guardrail,
     Detector,
+    /// A user, through the local API (see act/control.rs).
+    User,
 }
 
 /// A request to stop the tree, with the reason a human reads.

@@ -14,6 +14,7 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod json;
 
 pub use json::{ndjson_lines, Json};
