@@ -122,7 +122,9 @@ pub fn document() -> Value {
                     "duration_ms": {"type": "integer", "nullable": true}, "pid": {"type": "integer", "nullable": true},
                     "mode": {"type": "string"}, "exit_code": {"type": "integer", "nullable": true},
                     "outcome": {"type": "string", "nullable": true}, "flowforge_version": {"type": "string"},
-                    "state": {"type": "string", "enum": ["running", "ended", "lost"]}}},
+                    "state": {"type": "string", "enum": ["running", "ended", "lost"]},
+                    "reason": {"type": "string", "nullable": true, "description": "the latest decision's or alert's message"},
+                    "restarts": {"type": "integer", "description": "restarts FlowForge made of the command"}}},
                 "RunPage": {"type": "object", "properties": {
                     "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
                     "next_before": {"type": "integer", "nullable": true, "description": "Pass as ?before= for the next (older) page; null on the last page."}}},

@@ -49,6 +49,11 @@ pub struct RunView {
     #[serde(flatten)]
     pub run: RunRecord,
     pub state: RunState,
+    /// The message of the run's latest decision or alert: why FlowForge intervened, in
+    /// one line, for the runs list. `null` when it never did.
+    pub reason: Option<String>,
+    /// Restarts FlowForge made of this run's command (`--action restart` or a user).
+    pub restarts: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,9 +95,26 @@ pub fn state_of(db: &Path, run: &RunRecord, now_ms: i64) -> RunState {
     }
 }
 
-pub fn view(db: &Path, run: RunRecord, now_ms: i64) -> RunView {
+pub fn view(conn: &Connection, db: &Path, run: RunRecord, now_ms: i64) -> RunView {
+    // Two range scans on events_run (run_id, id); a missing answer reads as "none".
+    let reason = conn
+        .prepare_cached(
+            "SELECT message FROM events WHERE run_id = ?1 AND category IN ('decision', 'alert') \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .and_then(|mut stmt| stmt.query_row([run.id], |row| row.get(0)).optional())
+        .ok()
+        .flatten();
+    let restarts = conn
+        .prepare_cached(
+            "SELECT count(*) FROM events WHERE run_id = ?1 AND category = 'action' AND kind = 'restart'",
+        )
+        .and_then(|mut stmt| stmt.query_row([run.id], |row| row.get(0)))
+        .unwrap_or(0);
     RunView {
         state: state_of(db, &run, now_ms),
+        reason,
+        restarts,
         run,
     }
 }
@@ -132,9 +154,9 @@ pub fn list_runs(
         .map_err(query("listing runs"))?;
     let mut views: Vec<RunView> = rows
         .into_iter()
-        .map(|run| view(db, run, now_ms))
-        .filter(|v| state.is_none_or(|s| v.state == s))
+        .filter(|run| state.is_none_or(|s| state_of(db, run, now_ms) == s))
         .take(usize::try_from(limit + 1).unwrap_or(usize::MAX))
+        .map(|run| view(conn, db, run, now_ms))
         .collect();
     let more = views.len() as i64 > limit;
     views.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -221,11 +243,17 @@ pub fn insert_control_event(
     payload: &Value,
     at_ms: i64,
 ) -> Result<i64, EvidenceError> {
-    conn.prepare_cached(
-        "INSERT INTO events (run_id, at_ms, category, kind, actor, message, payload)
-         VALUES (?1, ?2, 'control', ?3, 'user', ?4, ?5)",
-    )
-    .and_then(|mut s| s.execute(params![run, at_ms, kind, message, payload.to_string()]))
-    .map_err(query("recording the control request"))?;
-    Ok(conn.last_insert_rowid())
+    // A user's reason is free text: redacted like everything else that is stored, and
+    // appended to the run's hash chain like the run's own events, so an export verifies.
+    let mut event = crate::evidence::Event {
+        at_ms,
+        category: crate::evidence::Category::Control,
+        kind: kind.to_string(),
+        actor: crate::evidence::Actor::User,
+        message: message.to_string(),
+        payload: payload.clone(),
+    };
+    crate::evidence::redact::redact_event(&mut event);
+    crate::evidence::append_event(conn, crate::evidence::RunId(run), &event)
+        .map_err(query("recording the control request"))
 }

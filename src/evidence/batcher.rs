@@ -599,6 +599,62 @@ pub(super) fn run_start(conn: &Connection, run_id: RunId) -> rusqlite::Result<ch
     )
 }
 
+/// Appends `events` to the end of `run_id`'s hash chain. `tx` must hold the write lock
+/// (an IMMEDIATE transaction), so the head read here is still the head at the insert, even
+/// when another process (the API recording a user's request) appends to the same run.
+/// Returns the id of the first event.
+pub(crate) fn append_chained(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: RunId,
+    events: &[Event],
+) -> rusqlite::Result<i64> {
+    let mut head = chain_head(tx, run_id)?;
+    // The id SQLite would pick, assigned here so the hash can cover it.
+    let first_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM events", [], |r| r.get(0))?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (id, run_id, at_ms, category, kind, actor, message, payload, hash,
+                             prev_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (id, e) in (first_id..).zip(events) {
+        let payload = e.payload.to_string();
+        let link = chain::Link {
+            id,
+            run_id: run_id.0,
+            at_ms: e.at_ms,
+            category: e.category.as_str(),
+            kind: &e.kind,
+            actor: e.actor.as_str(),
+            message: &e.message,
+            payload: &payload,
+        };
+        let prev = chain::hex(&head);
+        head = link.hash(&head);
+        insert.execute(params![
+            id,
+            run_id.0,
+            e.at_ms,
+            link.category,
+            e.kind,
+            link.actor,
+            e.message,
+            payload,
+            chain::hex(&head),
+            prev
+        ])?;
+    }
+    Ok(first_id)
+}
+
+/// Appends one event to a run's chain from outside its writer (the API's record of a user's
+/// kill or restart request), in its own IMMEDIATE transaction. Returns the event's id.
+pub fn append_event(conn: &Connection, run_id: RunId, event: &Event) -> rusqlite::Result<i64> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let id = append_chained(&tx, run_id, std::slice::from_ref(event))?;
+    tx.commit()?;
+    Ok(id)
+}
+
 pub(super) fn write_batch(
     conn: &mut Connection,
     run_id: RunId,
@@ -609,42 +665,7 @@ pub(super) fn write_batch(
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if !events.is_empty() {
-        // Read under the write lock, so the chain continues from what is committed.
-        let mut head = chain_head(&tx, run_id)?;
-        // The id SQLite would pick, assigned here so the hash can cover it.
-        let first_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM events", [], |r| r.get(0))?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO events (id, run_id, at_ms, category, kind, actor, message, payload, hash,
-                                 prev_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for (id, e) in (first_id..).zip(events) {
-            let payload = e.payload.to_string();
-            let link = chain::Link {
-                id,
-                run_id: run_id.0,
-                at_ms: e.at_ms,
-                category: e.category.as_str(),
-                kind: &e.kind,
-                actor: e.actor.as_str(),
-                message: &e.message,
-                payload: &payload,
-            };
-            let prev = chain::hex(&head);
-            head = link.hash(&head);
-            insert.execute(params![
-                id,
-                run_id.0,
-                e.at_ms,
-                link.category,
-                e.kind,
-                link.actor,
-                e.message,
-                payload,
-                chain::hex(&head),
-                prev
-            ])?;
-        }
+        append_chained(&tx, run_id, events)?;
     }
     if !samples.is_empty() {
         let mut insert = tx.prepare_cached("INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;

@@ -38,6 +38,7 @@ pub mod retention;
 mod sha256;
 pub mod writer;
 
+pub use batcher::append_event;
 pub use error::EvidenceError;
 pub use event::{now_ms, Actor, Category, Event};
 pub use location::{open, resolve_db_path};
