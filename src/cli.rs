@@ -25,6 +25,7 @@ Usage:
   flowforge verify FILE                      check a bundle's hash chain (exit 0 ok, 1 broken,
                                              2 not a bundle)
   flowforge serve [--listen ADDR]            serve the local API (default 127.0.0.1:7171)
+  flowforge dashboard [--open] [--run RUN]   the dashboard: prints its address (key included)
   flowforge key [--rotate]                   print the API key's path (create or replace it)
   flowforge demo                             see detect → intervene → recover in ~15 s
   flowforge replay FILE|-                    would FlowForge have stopped this saved log?
@@ -408,7 +409,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
             parse_inspect(name, rest)
         }
         Some("replay") => parse_replay(rest),
-        Some("serve") => parse_serve(rest),
+        Some("serve") => parse_serve(rest, false),
+        Some("dashboard") => parse_serve(rest, true),
         Some("key") => parse_key(rest),
         Some("demo") => match rest.first().and_then(|a| a.to_str()) {
             None => Ok(Command::Demo),
@@ -815,6 +817,25 @@ contents of the file `flowforge key` prints. SIGTERM or Ctrl-C stops the server.
 See OPERATIONS.md for the endpoints and a Prometheus scrape config.
 ";
 
+pub const DASHBOARD_HELP: &str = "\
+flowforge dashboard — the dashboard in your browser: runs, interventions, the loop itself
+
+Usage:
+  flowforge dashboard [--listen ADDR] [--open] [--run RUN|last] [--db PATH]
+
+Starts the local API server (as `flowforge serve`) and prints the page's address, with the
+API key in the fragment (`http://127.0.0.1:7171/#key=...`): the browser never sends a
+fragment to a server, and the page moves the key into the tab's storage and out of the
+address bar at once. Share a run's address from the address bar: it carries no key.
+
+      --listen ADDR     where to listen [default: 127.0.0.1:7171]; port 0 picks a free one
+      --open            open the address in the system's browser (xdg-open, open)
+      --run RUN|last    the address opens this run's view
+      --allow-remote    allow an address beyond loopback (prints a warning)
+      --db PATH         the evidence store [default: as for `flowforge run`]
+  -v, --verbose         say more on stderr
+";
+
 pub const KEY_HELP: &str = "\
 flowforge key — the API key
 
@@ -841,24 +862,40 @@ fn listen_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
     text.parse().map_err(|_| bad())
 }
 
-fn parse_serve(args: Vec<OsString>) -> Result<Command, UsageError> {
+/// `serve`, or `dashboard` (the same server, plus the page's address and `--open`/`--run`).
+fn parse_serve(args: Vec<OsString>, dashboard: bool) -> Result<Command, UsageError> {
     use lexopt::prelude::*;
     let mut serve = crate::api::ServeArgs {
         listen: listen_address(crate::api::DEFAULT_LISTEN)?,
         allow_remote: false,
         db: None,
         verbose: 0,
+        dashboard: dashboard.then_some(crate::api::DashboardArgs {
+            open: false,
+            run: None,
+        }),
     };
     let mut parser = lexopt::Parser::from_args(args);
-    let fix = "see `flowforge serve --help`";
+    let (fix, help) = if dashboard {
+        ("see `flowforge dashboard --help`", DASHBOARD_HELP)
+    } else {
+        ("see `flowforge serve --help`", SERVE_HELP)
+    };
     while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix))? {
-        match arg {
-            Long("listen") => serve.listen = listen_address(&value_of(&mut parser, "--listen")?)?,
-            Long("allow-remote") => serve.allow_remote = true,
-            Long("db") => serve.db = Some(PathBuf::from(value_of(&mut parser, "--db")?)),
-            Short('v') | Long("verbose") => serve.verbose = serve.verbose.saturating_add(1),
-            Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
-            other => return Err(usage(format!("unexpected {}", describe(&other)), fix)),
+        match (arg, serve.dashboard.as_mut()) {
+            (Long("listen"), _) => serve.listen = listen_address(&value_of(&mut parser, "--listen")?)?,
+            (Long("allow-remote"), _) => serve.allow_remote = true,
+            (Long("db"), _) => serve.db = Some(PathBuf::from(value_of(&mut parser, "--db")?)),
+            (Short('v') | Long("verbose"), _) => serve.verbose = serve.verbose.saturating_add(1),
+            (Short('h') | Long("help"), _) => return Ok(Command::Help(help)),
+            (Long("open"), Some(page)) => page.open = true,
+            (Long("run"), Some(page)) => {
+                let text = value_of(&mut parser, "--run")?;
+                page.run = Some(RunRef::parse(&text).ok_or_else(|| {
+                    usage(format!("invalid --run '{text}'"), "give a run number or `last`")
+                })?);
+            }
+            (other, _) => return Err(usage(format!("unexpected {}", describe(&other)), fix)),
         }
     }
     Ok(Command::Serve(serve))

@@ -7,6 +7,7 @@ mod actions;
 mod api;
 mod api_security;
 mod ci;
+mod dashboard;
 mod evidence;
 mod export;
 mod install;

@@ -120,7 +120,7 @@ impl ApiKey {
         constant_time_eq(self.0.as_bytes(), presented)
     }
 
-    #[cfg(test)]
+    /// The key itself: for `flowforge dashboard`'s address (in its fragment) only.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -17,7 +17,8 @@
 //! - [`routes`]: the localhost defences and the handlers; [`store`]: their SQL;
 //! - [`key`]: the API key file; [`limit`]: backing off wrong keys;
 //! - [`problem`]: RFC 7807 errors and strict query strings;
-//! - [`metrics`]: the Prometheus exposition; [`openapi`]: the OpenAPI document.
+//! - [`metrics`]: the Prometheus exposition; [`openapi`]: the OpenAPI document;
+//! - [`web`]: the dashboard's embedded files, served at `/` (`flowforge dashboard`).
 
 pub mod http;
 pub mod key;
@@ -27,6 +28,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod store;
+pub mod web;
 
 use crate::act::control::LiveStats;
 use crate::act::EXIT_FLOWFORGE_FAILED;
@@ -48,6 +50,17 @@ pub struct ServeArgs {
     pub allow_remote: bool,
     pub db: Option<PathBuf>,
     pub verbose: u8,
+    /// `Some` for `flowforge dashboard`: print the page's address with the key.
+    pub dashboard: Option<DashboardArgs>,
+}
+
+/// What `flowforge dashboard` adds to `serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardArgs {
+    /// `--open`: launch the system's browser on the address.
+    pub open: bool,
+    /// `--run ID|last`: the address opens that run's view.
+    pub run: Option<evidence::RunRef>,
 }
 
 /// Why the API could not start.
@@ -211,14 +224,33 @@ pub fn serve(args: ServeArgs) -> i32 {
             return EXIT_FLOWFORGE_FAILED;
         }
     };
-    let key = key::key_path()
+    let key_path = key::key_path()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    say(&format!(
-        "serving {} on http://{} (key in {key}); Ctrl-C stops",
-        db.display(),
-        listening.addr()
-    ));
+    match &args.dashboard {
+        None => say(&format!(
+            "serving {} on http://{} (key in {key_path}); Ctrl-C stops",
+            db.display(),
+            listening.addr()
+        )),
+        Some(dashboard) => {
+            let url = match dashboard_url(&db, listening.addr(), dashboard.run) {
+                Ok(url) => url,
+                Err(why) => {
+                    say(&why);
+                    listening.shutdown();
+                    return EXIT_FLOWFORGE_FAILED;
+                }
+            };
+            // The one place the key is shown: in the fragment, which the browser keeps to
+            // itself; the page moves it to sessionStorage and strips it from the address.
+            crate::diag::stdout(format!("{url}\n").as_bytes());
+            say(&format!("dashboard of {} is up; Ctrl-C stops it", db.display()));
+            if dashboard.open {
+                open_browser(&url);
+            }
+        }
+    }
     let signal = signals.forever().next();
     log::info!(
         "api: {} received, shutting down",
@@ -226,6 +258,54 @@ pub fn serve(args: ServeArgs) -> i32 {
     );
     listening.shutdown();
     0
+}
+
+/// `http://HOST:PORT/#key=KEY[&run=ID]` for the dashboard on `addr`.
+fn dashboard_url(
+    db: &std::path::Path,
+    addr: SocketAddr,
+    run: Option<evidence::RunRef>,
+) -> Result<String, String> {
+    let key = key::key_path()
+        .and_then(|path| key::load_or_create(&path))
+        .map_err(|e| crate::inspect::with_sources(&e))?;
+    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    let mut url = format!("http://{host}/#key={}", key.as_str());
+    if let Some(run) = run {
+        let id = evidence::open(db)
+            .and_then(|conn| evidence::report::resolve_run(&conn, run))
+            .map_err(|e| format!("{}; see `flowforge runs`", crate::inspect::with_sources(&e)))?;
+        url.push_str(&format!("&run={}", id.0));
+    }
+    Ok(url)
+}
+
+/// Hands `url` to the desktop's opener, detached; a failure is one line, never fatal.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let launched = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match launched {
+        // Reaped on its own thread: the opener usually exits at once, leaving the browser.
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => say(&format!(
+            "cannot launch a browser ({opener}: {e}); open the address above by hand"
+        )),
+    }
 }
 
 /// `flowforge key [--rotate]`: prints the key file's path, creating or replacing the key.

@@ -10,14 +10,14 @@
 //! and says nothing but "ok". Then the route table, the method (405 with `Allow`), the
 //! handler, and for a `GET` that succeeded an `ETag` (304 on `If-None-Match`).
 //!
-//! Paths outside `/api`, `/metrics` and `/healthz` are 404 for now; the dashboard's static
-//! files will be served there (same origin, so it needs no CORS either).
+//! The dashboard's files (`web.rs`) are served at `/` after the Host and Origin checks but
+//! without the key: they hold no data, and the page sends the key with each API request.
 
 use super::http::{Handler, Request, Response};
 use super::key::KeyStore;
 use super::limit::{retry_after_seconds, AuthLimiter};
 use super::problem::{problem, Problem, Query};
-use super::{metrics, openapi, store};
+use super::{metrics, openapi, store, web};
 use crate::act::control::{self, LiveStats, UserAction, UserRequest};
 use crate::evidence::{self, now_ms};
 use rusqlite::Connection;
@@ -134,7 +134,7 @@ impl Api {
             }
             Ok(_) => {}
         }
-        if request.path == "/healthz" {
+        if request.path == "/healthz" || web::is_asset(&request.path) {
             return Ok(());
         }
         let now = Instant::now();
@@ -165,6 +165,14 @@ impl Api {
     }
 
     fn route(&self, conn: &mut Option<Connection>, request: &Request) -> Result<Response, Problem> {
+        if let Some(page) = web::asset(&request.path) {
+            if request.method != "GET" && request.method != "HEAD" {
+                let mut response = problem(405, "method", "the dashboard's files are read with GET");
+                response.headers.push(("Allow", "GET, HEAD".to_string()));
+                return Ok(response);
+            }
+            return Ok(page);
+        }
         let Some((method, pattern, id)) = match_route(&request.path) else {
             return Err(Problem::new(
                 404,
@@ -249,7 +257,7 @@ impl Api {
         let run = store::get_run(conn, id)
             .map_err(internal)?
             .ok_or_else(|| Problem::new(404, "id", format!("no run {id}")))?;
-        Ok(store::view(&self.db, run, now_ms()))
+        Ok(store::view(conn, &self.db, run, now_ms()))
     }
 
     fn list_runs(&self, conn: &Connection, request: &Request) -> Result<Response, Problem> {
