@@ -101,12 +101,11 @@ case ":$PATH:" in
   *) say "note: $bin_dir is not on your PATH; add it with: export PATH=\"$bin_dir:\$PATH\"" ;;
 esac
 
-if "$target" key --help >/dev/null 2>&1; then
-  # `flowforge key` creates the key (32 random bytes, mode 0600) only when there is none,
-  # and prints its path; it never overwrites or adopts a key from elsewhere.
-  key_path=$("$target" key) || fail "could not create the API key" "run: $target key"
-  say "API key: $key_path (mode 0600; rotate with: flowforge key --rotate)"
-fi
+say "creating the local API key if there is none (flowforge key)"
+# `flowforge key` creates the key (32 random bytes, mode 0600) only when there is none, and
+# prints its path; it never overwrites a key or adopts one from elsewhere.
+key_path=$("$target" key) || fail "could not create the API key (see above)" "run: $target key"
+say "API key: $key_path (mode 0600; replace it with: flowforge key --rotate)"
 
 if [ "$demo" = 1 ]; then
   say "running the demo: a simulated agent loops; FlowForge detects it, stops it and recovers"
@@ -119,6 +118,7 @@ cat <<EOF
 
 ==> next:
     $first
+    flowforge dashboard                  the same story in your browser (add --open)
     flowforge run -- your command        supervise your own job
     flowforge run --help                 every option
 EOF

@@ -234,7 +234,7 @@ pub enum Command {
     Key {
         rotate: bool,
     },
-    Demo,
+    Demo(crate::demo::DemoArgs),
     Replay(ReplayArgs),
     Help(&'static str),
     Version,
@@ -412,14 +412,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
         Some("serve") => parse_serve(rest, false),
         Some("dashboard") => parse_serve(rest, true),
         Some("key") => parse_key(rest),
-        Some("demo") => match rest.first().and_then(|a| a.to_str()) {
-            None => Ok(Command::Demo),
-            Some("-h" | "--help") => Ok(Command::Help(crate::demo::HELP)),
-            Some(other) => Err(usage(
-                format!("unexpected argument '{other}'"),
-                "`flowforge demo` takes no arguments",
-            )),
-        },
+        Some("demo") => parse_demo(rest),
         Some("-h" | "--help" | "help") => Ok(Command::Help(MAIN_HELP)),
         Some("-V" | "--version") => Ok(Command::Version),
         Some(other) if other.starts_with('-') => Err(usage(
@@ -899,6 +892,32 @@ fn parse_serve(args: Vec<OsString>, dashboard: bool) -> Result<Command, UsageErr
         }
     }
     Ok(Command::Serve(serve))
+}
+
+fn parse_demo(args: Vec<OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut demo = crate::demo::DemoArgs::default();
+    let mut parser = lexopt::Parser::from_args(args);
+    let fix = "see `flowforge demo --help`";
+    while let Some(arg) = parser.next().map_err(|e| usage(e.to_string(), fix))? {
+        match arg {
+            Long("serve") => demo.serve = true,
+            Long("listen") => {
+                let text = value_of(&mut parser, "--listen")?;
+                listen_address(&text)?;
+                demo.listen = Some(text.into());
+            }
+            Short('h') | Long("help") => return Ok(Command::Help(crate::demo::HELP)),
+            other => return Err(usage(format!("unexpected {}", describe(&other)), fix)),
+        }
+    }
+    if demo.listen.is_some() && !demo.serve {
+        return Err(usage(
+            "--listen goes with --serve",
+            "flowforge demo --serve --listen ADDR",
+        ));
+    }
+    Ok(Command::Demo(demo))
 }
 
 fn parse_key(args: Vec<OsString>) -> Result<Command, UsageError> {

@@ -4,10 +4,14 @@
 //! real agents fall into: the same failing tool call and the same "let me try again",
 //! over and over. FlowForge (the real binary, `--action restart`) detects the loop, stops
 //! the tree, and restarts the agent, which this time gets past the failure and finishes.
-//! Then `flowforge show` explains the run with the numbers. The agent is a plain `sh`
-//! script so the demo needs nothing but a POSIX shell.
+//! Then `flowforge show` explains the run with the numbers, and the demo names the next
+//! steps: the same story in the dashboard, and a first real command. With `--serve` it
+//! becomes `flowforge dashboard --run last`, so the page opens on the demo's run. The agent
+//! is a plain `sh` script so the demo needs nothing but a POSIX shell.
 
 use crate::diag::{self, diag};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -35,12 +39,29 @@ pub const HELP: &str = "\
 flowforge demo — watch FlowForge detect a looping agent, stop it, and recover
 
 Usage:
-  flowforge demo
+  flowforge demo [--serve [--listen ADDR]]
 
 Runs a simulated agent under `flowforge run --action restart`: it works for a few seconds,
 then loops on the same failing tool call. FlowForge detects the loop, stops the process
 tree, restarts the agent (which then succeeds), and `flowforge show` explains what it did.
 The run is recorded in your evidence store like any other (see `flowforge runs`).
+
+      --serve          then keep the dashboard up with the demo's run open (as
+                       `flowforge dashboard --run last`; Ctrl-C stops it)
+      --listen ADDR    with --serve: where the dashboard listens [default: 127.0.0.1:7171]
+";
+
+/// What `flowforge demo` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DemoArgs {
+    /// `--serve`: end in the dashboard, on `listen` when given.
+    pub serve: bool,
+    pub listen: Option<OsString>,
+}
+
+const NEXT_STEPS: &str = "   flowforge show last              this story again, any time
+   flowforge dashboard              the same story in your browser (add --open to launch it)
+   flowforge run -- your command    supervise your own job (flowforge run --help for options)
 ";
 
 fn say(text: &str) {
@@ -52,7 +73,7 @@ fn say(text: &str) {
     }
 }
 
-pub fn demo() -> i32 {
+pub fn demo(args: DemoArgs) -> i32 {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
@@ -97,7 +118,20 @@ pub fn demo() -> i32 {
     let shown = Command::new(&exe).args(["show", "last"]).status();
     match shown {
         Ok(status) if status.success() => {
-            say("next: flowforge runs | flowforge events --json | flowforge run --help");
+            say("next");
+            diag::write(NEXT_STEPS.as_bytes());
+            if args.serve {
+                say("the dashboard, open on this run");
+                let mut dashboard = Command::new(&exe);
+                dashboard.args(["dashboard", "--run", "last"]);
+                if let Some(listen) = &args.listen {
+                    dashboard.arg("--listen").arg(listen);
+                }
+                // exec returns only when it failed.
+                let e = dashboard.exec();
+                diag!("demo: cannot start flowforge dashboard: {e}");
+                return 125;
+            }
             0
         }
         Ok(status) => status.code().unwrap_or(125),

@@ -50,9 +50,9 @@ fn main() {
             api::serve(args)
         }
         Command::Key { rotate } => api::key_command(rotate),
-        Command::Demo => {
+        Command::Demo(args) => {
             init_logging(0);
-            demo::demo()
+            demo::demo(args)
         }
         Command::Help(text) => {
             diag::stdout(text.as_bytes());
