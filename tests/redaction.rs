@@ -276,3 +276,29 @@ fn a_loop_with_a_new_token_on_every_line_is_still_a_loop() {
         assert!(!text.contains(token), "{token} reached the events");
     }
 }
+
+#[test]
+fn events_spilled_to_stderr_are_redacted_too() {
+    // The database path is a directory: the run goes on and prints its events as NDJSON.
+    let sandbox = Sandbox::new("redact-spill");
+    std::fs::create_dir(sandbox.db()).expect("a directory where the database should be");
+    let out = sandbox.run(&leaky_loop_args(&sandbox, &[]));
+    out.assert_code(124);
+    let spilled: Vec<Json> = ndjson_lines(
+        &out.stderr_lines()
+            .into_iter()
+            .filter(|l| l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    assert!(
+        spilled.iter().any(|e| e.str_of("category") == "decision"),
+        "the decision is spilled\n{}",
+        out.describe()
+    );
+    let err = out.stderr_text();
+    for secret in all_secrets() {
+        assert!(!err.contains(secret), "stderr shows {secret}");
+    }
+    assert!(err.matches("[REDACTED:").count() >= 10, "{err}");
+}
