@@ -226,6 +226,32 @@ fn no_redact_keeps_raw_evidence_and_says_so() {
 }
 
 #[test]
+fn a_secret_split_across_two_writes_is_still_redacted() {
+    let sandbox = Sandbox::new("redact-split");
+    let (head, tail) = SECRETS[0].1.split_at(17);
+    // The halves come from the environment, so the command line holds neither.
+    let script =
+        "while :; do printf 'auth %s' \"$HEAD\"; sleep 0.02; printf '%s failed, retrying\\n' \"$TAIL\"; done";
+    let mut command = sandbox.command(&["run", "--", "sh", "-c", script]);
+    command.env("HEAD", head).env("TAIL", tail);
+    let out = sandbox.spawn(command).finish();
+    sandbox.assert_no_survivors();
+    out.assert_code(124);
+    assert!(
+        out.stdout_text().contains(SECRETS[0].1),
+        "the passthrough keeps it whole"
+    );
+    let leaks = leaks_in_files(&sandbox.db());
+    assert!(leaks.is_empty(), "{leaks:#?}");
+    let text = sandbox.run(&["events", "--json"]).stdout_text();
+    assert!(!text.contains(head) && !text.contains(tail), "{text}");
+    assert!(
+        text.contains("auth [REDACTED:github_token] failed, retrying"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_loop_with_a_new_token_on_every_line_is_still_a_loop() {
     let sandbox = Sandbox::new("redact-rotating");
     let program = "import secrets, sys, time\n\
@@ -249,4 +275,30 @@ fn a_loop_with_a_new_token_on_every_line_is_still_a_loop() {
     for token in printed {
         assert!(!text.contains(token), "{token} reached the events");
     }
+}
+
+#[test]
+fn events_spilled_to_stderr_are_redacted_too() {
+    // The database path is a directory: the run goes on and prints its events as NDJSON.
+    let sandbox = Sandbox::new("redact-spill");
+    std::fs::create_dir(sandbox.db()).expect("a directory where the database should be");
+    let out = sandbox.run(&leaky_loop_args(&sandbox, &[]));
+    out.assert_code(124);
+    let spilled: Vec<Json> = ndjson_lines(
+        &out.stderr_lines()
+            .into_iter()
+            .filter(|l| l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    assert!(
+        spilled.iter().any(|e| e.str_of("category") == "decision"),
+        "the decision is spilled\n{}",
+        out.describe()
+    );
+    let err = out.stderr_text();
+    for secret in all_secrets() {
+        assert!(!err.contains(secret), "stderr shows {secret}");
+    }
+    assert!(err.matches("[REDACTED:").count() >= 10, "{err}");
 }

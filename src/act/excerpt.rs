@@ -256,6 +256,92 @@ mod tests {
         assert_eq!(out["cycle_complete"], false);
     }
 
+    /// `benches/redact`: what the excerpt and the redactor cost, against the detector's own
+    /// per-line cost measured in the same run. Release build, ignored by default.
+    #[test]
+    #[ignore]
+    fn bench_excerpt_and_redaction() {
+        use crate::detect::{DetectConfig, Detector};
+        use std::hint::black_box;
+        use std::time::{Duration, Instant};
+        const LINES: usize = 200_000;
+        let lines: Vec<String> = (0..LINES)
+            .map(|i| {
+                format!(
+                    "2024-06-01T10:00:{:02}Z INFO worker {i}: GET /api/items?page={} -> 200 in {} ms",
+                    i % 60,
+                    i % 97,
+                    i % 13
+                )
+            })
+            .collect();
+        let secret_lines: Vec<String> = (0..LINES / 10)
+            .map(|i| {
+                format!(
+                    "curl -H \"Authorization: Bearer ghp_{:036}\" https://u:p{i}@h/x?api_key=k{i} failed",
+                    i
+                )
+            })
+            .collect();
+        let per = |elapsed: Duration, n: usize| elapsed.as_nanos() as f64 / n as f64;
+
+        let mut recent = RecentLines::new();
+        let t = Instant::now();
+        for line in &lines {
+            recent.push(Stream::Stdout, line.as_bytes(), false);
+        }
+        let push_ns = per(t.elapsed(), LINES);
+
+        let mut detector = Detector::new(DetectConfig::default());
+        let t = Instant::now();
+        for (i, line) in lines.iter().enumerate() {
+            detector.observe_line(
+                Stream::Stdout,
+                line.as_bytes(),
+                false,
+                Duration::from_micros(i as u64 * 50),
+            );
+        }
+        let detect_ns = per(t.elapsed(), LINES);
+
+        let bytes: usize = lines.iter().map(String::len).sum();
+        let t = Instant::now();
+        let mut redactor = Redactor::new();
+        for line in &lines {
+            black_box(redactor.line(line));
+        }
+        let plain_mb_s = bytes as f64 / t.elapsed().as_secs_f64() / 1e6;
+        let secret_bytes: usize = secret_lines.iter().map(String::len).sum();
+        let t = Instant::now();
+        for line in &secret_lines {
+            black_box(redactor.line(line));
+        }
+        let secret_mb_s = secret_bytes as f64 / t.elapsed().as_secs_f64() / 1e6;
+        let t = Instant::now();
+        for line in &lines {
+            black_box(line.clone());
+        }
+        let copy_mb_s = bytes as f64 / t.elapsed().as_secs_f64() / 1e6;
+
+        for line in secret_lines.iter().take(KEPT_LINES) {
+            recent.push(Stream::Stderr, line.as_bytes(), false);
+        }
+        let numbers = json!({"period": 40, "stream": "both"});
+        let t = Instant::now();
+        const EXCERPTS: usize = 200;
+        for _ in 0..EXCERPTS {
+            black_box(recent.excerpt(&numbers, true));
+        }
+        let excerpt_us = per(t.elapsed(), EXCERPTS) / 1000.0;
+
+        println!("BENCH ring_push_ns_per_line {push_ns:.1}");
+        println!("BENCH detector_ns_per_line {detect_ns:.1}");
+        println!("BENCH redact_plain_mb_s {plain_mb_s:.1}");
+        println!("BENCH redact_secret_mb_s {secret_mb_s:.1}");
+        println!("BENCH copy_mb_s {copy_mb_s:.1}");
+        println!("BENCH excerpt_us {excerpt_us:.1}");
+    }
+
     #[test]
     fn long_lines_are_cut_between_words_and_secrets_redacted_across_lines() {
         let mut recent = RecentLines::new();

@@ -104,8 +104,14 @@ impl<'r> RunWatch<'r> {
 
     /// `numbers` with the excerpt of the output added: the cycle and the last lines.
     fn with_excerpt(&self, mut numbers: serde_json::Value) -> serde_json::Value {
-        let excerpt = self.recent.excerpt(&numbers, self.record.redacts());
+        let redact = self.record.redacts();
+        let excerpt = self.recent.excerpt(&numbers, redact);
         if let Some(map) = numbers.as_object_mut() {
+            if redact {
+                if let Some(serde_json::Value::String(example)) = map.get_mut("example") {
+                    drop_cut_word(example);
+                }
+            }
             map.extend(excerpt.into_iter().map(|(key, value)| (key.to_string(), value)));
         }
         numbers
@@ -153,6 +159,19 @@ impl<'r> RunWatch<'r> {
         );
         // A fresh detector, so a loop that goes on is judged again from scratch.
         self.detector = self.detect.clone().map(Detector::new);
+    }
+}
+
+/// The detector cuts a template's example at 160 bytes, possibly inside a word that is half a
+/// secret and too short for the redactor to recognise; an example at least this long loses
+/// its last word.
+const EXAMPLE_CUT: usize = 150;
+
+fn drop_cut_word(example: &mut String) {
+    if example.len() >= EXAMPLE_CUT {
+        let keep = example.trim_end().rfind([' ', '\t']).map_or(0, |at| at + 1);
+        example.truncate(keep);
+        example.push('…');
     }
 }
 
@@ -241,5 +260,20 @@ impl Watch for RunWatch<'_> {
 
     fn signal_forwarded(&mut self, signal: i32) {
         self.record.signal_forwarded(signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_cut_word;
+
+    #[test]
+    fn a_cut_example_loses_its_last_word() {
+        let mut long = format!("{} Bearer ghp_C3J27XDCG2", "word ".repeat(30));
+        drop_cut_word(&mut long);
+        assert!(long.ends_with("Bearer …") && !long.contains("ghp_"), "{long}");
+        let mut short = "retry <n> failed".to_string();
+        drop_cut_word(&mut short);
+        assert_eq!(short, "retry <n> failed");
     }
 }

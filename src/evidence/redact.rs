@@ -292,7 +292,7 @@ impl Redactor {
             b'e' if boundary => jwt(bytes, i),
             b'A' if boundary => aws_key_id(bytes, i).or_else(|| prefixed(bytes, i)),
             b'h' if boundary => slack_webhook(bytes, i),
-            _ if boundary => prefixed(bytes, i),
+            b'g' | b'x' | b's' | b'r' | b'w' if boundary => prefixed(bytes, i),
             _ => None,
         }
     }
