@@ -945,6 +945,7 @@ fn parse_key(args: Vec<OsString>) -> Result<Command, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn serve_key_and_listen() {
@@ -985,6 +986,24 @@ mod tests {
             Ok(Command::Run(run)) => run,
             other => panic!("expected a run, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn replay_takes_the_run_defaults_and_one_timing() {
+        let Ok(Command::Replay(r)) = parse(args(&["replay", "job.log"])) else {
+            panic!("expected a replay");
+        };
+        assert_eq!(r.timing, crate::replay::Timing::Rate(20.0));
+        assert_eq!(r.detect, DetectConfig::default(), "the same detector settings as run");
+        let Ok(Command::Replay(r)) = parse(args(&["replay", "--timing", "t", "--explain", "-"])) else {
+            panic!("expected a replay");
+        };
+        assert_eq!(r.timing, crate::replay::Timing::File("t".into()));
+        assert!(r.explain && r.input == Path::new("-"));
+        assert!(parse(args(&["replay", "--rate", "0", "x"])).is_err());
+        assert!(parse(args(&["replay", "--rate", "5", "--timing", "t", "x"])).is_err());
+        assert!(parse(args(&["replay"])).is_err());
+        assert_eq!(run(&["run", "--record", "r.ffrec", "--", "true"]).record, Some("r.ffrec".into()));
     }
 
     #[test]

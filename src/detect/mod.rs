@@ -26,12 +26,27 @@
 //! add confidence to a loop already seen, so silent compute is never stopped. `score`
 //! documents the numbers.
 //!
+//! What real tools print taught three more signals (`fixtures/README.md`, the real-output
+//! corpus). A count that only goes down — remaining items, `(12 retries left)`, replicas
+//! pending — is a countdown: progress even when the line repeats a dozen times between steps
+//! and even next to error wording, because it is bounded; a countdown that starts over is
+//! not. A job whose earlier bursts of repetition ended (`go test -count=40`, a configuration
+//! run's identical result blocks) must repeat for longer than them before a cycle counts.
+//! And a loop need not be exact: the trackers also follow *loose* cycles, passes that repeat
+//! the pass before but for a few lines (an agent apologising in new words before the same
+//! failing tool call); such a loop counts when its varying lines recur or its repeating lines
+//! report a failure, and not when every pass brings new text and nothing fails (the headers
+//! of distinct tasks). Each evaluation says in words which protections held it down
+//! ([`Evaluation::protections`], printed by `flowforge replay --explain`), and a decision
+//! says which path decided (`numbers.decided_by`).
+//!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
-//! one needs CPU or error wording), and a 0.75 s hold, so a decision needs about 1.25 s of
-//! loop: half a second of evidence, then three quarters of a second of it holding — which
-//! leaves room under the 2 s median onset-to-exit target for the 250 ms evaluation cadence
-//! and the tree stop.
+//! one needs CPU or error wording), and a 1.25 s hold, so a decision needs about 1.75 s of
+//! loop: half a second of evidence, then a second and a quarter of it holding. The hold
+//! spends latency on certainty — bursts of a second (a status line redrawn a dozen times, a
+//! test repeated forty times) end inside it — and still leaves room under the 3 s median and
+//! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
 mod cycle;
 mod progress;
@@ -80,7 +95,7 @@ pub struct DetectConfig {
     pub window: Duration,
     /// Confidence needed to act. Default 0.80.
     pub threshold: f64,
-    /// How long confidence must stay at or above the threshold. Default 0.75 s.
+    /// How long confidence must stay at or above the threshold. Default 1.25 s.
     pub hold: Duration,
 }
 

@@ -21,13 +21,20 @@
 //! threshold. New templates during the span cost up to 0.5 (a burst of distinct lines is
 //! startup, not a loop).
 //!
+//! **Variants** (loose cycles, for loops whose passes are reworded): see `loose_assessment`;
+//! evidence needs four passes over two seconds, and new text in every pass with nothing
+//! failing is capped.
+//!
 //! **Vetoes and caps.** A counter advancing in one of the loop's templates costs 0.6, which
 //! no sum of the rest can overcome: work is getting done. A bare iteration counter (`step N`
 //! rising by one with nothing else changing) in a one-line cycle is a unit of work per line
 //! and costs the same; in a multi-line cycle it costs the same only for the first 2.5 s: it
-//! covers a numbered startup burst, not an agent that numbers its stuck steps. A
-//! percentage that has not moved yet costs 0.25: a bar redrawn at 0 % is not stopped unless
-//! something else says it is wrong. A heartbeat is capped at three quarters of the
+//! covers a numbered startup burst, not an agent that numbers its stuck steps. A countdown
+//! (a count that only goes down) costs 0.6 like an advancing counter. A percentage that
+//! moved before and stalls costs 0.25; one that has shown a single value costs 0.25 for
+//! the first 3 s only (a bar not started yet, not `[ 28%]` printed forever). A job whose
+//! earlier bursts of repetition ended is capped until the cycle has lasted twice the longest
+//! of them (at most 3 s). A heartbeat is capped at three quarters of the
 //! threshold however long it runs: one or two lines at most two passes a second without
 //! error wording (a health-check poller), or at most one pass a second whatever they say
 //! (capped exponential backoff ends up exactly there), or a longer block at most 1.2 passes
