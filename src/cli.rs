@@ -90,39 +90,10 @@ Examples:
   flowforge run --timeout 2h -- ./nightly-build.sh
 ";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PtyMode {
-    Auto,
-    Always,
-    Never,
-}
-
-/// Everything `flowforge run` was asked to do, validated.
-#[derive(Debug, Clone)]
-pub struct RunArgs {
-    pub command: Vec<OsString>,
-    pub kill_grace: Duration,
-    pub pty: PtyMode,
-    pub tick: Duration,
-    pub verbose: u8,
-    pub db: DbChoice,
-    pub action: ActionMode,
-    pub limits: Limits,
-    /// `None` with `--no-detect`.
-    pub detect: Option<DetectConfig>,
-    pub restart_budget: Budget,
-    /// `--retention`; `None` leaves it to `FLOWFORGE_RETENTION` and the default.
-    pub retention: Option<Policy>,
-}
-
-/// Where `flowforge run` records its evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DbChoice {
-    /// `--db PATH` or the default location; `required` is `--require-db`.
-    Record { path: Option<PathBuf>, required: bool },
-    /// `--no-db`.
-    Off,
-}
+// What `run` was asked to do lives with the layers that act on it, so neither act nor
+// supervise depends on this parser.
+pub use crate::act::settings::{DbChoice, RunArgs};
+pub use crate::supervise::PtyMode;
 
 /// A command that reads or maintains the evidence store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,6 @@ use child::{ChannelReader, Child, Wiring};
 use output::{Analysed, AnalysisBudget, Pump, Sink, Turn};
 use sampler::TreeSampler;
 
-use crate::cli::PtyMode;
 use crate::sample::{Sample, Stream};
 use flowforge_platform::fd::{self, AsFdBorrowed};
 use flowforge_platform::inherited::Inherited;
@@ -96,6 +95,15 @@ pub trait Watch {
     /// Asked every [`CHECK_INTERVAL`] while the command runs.
     fn check(&mut self, at: Duration) -> Option<StopRequest>;
     fn signal_forwarded(&mut self, _signal: i32) {}
+}
+
+/// When the command gets a pseudo-terminal (`--pty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtyMode {
+    /// When FlowForge's stdout is a terminal.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -669,20 +677,14 @@ fn forward(child: &Child, signal: i32, watch: &mut dyn Watch) {
     watch.signal_forwarded(signal);
 }
 
-/// One pass of a tree stop: the command's group, then every descendant below FlowForge but
-/// the shim. Returns how many processes were signalled.
+/// One pass of a tree stop: every descendant below FlowForge but the shim (escapees from
+/// the group included), then the command's group for anything forked since the walk.
+/// Returns how many processes were signalled.
 fn kill_tree_once(child: &Child, signal: i32) -> usize {
-    // Walk first: once the group is signalled, its members may die and be reaped before a
-    // later walk could count them.
-    let members = child::tree_members(child.shim);
+    let me = flowforge_platform::process::getpid();
+    let signalled = kill::signal_descendants(me, signal, &[child.shim]);
     let _ = kill::send(Target::Group(child.pid), signal);
-    for &pid in &members {
-        let _ = kill::send(Target::Process(pid), signal);
-        if signal != SIGKILL {
-            let _ = kill::send(Target::Process(pid), SIGCONT);
-        }
-    }
-    members.len()
+    signalled
 }
 
 /// Used when the loop itself failed: SIGKILL everything below us and reap it.
