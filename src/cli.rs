@@ -147,46 +147,10 @@ pub struct ReplayArgs {
     pub detect: DetectConfig,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PtyMode {
-    Auto,
-    Always,
-    Never,
-}
-
-/// Everything `flowforge run` was asked to do, validated.
-#[derive(Debug, Clone)]
-pub struct RunArgs {
-    pub command: Vec<OsString>,
-    pub kill_grace: Duration,
-    pub pty: PtyMode,
-    pub tick: Duration,
-    pub verbose: u8,
-    pub db: DbChoice,
-    pub action: ActionMode,
-    pub limits: Limits,
-    /// `None` with `--no-detect`.
-    pub detect: Option<DetectConfig>,
-    pub restart_budget: Budget,
-    /// `--retention`; `None` leaves it to `FLOWFORGE_RETENTION` and the default.
-    pub retention: Option<Policy>,
-    /// Redact secrets from the evidence and the stop line; off with `--no-redact`.
-    pub redact: bool,
-    /// `--record FILE`: what the detector was fed, for `flowforge replay`.
-    pub record: Option<PathBuf>,
-    /// `--listen ADDR`: serve the API from inside the run.
-    pub listen: Option<std::net::SocketAddr>,
-    pub allow_remote: bool,
-}
-
-/// Where `flowforge run` records its evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DbChoice {
-    /// `--db PATH` or the default location; `required` is `--require-db`.
-    Record { path: Option<PathBuf>, required: bool },
-    /// `--no-db`.
-    Off,
-}
+// What `run` was asked to do lives with the layers that act on it, so neither act nor
+// supervise depends on this parser.
+pub use crate::act::settings::{DbChoice, RunArgs};
+pub use crate::supervise::PtyMode;
 
 /// A command that reads or maintains the evidence store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -994,7 +958,11 @@ mod tests {
             panic!("expected a replay");
         };
         assert_eq!(r.timing, crate::replay::Timing::Rate(20.0));
-        assert_eq!(r.detect, DetectConfig::default(), "the same detector settings as run");
+        assert_eq!(
+            r.detect,
+            DetectConfig::default(),
+            "the same detector settings as run"
+        );
         let Ok(Command::Replay(r)) = parse(args(&["replay", "--timing", "t", "--explain", "-"])) else {
             panic!("expected a replay");
         };
@@ -1003,7 +971,10 @@ mod tests {
         assert!(parse(args(&["replay", "--rate", "0", "x"])).is_err());
         assert!(parse(args(&["replay", "--rate", "5", "--timing", "t", "x"])).is_err());
         assert!(parse(args(&["replay"])).is_err());
-        assert_eq!(run(&["run", "--record", "r.ffrec", "--", "true"]).record, Some("r.ffrec".into()));
+        assert_eq!(
+            run(&["run", "--record", "r.ffrec", "--", "true"]).record,
+            Some("r.ffrec".into())
+        );
     }
 
     #[test]

@@ -130,6 +130,21 @@ impl io::Write for Writer {
     }
 }
 
+/// `what failed: why`, following the error's source chain.
+pub fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Writes to stdout outside the supervisor (help, version); a closed or broken stdout is
 /// not an error worth reporting.
 pub fn stdout(bytes: &[u8]) {

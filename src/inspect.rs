@@ -5,7 +5,7 @@
 //! "no such run" to exit 1 and every other failure to 125.
 
 use crate::cli::Inspect;
-use crate::diag::diag;
+use crate::diag::{diag, with_sources};
 use crate::evidence::bundle::{self, Verdict};
 use crate::evidence::{self, report, EvidenceError, RunRef};
 use rusqlite::Connection;
@@ -132,19 +132,4 @@ fn verify(file: &Path) -> i32 {
     };
     let _ = writeln!(stdout, "{line}");
     verdict.exit_code()
-}
-
-/// `what failed: why`, following the error's source chain.
-pub fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

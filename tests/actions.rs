@@ -5,18 +5,13 @@
 //! outcome in the evidence database, each with a message and the numbers behind it.
 //!
 //! The loops are the real thing (a shell printing the same error as fast as it can), so
-//! the cases take seconds; independent cases run in parallel. Time bounds are asserted
-//! only where the behaviour is a time (a backoff, a timeout, "within ~10 s"), and they are
-//! wide enough for a loaded two-core machine.
+//! the cases take seconds; independent cases run in parallel. No case asserts a time
+//! (timings belong in `benches/`): a stop is checked by its outcome and its recorded
+//! reason, and a loop that is never stopped runs into RUN_LIMIT and fails the case.
 
 use crate::common::*;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
 
 /// The line of a job that retries forever.
 const LOOP_LINE: &str = "ERROR: connection refused, retrying";
@@ -179,11 +174,6 @@ fn tight_identical_line_loop_is_killed_with_124() {
     let sandbox = Sandbox::new("act-kill");
     let out = sandbox.run(&run_sh_with(&[], &tight_loop()));
     out.assert_code(124);
-    assert!(
-        out.elapsed < secs(10),
-        "not stopped within 10 s\n{}",
-        out.describe()
-    );
     let line = the_stop_line(&out);
     assert!(line.contains("output loop"), "{line}");
     assert_eq!(
@@ -378,7 +368,6 @@ fn alert_leaves_the_loop_running() {
         "the job was stopped\n{}",
         out.describe()
     );
-    assert!(out.elapsed >= secs(6), "{}", out.describe());
     let alerts: Vec<String> = out
         .stderr_lines()
         .into_iter()
@@ -411,7 +400,6 @@ fn timeout_guardrail_is_124_and_explained() {
     let sandbox = Sandbox::new("act-timeout");
     let out = sandbox.run(&["run", "--timeout", "1s", "--", "sleep", "30"]);
     out.assert_code(124);
-    assert!(out.elapsed < secs(10), "{}", out.describe());
     assert!(the_stop_line(&out).contains("timeout"), "{}", out.describe());
     let decisions = assert_interventions_explained(&sandbox, 1);
     assert_eq!(decisions[0].kind, "timeout");
@@ -425,7 +413,6 @@ fn max_rss_guardrail_stops_a_memory_hog() {
     let hog = "import time; b = b'x' * (200 << 20); print('allocated', flush=True); time.sleep(30)";
     let out = sandbox.run(&["run", "--max-rss", "50M", "--", python(), "-c", hog]);
     out.assert_code(124);
-    assert!(out.elapsed < secs(20), "{}", out.describe());
     let line = the_stop_line(&out);
     assert!(line.contains("memory") && line.contains("--max-rss"), "{line}");
     let decisions = assert_interventions_explained(&sandbox, 1);
@@ -438,12 +425,6 @@ fn idle_timeout_stops_a_silent_job() {
     let out = sandbox.run(&run_sh_with(&["--idle-timeout", "2s"], "echo start; sleep 30"));
     out.assert_code(124);
     assert_eq!(out.stdout, b"start\n");
-    assert!(
-        out.elapsed >= secs(2) && out.elapsed < secs(6),
-        "stopped after {:?}, expected 2-4 s\n{}",
-        out.elapsed,
-        out.describe()
-    );
     assert!(the_stop_line(&out).contains("no output"), "{}", out.describe());
     let decisions = assert_interventions_explained(&sandbox, 1);
     assert_eq!(decisions[0].kind, "idle_timeout");

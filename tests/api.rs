@@ -468,7 +468,7 @@ fn a_run_that_died_without_its_end_is_lost() {
         "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version) VALUES ('[\"sleep\"]', '/', {long_ago}, 2147483646, 'kill', 'x');"
     );
     let out = crate::common::sqlite3(&sandbox.db(), &sql);
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::create_dir_all(sandbox.path("run")).expect("mkdir");
     drop(std::os::unix::net::UnixListener::bind(sandbox.path("run/2.sock")).expect("bind"));
     let served = Served::start(&sandbox);

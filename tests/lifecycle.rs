@@ -3,8 +3,9 @@
 //! built binary, and each ending with the check that no process of that tree survives.
 //!
 //! Cases wait on what the tree says (a `ready` line, a log line, a byte count) instead of
-//! sleeping. Time bounds are only asserted where the behaviour *is* a time (the kill grace,
-//! "promptly" versus a 60 s sleep), and they are wide enough for a loaded two-core machine.
+//! sleeping, and no case asserts a time (timings belong in `benches/`): "promptly" means
+//! before a process that would otherwise run longer than [`RUN_LIMIT`] ends by itself, and
+//! a grace is checked by the order of what happened (TERM survived, then SIGKILL).
 
 use crate::common::*;
 use std::io::Write;
@@ -235,16 +236,10 @@ fn double_ctrl_c_kills_the_tree_with_130() {
     // The first one must have been handled (forwarded) before the second is sent, or the
     // two would merge into one pending signal.
     running.expect_stderr("SIGINT", secs(20));
-    let second = std::time::Instant::now();
     running.signal("INT");
+    // The loop never ends by itself: only the kill ends the run (or RUN_LIMIT fails it).
     let out = running.finish();
     out.assert_code(130);
-    assert!(
-        second.elapsed() < secs(4),
-        "the second Ctrl-C kills at once, without the 5 s grace ({:?})\n{}",
-        second.elapsed(),
-        out.describe()
-    );
     assert!(out.stderr_text().contains("interrupted"), "{}", out.describe());
     sandbox.assert_no_survivors();
 }
@@ -258,7 +253,7 @@ fn timeout_is_124_with_a_stopped_line_and_nothing_left() {
     let sandbox = Sandbox::new("timeout");
     let args = run_sh_with(
         &["--timeout", "1s"],
-        "sleep 60 & setsid sleep 60 & (sleep 60 & exec sleep 61) & exec sleep 62",
+        "sleep 600 & setsid sleep 600 & (sleep 600 & exec sleep 601) & exec sleep 602",
     );
     let out = sandbox.run(&args);
     out.assert_code(124);
@@ -271,41 +266,34 @@ fn timeout_is_124_with_a_stopped_line_and_nothing_left() {
         "a 'flowforge: stopped ...' line naming the timeout\n{}",
         out.describe()
     );
-    assert!(out.elapsed < secs(20), "{}", out.describe());
 }
 
 #[test]
 fn term_ignoring_child_is_killed_after_the_grace() {
     let sandbox = Sandbox::new("grace");
+    // The command says when SIGTERM reached it and goes on: the order, TERM survived and
+    // then SIGKILL after the grace, is what is checked (no clock).
     let args = run_sh_with(
         &["--kill-grace", "1s", "--timeout", "1s"],
-        "trap '' TERM; sleep 60",
+        "trap 'echo got-term' TERM; while :; do sleep 0.1; done",
     );
     let out = sandbox.run(&args);
     out.assert_code(124);
-    // 1 s of timeout, then 1 s of grace before SIGKILL: about 2 s, never less.
+    assert!(out.stdout_text().contains("got-term"), "{}", out.describe());
     assert!(
-        out.elapsed >= Duration::from_millis(1900) && out.elapsed < secs(15),
-        "elapsed {:?}, expected about 2 s\n{}",
-        out.elapsed,
+        out.stderr_text().contains("SIGTERM, then SIGKILL"),
+        "{}",
         out.describe()
     );
-    assert!(out.stderr_text().contains("SIGKILL"), "{}", out.describe());
 }
 
 #[test]
 fn background_grandchild_is_stopped_when_the_command_exits() {
     let sandbox = Sandbox::new("leftover");
-    // A long grace shows that SIGTERM did it, not the escalation.
-    let args = run_sh_with(&["--kill-grace", "30s"], "sleep 60 >/dev/null 2>&1 & exit 0");
+    // A grace longer than RUN_LIMIT shows that SIGTERM did it, not the escalation.
+    let args = run_sh_with(&["--kill-grace", "10m"], "sleep 600 >/dev/null 2>&1 & exit 0");
     let out = sandbox.run(&args);
     out.assert_code(0);
-    assert!(
-        out.elapsed < secs(15),
-        "not promptly: {:?}\n{}",
-        out.elapsed,
-        out.describe()
-    );
 }
 
 #[test]
@@ -315,17 +303,12 @@ fn grandchild_holding_the_output_pipe_does_not_hold_flowforge() {
     // after the grace ends it, and with it the output.
     let args = run_sh_with(
         &["--kill-grace", "1s"],
-        "(trap '' TERM; exec sleep 60) & echo done; exit 0",
+        "(trap '' TERM; exec sleep 600) & echo done; exit 0",
     );
+    // Held longer than RUN_LIMIT, the pipe would fail the run by itself.
     let out = sandbox.run(&args);
     out.assert_code(0);
     assert_eq!(out.stdout, b"done\n", "{}", out.describe());
-    assert!(
-        out.elapsed < secs(15),
-        "not promptly: {:?}\n{}",
-        out.elapsed,
-        out.describe()
-    );
 }
 
 #[test]
@@ -338,7 +321,7 @@ import os, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        time.sleep(60)
+        time.sleep(600)
         os._exit(0)
     os._exit(0)
 os.wait()
@@ -347,7 +330,6 @@ print('daemon started', flush=True)
     let out = sandbox.run(&["run", "--", python(), "-c", program]);
     out.assert_code(0);
     assert_eq!(out.stdout, b"daemon started\n", "{}", out.describe());
-    assert!(out.elapsed < secs(20), "{}", out.describe());
 }
 
 #[test]
@@ -396,7 +378,7 @@ fn shim_killed_from_outside_is_125_and_the_tree_is_stopped() {
     // adopted by FlowForge, which must stop them itself (one ignores SIGTERM).
     let args = run_sh_with(
         &["--kill-grace", "1s"],
-        "sleep 60 & (trap '' TERM; exec sleep 61) & echo ready; wait",
+        "sleep 600 & (trap '' TERM; exec sleep 601) & echo ready; wait",
     );
     let running = sandbox.spawn(sandbox.command(&args));
     running.expect_stdout("ready", secs(20));
@@ -416,7 +398,6 @@ fn shim_killed_from_outside_is_125_and_the_tree_is_stopped() {
         "a line says the shim died\n{}",
         out.describe()
     );
-    assert!(out.elapsed < secs(20), "{}", out.describe());
     sandbox.assert_no_survivors();
 }
 
@@ -641,7 +622,6 @@ fn broken_output_pipe_ends_yes_with_141() {
     let head_out = head.wait_with_output().expect("head finishes");
     assert_eq!(head_out.stdout, b"y\n");
     out.assert_code(141);
-    assert!(out.elapsed < secs(15), "{}", out.describe());
     sandbox.assert_no_survivors();
 }
 

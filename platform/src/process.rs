@@ -1,10 +1,10 @@
-//! Process attributes: child subreaper, parent-death signal, signal dispositions and masks.
+//! Process attributes: child subreaper, session, signal dispositions and masks.
 //!
 //! prctl(2) `PR_SET_CHILD_SUBREAPER` makes orphaned descendants (double-forked, `setsid`
-//! escapees) re-parent to us instead of init, so they stay visible and reapable;
-//! `PR_SET_PDEATHSIG` asks the kernel to signal a process when its parent thread dies. Both
-//! are Linux-only; on macOS the subreaper has no equivalent and the shim relies on its
-//! control channel and kqueue instead (see `shim`).
+//! escapees) re-parent to us instead of init, so they stay visible and reapable. It is
+//! Linux-only; on macOS the subreaper has no equivalent and the shim relies on its control
+//! channel and kqueue instead (see `shim`). The command's parent-death signal is set
+//! between fork and exec, in `spawn`.
 
 use crate::check;
 use std::io;
@@ -23,42 +23,16 @@ pub fn set_child_subreaper() -> io::Result<bool> {
     }
 }
 
-/// prctl(PR_SET_PDEATHSIG, sig) on Linux; a no-op elsewhere. Async-signal-safe (one
-/// syscall), so it may be called between fork and exec.
-pub fn set_parent_death_signal(signal: i32) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers.
-        check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) })?;
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = signal;
-    Ok(())
-}
-
 /// setsid(2): a new session and process group led by the caller.
 pub fn setsid() -> io::Result<i32> {
     // SAFETY: setsid takes no arguments.
     check(unsafe { libc::setsid() })
 }
 
-/// setpgid(2).
-pub fn setpgid(pid: i32, pgid: i32) -> io::Result<()> {
-    // SAFETY: setpgid takes two integers.
-    check(unsafe { libc::setpgid(pid, pgid) })?;
-    Ok(())
-}
-
 /// getpid(2).
 pub fn getpid() -> i32 {
     // SAFETY: getpid cannot fail.
     unsafe { libc::getpid() }
-}
-
-/// getppid(2).
-pub fn getppid() -> i32 {
-    // SAFETY: getppid cannot fail.
-    unsafe { libc::getppid() }
 }
 
 /// What a signal should do.

@@ -85,10 +85,3 @@ pub fn make_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
     check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY as _, 0) })?;
     Ok(())
 }
-
-/// tcsetpgrp(3): makes `pgid` the terminal's foreground process group. Async-signal-safe.
-pub fn tcsetpgrp(fd: BorrowedFd<'_>, pgid: i32) -> io::Result<()> {
-    // SAFETY: tcsetpgrp takes two integers.
-    check(unsafe { libc::tcsetpgrp(fd.as_raw_fd(), pgid) })?;
-    Ok(())
-}

@@ -15,9 +15,9 @@ pub mod guardrails;
 mod record;
 pub mod recording;
 pub mod restart;
+pub mod settings;
 pub mod watch;
 
-use crate::cli::{DbChoice, RunArgs};
 use crate::diag::diag;
 use crate::evidence::retention::Policy;
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
@@ -29,6 +29,7 @@ use guardrails::Guardrails;
 use record::RunRecorder;
 use restart::{Next, RestartPolicy};
 use serde_json::json;
+use settings::{DbChoice, RunArgs};
 use std::time::Duration;
 use watch::{ActionMode, RunWatch};
 
@@ -73,7 +74,7 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
             Ok(recorder)
         }
         Err(e) => {
-            diag!("{} (--require-db)", crate::inspect::with_sources(&e));
+            diag!("{} (--require-db)", crate::diag::with_sources(&e));
             Err(EXIT_FLOWFORGE_FAILED)
         }
     }

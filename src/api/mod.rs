@@ -196,7 +196,7 @@ pub fn start_for_run(
             Ok(listening)
         }
         Err(e) => {
-            say(&crate::inspect::with_sources(&e));
+            say(&crate::diag::with_sources(&e));
             Err(EXIT_FLOWFORGE_FAILED)
         }
     }
@@ -214,13 +214,13 @@ pub fn serve(args: ServeArgs) -> i32 {
     };
     let db = evidence::resolve_db_path(args.db.as_deref());
     if let Err(e) = evidence::open(&db) {
-        say(&crate::inspect::with_sources(&e));
+        say(&crate::diag::with_sources(&e));
         return EXIT_FLOWFORGE_FAILED;
     }
     let listening = match start(args.listen, args.allow_remote, "--listen", db.clone(), None) {
         Ok(listening) => listening,
         Err(e) => {
-            say(&crate::inspect::with_sources(&e));
+            say(&crate::diag::with_sources(&e));
             return EXIT_FLOWFORGE_FAILED;
         }
     };
@@ -268,7 +268,7 @@ fn dashboard_url(
 ) -> Result<String, String> {
     let key = key::key_path()
         .and_then(|path| key::load_or_create(&path))
-        .map_err(|e| crate::inspect::with_sources(&e))?;
+        .map_err(|e| crate::diag::with_sources(&e))?;
     let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
         format!("127.0.0.1:{}", addr.port())
     } else {
@@ -278,7 +278,7 @@ fn dashboard_url(
     if let Some(run) = run {
         let id = evidence::open(db)
             .and_then(|conn| evidence::report::resolve_run(&conn, run))
-            .map_err(|e| format!("{}; see `flowforge runs`", crate::inspect::with_sources(&e)))?;
+            .map_err(|e| format!("{}; see `flowforge runs`", crate::diag::with_sources(&e)))?;
         url.push_str(&format!("&run={}", id.0));
     }
     Ok(url)
@@ -324,7 +324,7 @@ pub fn key_command(rotate: bool) -> i32 {
             0
         }
         Err(e) => {
-            say(&crate::inspect::with_sources(&e));
+            say(&crate::diag::with_sources(&e));
             EXIT_FLOWFORGE_FAILED
         }
     }

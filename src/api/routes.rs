@@ -545,7 +545,7 @@ fn connection<'c>(conn: &'c mut Option<Connection>, db: &std::path::Path) -> Res
 }
 
 fn internal(e: evidence::EvidenceError) -> Problem {
-    log::warn!("api: {}", crate::inspect::with_sources(&e));
+    log::warn!("api: {}", crate::diag::with_sources(&e));
     Problem::new(
         500,
         "",

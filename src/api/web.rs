@@ -112,8 +112,10 @@ mod tests {
         assert!(!html.contains("<script>"), "no inline script: {html}");
         assert!(!html.contains("style="), "no inline style");
         assert!(asset("/nope.js").is_none());
-        for (_, _, text) in FILES {
-            assert!(!text.contains("innerHTML"), "the page never parses data as HTML");
+        for (path, _, text) in FILES {
+            for parser in [".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write"] {
+                assert!(!text.contains(parser), "{path} parses HTML with {parser}");
+            }
         }
     }
 }

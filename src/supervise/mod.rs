@@ -3,33 +3,34 @@
 //! Sources, each a constant token: signals (self-pipe from signal-hook), the shim's exit
 //! (pidfd; where there is none, SIGCHLD and `waitpid` alone), the shim's control channel,
 //! the child's stdout and stderr (or pty master), our own stdout/stderr when they can block,
-//! and our stdin when it is copied into a pty.
-//! Timers are deadlines that set the poll timeout: the sampling tick, the 250 ms check that
-//! asks the [`Watch`] whether to stop, and the stop's grace deadline. An attempt ends when
-//! the shim has exited — which it does only once the command and every descendant are gone
-//! — and the output is drained.
+//! and our stdin when it is copied into a pty. Timers are deadlines that set the poll
+//! timeout: the sampling tick, the 250 ms check that asks the [`Watch`] whether to stop,
+//! the stop's grace deadline and the drain's. This file owns the long-lived parts and the
+//! loop, which only polls and dispatches; the run's phases (`Running`, `Stopping`,
+//! `Draining`) and one `on_…` method per event are the state machine in `attempt.rs`. An
+//! attempt ends when the shim has exited — which it does only once the command and every
+//! descendant are gone — and the output is drained or given up on.
 //!
 //! Stopping the tree: SIGTERM to the command's process group and to every descendant found
 //! below FlowForge (escapees in other groups or sessions included, since the shim and
 //! FlowForge are subreapers), then SIGKILL after the grace, repeated until the shim reports
 //! the tree empty. The same happens to whatever the command leaves behind when it exits.
 
+mod attempt;
 pub mod child;
 mod lines;
 pub mod output;
 pub mod sampler;
 
+use attempt::Attempt;
 pub use child::SpawnError;
-use child::{ChannelReader, Child, Wiring};
-use output::{Analysed, AnalysisBudget, Pump, Sink, Turn};
-use sampler::TreeSampler;
+use child::{Child, Wiring};
+use output::{Pump, Sink};
 
-use crate::cli::PtyMode;
 use crate::sample::{Sample, Stream};
 use flowforge_platform::fd::{self, AsFdBorrowed};
 use flowforge_platform::inherited::Inherited;
 use flowforge_platform::kill::{self, Target};
-use flowforge_platform::pty;
 use flowforge_platform::reap::{self, ExitStatus};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -37,7 +38,7 @@ use signal_hook::consts::signal::*;
 use signal_hook_mio::v1_0::Signals;
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 const SIGNALS: Token = Token(0);
@@ -98,6 +99,15 @@ pub trait Watch {
     /// Asked every [`CHECK_INTERVAL`] while the command runs.
     fn check(&mut self, at: Duration) -> Option<StopRequest>;
     fn signal_forwarded(&mut self, _signal: i32) {}
+}
+
+/// When the command gets a pseudo-terminal (`--pty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtyMode {
+    /// When FlowForge's stdout is a terminal.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -174,17 +184,6 @@ pub struct Supervisor {
     stderr: Sink,
     options: Options,
     last_interrupt: Option<Instant>,
-}
-
-enum Phase {
-    Running,
-    Stopping {
-        began: Instant,
-        deadline: Instant,
-        escalated: bool,
-        request: Option<StopRequest>,
-        signalled: usize,
-    },
 }
 
 impl Supervisor {
@@ -286,6 +285,9 @@ impl Supervisor {
         }
     }
 
+    /// Registers the child's descriptors, then runs the loop: poll, hand each readiness to
+    /// the [`Attempt`] state machine in a fixed order (signals first, as signal-hook asks:
+    /// drain the self-pipe, then act), until the attempt is over.
     fn attempt(
         &mut self,
         child: &mut Child,
@@ -314,15 +316,15 @@ impl Supervisor {
             CHILD_STDOUT,
             Interest::READABLE,
         )?;
-        let mut stdout_pump = Pump::new(Stream::Stdout, stdout);
-        let mut stderr_pump = match child.stderr.take() {
+        let stdout_pump = Pump::new(Stream::Stdout, stdout);
+        let stderr_pump = match child.stderr.take() {
             Some(fd) => {
                 registry.register(&mut SourceFd(&fd.as_raw_fd()), CHILD_STDERR, Interest::READABLE)?;
                 Some(Pump::new(Stream::Stderr, fd))
             }
             None => None,
         };
-        let mut stdin_copy = match &child.pty_input {
+        let stdin_copy = match &child.pty_input {
             Some(master) => {
                 // Our terminal's description is shared with the shell: O_NONBLOCK is
                 // restored when the attempt ends.
@@ -342,292 +344,50 @@ impl Supervisor {
             None => None,
         };
 
-        let mut budget = AnalysisBudget::new(ANALYSIS_LINES_PER_SECOND);
-        let mut sampler = TreeSampler::new(child.shim);
-        let mut channel = ChannelReader::default();
-        let mut phase = Phase::Running;
-        let mut status: Option<ExitStatus> = None;
-        let mut shim_gone = false;
-        let mut interrupted = false;
-        let mut leftovers_stopped = 0;
-        let mut stopped: Option<StopReport> = None;
-        let mut next_sample = started + self.options.tick;
-        let mut next_check = started + CHECK_INTERVAL;
-        let mut last_counts = (0u64, 0u64, 0u64);
-        let mut more_ready = true;
-        let mut drain: Option<Drain> = None;
-        let mut output_dropped = 0;
-        let mut tree_gone_after = None;
-
-        loop {
-            let pumps_done = stdout_pump.is_done() && stderr_pump.as_ref().is_none_or(|p| p.is_done());
-            // Once the shim is gone the tree's writers are gone: drain to end of file, waiting
-            // for a slow sink. Only a stray the shim could not reap (it died early) may still
-            // hold a pipe open; stop when nothing is readable or unwritten, stop_strays ends it.
-            let pumps_drained =
-                stdout_pump.is_drained() && stderr_pump.as_ref().is_none_or(|p| p.is_drained());
-            if shim_gone && (pumps_done || (!more_ready && pumps_drained)) {
-                break;
-            }
-            let now = Instant::now();
-            let mut wake = next_sample.min(next_check);
-            if let Phase::Stopping {
-                deadline, escalated, ..
-            } = &phase
-            {
-                wake = wake.min(if *escalated { now + KILL_REPEAT } else { *deadline });
-            }
-            if let Some(drain) = &drain {
-                wake = wake.min(drain.deadline);
-            }
-            let timeout = if more_ready {
-                Duration::ZERO
-            } else {
-                wake.saturating_duration_since(now)
-            };
+        let child: &Child = child;
+        let mut attempt = Attempt::new(
+            child,
+            &self.options,
+            started,
+            stdout_pump,
+            stderr_pump,
+            stdin_copy,
+        );
+        while !attempt.is_over() {
+            let timeout = attempt.poll_timeout(Instant::now());
             if let Err(e) = self.poll.poll(&mut self.events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
+                    attempt.finish();
                     return Err(e);
                 }
             }
-            let mut reap_needed = false;
-            let mut signals_pending = false;
+            let (mut signals_pending, mut reap_needed) = (false, false);
             for event in self.events.iter() {
                 match event.token() {
                     SIGNALS => signals_pending = true,
                     SHIM_EXIT => reap_needed = true,
-                    CHANNEL => {
-                        if let Some(exit) = channel.read(&child.channel) {
-                            status = Some(exit);
-                        }
-                    }
-                    CHILD_STDOUT => stdout_pump.mark_readable(),
-                    CHILD_STDERR => {
-                        if let Some(p) = stderr_pump.as_mut() {
-                            p.mark_readable()
-                        }
-                    }
-                    OUR_STDIN => {
-                        if let Some(c) = stdin_copy.as_mut() {
-                            c.stdin_ready = true
-                        }
-                    }
-                    // Writability of our sinks and the pty: the pumps below retry.
+                    CHANNEL => attempt.on_channel(),
+                    CHILD_STDOUT => attempt.on_child_readable(Stream::Stdout),
+                    CHILD_STDERR => attempt.on_child_readable(Stream::Stderr),
+                    OUR_STDIN => attempt.on_stdin_readable(),
+                    // Writability of our sinks and the pty: the pumps retry every turn.
                     _ => {}
                 }
             }
             if signals_pending {
-                let pending: Vec<i32> = self.signals.pending().collect();
-                for signal in pending {
-                    match signal {
-                        SIGCHLD => reap_needed = true,
-                        SIGWINCH => {
-                            if let Ok(size) =
-                                pty::window_size(fd::stdio(1)).or_else(|_| pty::window_size(fd::stdio(0)))
-                            {
-                                if let Some(master) = &child.pty_master {
-                                    let _ = pty::set_window_size(master.as_fd(), size);
-                                }
-                            }
-                        }
-                        SIGINT if status.is_none() => {
-                            let now = Instant::now();
-                            let again = self
-                                .last_interrupt
-                                .is_some_and(|t| now.duration_since(t) < DOUBLE_INTERRUPT);
-                            self.last_interrupt = Some(now);
-                            if again {
-                                log::info!("second interrupt: killing the tree of pid {}", child.pid);
-                                interrupted = true;
-                                let signalled = kill_tree_once(child, SIGKILL);
-                                phase = Phase::Stopping {
-                                    began: now,
-                                    deadline: now,
-                                    escalated: true,
-                                    request: None,
-                                    signalled,
-                                };
-                            } else {
-                                forward(child, signal, watch);
-                            }
-                        }
-                        s if FORWARDED.contains(&s) && status.is_none() => forward(child, s, watch),
-                        _ => {}
-                    }
+                for signal in self.signals.pending() {
+                    reap_needed |= attempt.on_signal(signal, &mut self.last_interrupt, watch);
                 }
             }
             if reap_needed {
-                loop {
-                    match reap::reap_any() {
-                        Ok(Some((pid, _))) if pid == child.shim => shim_gone = true,
-                        Ok(Some((pid, exit))) => log::debug!("reaped adopted pid {pid} ({exit:?})"),
-                        Ok(None) => break,
-                        Err(_) => break,
-                    }
-                }
-                if shim_gone {
-                    // The exit report may still sit in the channel.
-                    if let Some(exit) = channel.read(&child.channel) {
-                        status = Some(exit);
-                    }
-                }
+                attempt.on_reap();
             }
-
-            more_ready = false;
-            let mut on_line = |stream: Stream, seen: Analysed<'_>| match seen {
-                Analysed::Line { text, truncated } => watch.line(stream, text, truncated, started.elapsed()),
-                Analysed::Gap => watch.gap(stream),
-            };
-            if stdout_pump.turn(&self.stdout, &mut budget, &mut on_line) == Turn::MoreReady {
-                more_ready = true;
-            }
-            if let Some(pump) = stderr_pump.as_mut() {
-                if pump.turn(&self.stderr, &mut budget, &mut on_line) == Turn::MoreReady {
-                    more_ready = true;
-                }
-            }
-            if let Some(copy) = stdin_copy.as_mut() {
-                copy.turn();
-            }
-            // Coalescing: a producer writing a flood in small pieces would wake us once per
-            // write (a context switch and a contended pipe lock each time). When a turn
-            // emptied a flowing pipe, wait a moment and read what gathered in one go; output
-            // is delayed by at most COALESCE, and only while it is flowing.
-            let flowing = stdout_pump.take_drained_while_flowing()
-                | stderr_pump
-                    .as_mut()
-                    .is_some_and(|p| p.take_drained_while_flowing());
-            if flowing && !more_ready && !shim_gone {
-                std::thread::sleep(COALESCE);
-                stdout_pump.mark_readable();
-                if let Some(p) = stderr_pump.as_mut() {
-                    p.mark_readable();
-                }
-                more_ready = true;
-            }
-
-            let now = Instant::now();
-            if now >= next_sample {
-                let counts = (
-                    stdout_pump.stats.bytes,
-                    stderr_pump.as_ref().map_or(0, |p| p.stats.bytes),
-                    stdout_pump.stats.lines + stderr_pump.as_ref().map_or(0, |p| p.stats.lines),
-                );
-                if !shim_gone {
-                    let reading = sampler.read();
-                    let sample = reading.into_sample(
-                        now.duration_since(started),
-                        counts.0 - last_counts.0,
-                        counts.1 - last_counts.1,
-                        counts.2 - last_counts.2,
-                    );
-                    watch.sample(&sample);
-                }
-                last_counts = counts;
-                while next_sample <= now {
-                    next_sample += self.options.tick;
-                }
-            }
-            if now >= next_check {
-                if status.is_none() && matches!(phase, Phase::Running) {
-                    if let Some(request) = watch.check(now.duration_since(started)) {
-                        log::info!("stopping pid {}: {}", child.pid, request.reason);
-                        let signalled = kill_tree_once(child, SIGTERM);
-                        phase = Phase::Stopping {
-                            began: now,
-                            deadline: now + self.options.kill_grace,
-                            escalated: false,
-                            request: Some(request),
-                            signalled,
-                        };
-                    }
-                }
-                while next_check <= now {
-                    next_check += CHECK_INTERVAL;
-                }
-            }
-            if status.is_some() && matches!(phase, Phase::Running) && !shim_gone {
-                // The command is done; whatever it left behind is stopped the same way.
-                let leftovers = child::tree_members(child.shim);
-                if !leftovers.is_empty() {
-                    log::info!(
-                        "pid {} exited, stopping {} leftover process(es)",
-                        child.pid,
-                        leftovers.len()
-                    );
-                    leftovers_stopped = kill_tree_once(child, SIGTERM);
-                    phase = Phase::Stopping {
-                        began: now,
-                        deadline: now + self.options.kill_grace,
-                        escalated: false,
-                        request: None,
-                        signalled: leftovers_stopped,
-                    };
-                }
-            }
-            if let Phase::Stopping {
-                deadline, escalated, ..
-            } = &mut phase
-            {
-                if now >= *deadline && !shim_gone {
-                    if !*escalated {
-                        log::info!(
-                            "grace of {:?} over: SIGKILL to the tree of pid {}",
-                            self.options.kill_grace,
-                            child.pid
-                        );
-                    }
-                    *escalated = true;
-                    kill_tree_once(child, SIGKILL);
-                }
-            }
-            if shim_gone {
-                if let Phase::Stopping {
-                    began,
-                    escalated,
-                    request: Some(request),
-                    signalled,
-                    ..
-                } = &phase
-                {
-                    if stopped.is_none() {
-                        stopped = Some(StopReport {
-                            request: request.clone(),
-                            signalled: *signalled,
-                            escalated_to_kill: *escalated,
-                            gone_after: now.duration_since(*began),
-                        });
-                    }
-                }
-                let written = stdout_pump.stats.written + stderr_pump.as_ref().map_or(0, |p| p.stats.written);
-                let drain = drain.get_or_insert_with(|| {
-                    tree_gone_after = Some(now.duration_since(started));
-                    Drain::new(now, stopped.is_some() || interrupted, written)
-                });
-                if drain.expired(now, written) {
-                    output_dropped = stdout_pump.discard() + stderr_pump.as_mut().map_or(0, |p| p.discard());
-                    break;
-                }
-            }
+            attempt.on_output(&self.stdout, &self.stderr, watch);
+            attempt.on_timers(watch);
         }
         // Adopted orphans of a shim that died early would still be ours: stop them too.
         stop_strays(self.options.kill_grace);
-        if let Some(copy) = stdin_copy {
-            if copy.restore_blocking {
-                let _ = fd::set_nonblocking(fd::stdio(0), false);
-            }
-        }
-        Ok(AttemptEnd {
-            pid: child.pid,
-            status,
-            stopped,
-            interrupted,
-            leftovers_stopped,
-            // How long the tree lived, not how long a slow reader kept the drain waiting.
-            duration: tree_gone_after.unwrap_or_else(|| started.elapsed()),
-            output_closed: stdout_pump.sink_broken,
-            output_dropped,
-        })
+        Ok(attempt.finish())
     }
 }
 
@@ -671,20 +431,14 @@ fn forward(child: &Child, signal: i32, watch: &mut dyn Watch) {
     watch.signal_forwarded(signal);
 }
 
-/// One pass of a tree stop: the command's group, then every descendant below FlowForge but
-/// the shim. Returns how many processes were signalled.
+/// One pass of a tree stop: every descendant below FlowForge but the shim (escapees from
+/// the group included), then the command's group for anything forked since the walk.
+/// Returns how many processes were signalled.
 fn kill_tree_once(child: &Child, signal: i32) -> usize {
-    // Walk first: once the group is signalled, its members may die and be reaped before a
-    // later walk could count them.
-    let members = child::tree_members(child.shim);
+    let me = flowforge_platform::process::getpid();
+    let signalled = kill::signal_descendants(me, signal, &[child.shim]);
     let _ = kill::send(Target::Group(child.pid), signal);
-    for &pid in &members {
-        let _ = kill::send(Target::Process(pid), signal);
-        if signal != SIGKILL {
-            let _ = kill::send(Target::Process(pid), SIGCONT);
-        }
-    }
-    members.len()
+    signalled
 }
 
 /// Used when the loop itself failed: SIGKILL everything below us and reap it.
@@ -723,6 +477,13 @@ struct StdinCopy {
 }
 
 impl StdinCopy {
+    /// Gives our terminal its blocking mode back, if we changed it.
+    fn restore(&self) {
+        if self.restore_blocking {
+            let _ = fd::set_nonblocking(fd::stdio(0), false);
+        }
+    }
+
     fn turn(&mut self) {
         loop {
             if !self.pending.is_empty() {

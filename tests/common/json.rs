@@ -1,6 +1,6 @@
 //! A minimal JSON reader for tests: enough to read `flowforge runs --json`,
-//! `flowforge events --json` (NDJSON), the NDJSON spill on stderr and `sqlite3 -json`
-//! without an external crate.
+//! `flowforge events --json` (NDJSON) and the NDJSON spill on stderr without an external
+//! crate.
 //!
 //! Objects keep their keys in the order they were written, because the NDJSON field order
 //! is part of FlowForge's documented contract. Numbers are kept as `f64` (every number the

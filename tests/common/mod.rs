@@ -521,41 +521,71 @@ pub fn write_file(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
     path
 }
 
-/// Runs `sqlite3 DB SQL` (batch mode, stop at the first error, 5 s busy timeout) and
-/// returns what it did, for statements that are expected to fail.
-pub fn sqlite3(db: &Path, sql: &str) -> std::process::Output {
-    Command::new("sqlite3")
-        .args(["-batch", "-bail", "-cmd", ".timeout 5000"])
-        .arg(db)
-        .arg(sql)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the sqlite3 CLI is needed by these tests")
+/// What a statement run with [`sqlite3`] did: `status.success()` and the error text, the
+/// shape of the `sqlite3` CLI's output, so tests read the same as with it.
+pub struct SqlOutcome {
+    pub status: SqlStatus,
+    pub stderr: Vec<u8>,
 }
 
-/// The rows of a query as JSON objects (`sqlite3 -json`); panics if sqlite3 fails.
-pub fn query(db: &Path, sql: &str) -> Vec<Json> {
-    let mut command = Command::new("sqlite3");
-    command
-        .args(["-batch", "-bail", "-json", "-cmd", ".timeout 5000"])
-        .arg(db)
-        .arg(sql)
-        .stdin(Stdio::null());
-    let out = command
-        .output()
-        .expect("the sqlite3 CLI is needed by these tests");
-    assert!(
-        out.status.success(),
-        "sqlite3 {} {sql:?} failed: {}",
-        db.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    // sqlite3 prints nothing at all for an empty result.
-    if text.trim().is_empty() {
-        return Vec::new();
+pub struct SqlStatus(bool);
+
+impl SqlStatus {
+    pub fn success(&self) -> bool {
+        self.0
     }
-    Json::expect(&text).as_array().to_vec()
+}
+
+/// Opens `db` as a second, independent connection (5 s busy timeout), through rusqlite: the
+/// tests need no `sqlite3` CLI.
+fn connect(db: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
+    conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+    conn
+}
+
+/// Runs the statements `sql` on `db` and returns what they did, for statements that are
+/// expected to fail.
+pub fn sqlite3(db: &Path, sql: &str) -> SqlOutcome {
+    match connect(db).execute_batch(sql) {
+        Ok(()) => SqlOutcome {
+            status: SqlStatus(true),
+            stderr: Vec::new(),
+        },
+        Err(e) => SqlOutcome {
+            status: SqlStatus(false),
+            stderr: e.to_string().into_bytes(),
+        },
+    }
+}
+
+/// The rows of a query as JSON objects, columns in order (what `sqlite3 -json` printed);
+/// panics if the query fails.
+pub fn query(db: &Path, sql: &str) -> Vec<Json> {
+    let conn = connect(db);
+    let mut stmt = conn
+        .prepare(sql)
+        .unwrap_or_else(|e| panic!("query {} {sql:?} failed: {e}", db.display()));
+    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let rows = stmt
+        .query_map([], |row| {
+            let mut members = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                use rusqlite::types::ValueRef;
+                let value = match row.get_ref(i)? {
+                    ValueRef::Null => Json::Null,
+                    ValueRef::Integer(n) => Json::Number(n as f64),
+                    ValueRef::Real(x) => Json::Number(x),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Json::String(String::from_utf8_lossy(t).into_owned())
+                    }
+                };
+                members.push((name.clone(), value));
+            }
+            Ok(Json::Object(members))
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+    rows.unwrap_or_else(|e| panic!("query {} {sql:?} failed: {e}", db.display()))
 }
 
 /// A helper process outside the tree under test (a lock holder, a hasher): killed by pid
