@@ -13,5 +13,6 @@ mod export;
 mod install;
 mod lifecycle;
 mod pid1;
+mod readme;
 mod redaction;
 mod replay;
