@@ -23,7 +23,17 @@ pub fn inspect(what: Inspect, db: Option<PathBuf>) -> i32 {
         let mut out = stdout.lock();
         match what {
             Inspect::Runs { json, limit } => report::runs(&conn, limit, json, &mut out),
-            Inspect::Show { run } => report::show(&conn, run, &mut out),
+            Inspect::Show { run } => report::show(&conn, run, &mut out).and_then(|()| {
+                // Where to see the same run in the browser, when a dashboard is up on the
+                // default address (the link carries no key: the page asks for it).
+                match report::resolve_run(&conn, run) {
+                    Ok(id) if crate::api::dashboard_is_up() => {
+                        writeln!(out, "dashboard  http://{}/#run={id}", crate::api::DEFAULT_LISTEN)
+                            .map_err(EvidenceError::from)
+                    }
+                    _ => Ok(()),
+                }
+            }),
             Inspect::Events { run, json, follow } => report::events(&conn, run, json, follow, &mut out),
             Inspect::Export { run, out: None } => bundle::export(&conn, run, &mut out).map(drop),
             Inspect::Export { run, out: Some(file) } => export_to(&conn, run, &file),

@@ -260,6 +260,28 @@ pub fn serve(args: ServeArgs) -> i32 {
     0
 }
 
+/// Whether a FlowForge server answers `/healthz` on [`DEFAULT_LISTEN`] within 200 ms.
+pub fn dashboard_is_up() -> bool {
+    use std::io::{Read, Write};
+    let Ok(addr) = DEFAULT_LISTEN.parse::<SocketAddr>() else {
+        return false;
+    };
+    let budget = std::time::Duration::from_millis(200);
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, budget) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(budget));
+    let _ = stream.set_write_timeout(Some(budget));
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {DEFAULT_LISTEN}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = [0u8; 512];
+    let n = stream.read(&mut answer).unwrap_or(0);
+    let text = String::from_utf8_lossy(&answer[..n]);
+    text.starts_with("HTTP/1.1 200") && text.contains("\"ok\"")
+}
+
 /// `http://HOST:PORT/#key=KEY[&run=ID]` for the dashboard on `addr`.
 fn dashboard_url(
     db: &std::path::Path,
