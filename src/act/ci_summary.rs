@@ -19,6 +19,7 @@
 //! characters escaped for the log. A summary file that cannot be written costs one warning,
 //! never the job's exit status.
 
+use crate::evidence::report::printable;
 use crate::units::format_duration;
 use serde_json::Value;
 use std::io::Write;
@@ -258,19 +259,6 @@ fn html(text: &str) -> String {
         }
     }
     out
-}
-
-/// Control characters escaped, so a recorded line cannot drive a terminal or a log viewer.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
-            if c.is_control() {
-                Box::new(c.escape_default())
-            } else {
-                Box::new(std::iter::once(c))
-            }
-        })
-        .collect()
 }
 
 /// The message of a workflow command: `%`, CR and LF encoded as the runner expects.

@@ -636,7 +636,8 @@ fn write_response(out: &mut dyn Write, response: Response, minor: u8, head_only:
     out.write_all(&bytes)
 }
 
-fn reason_phrase(status: u16) -> &'static str {
+/// The reason phrase of `status` (RFC 9110), also the title of a problem+json.
+pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
         202 => "Accepted",

@@ -28,28 +28,9 @@ pub fn problem(status: u16, field: &str, detail: &str) -> Response {
     Response::new(status, PROBLEM_JSON, bytes)
 }
 
+/// The problem's title: the status's reason phrase (one table, in `http.rs`).
 fn title(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Error",
-    }
+    super::http::reason_phrase(status)
 }
 
 /// A refusal on its way to becoming a response.

@@ -262,8 +262,9 @@ fn write_excerpt_lines(lines: &[Value], out: &mut dyn Write) -> std::io::Result<
     Ok(())
 }
 
-/// Control characters escaped, so a recorded line cannot drive the reader's terminal.
-fn printable(text: &str) -> String {
+/// Control characters escaped, so a recorded line cannot drive the reader's terminal (or
+/// a CI log viewer: the job summary uses it too).
+pub fn printable(text: &str) -> String {
     text.chars()
         .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
             if c.is_control() {
