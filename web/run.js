@@ -255,8 +255,14 @@ export function runView(root, id, { onError, onOk, navigate }) {
       }
       const changed = await loadEvents();
       if (changed || answer.status !== 304 || !run.ended_at_ms) {
-        const s = await api.get(`/api/v1/runs/${id}/samples?limit=10000`);
-        samples = s.body.samples || [];
+        // Only the samples after the last one held: a long run is not fetched again each second.
+        for (;;) {
+          const after = samples.length ? samples[samples.length - 1].id : 0;
+          const s = await api.get(`/api/v1/runs/${id}/samples?after=${after}&limit=10000`);
+          const page = s.body.samples || [];
+          samples.push(...page);
+          if (page.length < 10000) break;
+        }
       }
       if (pendingControl && !pendingControl.result && run.ended_at_ms) {
         pendingControl.result = `The run was stopped: ${run.outcome || "ended"}, exit ${run.exit_code ?? "none"}.`;
