@@ -1,9 +1,10 @@
 //! FlowForge's own messages on stderr — errors, the one-line stop report, log records —
 //! through one writer that can neither panic nor hang.
 //!
-//! `eprintln!` panics when stderr is closed or a broken pipe (with `panic = "abort"` that
-//! is exit 134 instead of 124), and it blocks while the reader of stderr is stalled or the
-//! terminal is stopped with Ctrl-S, which would hold the exit status hostage. So every
+//! The standard stderr print macro panics when stderr is closed or a broken pipe (with
+//! `panic = "abort"` that is exit 134 instead of 124), and it blocks while the reader of
+//! stderr is stalled or the terminal is stopped with Ctrl-S, which would hold the exit
+//! status hostage. So every
 //! message goes through [`write`]: stderr is reopened once as its own non-blocking open
 //! file description (see `fd::reopen_nonblocking_for_write`; the shared one keeps its
 //! flags), a write that would block waits for writability within a small budget shared by

@@ -1084,3 +1084,38 @@ fn insert_old_run(conn: &rusqlite::Connection) {
     )
     .expect("insert its event");
 }
+
+#[test]
+fn terminal_that_vanishes_ends_with_129_and_nothing_left() {
+    // FlowForge as the session leader on a terminal that is then closed: the kernel sends
+    // SIGHUP, FlowForge forwards it, and writes to the dead terminal fail quietly.
+    let sandbox = Sandbox::new("tty-vanishes");
+    let program = r#"
+import fcntl, os, pty, subprocess, sys, termios
+master, slave = pty.openpty()
+def own_terminal():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+run = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave, preexec_fn=own_terminal)
+os.close(slave)
+seen = b""
+while b"ready" not in seen:
+    seen += os.read(master, 100)
+os.close(master)
+print(run.wait(), flush=True)
+"#;
+    let args = [
+        "-c",
+        program,
+        BIN,
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; sleep 600",
+    ];
+    let out = sandbox.spawn(sandbox.command_of(python(), &args)).finish();
+    out.assert_code(0);
+    assert_eq!(out.stdout_text().trim(), "129", "{}", out.describe());
+    sandbox.assert_no_survivors();
+}

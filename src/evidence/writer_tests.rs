@@ -552,7 +552,6 @@ fn a_run_hour_of_samples_fits_the_budget() {
     }
     write_batch(&mut conn, run_id, &events, &[], None, None).expect("write events");
     let grown = size(&conn) - before;
-    eprintln!("one run-hour (3600 samples, 100 events): {grown} bytes");
     assert!(grown < 5 * 1024 * 1024, "{grown} bytes per run-hour");
 }
 
@@ -606,10 +605,15 @@ fn bench_writer_throughput() {
     tx.commit().expect("commit");
     let direct = direct_started.elapsed();
     let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
-    println!("BENCH recorder_events_per_s {:.0}", rate(total));
-    println!(
+    // Straight to stdout (benches/evidence greps it under --nocapture); ignoring a closed
+    // pipe like every other writer in the crate.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "BENCH recorder_events_per_s {:.0}", rate(total));
+    let _ = writeln!(
+        out,
         "BENCH record_call_ns {:.0}",
         recorded_in.as_nanos() as f64 / EVENTS as f64
     );
-    println!("BENCH direct_insert_events_per_s {:.0}", rate(direct));
+    let _ = writeln!(out, "BENCH direct_insert_events_per_s {:.0}", rate(direct));
 }
