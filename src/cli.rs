@@ -735,7 +735,11 @@ mod tests {
             panic!("expected a replay");
         };
         assert_eq!(r.timing, crate::replay::Timing::Rate(20.0));
-        assert_eq!(r.detect, DetectConfig::default(), "the same detector settings as run");
+        assert_eq!(
+            r.detect,
+            DetectConfig::default(),
+            "the same detector settings as run"
+        );
         let Ok(Command::Replay(r)) = parse(args(&["replay", "--timing", "t", "--explain", "-"])) else {
             panic!("expected a replay");
         };
@@ -744,7 +748,10 @@ mod tests {
         assert!(parse(args(&["replay", "--rate", "0", "x"])).is_err());
         assert!(parse(args(&["replay", "--rate", "5", "--timing", "t", "x"])).is_err());
         assert!(parse(args(&["replay"])).is_err());
-        assert_eq!(run(&["run", "--record", "r.ffrec", "--", "true"]).record, Some("r.ffrec".into()));
+        assert_eq!(
+            run(&["run", "--record", "r.ffrec", "--", "true"]).record,
+            Some("r.ffrec".into())
+        );
     }
 
     #[test]
