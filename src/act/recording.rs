@@ -25,8 +25,9 @@
 
 use crate::sample::{Sample, Stream};
 use crate::supervise::{StopRequest, Watch};
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
@@ -56,9 +57,16 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// Creates (truncates) `path` and starts the writer thread.
+    /// Creates (truncates) `path`, private to the user (0600: it holds the job's output, as
+    /// the evidence database does), and starts the writer thread.
     pub fn create(path: &Path) -> io::Result<Recording> {
-        let mut file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        let mut file = BufWriter::with_capacity(256 * 1024, file);
         writeln!(file, "{MAGIC}")?;
         let (sender, receiver) = sync_channel(CHANNEL_RECORDS);
         let writer = std::thread::Builder::new()
@@ -222,6 +230,13 @@ mod tests {
         watch.check(Duration::from_millis(1750));
         assert_eq!(recording.finish().expect("finish"), 0);
         let bytes = std::fs::read(&path).expect("read");
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).expect("stat").permissions());
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the recording holds the job's output: private"
+        );
         assert_eq!(
             bytes,
             b"flowforge-recording 1\nA 1\nL 1500000 e 0 12\nbad \xff\0 bytes\nG o\nC 1750000\nE\n"
