@@ -124,7 +124,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut recording = match args
         .record
         .as_deref()
-        .map(recording::Recording::create)
+        .map(|path| recording::Recording::create(path, args.redact))
         .transpose()
     {
         Ok(recording) => recording,

@@ -22,6 +22,12 @@
 //! is full (a slow disk under a flood) or the file reached [`MAX_RECORDING`] bytes, the record
 //! is dropped and counted, and the count is written at the end. A recording without its `E`
 //! line was cut short (the process was killed), which `replay` reports as truncated.
+//!
+//! Like everything else FlowForge stores, a recording is redacted (unless `--no-redact`):
+//! the writer thread passes each line through the evidence redactor, one redactor for the
+//! whole file so a PEM block split over lines is still caught. A line without a secret keeps
+//! its exact bytes; a redacted one is written as its redacted text, which the detector reads
+//! the same way (a secret is masked like any other variable field).
 
 use crate::sample::{Sample, Stream};
 use crate::supervise::{StopRequest, Watch};
@@ -44,7 +50,16 @@ const CHANNEL_RECORDS: usize = 8192;
 
 enum Message {
     Record(Vec<u8>),
-    End { dropped: u64 },
+    /// An `L` record, formatted on the writer thread once its bytes are redacted.
+    Line {
+        at_micros: u128,
+        stream: char,
+        truncated: bool,
+        bytes: Vec<u8>,
+    },
+    End {
+        dropped: u64,
+    },
 }
 
 /// An open recording: the sending half, the writer thread and the drop count.
@@ -58,8 +73,9 @@ pub struct Recording {
 
 impl Recording {
     /// Creates (truncates) `path`, private to the user (0600: it holds the job's output, as
-    /// the evidence database does), and starts the writer thread.
-    pub fn create(path: &Path) -> io::Result<Recording> {
+    /// the evidence database does), and starts the writer thread, which redacts each line
+    /// when `redact` is set.
+    pub fn create(path: &Path, redact: bool) -> io::Result<Recording> {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -71,7 +87,7 @@ impl Recording {
         let (sender, receiver) = sync_channel(CHANNEL_RECORDS);
         let writer = std::thread::Builder::new()
             .name("flowforge-record".into())
-            .spawn(move || write_records(file, receiver))?;
+            .spawn(move || write_records(file, receiver, redact))?;
         Ok(Recording {
             sender,
             writer: Some(writer),
@@ -82,12 +98,17 @@ impl Recording {
     }
 
     fn push(&mut self, record: Vec<u8>) {
-        if self.written + record.len() as u64 > MAX_RECORDING {
+        let len = record.len() as u64;
+        self.send(Message::Record(record), len);
+    }
+
+    /// Queues `message` of about `len` bytes, or counts it dropped.
+    fn send(&mut self, message: Message, len: u64) {
+        if self.written + len > MAX_RECORDING {
             self.dropped += 1;
             return;
         }
-        let len = record.len() as u64;
-        match self.sender.try_send(Message::Record(record)) {
+        match self.sender.try_send(message) {
             Ok(()) => self.written += len,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.dropped += 1,
         }
@@ -111,10 +132,36 @@ impl Recording {
     }
 }
 
-fn write_records(mut file: BufWriter<File>, receiver: Receiver<Message>) -> io::Result<()> {
+fn write_records(mut file: BufWriter<File>, receiver: Receiver<Message>, redact: bool) -> io::Result<()> {
+    let mut redactor = crate::evidence::redact::Redactor::new();
     for message in receiver {
         match message {
             Message::Record(bytes) => file.write_all(&bytes)?,
+            Message::Line {
+                at_micros,
+                stream,
+                truncated,
+                bytes,
+            } => {
+                let redacted = if redact {
+                    let text = String::from_utf8_lossy(&bytes);
+                    match redactor.text(&text) {
+                        std::borrow::Cow::Borrowed(_) => None,
+                        std::borrow::Cow::Owned(clean) => Some(clean.into_bytes()),
+                    }
+                } else {
+                    None
+                };
+                let line = redacted.as_deref().unwrap_or(&bytes);
+                writeln!(
+                    file,
+                    "L {at_micros} {stream} {} {}",
+                    u8::from(truncated),
+                    line.len()
+                )?;
+                file.write_all(line)?;
+                file.write_all(b"\n")?;
+            }
             Message::End { dropped } => {
                 if dropped > 0 {
                     writeln!(file, "D {dropped}")?;
@@ -152,18 +199,13 @@ impl Watch for Recorded<'_> {
     }
 
     fn line(&mut self, stream: Stream, line: &[u8], truncated: bool, at: Duration) {
-        let mut record = Vec::with_capacity(line.len() + 40);
-        let _ = writeln!(
-            record,
-            "L {} {} {} {}",
-            at.as_micros(),
-            stream_letter(stream),
-            u8::from(truncated),
-            line.len()
-        );
-        record.extend_from_slice(line);
-        record.push(b'\n');
-        self.recording.push(record);
+        let message = Message::Line {
+            at_micros: at.as_micros(),
+            stream: stream_letter(stream),
+            truncated,
+            bytes: line.to_vec(),
+        };
+        self.recording.send(message, line.len() as u64 + 40);
         self.inner.line(stream, line, truncated, at);
     }
 
@@ -216,7 +258,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ff-rec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("r.ffrec");
-        let mut recording = Recording::create(&path).expect("create");
+        let mut recording = Recording::create(&path, true).expect("create");
         recording.begin_attempt();
         let mut inner = Nothing;
         let mut watch = Recorded::new(&mut inner, &mut recording);
@@ -241,6 +283,36 @@ mod tests {
             bytes,
             b"flowforge-recording 1\nA 1\nL 1500000 e 0 12\nbad \xff\0 bytes\nG o\nC 1750000\nE\n"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_a_recording_unless_asked_not_to() {
+        let dir = std::env::temp_dir().join(format!("ff-rec-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let line = format!("curl -H 'Authorization: token {token}' failed: 401, retrying");
+        for redact in [true, false] {
+            let path = dir.join(format!("r-{redact}.ffrec"));
+            let mut recording = Recording::create(&path, redact).expect("create");
+            recording.begin_attempt();
+            let mut inner = Nothing;
+            let mut watch = Recorded::new(&mut inner, &mut recording);
+            watch.line(Stream::Stdout, line.as_bytes(), false, Duration::from_millis(10));
+            watch.line(
+                Stream::Stdout,
+                b"plain \xff line",
+                false,
+                Duration::from_millis(20),
+            );
+            assert_eq!(recording.finish().expect("finish"), 0);
+            let bytes = std::fs::read(&path).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            assert_eq!(text.contains(token), !redact, "{text}");
+            assert_eq!(text.contains("[REDACTED:"), redact, "{text}");
+            // A line without a secret keeps its exact bytes, invalid UTF-8 included.
+            assert!(bytes.windows(12).any(|w| w == b"plain \xff line"));
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
