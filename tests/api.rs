@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const START: Duration = Duration::from_secs(20);
+/// Bounds waiting for a server or a run to come up; generous, the machine may be loaded.
+const START: Duration = Duration::from_secs(60);
 
 /// A `flowforge serve` of a sandbox; stopped with SIGTERM (and checked to exit 0) on drop.
 pub struct Served {
