@@ -87,7 +87,9 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(recorder) => recorder,
         Err(code) => return code,
     };
-    let control = db.map(|db| control::RunControl::new(db, live.clone()));
+    // Outlives the supervision: its socket goes away only once the run's end is recorded,
+    // so the API never sees a finished run without its end (which would read as lost).
+    let mut control = db.map(|db| control::RunControl::new(db, live.clone()));
     let record = RunRecorder::new(recorder, command_text(&args));
     let options = supervise::Options {
         pty: args.pty,
@@ -100,12 +102,13 @@ pub fn run(args: RunArgs) -> i32 {
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
-        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, control),
+        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, control.as_mut()),
     };
     if let Some(live) = &live {
         live.running.store(false, std::sync::atomic::Ordering::Relaxed);
     }
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
+    drop(control);
     if let Some(api) = api {
         api.shutdown();
     }
@@ -123,7 +126,7 @@ fn supervise_run(
     args: &RunArgs,
     supervisor: &mut Supervisor,
     record: &RunRecorder,
-    control: Option<control::RunControl>,
+    control: Option<&mut control::RunControl>,
 ) -> (i32, &'static str) {
     let mut watch = RunWatch::new(
         Guardrails::new(args.limits.clone()),

@@ -394,14 +394,20 @@ impl Api {
             event_id: Some(event_id),
             client,
             reason,
+            sent_at_ms: Some(now_ms()),
         };
-        control::send(stream, &sent, CONTROL_TIMEOUT).map_err(|e| {
-            let status = match e {
-                control::ControlError::NoAnswer(_) => 504,
-                _ => 409,
-            };
-            Problem::new(status, "id", format!("run {id}: {e}"))
-        })?;
+        if let Err(e) = control::send(stream, &sent, CONTROL_TIMEOUT) {
+            // A run that has just ended keeps its socket until its end is recorded, but no
+            // longer answers on it.
+            let ended = store::get_run(conn, id).ok().flatten().and_then(|r| r.outcome);
+            return Err(match (ended, e) {
+                (Some(outcome), _) => Problem::new(409, "id", format!("run {id} has ended ({outcome})")),
+                (None, e @ control::ControlError::NoAnswer(_)) => {
+                    Problem::new(504, "id", format!("run {id}: {e}"))
+                }
+                (None, e) => Problem::new(409, "id", format!("run {id}: {e}")),
+            });
+        }
         let reply = json!({
             "run_id": id,
             "action": action.name(),
