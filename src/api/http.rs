@@ -195,6 +195,7 @@ impl Server {
             open,
             stop: Arc::clone(&stop),
             handler,
+            accept_stalled: false,
         };
         threads.push(
             thread::Builder::new()
@@ -276,6 +277,9 @@ struct Poller<H: Handler> {
     open: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     handler: Arc<H>,
+    /// The last accept failed (EMFILE, ENFILE, ENOBUFS) with connections still waiting:
+    /// edge-triggered readiness will not say so again, so accept is retried every turn.
+    accept_stalled: bool,
 }
 
 impl<H: Handler> Poller<H> {
@@ -313,10 +317,14 @@ impl<H: Handler> Poller<H> {
             }
             self.take_back();
             self.expire();
+            if self.accept_stalled {
+                self.accept_all();
+            }
         }
     }
 
     fn accept_all(&mut self) {
+        self.accept_stalled = false;
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
@@ -343,6 +351,7 @@ impl<H: Handler> Poller<H> {
                 Err(e) => {
                     // EMFILE and friends: the connection stays in the backlog; try later.
                     log::warn!("api: accept failed: {e}");
+                    self.accept_stalled = true;
                     return;
                 }
             }

@@ -105,9 +105,11 @@ impl From<key::KeyError> for ApiError {
     }
 }
 
-/// One line on stderr, `flowforge: ...` (the one place this module writes there).
+/// One line on stderr, `flowforge: ...` (the one place this module writes there). A
+/// closed stderr is not a reason to fail: the line is lost, the server goes on.
 fn say(line: &str) {
-    eprintln!("flowforge: {line}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "flowforge: {line}");
 }
 
 /// A serving API: stops and joins its threads when dropped.
@@ -240,7 +242,9 @@ pub fn key_command(rotate: bool) -> i32 {
     });
     match result {
         Ok(path) => {
-            println!("{}", path.display());
+            use std::io::Write;
+            // `flowforge key | head -c0` is a normal end, not a failure.
+            let _ = writeln!(std::io::stdout(), "{}", path.display());
             0
         }
         Err(e) => {
