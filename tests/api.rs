@@ -745,3 +745,35 @@ fn a_real_prometheus_scrapes_with_the_key() {
     drop(prometheus);
     served.stop();
 }
+
+/// Regression: each worker opened its connection through `evidence::open`, whose header
+/// check closes a std descriptor of the database file and so released the process's other
+/// SQLite locks; a sqlite3 reader closing next believed it was the last connection and
+/// deleted the WAL under the server, which then never saw a new run again.
+#[test]
+fn an_external_sqlite_reader_does_not_blind_the_server() {
+    let sandbox = Sandbox::new("api-wal");
+    run_ok(&sandbox, &["run", "--", "true"]);
+    let served = Served::start(&sandbox);
+    let client = served.client();
+    for _ in 0..24 {
+        assert_eq!(client.get("/api/v1/runs?limit=1").status, 200);
+    }
+    assert_eq!(
+        query(&sandbox.db(), "SELECT count(*) AS n FROM runs")[0].int_of("n"),
+        1
+    );
+    assert!(
+        sandbox.db().with_extension("db-wal").exists(),
+        "the WAL is still there"
+    );
+    run_ok(&sandbox, &["run", "--", "true"]);
+    for _ in 0..8 {
+        assert_eq!(
+            ids(&client.get_json("/api/v1/runs"), "runs"),
+            [2, 1],
+            "every worker sees the new run"
+        );
+    }
+    served.stop();
+}
