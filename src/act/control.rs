@@ -126,6 +126,9 @@ impl RunControl {
     pub fn user_stop(&mut self, record: &RunRecorder) -> Option<(StopRequest, Value)> {
         if self.socket.is_none() && !self.bind_failed {
             let run_id = record.run_id_now()?;
+            if let Some(live) = &self.live {
+                live.store_ready.store(true, Ordering::Relaxed);
+            }
             let path = socket_path(&self.db, run_id);
             match ControlSocket::bind(&path) {
                 Ok(socket) => self.socket = Some(socket),
@@ -381,6 +384,10 @@ pub struct LiveStats {
     /// Milliseconds of run time at the last sample, to turn CPU percent into seconds.
     last_sample_ms: AtomicU64,
     pub running: AtomicBool,
+    /// The run's recorder has opened the store: the API may open its own connections
+    /// (earlier, the recorder's open would release their file locks; see
+    /// `evidence::open_existing`).
+    pub store_ready: AtomicBool,
 }
 
 impl LiveStats {

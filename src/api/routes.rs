@@ -203,6 +203,20 @@ impl Api {
             Query::parse(&request.query, &[])?;
             return Ok(json_response(200, &openapi::document()));
         }
+        if conn.is_none()
+            && self
+                .live
+                .as_ref()
+                .is_some_and(|l| !l.store_ready.load(Ordering::Relaxed))
+        {
+            let mut p = Problem::new(
+                503,
+                "",
+                "the run is still opening its evidence store; retry shortly",
+            );
+            p.detail.push_str(" (in 1 s)");
+            return Err(p);
+        }
         let conn = connection(conn, &self.db)?;
         let id = id.map(parse_id).transpose()?;
         match (pattern, id) {
@@ -617,6 +631,7 @@ impl Handler for Api {
                 let mut response = problem.into_response();
                 match status {
                     401 => response.headers.push(("WWW-Authenticate", "Bearer".to_string())),
+                    503 => response.headers.push(("Retry-After", "1".to_string())),
                     429 => {
                         let wait = self
                             .limiter
