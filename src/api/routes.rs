@@ -233,10 +233,11 @@ impl Api {
                 Ok(json_response(200, &json!({"run": run})))
             }
             ("/api/v1/runs/{id}/events", Some(id)) => {
-                self.run(conn, id)?;
-                self.events(conn, request, Some(id))
+                // Nothing new will come for a run that has ended: no point in waiting.
+                let ended = self.run(conn, id)?.run.ended_at_ms.is_some();
+                self.events(conn, request, Some(id), !ended)
             }
-            ("/api/v1/events", _) => self.events(conn, request, None),
+            ("/api/v1/events", _) => self.events(conn, request, None, true),
             ("/api/v1/runs/{id}/samples", Some(id)) => {
                 self.run(conn, id)?;
                 let q = Query::parse(&request.query, &["after", "limit"])?;
@@ -298,12 +299,18 @@ impl Api {
         }))
     }
 
-    fn events(&self, conn: &Connection, request: &Request, run: Option<i64>) -> Result<Response, Problem> {
+    fn events(
+        &self,
+        conn: &Connection,
+        request: &Request,
+        run: Option<i64>,
+        may_wait: bool,
+    ) -> Result<Response, Problem> {
         let q = Query::parse(&request.query, &["after", "limit", "wait"])?;
         let after = q.int("after", 0, i64::MAX, 0)?;
         let limit = q.int("limit", 1, 1000, 200)?;
         let wait = q.int("wait", 0, MAX_WAIT_SECONDS, 0)?;
-        if wait > 0 && !store::has_events_after(conn, run, after).map_err(internal)? {
+        if may_wait && wait > 0 && !store::has_events_after(conn, run, after).map_err(internal)? {
             self.wait_for_events(conn, run, after, Duration::from_secs(wait as u64))?;
         }
         let events = store::events(conn, run, after, limit).map_err(internal)?;
