@@ -13,7 +13,7 @@
 //! threads, adding the live tree's numbers to `/metrics` from atomics the supervisor loop
 //! stores without ever waiting.
 //!
-//! - [`http`]: the connection layer and its limits;
+//! - [`http`]: the connection layer and its limits; [`wire`]: parsing and writing HTTP/1.1;
 //! - [`routes`]: the localhost defences and the handlers; [`store`]: their SQL;
 //! - [`key`]: the API key file; [`limit`]: backing off wrong keys;
 //! - [`problem`]: RFC 7807 errors and strict query strings;
@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod store;
+pub mod wire;
 
 use crate::act::control::LiveStats;
 use crate::act::EXIT_FLOWFORGE_FAILED;
