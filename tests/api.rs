@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const START: Duration = Duration::from_secs(20);
+/// Bounds waiting for a server or a run to come up; generous, the machine may be loaded.
+const START: Duration = Duration::from_secs(60);
 
 /// A `flowforge serve` of a sandbox; stopped with SIGTERM (and checked to exit 0) on drop.
 pub struct Served {
@@ -215,10 +216,13 @@ fn a_long_poll_wakes_up_for_a_new_event() {
     assert!(events
         .iter()
         .all(|e| e.int_of("id") > last && e.int_of("run_id") == 2));
-    // Nothing newer: wait=1 answers with an empty page after its wait.
+    // Nothing newer: wait=1 answers with an empty page after its wait; an ended run's
+    // events answer at once (not timed here: the result is what is asserted).
     let next = woke.int_of("next_after");
-    let idle = client.get_json(&format!("/api/v1/runs/2/events?after={next}&wait=1"));
+    let idle = client.get_json(&format!("/api/v1/events?after={next}&wait=1"));
     assert!(idle.field("events").as_array().is_empty());
+    let ended = client.get_json(&format!("/api/v1/runs/2/events?after={next}&wait=25"));
+    assert!(ended.field("events").as_array().is_empty());
     served.stop();
 }
 
@@ -742,5 +746,37 @@ fn a_real_prometheus_scrapes_with_the_key() {
     let sample = &result.field("data").field("result").as_array()[0];
     assert_eq!(sample.field("value").as_array()[1].as_str(), Some("1"));
     drop(prometheus);
+    served.stop();
+}
+
+/// Regression: each worker opened its connection through `evidence::open`, whose header
+/// check closes a std descriptor of the database file and so released the process's other
+/// SQLite locks; a sqlite3 reader closing next believed it was the last connection and
+/// deleted the WAL under the server, which then never saw a new run again.
+#[test]
+fn an_external_sqlite_reader_does_not_blind_the_server() {
+    let sandbox = Sandbox::new("api-wal");
+    run_ok(&sandbox, &["run", "--", "true"]);
+    let served = Served::start(&sandbox);
+    let client = served.client();
+    for _ in 0..24 {
+        assert_eq!(client.get("/api/v1/runs?limit=1").status, 200);
+    }
+    assert_eq!(
+        query(&sandbox.db(), "SELECT count(*) AS n FROM runs")[0].int_of("n"),
+        1
+    );
+    assert!(
+        sandbox.db().with_extension("db-wal").exists(),
+        "the WAL is still there"
+    );
+    run_ok(&sandbox, &["run", "--", "true"]);
+    for _ in 0..8 {
+        assert_eq!(
+            ids(&client.get_json("/api/v1/runs"), "runs"),
+            [2, 1],
+            "every worker sees the new run"
+        );
+    }
     served.stop();
 }

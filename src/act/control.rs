@@ -76,7 +76,14 @@ pub struct UserRequest {
     /// The API client's address, for the record.
     pub client: String,
     pub reason: Option<String>,
+    /// When the API sent it (ms since the epoch); a request older than
+    /// [`MAX_REQUEST_AGE_MS`] was already answered 504 and is dropped, not acted on late.
+    #[serde(default)]
+    pub sent_at_ms: Option<i64>,
 }
+
+/// How old a request may be when the run reads it (the API waits 2 s for the answer).
+pub const MAX_REQUEST_AGE_MS: i64 = 2_000;
 
 /// The run's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +126,9 @@ impl RunControl {
     pub fn user_stop(&mut self, record: &RunRecorder) -> Option<(StopRequest, Value)> {
         if self.socket.is_none() && !self.bind_failed {
             let run_id = record.run_id_now()?;
+            if let Some(live) = &self.live {
+                live.store_ready.store(true, Ordering::Relaxed);
+            }
             let path = socket_path(&self.db, run_id);
             match ControlSocket::bind(&path) {
                 Ok(socket) => self.socket = Some(socket),
@@ -235,6 +245,16 @@ impl ControlSocket {
                 Ok(eof) => match buf.iter().position(|b| *b == b'\n') {
                     Some(end) => {
                         let reply = match serde_json::from_slice::<UserRequest>(&buf[..end]) {
+                            Ok(request)
+                                if request.sent_at_ms.is_some_and(|at| {
+                                    crate::evidence::now_ms() - at > MAX_REQUEST_AGE_MS
+                                }) =>
+                            {
+                                Reply {
+                                    accepted: false,
+                                    detail: Some("the request is too old; its client has given up".into()),
+                                }
+                            }
                             Ok(request) => {
                                 found = Some(request);
                                 Reply {
@@ -364,6 +384,10 @@ pub struct LiveStats {
     /// Milliseconds of run time at the last sample, to turn CPU percent into seconds.
     last_sample_ms: AtomicU64,
     pub running: AtomicBool,
+    /// The run's recorder has opened the store: the API may open its own connections
+    /// (earlier, the recorder's open would release their file locks; see
+    /// `evidence::open_existing`).
+    pub store_ready: AtomicBool,
 }
 
 impl LiveStats {
@@ -409,6 +433,7 @@ mod tests {
             event_id: Some(3),
             client: "127.0.0.1:9".into(),
             reason: None,
+            sent_at_ms: Some(crate::evidence::now_ms()),
         };
         let sent = request.clone();
         let stream = connect(&path).expect("connect");
@@ -426,6 +451,34 @@ mod tests {
         drop(socket);
         assert!(!path.exists(), "removed on drop");
         assert!(matches!(connect(&path), Err(ControlError::Unreachable(_))));
+    }
+
+    #[test]
+    fn a_request_its_client_gave_up_on_is_not_acted_on() {
+        let tmp = TempDir::new("control-old");
+        let path = socket_path(&tmp.db(), 3);
+        let mut socket = ControlSocket::bind(&path).expect("bind");
+        let old = UserRequest {
+            action: UserAction::Kill,
+            event_id: None,
+            client: "127.0.0.1:9".into(),
+            reason: None,
+            sent_at_ms: Some(crate::evidence::now_ms() - 10 * MAX_REQUEST_AGE_MS),
+        };
+        let stream = connect(&path).expect("connect");
+        let client = std::thread::spawn(move || send(stream, &old, Duration::from_secs(5)));
+        let mut answered = false;
+        for _ in 0..200 {
+            assert_eq!(socket.poll(), None, "an old request is dropped");
+            if client.is_finished() {
+                answered = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(answered);
+        let result = client.join().expect("client thread");
+        assert!(matches!(result, Err(ControlError::Refused(_))), "{result:?}");
     }
 
     #[test]

@@ -134,7 +134,9 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_FLOWFORGE_FAILED;
         }
     };
-    let control = db.map(|db| control::RunControl::new(db, live.clone()));
+    // Outlives the supervision: its socket goes away only once the run's end is recorded,
+    // so the API never sees a finished run without its end (which would read as lost).
+    let mut control = db.map(|db| control::RunControl::new(db, live.clone()));
     let record = RunRecorder::new(recorder, command_text(&args));
 
     let options = supervise::Options {
@@ -148,7 +150,13 @@ pub fn run(args: RunArgs) -> i32 {
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
         }
-        Ok(mut supervisor) => supervise_run(&args, &mut supervisor, &record, recording.as_mut(), control),
+        Ok(mut supervisor) => supervise_run(
+            &args,
+            &mut supervisor,
+            &record,
+            recording.as_mut(),
+            control.as_mut(),
+        ),
     };
     if let Some(live) = &live {
         live.running.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -172,6 +180,7 @@ pub fn run(args: RunArgs) -> i32 {
         ci_summary::report(&ci, &verdict);
     }
     record.finish(code, outcome, EVIDENCE_FLUSH_DEADLINE);
+    drop(control);
     if let Some(api) = api {
         api.shutdown();
     }
@@ -190,7 +199,7 @@ fn supervise_run(
     supervisor: &mut Supervisor,
     record: &RunRecorder,
     mut recording: Option<&mut recording::Recording>,
-    control: Option<control::RunControl>,
+    control: Option<&mut control::RunControl>,
 ) -> (i32, &'static str) {
     let mut watch = RunWatch::new(
         Guardrails::new(args.limits.clone()),

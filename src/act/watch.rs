@@ -57,7 +57,7 @@ pub struct RunWatch<'r> {
     recent: RecentLines,
     record: &'r RunRecorder,
     /// The control socket and live numbers, when the run records to a store.
-    control: Option<RunControl>,
+    control: Option<&'r mut RunControl>,
 }
 
 impl<'r> RunWatch<'r> {
@@ -85,7 +85,7 @@ impl<'r> RunWatch<'r> {
     }
 
     /// Lets users stop or restart this run through the API (see control.rs).
-    pub fn with_control(mut self, control: Option<RunControl>) -> Self {
+    pub fn with_control(mut self, control: Option<&'r mut RunControl>) -> Self {
         self.control = control;
         self
     }
@@ -216,7 +216,7 @@ impl Watch for RunWatch<'_> {
 
     fn check(&mut self, at: Duration) -> Option<StopRequest> {
         // A user's explicit request comes first.
-        if let Some((request, numbers)) = self.control.as_mut().and_then(|c| c.user_stop(self.record)) {
+        if let Some((request, numbers)) = self.control.as_deref_mut().and_then(|c| c.user_stop(self.record)) {
             self.record.decision(&request, numbers);
             return Some(request);
         }

@@ -13,7 +13,7 @@
 //! threads, adding the live tree's numbers to `/metrics` from atomics the supervisor loop
 //! stores without ever waiting.
 //!
-//! - [`http`]: the connection layer and its limits;
+//! - [`http`]: the connection layer and its limits; [`wire`]: parsing and writing HTTP/1.1;
 //! - [`routes`]: the localhost defences and the handlers; [`store`]: their SQL;
 //! - [`key`]: the API key file; [`limit`]: backing off wrong keys;
 //! - [`problem`]: RFC 7807 errors and strict query strings;
@@ -29,6 +29,7 @@ pub mod problem;
 pub mod routes;
 pub mod store;
 pub mod web;
+pub mod wire;
 
 use crate::act::control::LiveStats;
 use crate::act::EXIT_FLOWFORGE_FAILED;
@@ -118,7 +119,8 @@ impl From<key::KeyError> for ApiError {
     }
 }
 
-/// One line on stderr, `flowforge: ...` (the one place this module writes there).
+/// One line on stderr, `flowforge: ...` (the one place this module writes there). A
+/// closed stderr is not a reason to fail: the line is lost, the server goes on.
 fn say(line: &str) {
     crate::diag::line(format_args!("{line}"));
 }

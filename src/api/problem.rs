@@ -28,9 +28,9 @@ pub fn problem(status: u16, field: &str, detail: &str) -> Response {
     Response::new(status, PROBLEM_JSON, bytes)
 }
 
-/// The problem's title: the status's reason phrase (one table, in `http.rs`).
+/// The problem's title: the status's reason phrase (one table, in `wire.rs`).
 fn title(status: u16) -> &'static str {
-    super::http::reason_phrase(status)
+    super::wire::reason_phrase(status)
 }
 
 /// A refusal on its way to becoming a response.

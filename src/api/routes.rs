@@ -211,6 +211,20 @@ impl Api {
             Query::parse(&request.query, &[])?;
             return Ok(json_response(200, &openapi::document()));
         }
+        if conn.is_none()
+            && self
+                .live
+                .as_ref()
+                .is_some_and(|l| !l.store_ready.load(Ordering::Relaxed))
+        {
+            let mut p = Problem::new(
+                503,
+                "",
+                "the run is still opening its evidence store; retry shortly",
+            );
+            p.detail.push_str(" (in 1 s)");
+            return Err(p);
+        }
         let conn = connection(conn, &self.db)?;
         let id = id.map(parse_id).transpose()?;
         match (pattern, id) {
@@ -227,10 +241,11 @@ impl Api {
                 Ok(json_response(200, &json!({"run": run})))
             }
             ("/api/v1/runs/{id}/events", Some(id)) => {
-                self.run(conn, id)?;
-                self.events(conn, request, Some(id))
+                // Nothing new will come for a run that has ended: no point in waiting.
+                let ended = self.run(conn, id)?.run.ended_at_ms.is_some();
+                self.events(conn, request, Some(id), !ended)
             }
-            ("/api/v1/events", _) => self.events(conn, request, None),
+            ("/api/v1/events", _) => self.events(conn, request, None, true),
             ("/api/v1/runs/{id}/samples", Some(id)) => {
                 self.run(conn, id)?;
                 let q = Query::parse(&request.query, &["after", "limit"])?;
@@ -292,12 +307,18 @@ impl Api {
         }))
     }
 
-    fn events(&self, conn: &Connection, request: &Request, run: Option<i64>) -> Result<Response, Problem> {
+    fn events(
+        &self,
+        conn: &Connection,
+        request: &Request,
+        run: Option<i64>,
+        may_wait: bool,
+    ) -> Result<Response, Problem> {
         let q = Query::parse(&request.query, &["after", "limit", "wait"])?;
         let after = q.int("after", 0, i64::MAX, 0)?;
         let limit = q.int("limit", 1, 1000, 200)?;
         let wait = q.int("wait", 0, MAX_WAIT_SECONDS, 0)?;
-        if wait > 0 && !store::has_events_after(conn, run, after).map_err(internal)? {
+        if may_wait && wait > 0 && !store::has_events_after(conn, run, after).map_err(internal)? {
             self.wait_for_events(conn, run, after, Duration::from_secs(wait as u64))?;
         }
         let events = store::events(conn, run, after, limit).map_err(internal)?;
@@ -402,14 +423,20 @@ impl Api {
             event_id: Some(event_id),
             client,
             reason,
+            sent_at_ms: Some(now_ms()),
         };
-        control::send(stream, &sent, CONTROL_TIMEOUT).map_err(|e| {
-            let status = match e {
-                control::ControlError::NoAnswer(_) => 504,
-                _ => 409,
-            };
-            Problem::new(status, "id", format!("run {id}: {e}"))
-        })?;
+        if let Err(e) = control::send(stream, &sent, CONTROL_TIMEOUT) {
+            // A run that has just ended keeps its socket until its end is recorded, but no
+            // longer answers on it.
+            let ended = store::get_run(conn, id).ok().flatten().and_then(|r| r.outcome);
+            return Err(match (ended, e) {
+                (Some(outcome), _) => Problem::new(409, "id", format!("run {id} has ended ({outcome})")),
+                (None, e @ control::ControlError::NoAnswer(_)) => {
+                    Problem::new(504, "id", format!("run {id}: {e}"))
+                }
+                (None, e) => Problem::new(409, "id", format!("run {id}: {e}")),
+            });
+        }
         let reply = json!({
             "run_id": id,
             "action": action.name(),
@@ -538,7 +565,11 @@ fn parse_id(text: &str) -> Result<i64, Problem> {
 
 fn connection<'c>(conn: &'c mut Option<Connection>, db: &std::path::Path) -> Result<&'c Connection, Problem> {
     if conn.is_none() {
-        *conn = Some(evidence::open(db).map_err(internal)?);
+        // Not `evidence::open`: its check of the file's header through std would release
+        // the locks of this process's other connections (see `open_existing`). The store
+        // exists: `serve` opened it before serving, `run --listen` serves what its
+        // recorder creates (until then this fails and the next request tries again).
+        *conn = Some(evidence::open_existing(db).map_err(internal)?);
     }
     conn.as_ref()
         .ok_or_else(|| Problem::new(500, "", "no database connection"))
@@ -615,6 +646,7 @@ impl Handler for Api {
                 let mut response = problem.into_response();
                 match status {
                     401 => response.headers.push(("WWW-Authenticate", "Bearer".to_string())),
+                    503 => response.headers.push(("Retry-After", "1".to_string())),
                     429 => {
                         let wait = self
                             .limiter

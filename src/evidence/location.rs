@@ -93,6 +93,26 @@ pub fn open(path: &Path) -> Result<Connection, EvidenceError> {
     Ok(conn)
 }
 
+/// Opens another connection to a store that exists and was opened with [`open`] before,
+/// without touching the file through std: closing any descriptor of the database file
+/// releases every POSIX lock this process holds on it (fcntl semantics), including the
+/// shared locks of its other SQLite connections. Another process closing its connection
+/// then believes it is the last one, checkpoints and deletes the `-wal` and `-shm` files
+/// under our open connections, which from then on read a stale snapshot and write into a
+/// deleted file. A process that keeps several connections (the API's workers) must open
+/// all but the first through here.
+pub fn open_existing(path: &Path) -> Result<Connection, EvidenceError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| EvidenceError::classify(path, "opening", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
+    migrate::refuse_newer(&conn, path)?;
+    configure(&conn, path)?;
+    migrate::migrate(&conn, path)?;
+    Ok(conn)
+}
+
 /// Makes sure `path` is either absent-and-now-created with private permissions, or an
 /// existing readable file that starts like an SQLite database (or is empty).
 fn prepare_file(path: &Path) -> Result<(), EvidenceError> {

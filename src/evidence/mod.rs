@@ -41,7 +41,7 @@ pub mod writer;
 pub use batcher::append_event;
 pub use error::EvidenceError;
 pub use event::{now_ms, Actor, Category, Event};
-pub use location::{open, resolve_db_path};
+pub use location::{open, open_existing, resolve_db_path};
 pub use retention::prune;
 pub use writer::Recorder;
 
