@@ -253,6 +253,11 @@ impl<'c> Attempt<'c> {
         self.tree_gone_after = Some(now.duration_since(self.started));
         let after_stop = self.stopped.is_some() || self.interrupted;
         self.phase = Phase::Draining(Drain::new(now, after_stop, self.written()));
+        // Every byte the tree wrote is in the pipes by now, but its readiness event may come
+        // in a later poll than the shim's exit: read each source again (to end of file, or
+        // WouldBlock when a stray still holds it) instead of ending on a stale "drained".
+        self.pumps().for_each(Pump::mark_readable);
+        self.more_ready = true;
     }
 
     /// Moves output from the child to our sinks (and our terminal's input into the pty),
