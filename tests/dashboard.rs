@@ -9,7 +9,7 @@
 //! node and `npm ci` in tests/browser; without them this test fails and says how to get them.
 //!
 //! Screenshots (light and dark) go to `FLOWFORGE_SCREENSHOTS` when it is set (README's
-//! `docs/dashboard-*.png` come from there), else into the sandbox.
+//! `docs/dashboard.png` and `docs/dashboard-dark.png` come from there), else into the sandbox.
 
 use crate::common::http::Client;
 use crate::common::{query, wait_until, Sandbox, BIN, MARKER_VAR};
@@ -103,8 +103,9 @@ fn dashboard_in_a_real_chromium() {
     // The data is not: no key, no runs.
     assert_eq!(Client::new(addr, None).get("/api/v1/runs").status, 401);
 
+    // A relative directory is the repository's (the driver runs in the sandbox).
     let shots = std::env::var("FLOWFORGE_SCREENSHOTS")
-        .map(PathBuf::from)
+        .map(|dir| Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
         .unwrap_or_else(|_| sandbox.path("shots"));
     std::fs::create_dir_all(&shots).expect("the screenshot dir");
     let driver = sandbox
@@ -157,8 +158,8 @@ fn dashboard_in_a_real_chromium() {
         "{}",
         verified.describe()
     );
-    for scheme in ["light", "dark"] {
-        assert!(shots.join(format!("dashboard-{scheme}.png")).exists());
+    for name in ["dashboard.png", "dashboard-dark.png"] {
+        assert!(shots.join(name).exists(), "no screenshot {name}");
     }
 
     server.signal("TERM");

@@ -96,6 +96,11 @@ fn readme_names_no_flag_that_does_not_exist() {
         "--prefix",
         "--advisories",
         "--no-demo",
+        "--gib",
+        "--idle",
+        "--starts",
+        "--split",
+        "--throughput-only",
     ] {
         known.insert(other.to_string());
     }

@@ -42,7 +42,7 @@ export function runsView(root, { filter = "all", onError, onOk, navigate }) {
       { tabindex: 0, "data-run": run.id, onclick: open, onkeydown: (e) => { if (e.key === "Enter") open(); } },
       el("td", {}, el("a", { href: "#run=" + run.id, onclick: (e) => { e.preventDefault(); open(); } }, String(run.id))),
       el("td", {}, badge(run)),
-      el("td", { class: "cmdcell" }, el("div", { class: "mono", title: command(run.argv) }, command(run.argv)), run.reason ? el("div", { class: "reason" }, run.reason) : null),
+      el("td", { class: "cmdcell" }, el("div", { class: "mono", title: command(run.argv) }, command(run.argv)), run.reason ? el("div", { class: "reason", title: run.reason }, run.reason) : null),
       el("td", { class: "started" }, clock(run.started_at_ms)),
       el("td", { class: "dur" }, duration(run.duration_ms ?? (run.ended_at_ms ? null : Date.now() - run.started_at_ms))),
       el("td", {}, run.exit_code ?? ""),

@@ -101,7 +101,8 @@ if (shots) {
     for (const scheme of ["light", "dark"]) {
       await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
       await new Promise((r) => setTimeout(r, 200));
-      await page.screenshot({ path: `${shots}/dashboard-${scheme}.png`, fullPage: true });
+      const name = scheme === "light" ? "dashboard.png" : "dashboard-dark.png";
+      await page.screenshot({ path: `${shots}/${name}`, fullPage: true });
     }
     await page.emulateMediaFeatures([]);
   });
