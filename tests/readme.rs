@@ -85,6 +85,7 @@ fn readme_names_no_flag_that_does_not_exist() {
     // Other tools' flags the README quotes (cargo, benches, npm).
     for other in [
         "--workspace",
+        "--test",
         "--release",
         "--locked",
         "--target",
