@@ -423,17 +423,7 @@ fn parse_replay(args: Vec<OsString>) -> Result<Command, UsageError> {
             }
             Long("explain") => explain = true,
             Long("threshold") => {
-                let text = value_of(&mut parser, "--threshold")?;
-                detect.threshold = text
-                    .parse()
-                    .ok()
-                    .filter(|t: &f64| *t > 0.0 && *t <= 1.0)
-                    .ok_or_else(|| {
-                        usage(
-                            format!("invalid --threshold '{text}'"),
-                            "give a confidence above 0 and at most 1, e.g. --threshold 0.8",
-                        )
-                    })?;
+                detect.threshold = threshold(&mut parser)?;
             }
             Long("window") => {
                 detect.window = duration_at_least(&mut parser, "--window", Duration::from_secs(1))?
@@ -481,6 +471,20 @@ fn parse_shim(args: Vec<OsString>) -> Result<Command, UsageError> {
         pty,
         command: iter.collect(),
     })
+}
+
+/// `--threshold CONFIDENCE` (run and replay): above 0 and at most 1.
+fn threshold(parser: &mut lexopt::Parser) -> Result<f64, UsageError> {
+    let text = value_of(parser, "--threshold")?;
+    text.parse()
+        .ok()
+        .filter(|t: &f64| *t > 0.0 && *t <= 1.0)
+        .ok_or_else(|| {
+            usage(
+                format!("invalid --threshold '{text}'"),
+                "give a confidence above 0 and at most 1, e.g. --threshold 0.8",
+            )
+        })
 }
 
 fn value_of(parser: &mut lexopt::Parser, flag: &str) -> Result<String, UsageError> {
@@ -636,17 +640,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 run.restart_budget.window = window;
             }
             Long("threshold") => {
-                let text = value_of(&mut parser, "--threshold")?;
-                let threshold: f64 = text
-                    .parse()
-                    .ok()
-                    .filter(|t: &f64| *t > 0.0 && *t <= 1.0)
-                    .ok_or_else(|| {
-                        usage(
-                            format!("invalid --threshold '{text}'"),
-                            "give a confidence above 0 and at most 1, e.g. --threshold 0.8",
-                        )
-                    })?;
+                let threshold = threshold(&mut parser)?;
                 if let Some(detect) = run.detect.as_mut() {
                     detect.threshold = threshold;
                 }
