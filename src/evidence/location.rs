@@ -80,17 +80,7 @@ fn resolve_with(db_flag: Option<&Path>, env: impl Fn(&str) -> Option<OsString>, 
 /// the schema up to date. Every CLI command and the recorder go through here.
 pub fn open(path: &Path) -> Result<Connection, EvidenceError> {
     prepare_file(path)?;
-    let flags =
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn =
-        Connection::open_with_flags(path, flags).map_err(|e| EvidenceError::classify(path, "opening", e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
-    // Refuse a newer file before any pragma can change it.
-    migrate::refuse_newer(&conn, path)?;
-    configure(&conn, path)?;
-    migrate::migrate(&conn, path)?;
-    Ok(conn)
+    connect(path, OpenFlags::SQLITE_OPEN_CREATE)
 }
 
 /// Opens another connection to a store that exists and was opened with [`open`] before,
@@ -102,7 +92,13 @@ pub fn open(path: &Path) -> Result<Connection, EvidenceError> {
 /// deleted file. A process that keeps several connections (the API's workers) must open
 /// all but the first through here.
 pub fn open_existing(path: &Path) -> Result<Connection, EvidenceError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    connect(path, OpenFlags::empty())
+}
+
+/// The connection both opens share: read-write (plus `extra`), busy timeout, a newer file
+/// refused before any pragma can change it, configured, migrated.
+fn connect(path: &Path, extra: OpenFlags) -> Result<Connection, EvidenceError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
     let conn =
         Connection::open_with_flags(path, flags).map_err(|e| EvidenceError::classify(path, "opening", e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
