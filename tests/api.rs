@@ -780,3 +780,29 @@ fn an_external_sqlite_reader_does_not_blind_the_server() {
     }
     served.stop();
 }
+
+#[test]
+fn a_kill_for_a_run_that_is_still_starting_waits_and_then_says_retry() {
+    let sandbox = Sandbox::new("api-starting");
+    run_ok(&sandbox, &["run", "--", "true"]);
+    // A run whose row is in but whose control socket is not up yet: it just started.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    let sql = format!(
+        "INSERT INTO runs (argv, cwd, started_at_ms, pid, mode, flowforge_version) VALUES ('[\"sleep\"]', '/', {now_ms}, {}, 'kill', 'x');",
+        std::process::id()
+    );
+    let out = crate::common::sqlite3(&sandbox.db(), &sql);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let served = Served::start(&sandbox);
+    let client = served.client();
+    assert_eq!(ids(&client.get_json("/api/v1/runs?state=running"), "runs"), [2]);
+    // Not 409 ("cannot be reached"): the run is about to listen, so the client should retry.
+    let reply = client.post("/api/v1/runs/2/kill");
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert_eq!(reply.problem_field(), "id");
+    assert!(reply.text().contains("starting"), "{}", reply.text());
+    served.stop();
+}

@@ -25,7 +25,7 @@ export function hasKey() {
 }
 
 /** A failure the views know how to show. `state` is one of: no-key, bad-key, limited,
- * not-found, gone (409), down (network or 5xx), bad (other 4xx). */
+ * not-found, gone (409), busy (503: try again), down (network or other 5xx), bad (other 4xx). */
 export class ApiError extends Error {
   constructor(state, status, detail, retryAfter) {
     super(detail || state);
@@ -71,7 +71,7 @@ async function request(method, path, { etag, body, headers = {}, signal } = {}) 
     return { status: response.status, etag: response.headers.get("ETag"), body: text ? JSON.parse(text) : null };
   }
   const detail = await problemDetail(response);
-  const states = { 401: "bad-key", 403: "bad", 404: "not-found", 409: "gone", 429: "limited" };
+  const states = { 401: "bad-key", 403: "bad", 404: "not-found", 409: "gone", 429: "limited", 503: "busy" };
   const state = states[response.status] || (response.status >= 500 ? "down" : "bad");
   const retry = Number(response.headers.get("Retry-After")) || 0;
   throw new ApiError(state, response.status, detail, retry);
@@ -96,6 +96,8 @@ export function explain(error) {
       return "There is no such run in this store. It may have been pruned; see the runs list.";
     case "gone":
       return error.message || "The run has already ended.";
+    case "busy":
+      return (error.message || "The server is busy") + " — try again in a moment.";
     default:
       return error.message || `The request failed (HTTP ${error.status}).`;
   }

@@ -397,16 +397,40 @@ impl Api {
             return Err(Problem::new(409, "id", format!("run {id} has ended ({outcome})")));
         }
         let socket = control::socket_path(&self.db, id);
-        let stream = control::connect(&socket).map_err(|e| {
-            Problem::new(
-                409,
-                "id",
-                format!(
-                    "run {id} cannot be reached ({e}); it is {}",
-                    state_name(run.state)
-                ),
-            )
-        })?;
+        let stream = match control::connect(&socket) {
+            Ok(stream) => stream,
+            // A run that has only just started may not listen yet: wait for it a moment
+            // rather than refuse a request that is about to be valid.
+            Err(_) if run.state == store::RunState::Running => {
+                let deadline = Instant::now() + CONTROL_TIMEOUT;
+                loop {
+                    std::thread::sleep(WAIT_STEP);
+                    match control::connect(&socket) {
+                        Ok(stream) => break stream,
+                        Err(e) if Instant::now() >= deadline => {
+                            return Err(Problem::new(
+                                503,
+                                "id",
+                                format!(
+                                    "run {id} is starting and does not answer yet ({e}); retry in a moment"
+                                ),
+                            ))
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(Problem::new(
+                    409,
+                    "id",
+                    format!(
+                        "run {id} cannot be reached ({e}); it is {}",
+                        state_name(run.state)
+                    ),
+                ))
+            }
+        };
         let client = request.peer.to_string();
         let reason = body.reason.clone();
         let message = format!(
