@@ -93,7 +93,7 @@ Evidence (see OPERATIONS.md):
       --no-redact            store excerpts and the command line as they are, secrets
                              included (the run records that it was not redacted)
       --record FILE          also write what the detector sees (lines with their times,
-                             samples, ticks) to FILE, for `flowforge replay FILE`
+                             samples, ticks; redacted) to FILE, for `flowforge replay FILE`
 
 Output:
   -v, --verbose              say more on stderr (repeat for debug); RUST_LOG also works
