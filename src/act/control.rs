@@ -25,9 +25,9 @@ use super::record::RunRecorder;
 use crate::supervise::{StopRequest, Stopper};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::fs::{self, DirBuilder};
+use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -201,9 +201,7 @@ impl ControlSocket {
     /// directory, non-blocking.
     pub fn bind(path: &Path) -> io::Result<ControlSocket> {
         if let Some(dir) = path.parent() {
-            if !dir.is_dir() {
-                DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-            }
+            crate::evidence::location::create_private_dir(dir)?;
         }
         match fs::remove_file(path) {
             Ok(()) => log::debug!("removed a stale control socket {}", path.display()),

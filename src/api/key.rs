@@ -18,9 +18,9 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, DirBuilder, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -193,14 +193,9 @@ fn random_hex() -> io::Result<String> {
 }
 
 fn write_new(path: &Path, replace: bool) -> Result<ApiKey, KeyError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_error("cannot create the directory of the API key", dir))?;
-        }
+    if let Some(dir) = path.parent() {
+        crate::evidence::location::create_private_dir(dir)
+            .map_err(io_error("cannot create the directory of the API key", dir))?;
     }
     let hex = random_hex().map_err(io_error(
         "cannot read random bytes for the API key from",

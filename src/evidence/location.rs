@@ -126,19 +126,23 @@ fn prepare_file(path: &Path) -> Result<(), EvidenceError> {
     }
 }
 
+/// Creates `dir` and its missing parents, private to the user (0700), unless it exists. The
+/// one way FlowForge makes a directory for its state: the store, the API key, the control
+/// sockets.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
 fn create_private(path: &Path) -> Result<(), EvidenceError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|source| EvidenceError::CreateDir {
-                    path: path.to_path_buf(),
-                    dir: dir.to_path_buf(),
-                    source,
-                })?;
-        }
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir).map_err(|source| EvidenceError::CreateDir {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            source,
+        })?;
     }
     let created = OpenOptions::new()
         .write(true)
