@@ -206,7 +206,6 @@ pub fn read_typescript(
             )
         })?;
         at += Duration::from_secs_f64(delay.min(1e9));
-        let mut flow = Flow::Continue;
         while left > 0 {
             let want = left.min(CHUNK as u64) as usize;
             let n = typescript.read(&mut chunk[..want])?;
@@ -217,29 +216,12 @@ pub fn read_typescript(
                 ));
             }
             left -= n as u64;
-            splitter.feed(&chunk[..n], &mut |line, truncated| {
-                if flow == Flow::Continue {
-                    flow = emit(Observation::Line {
-                        stream: Stream::Stdout,
-                        line,
-                        truncated,
-                        at,
-                    });
-                }
-            });
-            if flow == Flow::Stop {
+            if feed_stdout(&mut splitter, &chunk[..n], at, emit) == Flow::Stop {
                 return Ok(());
             }
         }
     }
-    splitter.finish(&mut |line, truncated| {
-        emit(Observation::Line {
-            stream: Stream::Stdout,
-            line,
-            truncated,
-            at,
-        });
-    });
+    finish_stdout(&mut splitter, at, emit);
     Ok(())
 }
 
@@ -288,30 +270,46 @@ pub fn read_cast(
             continue;
         }
         last = last.max(Duration::from_secs_f64(time.min(1e9)));
-        let mut flow = Flow::Continue;
-        splitter.feed(data.as_bytes(), &mut |line, truncated| {
-            if flow == Flow::Continue {
-                flow = emit(Observation::Line {
-                    stream: Stream::Stdout,
-                    line,
-                    truncated,
-                    at: last,
-                });
-            }
-        });
-        if flow == Flow::Stop {
+        if feed_stdout(&mut splitter, data.as_bytes(), last, emit) == Flow::Stop {
             return Ok(());
         }
     }
+    finish_stdout(&mut splitter, last, emit);
+    Ok(())
+}
+
+/// Feeds `bytes` that arrived at `at` on stdout (typescripts and casts carry no stderr);
+/// every complete line goes to `emit` until it says stop.
+fn feed_stdout(
+    splitter: &mut Splitter,
+    bytes: &[u8],
+    at: Duration,
+    emit: &mut dyn FnMut(Observation<'_>) -> Flow,
+) -> Flow {
+    let mut flow = Flow::Continue;
+    splitter.feed(bytes, &mut |line, truncated| {
+        if flow == Flow::Continue {
+            flow = emit(Observation::Line {
+                stream: Stream::Stdout,
+                line,
+                truncated,
+                at,
+            });
+        }
+    });
+    flow
+}
+
+/// The last, unterminated stdout line at the end of the input, if any.
+fn finish_stdout(splitter: &mut Splitter, at: Duration, emit: &mut dyn FnMut(Observation<'_>) -> Flow) {
     splitter.finish(&mut |line, truncated| {
         emit(Observation::Line {
             stream: Stream::Stdout,
             line,
             truncated,
-            at: last,
+            at,
         });
     });
-    Ok(())
 }
 
 fn stream_of(letter: &str, place: &str) -> Result<Stream, InputError> {
