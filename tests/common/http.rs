@@ -40,6 +40,16 @@ impl Reply {
         Json::expect(&self.text())
     }
 
+    /// No CORS header of any kind: nothing is granted to another origin.
+    pub fn assert_no_cors(&self, context: &str) {
+        let granted: Vec<&(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("access-control-"))
+            .collect();
+        assert!(granted.is_empty(), "{context}: CORS headers {granted:?}");
+    }
+
     /// The `field` of a problem+json body.
     pub fn problem_field(&self) -> String {
         assert_eq!(
