@@ -385,7 +385,7 @@ fn shim_killed_from_outside_is_125_and_the_tree_is_stopped() {
     let shims: Vec<ProcInfo> = children_of(running.pid())
         .into_iter()
         .filter_map(proc_info)
-        .filter(|p| p.cmdline.contains("__shim"))
+        .filter(|p| p.comm == "flowforge-shim")
         .collect();
     assert_eq!(shims.len(), 1, "one shim below flowforge: {shims:?}");
     send_signal(shims[0].pid, "KILL");
@@ -907,6 +907,78 @@ fn ignored_signals_and_the_mask_reach_the_command_unchanged() {
     let direct = blocked(&[]);
     assert_eq!(direct, "SigBlk:\t0000000000000200\n");
     assert_eq!(blocked(&[BIN, "run", "--"]), direct);
+    sandbox.assert_no_survivors();
+}
+
+/// Run as the command: writes to the caller's fd 7, then prints its own descriptors on one
+/// line and its parent's (the shim's), one `N TARGET` per line.
+const DESCRIPTORS: &str = r#"
+import os
+os.write(7, b"from-the-command\n")
+def fds(pid):
+    found = {}
+    for n in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found[int(n)] = os.readlink(f"/proc/{pid}/fd/{n}")
+        except OSError:
+            pass
+    return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
+print(sorted(fds("self")))
+for fd, target in sorted(fds(os.getppid()).items()):
+    print(fd, target)
+"#;
+
+#[test]
+fn the_callers_descriptors_reach_the_command_and_none_of_flowforges() {
+    // A descriptor the caller left open (a make jobserver, a socket-activation fd) reaches
+    // the command, as under timeout(1); FlowForge's own (its pipe ends, the store, the
+    // control socket) reach neither the command nor the shim, which is a fork of FlowForge.
+    let sandbox = Sandbox::new("descriptors");
+    let through = sandbox.path("through-7");
+    let run = |prefix: &str| {
+        let outer = format!(
+            "exec 7>'{}'; exec {prefix} '{}' -c \"$0\"",
+            through.display(),
+            python()
+        );
+        let out = sandbox
+            .spawn(sandbox.command_of("sh", &["-c", &outer, DESCRIPTORS]))
+            .finish();
+        out.assert_code(0);
+        let written = std::fs::read_to_string(&through).unwrap_or_default();
+        assert_eq!(written, "from-the-command\n", "{}", out.describe());
+        out
+    };
+    // What the caller passes down: fd 7, plus whatever the test runner itself inherited.
+    let direct = run("").stdout_text();
+    let passed = direct.lines().next().unwrap_or_default().to_string();
+    assert!(passed.contains(" 7"), "the direct command has fd 7: {direct}");
+    let out = run(&format!("'{BIN}' run --"));
+    let text = out.stdout_text();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(passed.as_str()),
+        "the command's descriptors\n{}",
+        out.describe()
+    );
+    let shim: Vec<&str> = lines.collect();
+    assert!(
+        shim.len() >= 5,
+        "the shim's descriptors are listed\n{}",
+        out.describe()
+    );
+    for line in &shim {
+        let (fd, target) = line.split_once(' ').unwrap_or((line, ""));
+        let allowed = target == "/dev/null"
+            || (fd == "3" && target.starts_with("socket:"))
+            || passed.contains(&format!(" {fd},"))
+            || passed.contains(&format!(" {fd}]"));
+        assert!(
+            allowed,
+            "the shim holds one of FlowForge's descriptors ({line}):\n{text}"
+        );
+    }
     sandbox.assert_no_survivors();
 }
 

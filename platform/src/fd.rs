@@ -179,9 +179,20 @@ pub fn reopen_nonblocking_for_write(_fd: BorrowedFd<'_>) -> io::Result<OwnedFd> 
 /// ready). `Ok(true)` also when the descriptor reports an error or hang-up: the next write
 /// then says what happened.
 pub fn poll_writable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    poll_one(fd, libc::POLLOUT, timeout_ms)
+}
+
+/// poll(2) for readability (for a listening socket: a connection to accept), like
+/// [`poll_writable`]. Much cheaper than a non-blocking `accept` that finds nothing: Linux
+/// allocates the new socket and its file before it looks at the queue.
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    poll_one(fd, libc::POLLIN, timeout_ms)
+}
+
+fn poll_one(fd: BorrowedFd<'_>, events: libc::c_short, timeout_ms: i32) -> io::Result<bool> {
     let mut pollfd = libc::pollfd {
         fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
+        events,
         revents: 0,
     };
     // SAFETY: one valid pollfd for the duration of the call.
@@ -228,4 +239,67 @@ pub fn open_devnull() -> io::Result<OwnedFd> {
         .write(true)
         .open("/dev/null")?;
     Ok(OwnedFd::from(file))
+}
+
+/// Closes every descriptor from `lowest` up that is close-on-exec, as `execve` would, and
+/// leaves the others open (for the forked shim, see `spawn`). Walks `/proc/self/fd` with
+/// getdents64 into a stack buffer; where /proc is not mounted, tries each number up to the
+/// descriptor limit (capped at 65,536).
+#[cfg(target_os = "linux")]
+pub fn close_cloexec_from(lowest: RawFd) -> io::Result<()> {
+    let close_if_cloexec = |fd: RawFd| {
+        // SAFETY: F_GETFD on any integer: -1 (EBADF) for a closed number.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags != -1 && flags & libc::FD_CLOEXEC != 0 {
+            // SAFETY: closing a descriptor nobody else in this single-threaded child holds.
+            unsafe { libc::close(fd) };
+        }
+    };
+    // SAFETY: open(2) with a NUL-terminated path and flags.
+    let dir = unsafe {
+        libc::open(
+            c"/proc/self/fd".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if dir == -1 {
+        // SAFETY: an all-zero rlimit is valid memory for getrlimit to fill.
+        let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+        // SAFETY: `limit` is valid writable memory.
+        check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) })?;
+        let highest = limit.rlim_cur.min(65_536) as RawFd;
+        (lowest..highest).for_each(close_if_cloexec);
+        return Ok(());
+    }
+    let mut buf = [0u8; 2048];
+    let result = loop {
+        // SAFETY: getdents64 writes at most `buf.len()` bytes of dirents into `buf`.
+        let got = unsafe { libc::syscall(libc::SYS_getdents64, dir, buf.as_mut_ptr(), buf.len()) };
+        if got < 0 {
+            break Err(io::Error::last_os_error());
+        }
+        if got == 0 {
+            break Ok(());
+        }
+        let mut at = 0usize;
+        while at + 19 < got as usize {
+            // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name.
+            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+            if reclen == 0 {
+                break;
+            }
+            let name = &buf[at + 19..(at + reclen).min(got as usize)];
+            let mut digits = name.iter().take_while(|b| b.is_ascii_digit());
+            let fd = digits.try_fold(0i64, |n, b| n.checked_mul(10)?.checked_add(i64::from(b - b'0')));
+            if let Some(fd) = fd.filter(|_| name.first().is_some_and(u8::is_ascii_digit)) {
+                if fd >= i64::from(lowest) && fd != i64::from(dir) && fd <= i64::from(i32::MAX) {
+                    close_if_cloexec(fd as RawFd);
+                }
+            }
+            at += reclen;
+        }
+    };
+    // SAFETY: `dir` was opened above and is closed once.
+    unsafe { libc::close(dir) };
+    result
 }

@@ -84,10 +84,20 @@ fn is_ignored_now(signal: i32) -> bool {
 /// Sets `signal` to `SIG_IGN` with the same raw call (async-signal-safe: one syscall), so
 /// the signals glibc reserves are restored too. Returns -1 with errno set on failure.
 pub(crate) fn ignore_raw(signal: i32) -> libc::c_int {
+    set_raw(signal, libc::SIG_IGN)
+}
+
+/// Sets `signal` to `SIG_DFL` the same way (see [`ignore_raw`]).
+#[cfg(target_os = "linux")]
+pub(crate) fn default_raw(signal: i32) -> libc::c_int {
+    set_raw(signal, libc::SIG_DFL)
+}
+
+fn set_raw(signal: i32, handler: libc::sighandler_t) -> libc::c_int {
     #[cfg(target_os = "linux")]
     {
-        let action = [libc::SIG_IGN, 0usize, 0, 0];
-        // SAFETY: `action` is a valid kernel struct sigaction (handler SIG_IGN, no flags,
+        let action = [handler, 0usize, 0, 0];
+        // SAFETY: `action` is a valid kernel struct sigaction (SIG_IGN or SIG_DFL, no flags,
         // empty mask); the old action is not requested.
         unsafe {
             libc::syscall(
@@ -101,8 +111,8 @@ pub(crate) fn ignore_raw(signal: i32) -> libc::c_int {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        // SAFETY: signal(2) with a valid number and SIG_IGN; async-signal-safe.
-        if unsafe { libc::signal(signal, libc::SIG_IGN) } == libc::SIG_ERR {
+        // SAFETY: signal(2) with a valid number and SIG_IGN or SIG_DFL; async-signal-safe.
+        if unsafe { libc::signal(signal, handler) } == libc::SIG_ERR {
             -1
         } else {
             0

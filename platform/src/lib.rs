@@ -7,7 +7,7 @@
 //!
 //! - [`fd`]: pipes, socket pairs, non-blocking flags, terminals, raw read/write.
 //! - [`inherited`]: the signal dispositions and mask the process was started with.
-//! - [`spawn`]: starting the re-exec'd shim with its control channel on fd 3.
+//! - [`spawn`]: starting the shim (a fork, or a re-exec on macOS) and the command.
 //! - [`shim`]: the session-leader shim that owns the process tree (see its docs).
 //! - [`tree`]: descendants of a pid, per-process CPU ticks and resident memory.
 //! - [`reap`]: pidfd exit notification and non-blocking `waitpid` loops.

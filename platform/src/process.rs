@@ -74,6 +74,14 @@ impl SignalSet {
         SignalSet(unsafe { set.assume_init() })
     }
 
+    pub fn full() -> SignalSet {
+        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigfillset initialises the set it is given.
+        unsafe { libc::sigfillset(set.as_mut_ptr()) };
+        // SAFETY: initialised by sigfillset above.
+        SignalSet(unsafe { set.assume_init() })
+    }
+
     pub fn with(mut self, signal: i32) -> SignalSet {
         // SAFETY: `self.0` is an initialised set; an invalid signal number only returns -1.
         unsafe { libc::sigaddset(&mut self.0, signal) };

@@ -1,9 +1,10 @@
-//! The shim: a tiny re-exec of FlowForge that leads the child's session and owns its tree.
+//! The shim: a fork of FlowForge (a re-exec on macOS) that leads the child's session and owns
+//! its tree.
 //!
 //! Why a shim: a parent-death signal reaches only the direct child, so if FlowForge itself
 //! is killed with SIGKILL, grandchildren (and daemons that double-forked and called
-//! `setsid`) would live on. The shim closes that hole. FlowForge starts
-//! `flowforge __shim -- CMD...`; the shim
+//! `setsid`) would live on. The shim closes that hole. FlowForge forks it (see
+//! [`crate::spawn::start_shim`]; on macOS it execs `flowforge __shim -- CMD...`); the shim
 //!
 //! 1. calls `setsid` (new session; with a pty, takes it as controlling terminal),
 //! 2. becomes a child subreaper, so every orphan below it re-parents to it, never to init,

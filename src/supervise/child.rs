@@ -14,7 +14,6 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
 
 /// Why a child could not be started.
 #[derive(Debug)]
@@ -85,14 +84,6 @@ pub struct Child {
     pub pty_input: Option<OwnedFd>,
 }
 
-fn shim_executable() -> PathBuf {
-    if cfg!(target_os = "linux") {
-        PathBuf::from("/proc/self/exe")
-    } else {
-        std::env::current_exe().unwrap_or_else(|_| PathBuf::from("flowforge"))
-    }
-}
-
 pub fn spawn(argv: &[OsString], wiring: Wiring) -> Result<Child, SpawnError> {
     let (ours, theirs) = fd::socketpair().map_err(failed("socketpair"))?;
     let mut stdin = StdioSource::Inherit;
@@ -134,13 +125,7 @@ pub fn spawn(argv: &[OsString], wiring: Wiring) -> Result<Child, SpawnError> {
         pty_input = None;
     }
 
-    let mut args: Vec<OsString> = vec!["__shim".into()];
-    if wiring.pty {
-        args.push("--pty".into());
-    }
-    args.push("--".into());
-    args.extend(argv.iter().cloned());
-    let shim = spawn::spawn_shim(&shim_executable(), &args, [stdin, stdout, stderr], &theirs)
+    let shim = spawn::start_shim(argv, wiring.pty, [stdin, stdout, stderr], &theirs)
         .map_err(failed("starting the supervisor shim"))?;
     drop(theirs);
     let exit_notifier = exit_notifier(shim);

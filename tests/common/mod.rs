@@ -100,6 +100,8 @@ pub struct ProcInfo {
     pub pgrp: u32,
     pub session: u32,
     pub state: char,
+    /// The process name (`/proc/PID/comm`, as in the stat line).
+    pub comm: String,
     pub cmdline: String,
 }
 
@@ -107,6 +109,8 @@ pub struct ProcInfo {
 pub fn proc_info(pid: u32) -> Option<ProcInfo> {
     let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     let close = stat.iter().rposition(|&b| b == b')')?;
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let comm = String::from_utf8_lossy(stat.get(open + 1..close)?).into_owned();
     let rest = String::from_utf8_lossy(&stat[close + 1..]).into_owned();
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
@@ -128,6 +132,7 @@ pub fn proc_info(pid: u32) -> Option<ProcInfo> {
         pgrp,
         session,
         state,
+        comm,
         cmdline,
     })
 }
