@@ -203,7 +203,9 @@ fn open_in_background(path: &Path, run: &NewRun, shared: &Shared) -> Option<(Con
             // `finish` has spilled the events already; a row now would be a run without end.
             return Ok(None);
         }
-        insert_run(&conn, path, run).map(|run_id| Some((conn, run_id)))
+        let run_id = insert_run(&conn, path, run)?;
+        warm_statements(&conn);
+        Ok(Some((conn, run_id)))
     });
     match opened {
         Ok(Some((conn, run_id))) => {
@@ -565,12 +567,45 @@ impl Writer {
     }
 }
 
+/// Every statement a writer's transactions run, prepared once per connection: right after
+/// the open by [`warm_statements`], so the run's last commit, which `finish` waits for,
+/// parses no SQL.
+const SQL_CHAIN_HEAD: &str =
+    "SELECT hash FROM events WHERE run_id = ?1 AND hash IS NOT NULL ORDER BY id DESC LIMIT 1";
+const SQL_RUN_START: &str =
+    "SELECT argv, cwd, started_at_ms, mode, flowforge_version, redaction FROM runs WHERE id = ?1";
+const SQL_NEXT_EVENT_ID: &str = "SELECT coalesce(max(id), 0) + 1 FROM events";
+const SQL_INSERT_EVENT: &str =
+    "INSERT INTO events (id, run_id, at_ms, category, kind, actor, message, payload, hash,
+                             prev_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+const SQL_INSERT_SAMPLE: &str = "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const SQL_SET_PID: &str = "UPDATE runs SET pid = ?2 WHERE id = ?1";
+const SQL_SET_END: &str = "UPDATE runs SET ended_at_ms = ?2, exit_code = ?3, outcome = ?4 WHERE id = ?1";
+const WRITER_STATEMENTS: [&str; 7] = [
+    SQL_CHAIN_HEAD,
+    SQL_RUN_START,
+    SQL_NEXT_EVENT_ID,
+    SQL_INSERT_EVENT,
+    SQL_INSERT_SAMPLE,
+    SQL_SET_PID,
+    SQL_SET_END,
+];
+
+/// Prepares [`WRITER_STATEMENTS`] into the connection's statement cache. Best effort: a
+/// statement that fails here is prepared (and its error reported) where it is used.
+fn warm_statements(conn: &Connection) {
+    for sql in WRITER_STATEMENTS {
+        if let Err(e) = conn.prepare_cached(sql) {
+            log::debug!("cannot prepare a writer statement ahead: {e}");
+        }
+    }
+}
+
 /// The hash the run's next event follows: its last chained event's, or its genesis.
 fn chain_head(tx: &rusqlite::Transaction<'_>, run_id: RunId) -> rusqlite::Result<Digest> {
     let last: Option<String> = tx
-        .prepare_cached(
-            "SELECT hash FROM events WHERE run_id = ?1 AND hash IS NOT NULL ORDER BY id DESC LIMIT 1",
-        )?
+        .prepare_cached(SQL_CHAIN_HEAD)?
         .query_row(params![run_id.0], |r| r.get(0))
         .optional()?;
     if let Some(head) = last.as_deref().and_then(chain::parse_hex) {
@@ -581,10 +616,8 @@ fn chain_head(tx: &rusqlite::Transaction<'_>, run_id: RunId) -> rusqlite::Result
 
 /// The `runs` row as the genesis hash covers it.
 pub(super) fn run_start(conn: &Connection, run_id: RunId) -> rusqlite::Result<chain::RunStart> {
-    conn.query_row(
-        "SELECT argv, cwd, started_at_ms, mode, flowforge_version, redaction FROM runs WHERE id = ?1",
-        params![run_id.0],
-        |r| {
+    conn.prepare_cached(SQL_RUN_START)?
+        .query_row(params![run_id.0], |r| {
             let argv: String = r.get(0)?;
             Ok(chain::RunStart {
                 id: run_id.0,
@@ -595,8 +628,7 @@ pub(super) fn run_start(conn: &Connection, run_id: RunId) -> rusqlite::Result<ch
                 flowforge_version: r.get(4)?,
                 redaction: r.get(5)?,
             })
-        },
-    )
+        })
 }
 
 /// Appends `events` to the end of `run_id`'s hash chain. `tx` must hold the write lock
@@ -610,12 +642,10 @@ pub(crate) fn append_chained(
 ) -> rusqlite::Result<i64> {
     let mut head = chain_head(tx, run_id)?;
     // The id SQLite would pick, assigned here so the hash can cover it.
-    let first_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM events", [], |r| r.get(0))?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO events (id, run_id, at_ms, category, kind, actor, message, payload, hash,
-                             prev_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
+    let first_id: i64 = tx
+        .prepare_cached(SQL_NEXT_EVENT_ID)?
+        .query_row([], |r| r.get(0))?;
+    let mut insert = tx.prepare_cached(SQL_INSERT_EVENT)?;
     for (id, e) in (first_id..).zip(events) {
         let payload = e.payload.to_string();
         let link = chain::Link {
@@ -668,7 +698,7 @@ pub(super) fn write_batch(
         append_chained(&tx, run_id, events)?;
     }
     if !samples.is_empty() {
-        let mut insert = tx.prepare_cached("INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+        let mut insert = tx.prepare_cached(SQL_INSERT_SAMPLE)?;
         for s in samples {
             insert.execute(params![
                 run_id.0,
@@ -683,13 +713,15 @@ pub(super) fn write_batch(
         }
     }
     if let Some(pid) = pid {
-        tx.execute("UPDATE runs SET pid = ?2 WHERE id = ?1", params![run_id.0, pid])?;
+        tx.prepare_cached(SQL_SET_PID)?.execute(params![run_id.0, pid])?;
     }
     if let Some(end) = end {
-        tx.execute(
-            "UPDATE runs SET ended_at_ms = ?2, exit_code = ?3, outcome = ?4 WHERE id = ?1",
-            params![run_id.0, end.ended_at_ms, end.exit_code, end.outcome],
-        )?;
+        tx.prepare_cached(SQL_SET_END)?.execute(params![
+            run_id.0,
+            end.ended_at_ms,
+            end.exit_code,
+            end.outcome
+        ])?;
     }
     tx.commit()
 }
