@@ -41,6 +41,9 @@ pub enum Message {
 
 pub const MESSAGE_LEN: usize = 12;
 
+/// The longest the shim sleeps without a SIGCHLD or a word from FlowForge.
+const SAFETY_WAIT_MS: i32 = 60_000;
+
 impl Message {
     pub fn encode(self) -> [u8; MESSAGE_LEN] {
         let (tag, a, b): (i32, i32, i32) = match self {
@@ -155,7 +158,9 @@ fn supervise(channel: &OwnedFd, argv: &[OsString], pty: bool) -> io::Result<i32>
             std::thread::sleep(std::time::Duration::from_millis(10));
             continue;
         }
-        if process::wait_readable_or_signal(channel.as_fd_borrowed(), 1000, &unblocked)? {
+        // SIGCHLD and the channel's end-of-file both end the wait; the timeout is only a
+        // safety net, long so that an idle shim does not wake every second.
+        if process::wait_readable_or_signal(channel.as_fd_borrowed(), SAFETY_WAIT_MS, &unblocked)? {
             let mut byte = [0u8; 64];
             match fd::read(channel.as_fd_borrowed(), &mut byte) {
                 Ok(0) => flowforge_gone = true,

@@ -123,6 +123,20 @@ impl RunControl {
         }
     }
 
+    /// The listening socket, once bound: readable when a client connects, so the loop can
+    /// wake for it instead of waiting for its next check.
+    pub fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.socket.as_ref().map(|socket| socket.listener.as_raw_fd())
+    }
+
+    /// A client is connected whose request line has not fully arrived yet.
+    pub fn request_in_progress(&self) -> bool {
+        self.socket
+            .as_ref()
+            .is_some_and(|socket| !socket.pending.is_empty())
+    }
+
     /// A user's request that arrived since the last call, as a stop request and the
     /// numbers for its decision event. Never blocks.
     pub fn user_stop(&mut self, record: &RunRecorder) -> Option<(StopRequest, Value)> {

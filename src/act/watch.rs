@@ -261,6 +261,16 @@ impl Watch for RunWatch<'_> {
     fn signal_forwarded(&mut self, signal: i32) {
         self.record.signal_forwarded(signal);
     }
+
+    fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.control.as_deref().and_then(RunControl::wake_fd)
+    }
+
+    fn check_soon(&self) -> bool {
+        self.control
+            .as_deref()
+            .is_some_and(RunControl::request_in_progress)
+    }
 }
 
 #[cfg(test)]

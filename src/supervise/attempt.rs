@@ -22,6 +22,7 @@ use super::sampler::TreeSampler;
 use super::{
     forward, kill_tree_once, AttemptEnd, Drain, Options, StdinCopy, StopReport, StopRequest, Watch,
     ANALYSIS_LINES_PER_SECOND, CHECK_INTERVAL, COALESCE, DOUBLE_INTERRUPT, FORWARDED, KILL_REPEAT,
+    QUIET_CHECK_INTERVAL, RECHECK,
 };
 use crate::sample::Stream;
 use flowforge_platform::fd;
@@ -66,6 +67,8 @@ pub(super) struct Attempt<'c> {
     stopped: Option<StopReport>,
     next_sample: Instant,
     next_check: Instant,
+    /// Lines seen by the previous check: none since means the run is quiet.
+    lines_at_check: u64,
     last_counts: (u64, u64, u64),
     /// A source or sink may have more to do: poll without waiting.
     more_ready: bool,
@@ -101,6 +104,7 @@ impl<'c> Attempt<'c> {
             stopped: None,
             next_sample: started + options.tick,
             next_check: started + CHECK_INTERVAL,
+            lines_at_check: 0,
             last_counts: (0, 0, 0),
             more_ready: true,
             abandoned: false,
@@ -346,9 +350,28 @@ impl<'c> Attempt<'c> {
                 };
             }
         }
-        while self.next_check <= now {
-            self.next_check += CHECK_INTERVAL;
-        }
+        let lines = self.stdout.stats.lines + self.stderr.as_ref().map_or(0, |p| p.stats.lines);
+        let quiet = lines == self.lines_at_check;
+        self.lines_at_check = lines;
+        self.next_check = if watch.check_soon() {
+            now + RECHECK
+        } else {
+            // On the grid of the interval from the start, so quiet checks fall on the
+            // samples' whole seconds and share their wake-up.
+            let step = if quiet {
+                QUIET_CHECK_INTERVAL
+            } else {
+                CHECK_INTERVAL
+            };
+            let since = now.duration_since(self.started).as_nanos();
+            let steps = since / step.as_nanos() + 1;
+            self.started + Duration::from_nanos((steps * step.as_nanos()) as u64)
+        };
+    }
+
+    /// The watch's wake descriptor is readable: check at this turn's timers.
+    pub(super) fn check_now(&mut self) {
+        self.next_check = Instant::now();
     }
 
     /// The command is done; whatever it left behind is stopped the same way.

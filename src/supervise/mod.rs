@@ -50,9 +50,15 @@ const OUR_STDOUT: Token = Token(5);
 const OUR_STDERR: Token = Token(6);
 const OUR_STDIN: Token = Token(7);
 const PTY_INPUT: Token = Token(8);
+const WATCH_WAKE: Token = Token(9);
 
-/// How often the watch is asked whether to stop.
+/// How often the watch is asked whether to stop while the command's output flows.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// How often once no line arrived since the previous check: a quiet run wakes twice a
+/// second, not four times (idle CPU). The watch's wake descriptor still wakes it at once.
+pub const QUIET_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+/// The next check while the watch waits for the rest of a request (see [`Watch::check_soon`]).
+const RECHECK: Duration = Duration::from_millis(10);
 /// A second SIGINT within this span kills the tree at once.
 const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
 /// How long a flowing stream is left to gather before the next read (see the loop).
@@ -96,8 +102,20 @@ pub trait Watch {
     /// Output of `stream` passed through unanalysed before the next line (flood sampling).
     fn gap(&mut self, _stream: Stream) {}
     fn sample(&mut self, sample: &Sample);
-    /// Asked every [`CHECK_INTERVAL`] while the command runs.
+    /// Asked every [`CHECK_INTERVAL`] while the command's output flows, every
+    /// [`QUIET_CHECK_INTERVAL`] while it is quiet, and at once when [`Watch::wake_fd`] is
+    /// readable.
     fn check(&mut self, at: Duration) -> Option<StopRequest>;
+    /// A descriptor that, when it becomes readable, asks for a check now (the run's control
+    /// socket: a user's kill should not wait for the next check).
+    fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+    /// The watch is in the middle of something (a request half read) and wants the next
+    /// check within a few milliseconds.
+    fn check_soon(&self) -> bool {
+        false
+    }
     fn signal_forwarded(&mut self, _signal: i32) {}
 }
 
@@ -353,7 +371,18 @@ impl Supervisor {
             stderr_pump,
             stdin_copy,
         );
+        let mut wake: Option<i32> = None;
         while !attempt.is_over() {
+            if let Some(fd) = watch.wake_fd().filter(|fd| wake != Some(*fd)) {
+                // Registered once it exists (the control socket is bound a few milliseconds
+                // into the run), tried once; a failure only costs the wake-up, the check
+                // still comes.
+                let _ = self
+                    .poll
+                    .registry()
+                    .register(&mut SourceFd(&fd), WATCH_WAKE, Interest::READABLE);
+                wake = Some(fd);
+            }
             let timeout = attempt.poll_timeout(Instant::now());
             if let Err(e) = self.poll.poll(&mut self.events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -370,6 +399,7 @@ impl Supervisor {
                     CHILD_STDOUT => attempt.on_child_readable(Stream::Stdout),
                     CHILD_STDERR => attempt.on_child_readable(Stream::Stderr),
                     OUR_STDIN => attempt.on_stdin_readable(),
+                    WATCH_WAKE => attempt.check_now(),
                     // Writability of our sinks and the pty: the pumps retry every turn.
                     _ => {}
                 }
@@ -384,6 +414,9 @@ impl Supervisor {
             }
             attempt.on_output(&self.stdout, &self.stderr, watch);
             attempt.on_timers(watch);
+        }
+        if let Some(fd) = wake {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         }
         // Adopted orphans of a shim that died early would still be ours: stop them too.
         stop_strays(self.options.kill_grace);
