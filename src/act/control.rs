@@ -408,9 +408,8 @@ pub struct LiveStats {
     /// Milliseconds of run time at the last sample, to turn CPU percent into seconds.
     last_sample_ms: AtomicU64,
     pub running: AtomicBool,
-    /// The run's recorder has opened the store: the API may open its own connections
-    /// (earlier, the recorder's open would release their file locks; see
-    /// `evidence::open_existing`).
+    /// The run's recorder has opened the store: the API's connections, which never create
+    /// it, can open now.
     pub store_ready: AtomicBool,
 }
 

@@ -589,10 +589,9 @@ fn parse_id(text: &str) -> Result<i64, Problem> {
 
 fn connection<'c>(conn: &'c mut Option<Connection>, db: &std::path::Path) -> Result<&'c Connection, Problem> {
     if conn.is_none() {
-        // Not `evidence::open`: its check of the file's header through std would release
-        // the locks of this process's other connections (see `open_existing`). The store
-        // exists: `serve` opened it before serving, `run --listen` serves what its
-        // recorder creates (until then this fails and the next request tries again).
+        // Never creates the store: `serve` opened it before serving, `run --listen` serves
+        // what its recorder creates (until then this fails and the next request tries
+        // again).
         *conn = Some(evidence::open_existing(db).map_err(internal)?);
     }
     conn.as_ref()

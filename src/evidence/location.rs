@@ -23,7 +23,7 @@ use super::migrate;
 use rusqlite::{Connection, OpenFlags};
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,8 +43,6 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 100;
 
 /// `PRAGMA auto_vacuum` answers 0 (none), 1 (full) or 2 (incremental).
 const AUTO_VACUUM_INCREMENTAL: i64 = 2;
-
-const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 const FILE_NAME: &str = "flowforge.db";
 
 /// The database path for this invocation; see the module documentation for the order.
@@ -83,14 +81,13 @@ pub fn open(path: &Path) -> Result<Connection, EvidenceError> {
     connect(path, OpenFlags::SQLITE_OPEN_CREATE)
 }
 
-/// Opens another connection to a store that exists and was opened with [`open`] before,
-/// without touching the file through std: closing any descriptor of the database file
+/// Opens another connection to a store that exists, without creating it. Like [`open`],
+/// it never opens the database file through std: closing any descriptor of that file
 /// releases every POSIX lock this process holds on it (fcntl semantics), including the
-/// shared locks of its other SQLite connections. Another process closing its connection
-/// then believes it is the last one, checkpoints and deletes the `-wal` and `-shm` files
-/// under our open connections, which from then on read a stale snapshot and write into a
-/// deleted file. A process that keeps several connections (the API's workers) must open
-/// all but the first through here.
+/// shared locks of its other SQLite connections; another process closing its connection
+/// would then believe it is the last one, checkpoint and delete the `-wal` and `-shm`
+/// files under ours. So a file that is not a database is recognised by SQLite itself
+/// (`SQLITE_NOTADB` on the first read), not by reading its header.
 pub fn open_existing(path: &Path) -> Result<Connection, EvidenceError> {
     connect(path, OpenFlags::empty())
 }
@@ -110,13 +107,14 @@ fn connect(path: &Path, extra: OpenFlags) -> Result<Connection, EvidenceError> {
 }
 
 /// Makes sure `path` is either absent-and-now-created with private permissions, or an
-/// existing readable file that starts like an SQLite database (or is empty).
+/// existing file that is not a directory; whether it is a database, SQLite says at the
+/// first read (see [`open_existing`] for why not by reading its header here).
 fn prepare_file(path: &Path) -> Result<(), EvidenceError> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(EvidenceError::IsDirectory {
             path: path.to_path_buf(),
         }),
-        Ok(_) => check_header(path),
+        Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(EvidenceError::Unreadable {
             path: path.to_path_buf(),
             source: e,
@@ -157,33 +155,11 @@ fn create_private(path: &Path) -> Result<(), EvidenceError> {
                 source,
             }),
         // Another FlowForge created it between our stat and our open: use theirs.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_header(path),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(source) => Err(EvidenceError::CreateFile {
             path: path.to_path_buf(),
             source,
         }),
-    }
-}
-
-fn check_header(path: &Path) -> Result<(), EvidenceError> {
-    let unreadable = |source| EvidenceError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = fs::File::open(path).map_err(unreadable)?;
-    let mut head = Vec::with_capacity(SQLITE_HEADER.len());
-    file.by_ref()
-        .take(SQLITE_HEADER.len() as u64)
-        .read_to_end(&mut head)
-        .map_err(unreadable)?;
-    // An empty file is what we create before SQLite writes its first page.
-    if head.is_empty() || head == SQLITE_HEADER {
-        Ok(())
-    } else {
-        Err(EvidenceError::NotADatabase {
-            path: path.to_path_buf(),
-            source: None,
-        })
     }
 }
 
@@ -257,6 +233,9 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first 16 bytes of every SQLite database file.
+    const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
     use crate::evidence::testutil::TempDir;
     use std::collections::HashMap;
 
@@ -403,5 +382,33 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("user_version");
         assert_eq!(version, migrate::LATEST);
+    }
+
+    /// Regression: `open` checked the header through a std `File`, and closing it released
+    /// every POSIX lock this process held on the database (fcntl semantics), so a second
+    /// open in one process (the recorder beside `run --listen`'s API) left the first
+    /// connection unprotected: another process closing its connection believed it was the
+    /// last one, checkpointed and deleted the WAL under it.
+    #[test]
+    fn a_second_open_keeps_the_locks_of_the_first() {
+        let tmp = TempDir::new("locks");
+        let path = tmp.db();
+        let first = open(&path).expect("first open");
+        first
+            .execute_batch("INSERT INTO runs (argv, cwd, started_at_ms, mode, flowforge_version) VALUES ('[]', '/', 0, 'kill', 't')")
+            .expect("a row in the WAL");
+        let second = open(&path).expect("second open");
+        let reader = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('SELECT count(*) FROM runs').fetchall()\nc.close()";
+        let status = std::process::Command::new("python3")
+            .args(["-c", reader])
+            .arg(&path)
+            .status()
+            .expect("python3 runs");
+        assert!(status.success());
+        assert!(
+            path.with_extension("db-wal").exists(),
+            "another process's close took the WAL away from this one"
+        );
+        drop((first, second));
     }
 }
