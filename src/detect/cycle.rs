@@ -27,6 +27,11 @@
 //! Each run also remembers its longest wait between two matches: block-buffered output
 //! arrives in bursts, and a fast loop seen in 8 KiB gulps is not over between two gulps.
 //!
+//! Both kinds of cycle also say how regular their passes are ([`TailCycle::cadence`]): the
+//! spread of the times between the same line of consecutive passes, read from the ring. A
+//! display redrawn by a timer (`sleep 1`, a scheduler) repeats at a steady pace; a loop
+//! driven by work — a build, a model answering, a tool call — wanders from pass to pass.
+//!
 //! `push` also returns, as a bit mask, which periods matched on this line, so the window can
 //! count matches per period for the weaker "repetition without an exact cycle" judgement.
 //!
@@ -60,6 +65,9 @@ const MAX_MISSES_IN_A_ROW: u64 = 8;
 /// repeat besides its variant.
 const MIN_LOOSE_PERIOD: usize = 3;
 
+/// Pass intervals a cadence is measured over, at most.
+const CADENCE_INTERVALS: usize = 6;
+
 /// Lines of a pass allowed to differ from the pass before in a loose cycle.
 fn loose_variants(period: usize) -> u32 {
     (period as u32 / 4).max(1)
@@ -82,6 +90,8 @@ pub struct LooseCycle {
     pub latest: Duration,
     /// The templates of the latest pass, oldest first.
     pub templates: Vec<u64>,
+    /// How regular the passes are (see [`TailCycle::cadence`]).
+    pub cadence: Option<f64>,
 }
 
 impl LooseCycle {
@@ -112,6 +122,11 @@ pub struct TailCycle {
     pub longest_gap: Duration,
     /// The templates of the latest pass, oldest first (length `period`).
     pub templates: Vec<u64>,
+    /// The spread of the pass intervals, as a coefficient of variation (standard deviation
+    /// over mean) of the times between the same line of consecutive passes, over the last
+    /// passes the ring holds; `None` until three intervals are known. About 0.01 for a
+    /// timer, 0.1 and more for passes paced by work.
+    pub cadence: Option<f64>,
 }
 
 impl TailCycle {
@@ -331,7 +346,35 @@ impl CycleTracker {
             started: self.loose_start[k],
             latest: self.loose_last[k],
             templates,
+            cadence: self.cadence(k, 1, self.loose_run[k]),
         })
+    }
+
+    /// The coefficient of variation of the intervals between the line `back` lines ago and
+    /// the same line of the passes before it, over at most `CADENCE_INTERVALS` intervals that
+    /// lie within the last `run` lines and the ring; `None` with fewer than three.
+    fn cadence(&self, period: usize, back: usize, run: u64) -> Option<f64> {
+        let reach = (run as usize + back).min(RING).min(self.lines as usize);
+        let mut intervals = [0f64; CADENCE_INTERVALS];
+        let mut n = 0;
+        let mut b = back;
+        while n < CADENCE_INTERVALS && b + period <= reach {
+            let later = self.times[self.slot(b)];
+            let earlier = self.times[self.slot(b + period)];
+            intervals[n] = later.saturating_sub(earlier).as_secs_f64();
+            n += 1;
+            b += period;
+        }
+        if n < 3 {
+            return None;
+        }
+        let intervals = &intervals[..n];
+        let mean = intervals.iter().sum::<f64>() / n as f64;
+        if mean <= 0.0 {
+            return None;
+        }
+        let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        Some(variance.sqrt() / mean)
     }
 
     /// The period with the longest run (the smallest such period on a tie), if any matched.
@@ -363,6 +406,7 @@ impl CycleTracker {
             latest: self.last_match[best],
             longest_gap: self.longest_gap[best],
             templates,
+            cadence: self.cadence(best, since_match + 1, self.runs[best]),
         })
     }
 
@@ -394,6 +438,28 @@ mod tests {
         assert_eq!(loose.variants, loose.novel_variants, "every variant was new text");
         // No exact cycle spans the passes: the reworded line breaks it every time.
         assert!(tracker.tail().is_none_or(|t| t.run < 8), "{:?}", tracker.tail());
+    }
+
+    #[test]
+    fn a_timer_keeps_a_steady_cadence_work_does_not() {
+        let feed_paced = |gaps: &[u64]| {
+            let mut tracker = CycleTracker::default();
+            let mut at = 0;
+            for &gap in gaps.iter().cycle().take(12) {
+                for (i, t) in [1u64, 2, 3].iter().enumerate() {
+                    tracker.push(*t, Duration::from_millis(at + i as u64));
+                }
+                at += gap;
+            }
+            tracker.tail().and_then(|t| t.cadence).expect("a cadence")
+        };
+        assert!(feed_paced(&[1000, 1002, 999]) < 0.01);
+        assert!(feed_paced(&[700, 1300, 900, 1100]) > 0.15);
+        assert_eq!(
+            feed("ABCABCABC").tail().and_then(|t| t.cadence),
+            None,
+            "two intervals"
+        );
     }
 
     #[test]

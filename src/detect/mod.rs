@@ -40,6 +40,14 @@
 //! ([`Evaluation::protections`], printed by `flowforge replay --explain`), and a decision
 //! says which path decided (`numbers.decided_by`).
 //!
+//! Slow loops (about a pass a second) are where a display and a loop look most alike: a
+//! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both
+//! repeat one block. So a slow block of several lines counts only as a loop of work: four
+//! passes with nothing in them moving, at a pace that is not a timer's (the trackers measure
+//! the spread of the pass intervals), and with CPU spent over the passes (the detector keeps
+//! the last sixteen tree samples) or reworded lines drawn from a small set. A single status
+//! line at a steady pace, or a few rebuilds after real edits, stays alone.
+//!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
 //! one needs CPU or error wording), and a 1.25 s hold, so a decision needs about 1.75 s of
@@ -84,6 +92,14 @@ const SAMPLE_FRESHNESS: Duration = Duration::from_millis(2500);
 
 /// How recently another template must have advanced to vouch for a loop's progress.
 const RECENT_PROGRESS: Duration = Duration::from_secs(2);
+
+/// CPU samples remembered, to average the tree's CPU over a loop's passes (about one a
+/// second, so a slow loop's last dozen passes).
+const CPU_HISTORY: usize = 16;
+
+/// The hold for a slow loop of work (`score::slow_loop_of_work`), whose evidence already
+/// took four passes: it must still hold at the next evaluation (about 250 ms later).
+const SLOW_LOOP_HOLD: Duration = Duration::from_millis(200);
 
 /// Span over which output rates are reported.
 const RATE_SPAN: Duration = Duration::from_secs(2);
@@ -155,6 +171,8 @@ pub struct Detector {
     slots: Slots,
     last_line_at: Option<Duration>,
     latest_sample: Option<Sample>,
+    /// The latest samples' times and CPU, oldest first (at most `CPU_HISTORY`).
+    cpu_history: std::collections::VecDeque<(Duration, f64)>,
     above_since: Option<Duration>,
     fired: Option<Reason>,
     last: Option<Evaluation>,
@@ -178,6 +196,7 @@ impl Detector {
             slots: Slots::default(),
             last_line_at: None,
             latest_sample: None,
+            cpu_history: std::collections::VecDeque::with_capacity(CPU_HISTORY),
             above_since: None,
             fired: None,
             last: None,
@@ -227,6 +246,22 @@ impl Detector {
     /// One sample of the process tree (about once a second).
     pub fn observe_sample(&mut self, sample: &Sample) {
         self.latest_sample = Some(*sample);
+        if self.cpu_history.len() == CPU_HISTORY {
+            self.cpu_history.pop_front();
+        }
+        self.cpu_history.push_back((sample.at, sample.cpu_percent));
+    }
+
+    /// The tree's mean CPU over the samples taken wholly after `since` (each covers about
+    /// the second before it), if there are at least two: what a loop's passes cost.
+    fn cpu_since(&self, since: Duration, now: Duration) -> Option<f64> {
+        let first = since + Duration::from_secs(1);
+        let (sum, n) = self
+            .cpu_history
+            .iter()
+            .filter(|(at, _)| *at >= first && *at <= now)
+            .fold((0.0, 0u32), |(sum, n), (_, cpu)| (sum + cpu, n + 1));
+        (n >= 2).then(|| sum / f64::from(n))
     }
 
     /// The decision at `at` (called about every 250 ms).
@@ -247,7 +282,14 @@ impl Detector {
             return Decision::Continue;
         }
         let since = *self.above_since.get_or_insert(at);
-        if at.saturating_sub(since) < self.config.hold {
+        // A slow loop of work has already spent four of its passes on certainty (seconds,
+        // longer than any burst the hold waits out); it need only still hold a moment later.
+        let hold = if assessment.slow_loop.is_some() {
+            self.config.hold.min(SLOW_LOOP_HOLD)
+        } else {
+            self.config.hold
+        };
+        if at.saturating_sub(since) < hold {
             return Decision::Continue;
         }
         let reason = reason::explain(&signals, &assessment, self.config.threshold);
@@ -333,6 +375,9 @@ impl Detector {
                         .iter()
                         .find_map(|t| t.countdown(now, freshness))
                         .map(|c| c.describe()),
+                    cadence: tail.cadence,
+                    loop_cpu: self.cpu_since(tail.started, now),
+                    texture: infos.iter().any(|t| t.has_texture()),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -396,6 +441,9 @@ impl Detector {
                         .or(infos.first())
                         .map(|t| t.example.to_string())
                         .unwrap_or_default(),
+                    cadence: l.cadence,
+                    loop_cpu: self.cpu_since(l.started, now),
+                    texture: infos.iter().any(|t| t.has_texture()),
                 }
             });
         Signals {

@@ -31,6 +31,13 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
     if let Some(cpu) = signals.cpu_percent.filter(|_| assessment.component("cpu") > 0.0) {
         extras.push_str(&format!(", tree CPU {cpu:.0} %"));
     }
+    if let Some(slow) = assessment
+        .slow_loop
+        .as_ref()
+        .filter(|_| assessment.component("slow_loop") > 0.0)
+    {
+        extras.push_str(&format!(", {slow}"));
+    }
     let verdict = format!("confidence {:.2} ≥ {:.2}", assessment.confidence, threshold);
 
     let mut numbers = Map::new();
@@ -144,6 +151,7 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
         None => "none",
     };
     numbers.insert("decided_by".into(), json!(decided));
+    numbers.insert("slow_loop".into(), json!(assessment.slow_loop));
     if !assessment.protections.is_empty() {
         extras.push_str(&format!(
             " (not enough to leave it alone: {})",
@@ -183,6 +191,9 @@ mod tests {
                 coverage: 0.97,
                 example: "agent step <uuid>: calling tool".into(),
                 countdown: None,
+                cadence: None,
+                loop_cpu: None,
+                texture: false,
             }),
             repetition: None,
             loose: None,

@@ -413,4 +413,52 @@ mod real_output {
         });
         t.run(12.0).assert_never_fires("identical ok blocks");
     }
+
+    #[test]
+    fn a_status_block_redrawn_by_a_timer_while_the_job_is_busy() {
+        // A four-line status table every second (one row flapping between two states) from
+        // a job whose tree runs at full CPU: a display, however long it runs.
+        let mut t = Timeline::new();
+        t.passes(0.0, 1.0, 120, |n| {
+            vec![
+                "NAME READY STATUS RESTARTS".into(),
+                "web-1 1/1 Running 0".into(),
+                "web-2 1/1 Running 0".into(),
+                if n % 3 == 0 {
+                    "web-3 0/1 Pending 0"
+                } else {
+                    "web-3 0/1 ContainerCreating 0"
+                }
+                .into(),
+            ]
+        });
+        t.cpu(0.0, 120.0, |_| 100.0);
+        t.run(120.0).assert_never_fires("timer-driven status block");
+    }
+
+    #[test]
+    fn a_few_rebuilds_after_edits_then_idle() {
+        // A watch-mode build saved three times in a row: the same block three times about a
+        // second apart with a full core each, then quiet, twice.
+        let mut t = Timeline::new();
+        for (burst, start) in [(0, 1.0), (1, 12.0)] {
+            for gap in [0.0, 1.05, 2.2] {
+                t.passes(start + gap, 1.0, 1, |_| {
+                    vec![
+                        "File change detected. Starting incremental compilation...".into(),
+                        format!("src/{}.ts changed", ["cart", "orders"][burst]),
+                        "Found 0 errors. Watching for file changes.".into(),
+                    ]
+                });
+            }
+        }
+        t.cpu(0.0, 20.0, |s| {
+            if (1.0..4.0).contains(&s) || (12.0..15.0).contains(&s) {
+                100.0
+            } else {
+                1.0
+            }
+        });
+        t.run(20.0).assert_never_fires("a few rebuilds");
+    }
 }

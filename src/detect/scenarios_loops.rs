@@ -418,3 +418,81 @@ fn a_countdown_that_starts_over_counts_the_loop_not_progress() {
     });
     assert_fires_within(&mut t, 0.5, 2.5, "wrapping countdown");
 }
+
+/// Passes of `lines` at a pace that wanders like work: `gap(rng)` seconds apart from
+/// `start`, the lines of a pass 5 ms apart; `count` passes.
+fn paced_passes(
+    t: &mut Timeline,
+    start: f64,
+    count: usize,
+    rng: &mut Rng,
+    gap: impl Fn(&mut Rng) -> f64,
+    mut lines: impl FnMut(usize, &mut Rng) -> Vec<String>,
+) {
+    let mut at = start;
+    for n in 0..count {
+        for (j, text) in lines(n, rng).into_iter().enumerate() {
+            t.line(at + 0.005 * j as f64, Stream::Stdout, text);
+        }
+        at += gap(rng);
+    }
+}
+
+#[test]
+fn a_slow_rebuild_loop_that_costs_cpu_every_pass() {
+    // A watcher whose build rewrites a watched file: the same block about once a second,
+    // a build's worth of CPU each time, nothing failing and nothing counting.
+    let mut rng = Rng::new(41);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    paced_passes(
+        &mut t,
+        2.0,
+        60,
+        &mut rng,
+        |r| r.range(0.8, 1.1),
+        |_, _| {
+            vec![
+                "[Running 'make all']".into(),
+                "cc -O2 -c src/main.c -o build/main.o".into(),
+                "cc -o build/app build/main.o".into(),
+                "[Finished running. Exit status: 0]".into(),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 65.0);
+    // Within five of its passes (about 0.95 s each).
+    let summary = assert_fires_within(&mut t, 2.0, 4.75, "slow rebuild loop");
+    assert!(summary.contains("a slow loop of work"), "{summary}");
+}
+
+#[test]
+fn a_slow_agent_asking_the_same_thing_in_a_few_phrasings() {
+    // The same tool call and the same empty result at a model's pace, the sentence before it
+    // drawn from four stock phrasings; almost no CPU.
+    let say = [
+        "Let me look for the loader.",
+        "I'll search for the loader again.",
+        "I need the loader definition first.",
+        "Searching for the loader.",
+    ];
+    let mut rng = Rng::new(12);
+    let mut t = Timeline::new();
+    paced_passes(
+        &mut t,
+        0.5,
+        60,
+        &mut rng,
+        |r| r.range(0.7, 1.3),
+        |_, r| {
+            vec![
+                format!("assistant: {}", say[r.below(4) as usize]),
+                r#"tool_call: search_code {"query": "def load_config"}"#.into(),
+                "tool_result: 0 results".into(),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 3.0);
+    let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow agent loop");
+    assert!(summary.contains("a slow loop of work"), "{summary}");
+}

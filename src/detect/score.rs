@@ -41,6 +41,16 @@
 //! a second (a status display redrawn every second, failing pods included). The frames of a
 //! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
 //! report errors.
+//!
+//! **Slow loops of work.** A block of three or more lines at 0.4-1.2 passes a second is not
+//! capped when it is a loop of work rather than a display (`slow_loop_of_work`): it has been
+//! printed four times with no number in it moving (no progress, no other value changing),
+//! its pace is not a timer's (the pass intervals vary; a display redrawn by `sleep 1` keeps
+//! its pace to about 1 %), and either its passes cost CPU (a watcher rebuilding, a re-run
+//! wrapper: at least 30 % of a core over them) or its reworded lines come from a small set at
+//! a pace that wanders like a model's answers (an agent asking for the same thing again).
+//! It then scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a
+//! short hold, having already spent four passes on certainty.
 
 use super::progress::Progress;
 use super::window::Rates;
@@ -85,6 +95,13 @@ pub struct CycleSignals {
     pub example: String,
     /// The countdown among the cycle's templates, in words (`countdown 10→7 in 6 s`).
     pub countdown: Option<String>,
+    /// How regular the passes are (coefficient of variation of the pass intervals).
+    pub cadence: Option<f64>,
+    /// The tree's mean CPU over the cycle's passes, percent of a core.
+    pub loop_cpu: Option<f64>,
+    /// A value other than identifiers and iteration numbers changes in the cycle's lines
+    /// (a loss, a size, a count): the passes report something new.
+    pub texture: bool,
 }
 
 /// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
@@ -109,6 +126,12 @@ pub struct LooseSignals {
     pub progress: Progress,
     pub countdown: Option<String>,
     pub example: String,
+    /// How regular the passes are (coefficient of variation of the pass intervals).
+    pub cadence: Option<f64>,
+    /// The tree's mean CPU over the loop's passes, percent of a core.
+    pub loop_cpu: Option<f64>,
+    /// A value other than identifiers and iteration numbers changes in the loop's lines.
+    pub texture: bool,
 }
 
 /// Repetition without an exact cycle.
@@ -147,6 +170,8 @@ pub struct Assessment {
     pub loop_lines_per_s: f64,
     /// The protections that held this confidence down, in words.
     pub protections: Vec<String>,
+    /// Why a slow block counted as a loop of work despite its pace, in words.
+    pub slow_loop: Option<String>,
 }
 
 impl Assessment {
@@ -201,6 +226,7 @@ struct Parts {
     progress_penalty: f64,
     cap: f64,
     variants: f64,
+    slow_loop: f64,
 }
 
 impl Parts {
@@ -214,6 +240,7 @@ impl Parts {
             + self.progress_penalty
             + self.cap
             + self.variants
+            + self.slow_loop
     }
 
     /// Limits the total to `limit` by a negative `cap` component.
@@ -238,9 +265,11 @@ impl Parts {
                 ("progress_penalty", self.progress_penalty),
                 ("cap", self.cap),
                 ("variants", self.variants),
+                ("slow_loop", self.slow_loop),
             ],
             loop_lines_per_s,
             protections: Vec::new(),
+            slow_loop: None,
         }
     }
 }
@@ -257,6 +286,87 @@ fn cpu_factor(cpu_percent: Option<f64>) -> f64 {
 /// 0 up to 2.5 lines/s, 1 from 10 lines/s.
 fn rate_factor(lines_per_s: f64) -> f64 {
     ramp(lines_per_s, 2.5, 10.0)
+}
+
+/// A block of three lines or more repeating at most this many times a second is slow: a
+/// status display redrawn every second, unless it is a loop of work (`slow_loop_of_work`).
+const SLOW_BLOCK_PASSES_PER_S: f64 = 1.2;
+
+/// Passes a slow block must have repeated, with nothing advancing, before it can count as a
+/// loop of work: a developer saving three times in a row rebuilds three times.
+const SLOW_LOOP_PASSES: u64 = 4;
+
+/// Mean tree CPU over a slow block's passes (percent of a core) that says every pass does
+/// its work again: a build, a test run, a process start. A display costs next to nothing
+/// (0-2 %; an editor's occasional rebuild between displays under 10 %).
+const SLOW_LOOP_CPU: f64 = 30.0;
+
+/// A cadence spread (coefficient of variation of the pass intervals) from which passes are
+/// paced by work — a model answering, a tool call — rather than by a timer. A timer (`sleep
+/// 1`, a scheduler) measures at or below 0.01; work typically 0.1-0.3, but six intervals
+/// are a small sample, so the line is drawn at six times the timer's spread.
+const WORK_PACED: f64 = 0.06;
+
+/// The least cadence spread of a slow loop whose passes cost CPU: a timer-driven display
+/// keeps its pace (about 0.01) however busy the rest of the job is, a rebuild's pace wanders
+/// with the build.
+const NOT_A_TIMER: f64 = 0.03;
+
+/// Slower than this many passes a second, a block is not judged as a slow loop: its passes
+/// are too far apart for the window to hold enough of them.
+const SLOW_LOOP_MIN_PASSES_PER_S: f64 = 0.4;
+
+/// Confidence a slow loop of work adds, making up for the line rate it does not have.
+const SLOW_LOOP_WEIGHT: f64 = 0.2;
+
+/// What a slow block (at most about a pass a second, which the heartbeat cap would hold
+/// down) shows beyond its repetition.
+struct SlowBlock {
+    passes: u64,
+    passes_per_s: f64,
+    progress: Progress,
+    texture: bool,
+    loop_cpu: Option<f64>,
+    cadence: Option<f64>,
+    /// Not every pass brought new text: its reworded lines come from a small set.
+    recurring_variants: bool,
+}
+
+/// A slow block is a status display or heartbeat (left alone) unless it is a loop of work:
+/// a block of several lines that has repeated `SLOW_LOOP_PASSES` times with no number in it
+/// moving (no progress, and no other value changing: the same result every pass), at 0.4
+/// passes a second or more, not at a timer's steady pace, and either costs CPU on every pass
+/// (a rebuild or re-run loop) or rewords its lines from a small set at a pace that wanders
+/// like work (an agent asking the same thing again). Returns that finding in words.
+fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
+    // A percentage frozen at one value (`[100%]` on every pass) is not progress.
+    let moving = !matches!(b.progress, Progress::None | Progress::FrozenPercent);
+    if b.passes < SLOW_LOOP_PASSES || moving || b.texture || b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S {
+        return None;
+    }
+    let cadence = b.cadence?;
+    if let Some(cpu) = b
+        .loop_cpu
+        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER)
+    {
+        return Some(format!(
+            "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
+             varying {:.0} %",
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
+    if cadence < WORK_PACED || !b.recurring_variants {
+        return None;
+    }
+    Some(format!(
+        "a slow loop of work: {} passes at {:.1}/s, reworded from a few variants, pace varying \
+         {:.0} % like work",
+        b.passes,
+        b.passes_per_s,
+        100.0 * cadence
+    ))
 }
 
 /// A job whose earlier bursts of repetition ended must repeat for twice its longest burst
@@ -301,10 +411,25 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     let heartbeat = if c.period <= 2 {
         passes_per_s <= 1.0 || (!c.error && passes_per_s <= 2.0)
     } else {
-        passes_per_s <= 1.2
+        passes_per_s <= SLOW_BLOCK_PASSES_PER_S
     };
     let spinner = c.animation && !c.error;
-    if heartbeat || spinner {
+    let slow_work = (heartbeat && !spinner && c.period >= 3)
+        .then(|| {
+            slow_loop_of_work(&SlowBlock {
+                passes: c.repetitions,
+                passes_per_s,
+                progress: c.progress,
+                texture: c.texture,
+                loop_cpu: c.loop_cpu,
+                cadence: c.cadence,
+                recurring_variants: false,
+            })
+        })
+        .flatten();
+    if slow_work.is_some() {
+        parts.slow_loop = SLOW_LOOP_WEIGHT * e;
+    } else if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let burst_floor = (bursts.longest * 2).min(MAX_BURST_FLOOR);
@@ -330,16 +455,29 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if parts.progress_penalty < 0.0 {
         protections.push(progress_protection(c.progress, c.countdown.as_deref()));
     }
-    if parts.cap < 0.0 && (heartbeat || spinner) {
+    if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
             "spinner frames".to_string()
         } else {
-            format!("heartbeat: {passes_per_s:.1} passes/s")
+            heartbeat_protection(passes_per_s, c.cadence, c.loop_cpu)
         });
     }
     let mut assessment = parts.into_assessment(Some(Path::Cycle), lines_per_s);
+    assessment.slow_loop = slow_work;
     assessment.protections = protections;
     assessment
+}
+
+/// The words for the heartbeat protection, with what set it apart from a loop of work.
+fn heartbeat_protection(passes_per_s: f64, cadence: Option<f64>, loop_cpu: Option<f64>) -> String {
+    let mut words = format!("heartbeat: {passes_per_s:.1} passes/s");
+    if let Some(cadence) = cadence {
+        words.push_str(&format!(", pace varying {:.0} %", 100.0 * cadence));
+    }
+    if let Some(cpu) = loop_cpu {
+        words.push_str(&format!(", tree CPU {cpu:.0} %"));
+    }
+    words
 }
 
 /// The words for a progress protection.
@@ -414,14 +552,32 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     let passes = l.passes as f64;
     let pass_interval = span / passes.max(1.0);
     let fresh = l.silence.as_secs_f64() <= 2.0 * pass_interval + FRESHNESS_SLACK_S;
-    let e = if fresh {
-        ramp(passes, 2.0, 4.0) * ramp(span, 1.0, 2.0)
-    } else {
-        0.0
-    };
     let lines_per_s = passes * l.period as f64 / span.max(0.05);
     let passes_per_s = passes / span.max(0.05);
     let recurring = l.novel_variants * 2 <= l.passes;
+    // Only a slow block: a faster one is judged by its rate, its variants and its wording.
+    let slow_work = (passes_per_s <= SLOW_BLOCK_PASSES_PER_S && !l.error)
+        .then(|| {
+            slow_loop_of_work(&SlowBlock {
+                // The run starts once a pass has been compared with the one before it, so
+                // the block has been printed twice more than the run's passes.
+                passes: l.passes + 2,
+                passes_per_s,
+                progress: l.progress,
+                texture: l.texture,
+                loop_cpu: l.loop_cpu,
+                cadence: l.cadence,
+                // Some pass brought no new text: its reworded line was printed before.
+                recurring_variants: l.novel_variants < l.passes,
+            })
+        })
+        .flatten();
+    // A slow loop of work has shown its passes already (`SLOW_LOOP_PASSES` of them).
+    let e = match (fresh, slow_work.is_some()) {
+        (false, _) => 0.0,
+        (true, true) => ramp(span, 1.0, 2.0),
+        (true, false) => ramp(passes, 2.0, 4.0) * ramp(span, 1.0, 2.0),
+    };
     let mut parts = Parts {
         variants: 0.62 * e,
         rate: 0.15 * e * rate_factor(lines_per_s),
@@ -432,7 +588,10 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
         ..Parts::default()
     };
     let mut protections = Vec::new();
-    if !recurring && !l.error && cpu < 0.5 {
+    if slow_work.is_some() {
+        parts.slow_loop = SLOW_LOOP_WEIGHT * e;
+        parts.novelty_penalty = 0.0;
+    } else if !recurring && !l.error && cpu < 0.5 {
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {
             protections.push(format!(
@@ -440,10 +599,10 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 l.novel_variants, l.passes
             ));
         }
-    } else if passes_per_s <= 1.2 && !l.error {
+    } else if passes_per_s <= SLOW_BLOCK_PASSES_PER_S && !l.error {
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {
-            protections.push(format!("heartbeat: {passes_per_s:.1} passes/s"));
+            protections.push(heartbeat_protection(passes_per_s, l.cadence, l.loop_cpu));
         }
     }
     if parts.progress_penalty < 0.0 {
@@ -451,6 +610,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     }
     let mut assessment = parts.into_assessment(Some(Path::Variants), lines_per_s);
     assessment.protections = protections;
+    assessment.slow_loop = slow_work;
     assessment
 }
 
@@ -500,6 +660,9 @@ mod tests {
             coverage: 1.0,
             example: "x".into(),
             countdown: None,
+            cadence: None,
+            loop_cpu: None,
+            texture: false,
         }
     }
 
