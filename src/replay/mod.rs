@@ -5,9 +5,10 @@
 //! The detector is pure: every observation carries its time, and `evaluate(at)` is the only
 //! place where time passes. So replay is a simulated clock — lines get the times the input
 //! gives them (a fixed `--rate` for plain text, the timing file, the cast's event times, or
-//! the recorded times), and the detector is asked for a decision at every 250 ms tick the
-//! supervisor would have asked at (`supervise::CHECK_INTERVAL`; a FlowForge recording carries
-//! the exact ticks of its run). Nothing sleeps, so an hour of log replays in well under a
+//! the recorded times), and the detector is asked for a decision at every tick the
+//! supervisor would have asked at (`supervise::next_check`: every 250 ms while lines arrive,
+//! every 500 ms when none came since the previous tick; a FlowForge recording carries the
+//! exact ticks of its run). Nothing sleeps, so an hour of log replays in well under a
 //! second. What a plain log cannot carry is the tree's CPU: the detector then judges output
 //! alone, as it does live before the first sample, which can only make it more cautious (CPU
 //! only ever adds to a loop already seen). A recording carries its samples.
@@ -20,7 +21,7 @@ mod lines;
 
 use crate::cli::ReplayArgs;
 use crate::detect::{Decision, Detector, Reason};
-use crate::supervise::CHECK_INTERVAL;
+use crate::supervise::{next_check, CHECK_INTERVAL};
 use input::{Flow, InputError, Kind, Observation};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -66,6 +67,8 @@ struct Engine<'o> {
     next_tick: Duration,
     recorded_ticks: bool,
     lines: u64,
+    /// Lines seen by the previous tick: none since makes the next tick a quiet one.
+    lines_at_tick: u64,
     last: Duration,
     intervention: Option<Intervention>,
     peak: f64,
@@ -117,7 +120,9 @@ impl Engine<'_> {
     fn catch_up(&mut self, at: Duration) -> Flow {
         while !self.recorded_ticks && self.next_tick <= at {
             let tick = self.next_tick;
-            self.next_tick += CHECK_INTERVAL;
+            let quiet = self.lines == self.lines_at_tick;
+            self.lines_at_tick = self.lines;
+            self.next_tick = next_check(tick, quiet);
             if self.tick(tick) == Flow::Stop {
                 return Flow::Stop;
             }
@@ -187,6 +192,7 @@ pub fn replay_to(args: &ReplayArgs, out: &mut dyn Write) -> Result<Verdict, Inpu
         next_tick: CHECK_INTERVAL,
         recorded_ticks: false,
         lines: 0,
+        lines_at_tick: 0,
         last: Duration::ZERO,
         intervention: None,
         peak: 0.0,

@@ -21,8 +21,7 @@ use super::output::{Analysed, AnalysisBudget, Pump, Sink, Turn};
 use super::sampler::TreeSampler;
 use super::{
     forward, kill_tree_once, AttemptEnd, Drain, Options, StdinCopy, StopReport, StopRequest, Watch,
-    ANALYSIS_LINES_PER_SECOND, CHECK_INTERVAL, COALESCE, DOUBLE_INTERRUPT, FORWARDED, KILL_REPEAT,
-    QUIET_CHECK_INTERVAL, RECHECK,
+    ANALYSIS_LINES_PER_SECOND, CHECK_INTERVAL, COALESCE, DOUBLE_INTERRUPT, FORWARDED, KILL_REPEAT, RECHECK,
 };
 use crate::sample::Stream;
 use flowforge_platform::fd;
@@ -356,16 +355,7 @@ impl<'c> Attempt<'c> {
         self.next_check = if watch.check_soon() {
             now + RECHECK
         } else {
-            // On the grid of the interval from the start, so quiet checks fall on the
-            // samples' whole seconds and share their wake-up.
-            let step = if quiet {
-                QUIET_CHECK_INTERVAL
-            } else {
-                CHECK_INTERVAL
-            };
-            let since = now.duration_since(self.started).as_nanos();
-            let steps = since / step.as_nanos() + 1;
-            self.started + Duration::from_nanos((steps * step.as_nanos()) as u64)
+            self.started + super::next_check(now.duration_since(self.started), quiet)
         };
     }
 

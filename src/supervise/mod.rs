@@ -59,6 +59,20 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(250);
 pub const QUIET_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 /// The next check while the watch waits for the rest of a request (see [`Watch::check_soon`]).
 const RECHECK: Duration = Duration::from_millis(10);
+
+/// When the check after one at `now` (time since the start) comes: on the grid of
+/// [`CHECK_INTERVAL`] while lines arrive, of [`QUIET_CHECK_INTERVAL`] once none came since
+/// the previous check, so quiet checks fall on the samples' whole seconds and share their
+/// wake-up. The live loop and `flowforge replay` both schedule by it.
+pub fn next_check(now: Duration, quiet: bool) -> Duration {
+    let step = if quiet {
+        QUIET_CHECK_INTERVAL
+    } else {
+        CHECK_INTERVAL
+    };
+    let steps = now.as_nanos() / step.as_nanos() + 1;
+    Duration::from_nanos(u64::try_from(steps * step.as_nanos()).unwrap_or(u64::MAX))
+}
 /// A second SIGINT within this span kills the tree at once.
 const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
 /// How long a flowing stream is left to gather before the next read (see the loop).
@@ -547,5 +561,23 @@ impl StdinCopy {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_check;
+    use std::time::Duration;
+
+    #[test]
+    fn checks_follow_the_output_and_quiet_ones_fall_on_the_half_seconds() {
+        let ms = Duration::from_millis;
+        assert_eq!(next_check(ms(0), false), ms(250));
+        assert_eq!(next_check(ms(251), false), ms(500));
+        // Quiet: the next half second, so that whole seconds share the sample's wake-up.
+        assert_eq!(next_check(ms(250), true), ms(500));
+        assert_eq!(next_check(ms(500), true), ms(1000));
+        assert_eq!(next_check(ms(750), true), ms(1000));
+        assert_eq!(next_check(ms(1003), true), ms(1500));
     }
 }
