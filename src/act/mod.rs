@@ -184,12 +184,15 @@ pub fn run(args: RunArgs) -> i32 {
     if let Some(api) = api {
         api.shutdown();
     }
-    let usage = flowforge_platform::process::self_usage();
-    log::info!(
-        "own usage: cpu {:.3} s, peak rss {} KiB",
-        usage.cpu_micros as f64 / 1e6,
-        usage.max_rss_bytes / 1024
-    );
+    // Read only when it is printed (-v): /proc/self/status is work on every run's exit path.
+    if log::log_enabled!(log::Level::Info) {
+        let usage = flowforge_platform::process::self_usage();
+        log::info!(
+            "own usage: cpu {:.3} s, peak rss {} KiB",
+            usage.cpu_micros as f64 / 1e6,
+            usage.max_rss_bytes / 1024
+        );
+    }
     code
 }
 
