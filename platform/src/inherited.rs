@@ -88,7 +88,6 @@ pub(crate) fn ignore_raw(signal: i32) -> libc::c_int {
 }
 
 /// Sets `signal` to `SIG_DFL` the same way (see [`ignore_raw`]).
-#[cfg(target_os = "linux")]
 pub(crate) fn default_raw(signal: i32) -> libc::c_int {
     set_raw(signal, libc::SIG_DFL)
 }

@@ -116,24 +116,13 @@ fn fork_shim(argv: &[OsString], pty: bool, stdio: [StdioSource; 3], channel: &Ow
     }
 }
 
-/// In the forked shim: what exec would have done. Signals to their dispositions at start,
-/// the stdio sources on 0–2 and the channel on 3, every close-on-exec descriptor closed, then
-/// the signal mask FlowForge was started with.
+/// In the forked shim: what exec would have done. Signals to their dispositions and mask at
+/// start, the stdio sources on 0–2 and the channel on 3, every close-on-exec descriptor
+/// closed.
 #[cfg(target_os = "linux")]
 fn become_shim(sources: [i32; 3], channel_fd: i32, inherited: &Inherited) -> io::Result<()> {
-    for signal in 1..=64 {
-        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
-            continue;
-        }
-        let ret = if inherited.ignored(signal) {
-            crate::inherited::ignore_raw(signal)
-        } else {
-            crate::inherited::default_raw(signal)
-        };
-        if ret == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    let every = |signal| signal != libc::SIGKILL && signal != libc::SIGSTOP;
+    restore_signals(inherited, &every, &inherited.mask().0)?;
     // Park every source above the targets first, so no dup2 overwrites a source that a
     // later one still needs (a source may itself be 0-3).
     let mut parked = [0i32; 4];
@@ -157,7 +146,7 @@ fn become_shim(sources: [i32; 3], channel_fd: i32, inherited: &Inherited) -> io:
             0,
         )
     })?;
-    crate::process::set_signal_mask(&inherited.mask())
+    Ok(())
 }
 
 /// The shim as `flowforge __shim [--pty] -- CMD...`, exec'd (where there is no fork path).
@@ -190,7 +179,7 @@ fn exec_shim(argv: &[OsString], pty: bool, stdio: [StdioSource; 3], channel: &Ow
                 return Err(io::Error::last_os_error());
             }
             // The shim captures this state again at its start and hands it to the command.
-            restore_signals(&inherited, &[], &mask.0)
+            restore_signals(&inherited, &|_| false, &mask.0)
         });
     }
     let child = command.spawn()?;
@@ -232,7 +221,11 @@ pub fn spawn_command(argv: &[OsString], setup: CommandSetup<'_>) -> io::Result<i
                     return Err(io::Error::last_os_error());
                 }
             }
-            restore_signals(&inherited, &FORWARDED_AND_IGNORED, &mask.0)?;
+            restore_signals(
+                &inherited,
+                &|signal| FORWARDED_AND_IGNORED.contains(&signal),
+                &mask.0,
+            )?;
             #[cfg(target_os = "linux")]
             {
                 // SAFETY: prctl with integer arguments.
@@ -254,20 +247,25 @@ pub fn spawn_command(argv: &[OsString], setup: CommandSetup<'_>) -> io::Result<i
     Ok(child.id() as i32)
 }
 
-/// Between fork and exec: every signal that was ignored at start is ignored again, each of
-/// `reset` that was not goes back to its default, and the mask becomes `mask`.
+/// Between fork and exec (or in the forked shim): every signal that was ignored at start is
+/// ignored again, each one `reset` picks that was not goes back to its default, and the mask
+/// becomes `mask`.
 /// Async-signal-safe: signal(2) and sigprocmask(2) on values computed before the fork.
-fn restore_signals(inherited: &Inherited, reset: &[i32], mask: &libc::sigset_t) -> io::Result<()> {
+fn restore_signals(
+    inherited: &Inherited,
+    reset: &dyn Fn(i32) -> bool,
+    mask: &libc::sigset_t,
+) -> io::Result<()> {
     for signal in 1..=64 {
-        if inherited.ignored(signal) {
-            if crate::inherited::ignore_raw(signal) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-        } else if reset.contains(&signal) {
-            // SAFETY: signal(2) with a valid number and SIG_DFL; async-signal-safe.
-            if unsafe { libc::signal(signal, libc::SIG_DFL) } == libc::SIG_ERR {
-                return Err(io::Error::last_os_error());
-            }
+        let ret = if inherited.ignored(signal) {
+            crate::inherited::ignore_raw(signal)
+        } else if reset(signal) {
+            crate::inherited::default_raw(signal)
+        } else {
+            continue;
+        };
+        if ret == -1 {
+            return Err(io::Error::last_os_error());
         }
     }
     // SAFETY: `mask` is an initialised sigset_t; the old mask is not requested.
