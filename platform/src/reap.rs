@@ -97,6 +97,16 @@ pub fn reap_any() -> io::Result<Option<(i32, ExitStatus)>> {
     }
 }
 
+/// Reaps `pid`, a child that has exited already (or is about to): a blocking `waitpid` on
+/// that pid alone, retried on EINTR. Its status is not wanted.
+pub fn reap_exited(pid: i32) {
+    let mut status = 0;
+    // SAFETY: `status` is valid writable memory.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
+}
+
 /// Whether an error from [`reap_any`] means "no children left".
 pub fn is_no_children(err: &io::Error) -> bool {
     err.raw_os_error() == Some(libc::ECHILD)

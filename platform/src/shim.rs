@@ -123,6 +123,7 @@ fn supervise(channel: &OwnedFd, argv: &[OsString], pty: bool) -> io::Result<i32>
         }
     };
     send(channel, Message::Started { pid: command })?;
+    spawn::close_flowforge_descriptors()?;
     // The shim holds no stream: output ends when the tree's writers are gone.
     let devnull = fd::open_devnull()?;
     for target in 0..=2 {

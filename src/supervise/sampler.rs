@@ -31,21 +31,20 @@ pub struct TreeReading {
 }
 
 impl TreeSampler {
-    /// Starts sampling the tree below `root` (the shim), taking the baseline now.
+    /// Starts sampling the tree below `root` (the shim), which has just been started.
+    ///
+    /// No baseline is read: every process of a new tree is new, and new processes count
+    /// from zero anyway, so the first interval's CPU is exact without one. Not reading
+    /// `/proc` at the start also keeps a short command's start and exit cheap: procfs
+    /// entries that were never looked up cost nothing to drop when the process is reaped.
     pub fn new(root: i32) -> TreeSampler {
-        let mut sampler = TreeSampler {
+        TreeSampler {
             root,
             ticks_per_second: tree::clock_ticks_per_second() as f64,
             page_size: tree::page_size(),
             previous: HashMap::new(),
             previous_at: Instant::now(),
-        };
-        let stats = sampler.read_tree();
-        sampler.previous = stats
-            .iter()
-            .map(|s| ((s.pid, s.start_time), s.own_ticks + s.children_ticks))
-            .collect();
-        sampler
+        }
     }
 
     fn read_tree(&self) -> Vec<ProcStat> {
