@@ -35,7 +35,7 @@ use std::collections::VecDeque;
 use std::error::Error;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -97,6 +97,8 @@ pub(super) struct Shared {
     pub(super) written_samples: AtomicU64,
     /// Samples the recorder was given, written or not: what the loss count is taken from.
     pub(super) recorded_samples: AtomicU64,
+    /// Samples sent and not yet received by the writer: the bound of their channel.
+    pub(super) queued_samples: AtomicUsize,
     pub(super) end_written: AtomicBool,
     pub(super) done: Mutex<bool>,
     pub(super) done_signal: Condvar,
@@ -125,6 +127,7 @@ impl Shared {
             written_events: AtomicU64::new(0),
             written_samples: AtomicU64::new(0),
             recorded_samples: AtomicU64::new(0),
+            queued_samples: AtomicUsize::new(0),
             end_written: AtomicBool::new(false),
             done: Mutex::new(false),
             done_signal: Condvar::new(),
@@ -431,6 +434,7 @@ impl Writer {
     fn take_samples(&mut self) {
         let failing = self.retry_at.is_some();
         while let Ok(sample) = self.sample_rx.try_recv() {
+            self.shared.queued_samples.fetch_sub(1, Ordering::SeqCst);
             if !failing {
                 self.samples.push(sample);
             }

@@ -8,9 +8,11 @@
 //! wait), which is also what makes SQLite fast.
 //!
 //! Two channels, because the two kinds of rows deserve different failure modes:
-//! - samples arrive every tick and are only useful in bulk, so they go through a bounded
-//!   `sync_channel` with `try_send`: when the writer falls behind they are dropped and
-//!   counted, and memory stays bounded however long the database is stuck;
+//! - samples arrive every tick and are only useful in bulk, so their channel is bounded (a
+//!   count of queued samples in [`Shared`], checked before each send): when the writer
+//!   falls behind they are dropped and counted, and memory stays bounded however long the
+//!   database is stuck. Not a `sync_channel`: that allocates and touches every slot at
+//!   once, work on every run's start for a queue that is almost always empty;
 //! - every other category (lifecycle, decision, action, outcome, control, alert, error) is
 //!   rare and is the explanation of an intervention, so it goes through an unbounded
 //!   channel and is never dropped: the writer keeps it in a backlog until a commit succeeds.
@@ -44,7 +46,7 @@ use super::{NewRun, RunEnd, RunId, SampleRow};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -92,7 +94,7 @@ enum Inner {
 struct Live {
     path: PathBuf,
     events: Sender<Msg>,
-    samples: SyncSender<SampleRow>,
+    samples: Sender<SampleRow>,
     inbox: Arc<Mutex<Receiver<Msg>>>,
     shared: Arc<Shared>,
     /// Events sent after the writer thread went away; spilled at finish.
@@ -135,7 +137,7 @@ impl Recorder {
 
     fn live(path: &Path, start: Start, open_state: OpenState) -> io::Result<Recorder> {
         let (events, inbox) = mpsc::channel();
-        let (samples, sample_rx) = mpsc::sync_channel(SAMPLE_QUEUE);
+        let (samples, sample_rx) = mpsc::channel();
         let inbox = Arc::new(Mutex::new(inbox));
         let shared = Arc::new(Shared::new(open_state));
         let (thread_inbox, thread_shared) = (Arc::clone(&inbox), Arc::clone(&shared));
@@ -228,7 +230,10 @@ impl Recorder {
             // Full or disconnected: either way the sample is dropped, and the run's end
             // (and finish) count dropped samples as recorded minus written.
             live.shared.recorded_samples.fetch_add(1, Ordering::SeqCst);
-            if live.samples.try_send(*sample).is_err() {
+            let queued = &live.shared.queued_samples;
+            let room = queued.fetch_add(1, Ordering::SeqCst) < SAMPLE_QUEUE;
+            if !room || live.samples.send(*sample).is_err() {
+                queued.fetch_sub(1, Ordering::SeqCst);
                 self.samples_refused.fetch_add(1, Ordering::Relaxed);
             }
         }

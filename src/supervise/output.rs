@@ -187,7 +187,8 @@ impl Pump {
             pending_from: 0,
             source_ready: true,
             splitter: LineSplitter::new(),
-            buffer: vec![0u8; CHUNK].into_boxed_slice(),
+            // Allocated at the first read: a quiet command never pays for it (start, RSS).
+            buffer: Box::default(),
             stats: PumpStats::default(),
             sink_broken: false,
             skipped: false,
@@ -243,6 +244,9 @@ impl Pump {
             };
             if !self.source_ready {
                 return Turn::Idle;
+            }
+            if self.buffer.is_empty() {
+                self.buffer = vec![0u8; CHUNK].into_boxed_slice();
             }
             let n = match fd::read(source.as_fd(), &mut self.buffer) {
                 Ok(0) => return self.end_of_source(on_line),
