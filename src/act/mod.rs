@@ -21,7 +21,7 @@ pub mod watch;
 use crate::diag::diag;
 use crate::evidence::retention::Policy;
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
-use crate::supervise::{self, AttemptEnd, SpawnError, StopReport, Supervisor};
+use crate::supervise::{self, AttemptEnd, Launched, SpawnError, StopReport, Supervisor};
 use crate::units::format_duration;
 use flowforge_platform::kill::signal_name;
 use flowforge_platform::reap::ExitStatus;
@@ -44,13 +44,44 @@ const RETENTION_VAR: &str = "FLOWFORGE_RETENTION";
 /// printed to stderr instead.
 const EVIDENCE_FLUSH_DEADLINE: Duration = Duration::from_secs(3);
 
-/// Opens the evidence store as `--db`, `--no-db` and `--require-db` ask; `Err` is the exit
-/// status when the run must not go on.
-fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
+/// The recorder that must exist before the command starts: none for `--no-db`, the
+/// synchronously opened store for `--require-db` (`Err` is the exit status when it cannot
+/// be used, and the command never starts). `Ok(None)` means the store is opened in the
+/// background, by [`start_background_recorder`], once the command is starting.
+fn recorder_before_launch(args: &RunArgs) -> Result<Option<Recorder>, i32> {
     let DbChoice::Record { path, required } = &args.db else {
-        return Ok(Recorder::disabled().redacting(args.redact));
+        return Ok(Some(Recorder::disabled().redacting(args.redact)));
     };
-    let db = evidence::resolve_db_path(path.as_deref());
+    if !*required {
+        return Ok(None);
+    }
+    match Recorder::start(&evidence::resolve_db_path(path.as_deref()), new_run(args)) {
+        Ok((recorder, _)) => {
+            recorder.apply_retention(retention_policy(args.retention));
+            Ok(Some(recorder))
+        }
+        Err(e) => {
+            diag!("{} (--require-db)", crate::diag::with_sources(&e));
+            Err(EXIT_FLOWFORGE_FAILED)
+        }
+    }
+}
+
+/// Opening the database and inserting the run's row happen on the writer thread while the
+/// command starts; a database it cannot use is one warning from there, and the run goes on
+/// with its critical events printed to stderr at the end.
+fn start_background_recorder(args: &RunArgs) -> Recorder {
+    let path = match &args.db {
+        DbChoice::Record { path, .. } => path.as_deref(),
+        DbChoice::Off => None,
+    };
+    let recorder = Recorder::start_background(&evidence::resolve_db_path(path), new_run(args));
+    recorder.apply_retention(retention_policy(args.retention));
+    recorder
+}
+
+/// The run's row as the store gets it.
+fn new_run(args: &RunArgs) -> NewRun {
     let argv = args
         .command
         .iter()
@@ -59,25 +90,7 @@ fn open_recorder(args: &RunArgs) -> Result<Recorder, i32> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut run = NewRun::new(argv, &cwd, args.action.name());
     run.redact = args.redact;
-    let retention = retention_policy(args.retention);
-    if !*required {
-        // Opening the database and inserting the run's row happen on the writer thread
-        // while the child is spawned; a database it cannot use is one warning from there,
-        // and the run goes on with its critical events printed to stderr at the end.
-        let recorder = Recorder::start_background(&db, run);
-        recorder.apply_retention(retention);
-        return Ok(recorder);
-    }
-    match Recorder::start(&db, run) {
-        Ok((recorder, _)) => {
-            recorder.apply_retention(retention);
-            Ok(recorder)
-        }
-        Err(e) => {
-            diag!("{} (--require-db)", crate::diag::with_sources(&e));
-            Err(EXIT_FLOWFORGE_FAILED)
-        }
-    }
+    run
 }
 
 /// `--retention`, else `FLOWFORGE_RETENTION`, else the default; an invalid variable is one
@@ -117,7 +130,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
         _ => None,
     };
-    let recorder = match open_recorder(&args) {
+    let before_launch = match recorder_before_launch(&args) {
         Ok(recorder) => recorder,
         Err(code) => return code,
     };
@@ -134,18 +147,24 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_FLOWFORGE_FAILED;
         }
     };
-    // Outlives the supervision: its socket goes away only once the run's end is recorded,
-    // so the API never sees a finished run without its end (which would read as lost).
-    let mut control = db.map(|db| control::RunControl::new(db, live.clone()));
-    let record = RunRecorder::new(recorder, command_text(&args));
-
     let options = supervise::Options {
         pty: args.pty,
         tick: args.tick,
         kill_grace: args.kill_grace,
     };
+    // Everything that can refuse the run has been checked: the command starts now, and
+    // the recorder and the loop are set up while its shim execs it.
+    let first = Launched::start(&args.command, &options);
+    let recorder = before_launch.unwrap_or_else(|| start_background_recorder(&args));
+    // Outlives the supervision: its socket goes away only once the run's end is recorded,
+    // so the API never sees a finished run without its end (which would read as lost).
+    let mut control = db.map(|db| control::RunControl::new(db, live.clone()));
+    let record = RunRecorder::new(recorder, command_text(&args));
+
     let (code, outcome) = match Supervisor::new(options) {
         Err(e) => {
+            // Dropping the launch closes its shim's channel: the shim takes the tree down.
+            drop(first);
             diag!("cannot set up supervision: {e}");
             record.error("supervisor_setup", format!("cannot set up supervision: {e}"));
             (EXIT_FLOWFORGE_FAILED, "failed")
@@ -153,6 +172,7 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(mut supervisor) => supervise_run(
             &args,
             &mut supervisor,
+            first,
             &record,
             recording.as_mut(),
             control.as_mut(),
@@ -196,10 +216,12 @@ pub fn run(args: RunArgs) -> i32 {
     code
 }
 
-/// The attempt loop: one attempt, or several under `--action restart`.
+/// The attempt loop: one attempt, or several under `--action restart`. The first
+/// attempt's command was launched already (see [`Launched::start`]).
 fn supervise_run(
     args: &RunArgs,
     supervisor: &mut Supervisor,
+    first: Result<Launched, SpawnError>,
     record: &RunRecorder,
     mut recording: Option<&mut recording::Recording>,
     control: Option<&mut control::RunControl>,
@@ -212,18 +234,20 @@ fn supervise_run(
     )
     .with_control(control);
     let mut policy = RestartPolicy::new(args.restart_budget.clone());
+    let mut first = Some(first);
     loop {
         watch.begin_attempt();
-        let attempt = match recording.as_deref_mut() {
+        let launched = match first.take() {
+            Some(launched) => launched,
+            None => Launched::start(&args.command, supervisor.options()),
+        };
+        let attempt = launched.and_then(|launched| match recording.as_deref_mut() {
             Some(recording) => {
                 recording.begin_attempt();
-                supervisor.run(
-                    &args.command,
-                    &mut recording::Recorded::new(&mut watch, recording),
-                )
+                supervisor.supervise(launched, &mut recording::Recorded::new(&mut watch, recording))
             }
-            None => supervisor.run(&args.command, &mut watch),
-        };
+            None => supervisor.supervise(launched, &mut watch),
+        });
         let end = match attempt {
             Err(e) => return spawn_failed(record, &e),
             Ok(end) => end,

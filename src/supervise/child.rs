@@ -84,7 +84,23 @@ pub struct Child {
     pub pty_input: Option<OwnedFd>,
 }
 
-pub fn spawn(argv: &[OsString], wiring: Wiring) -> Result<Child, SpawnError> {
+/// A shim that has been forked and is starting the command; its first report (the exec's
+/// result) is not read yet. FlowForge finishes setting itself up meanwhile, then calls
+/// [`Launch::confirm`]. Dropped unconfirmed, it closes the channel, and the shim takes
+/// the tree down (FlowForge is gone, as far as it can tell).
+pub struct Launch {
+    shim: i32,
+    program: String,
+    wiring: Wiring,
+    exit_notifier: Option<OwnedFd>,
+    ours: OwnedFd,
+    stdout_read: OwnedFd,
+    stderr_read: Option<OwnedFd>,
+    pty_input: Option<OwnedFd>,
+}
+
+/// Starts the command: its streams, and the shim that execs it.
+pub fn launch(argv: &[OsString], wiring: Wiring) -> Result<Launch, SpawnError> {
     let (ours, theirs) = fd::socketpair().map_err(failed("socketpair"))?;
     let mut stdin = StdioSource::Inherit;
     let (stdout_read, stdout, stderr_read, stderr, pty_input);
@@ -128,65 +144,88 @@ pub fn spawn(argv: &[OsString], wiring: Wiring) -> Result<Child, SpawnError> {
     let shim = spawn::start_shim(argv, wiring.pty, [stdin, stdout, stderr], &theirs)
         .map_err(failed("starting the supervisor shim"))?;
     drop(theirs);
-    let exit_notifier = exit_notifier(shim);
-
-    let program = argv
-        .first()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let pid = match read_message_blocking(&ours) {
-        Ok(Some(Message::Started { pid })) => pid,
-        Ok(Some(Message::SpawnFailed { errno })) => {
-            wait_for(shim);
-            let source = io::Error::from_raw_os_error(errno);
-            return Err(match errno {
-                libc::ENOENT => SpawnError::NotFound { program },
-                _ => SpawnError::NotExecutable { program, source },
-            });
-        }
-        Ok(_) => {
-            wait_for(shim);
-            return Err(SpawnError::Failed {
-                what: "the supervisor shim",
-                source: io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "it ended before starting the command",
-                ),
-            });
-        }
-        Err(source) => {
-            wait_for(shim);
-            return Err(SpawnError::Failed {
-                what: "reading from the supervisor shim",
-                source,
-            });
-        }
-    };
-    let pty_master = match wiring.pty {
-        true => Some(stdout_read.try_clone().map_err(failed("dup"))?),
-        false => None,
-    };
-    for fd in [
-        Some(&ours),
-        Some(&stdout_read),
-        stderr_read.as_ref(),
-        pty_input.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        fd::set_nonblocking(fd.as_fd_borrowed(), true).map_err(failed("setting O_NONBLOCK"))?;
-    }
-    Ok(Child {
+    Ok(Launch {
         shim,
-        pid,
-        exit_notifier,
-        channel: ours,
-        stdout: Some(stdout_read),
-        pty_master,
-        stderr: stderr_read,
+        program: argv
+            .first()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        wiring,
+        exit_notifier: exit_notifier(shim),
+        ours,
+        stdout_read,
+        stderr_read,
         pty_input,
     })
+}
+
+impl Launch {
+    /// Waits for the shim's report: the running child, or why the command could not start.
+    pub fn confirm(self) -> Result<Child, SpawnError> {
+        let Launch {
+            shim,
+            program,
+            wiring,
+            exit_notifier,
+            ours,
+            stdout_read,
+            stderr_read,
+            pty_input,
+        } = self;
+        let pid = match read_message_blocking(&ours) {
+            Ok(Some(Message::Started { pid })) => pid,
+            Ok(Some(Message::SpawnFailed { errno })) => {
+                wait_for(shim);
+                let source = io::Error::from_raw_os_error(errno);
+                return Err(match errno {
+                    libc::ENOENT => SpawnError::NotFound { program },
+                    _ => SpawnError::NotExecutable { program, source },
+                });
+            }
+            Ok(_) => {
+                wait_for(shim);
+                return Err(SpawnError::Failed {
+                    what: "the supervisor shim",
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "it ended before starting the command",
+                    ),
+                });
+            }
+            Err(source) => {
+                wait_for(shim);
+                return Err(SpawnError::Failed {
+                    what: "reading from the supervisor shim",
+                    source,
+                });
+            }
+        };
+        let pty_master = match wiring.pty {
+            true => Some(stdout_read.try_clone().map_err(failed("dup"))?),
+            false => None,
+        };
+        for fd in [
+            Some(&ours),
+            Some(&stdout_read),
+            stderr_read.as_ref(),
+            pty_input.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fd::set_nonblocking(fd.as_fd_borrowed(), true).map_err(failed("setting O_NONBLOCK"))?;
+        }
+        Ok(Child {
+            shim,
+            pid,
+            exit_notifier,
+            channel: ours,
+            stdout: Some(stdout_read),
+            pty_master,
+            stderr: stderr_read,
+            pty_input,
+        })
+    }
 }
 
 /// Debug builds only: with this variable set, pidfd_open is treated as unavailable, so the

@@ -11,6 +11,10 @@
 //! attempt ends when the shim has exited — which it does only once the command and every
 //! descendant are gone — and the output is drained or given up on.
 //!
+//! An attempt begins with [`Launched::start`], which forks the shim and returns at once; the
+//! loop's setup and the confirmation of the exec come after. For the first attempt FlowForge
+//! sets up its recorder and this loop in between, while the shim starts the command.
+//!
 //! Stopping the tree: SIGTERM to the command's process group and to every descendant found
 //! below FlowForge (escapees in other groups or sessions included, since the shim and
 //! FlowForge are subreapers), then SIGKILL after the grace, repeated until the shim reports
@@ -207,6 +211,40 @@ impl Drain {
     }
 }
 
+/// An attempt's command, being started by its shim: [`Launched::start`] forks the shim and
+/// returns at once, so that the first attempt's command starts while FlowForge sets up its
+/// recorder and its loop ([`Supervisor::new`]), on the other core if there is one. A
+/// `Launched` that is dropped instead of supervised closes the shim's channel, and the shim
+/// takes the tree down.
+pub struct Launched {
+    launch: child::Launch,
+    started: Instant,
+}
+
+impl Launched {
+    pub fn start(argv: &[OsString], options: &Options) -> Result<Launched, SpawnError> {
+        // Orphans of the tree re-parent to us if the shim dies: from the first instant.
+        flowforge_platform::process::set_child_subreaper().map_err(|source| SpawnError::Failed {
+            what: "becoming a child subreaper",
+            source,
+        })?;
+        let tty = |fd| fd::isatty(fd::stdio(fd));
+        let pty = match options.pty {
+            PtyMode::Always => true,
+            PtyMode::Never => false,
+            PtyMode::Auto => tty(1),
+        };
+        let wiring = Wiring {
+            pty,
+            stderr_on_pty: pty && tty(2),
+            stdin_on_pty: pty && tty(0),
+        };
+        let started = Instant::now();
+        let launch = child::launch(argv, wiring)?;
+        Ok(Launched { launch, started })
+    }
+}
+
 /// The loop's long-lived parts, kept across attempts (restarts).
 pub struct Supervisor {
     poll: Poll,
@@ -220,7 +258,6 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub fn new(options: Options) -> io::Result<Supervisor> {
-        flowforge_platform::process::set_child_subreaper()?;
         let poll = Poll::new()?;
         // A forwarded signal ignored on entry (`nohup`, SIGINT of a background job) stays
         // ignored, here and in the command (the shim passes the dispositions on).
@@ -252,30 +289,19 @@ impl Supervisor {
         })
     }
 
-    fn wiring(&self) -> Wiring {
-        let tty = |fd| fd::isatty(fd::stdio(fd));
-        let pty = match self.options.pty {
-            PtyMode::Always => true,
-            PtyMode::Never => false,
-            PtyMode::Auto => tty(1),
-        };
-        Wiring {
-            pty,
-            stderr_on_pty: pty && tty(2),
-            stdin_on_pty: pty && tty(0),
-        }
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
-    /// Runs one attempt of `argv` to its end.
-    pub fn run(&mut self, argv: &[OsString], watch: &mut dyn Watch) -> Result<AttemptEnd, SpawnError> {
-        let wiring = self.wiring();
-        let started = Instant::now();
-        let child = child::spawn(argv, wiring)?;
+    /// Runs the attempt whose command [`Launched::start`] began, to its end.
+    pub fn supervise(&mut self, launched: Launched, watch: &mut dyn Watch) -> Result<AttemptEnd, SpawnError> {
+        let Launched { launch, started } = launched;
+        let child = launch.confirm()?;
         log::info!(
             "started pid {} (shim {}) pty={}",
             child.pid,
             child.shim,
-            wiring.pty
+            child.pty_master.is_some()
         );
         watch.started(child.pid);
         let mut child = child;
@@ -385,6 +411,11 @@ impl Supervisor {
             stderr_pump,
             stdin_copy,
         );
+        if child.exit_notifier.is_none() {
+            // Without a pidfd only SIGCHLD tells of the shim's exit, and the first attempt's
+            // shim was forked before our handler existed: look once now that it does.
+            attempt.on_reap();
+        }
         let mut wake: Option<i32> = None;
         while !attempt.is_over() {
             if let Some(fd) = watch.wake_fd().filter(|fd| wake != Some(*fd)) {
