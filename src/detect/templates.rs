@@ -105,8 +105,7 @@ impl TemplateTable {
     pub fn new(half_life: Duration) -> TemplateTable {
         TemplateTable {
             entries: HashMap::default(),
-            // Allocated at the first line: a run that prints nothing never pays for it.
-            seen: Vec::new(),
+            seen: vec![0; SEEN_BITS / 64],
             total_weight: 0.0,
             total_at: Duration::ZERO,
             half_life_s: half_life.as_secs_f64().max(0.1),
@@ -119,9 +118,6 @@ impl TemplateTable {
             hash as usize % SEEN_BITS,
             (hash >> 40 ^ hash.rotate_left(17)) as usize % SEEN_BITS,
         ];
-        if self.seen.is_empty() {
-            self.seen = vec![0; SEEN_BITS / 64];
-        }
         let mut new = false;
         for bit in probes {
             let (word, mask) = (bit / 64, 1u64 << (bit % 64));

@@ -159,7 +159,7 @@ pub struct Pump {
     pending_from: usize,
     source_ready: bool,
     splitter: LineSplitter,
-    buffer: Box<[u8]>,
+    buffer: ReadBuffer,
     pub stats: PumpStats,
     /// Set when our sink broke (EPIPE): the source was closed on purpose.
     pub sink_broken: bool,
@@ -168,6 +168,27 @@ pub struct Pump {
     /// The last turn read data and then emptied the source: output is flowing in small
     /// writes, and waiting a moment lets it arrive in bigger reads (see `coalesce`).
     drained_while_flowing: bool,
+}
+
+/// A pump's read buffer, allocated at the first read: a command that prints nothing never
+/// pays for it (a run's start, its resident memory).
+#[derive(Default)]
+struct ReadBuffer(Box<[u8]>);
+
+impl ReadBuffer {
+    fn get_or_allocate(&mut self) -> &mut [u8] {
+        if self.0.is_empty() {
+            self.0 = vec![0u8; CHUNK].into_boxed_slice();
+        }
+        &mut self.0
+    }
+}
+
+impl std::ops::Deref for ReadBuffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// What the analysis sees of a stream.
@@ -187,8 +208,7 @@ impl Pump {
             pending_from: 0,
             source_ready: true,
             splitter: LineSplitter::new(),
-            // Allocated at the first read: a quiet command never pays for it (start, RSS).
-            buffer: Box::default(),
+            buffer: ReadBuffer::default(),
             stats: PumpStats::default(),
             sink_broken: false,
             skipped: false,
@@ -245,10 +265,7 @@ impl Pump {
             if !self.source_ready {
                 return Turn::Idle;
             }
-            if self.buffer.is_empty() {
-                self.buffer = vec![0u8; CHUNK].into_boxed_slice();
-            }
-            let n = match fd::read(source.as_fd(), &mut self.buffer) {
+            let n = match fd::read(source.as_fd(), self.buffer.get_or_allocate()) {
                 Ok(0) => return self.end_of_source(on_line),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -353,7 +370,7 @@ impl Pump {
         self.pending_from = 0;
         if let Some(source) = self.source.take() {
             for _ in 0..64 {
-                match fd::read(source.as_fd(), &mut self.buffer) {
+                match fd::read(source.as_fd(), self.buffer.get_or_allocate()) {
                     Ok(0) => break,
                     Ok(n) => {
                         self.stats.bytes += n as u64;
