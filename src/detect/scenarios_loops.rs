@@ -582,3 +582,29 @@ fn failure_words_in_a_searched_name_keep_a_slow_loop_on_its_path() {
     let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow loop with failure words in names");
     assert!(summary.contains("a slow loop of work"), "{summary}");
 }
+
+#[test]
+fn a_request_and_the_same_error_paced_by_the_network() {
+    // A script re-requesting a URL that answers 404, about 1.4 times a second (round trips
+    // of 0.35-1.1 s), a fresh request id each time: a failing two-line pass faster than a
+    // heartbeat, which the short hold of a slow loop decides.
+    let mut rng = Rng::new(47);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for _ in 0..60 {
+        let id = rng.hex(12);
+        t.line(
+            at,
+            Stream::Stdout,
+            "GET https://api.example.com/repos/acme/widget-cli/releases/tags/v3.2.0",
+        );
+        at += rng.range(0.35, 1.1);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("gh: Not Found (HTTP 404) request-id={id}"),
+        );
+    }
+    let summary = assert_fires_within(&mut t, 1.0, 4.5, "request and the same 404");
+    assert!(summary.contains("2-line call and failed result"), "{summary}");
+}

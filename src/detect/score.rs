@@ -501,7 +501,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         passes_per_s <= SLOW_BLOCK_PASSES_PER_S
     };
     let spinner = c.animation && !c.error;
-    let slow_work = (heartbeat && !spinner && c.period >= 2)
+    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a two-line pass
+    // (a call and its result) up to two passes a second, where a failing one is no longer
+    // a heartbeat but would otherwise wait out the full hold.
+    let slow = heartbeat || (c.period == 2 && passes_per_s <= 2.0);
+    let slow_work = (slow && !spinner && c.period >= 2)
         .then(|| {
             slow_loop_of_work(&SlowBlock {
                 period: c.period,
