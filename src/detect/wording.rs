@@ -259,6 +259,7 @@ mod tests {
             "FATAL: cannot open file",
             "java.lang.IllegalStateException: bad",
             "HTTPError 503",
+            r#"The Deployment "web" is invalid: spec.replicas: Invalid value: -1"#,
         ] {
             assert!(error(line), "{line:?} should have error wording");
         }
@@ -277,6 +278,7 @@ mod tests {
             "the request was handled in time out of courtesy",
             "stderr redirected",
             "terror and errant errands",
+            "0 invalid records skipped",
         ] {
             assert!(!error(line), "{line:?} should not have error wording");
         }
