@@ -45,8 +45,13 @@
 //! repeat one block. So a slow block of several lines counts only as a loop of work: four
 //! passes with nothing in them moving, at a pace that is not a timer's (the trackers measure
 //! the spread of the pass intervals), and with CPU spent over the passes (the detector keeps
-//! the last sixteen tree samples) or reworded lines drawn from a small set. A single status
-//! line at a steady pace, or a few rebuilds after real edits, stays alone.
+//! the last sixteen tree samples) or reworded lines drawn from a small set. Two more kinds of
+//! slow loop need no CPU: a block that fails the same way five times over (a wrapper
+//! re-running a tool, even at a timer's pace) unless it says it waits (`waiting for ssh`,
+//! `retrying in 1s`), and a two-line pass — a call and the same failed or empty result —
+//! five times over at a pace that wanders like a model's, which a poller's sleep or poll
+//! timeout does not. A single status line at a steady pace, a wait loop that says so, or a
+//! few rebuilds after real edits, stays alone.
 //!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
@@ -378,6 +383,8 @@ impl Detector {
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
+                    wait: infos.iter().any(|t| t.wording.wait),
+                    empty: infos.iter().any(|t| t.wording.empty),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -444,6 +451,7 @@ impl Detector {
                     cadence: l.cadence,
                     loop_cpu: self.cpu_since(l.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
+                    wait: infos.iter().any(|t| t.wording.wait),
                 }
             });
         Signals {

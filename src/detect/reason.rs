@@ -194,6 +194,8 @@ mod tests {
                 cadence: None,
                 loop_cpu: None,
                 texture: false,
+                wait: false,
+                empty: false,
             }),
             repetition: None,
             loose: None,

@@ -461,4 +461,116 @@ mod real_output {
         });
         t.run(20.0).assert_never_fires("a few rebuilds");
     }
+
+    #[test]
+    fn a_long_poll_with_an_empty_result_at_its_timeout_pace() {
+        // An SQS-style worker: the same request and "Received 0 messages" every poll timeout
+        // (1 s plus a few ms), for half a minute.
+        let mut rng = Rng::new(5);
+        let mut t = Timeline::new();
+        let mut at = 0.2;
+        for _ in 0..30 {
+            t.line(
+                at,
+                Stream::Stdout,
+                "DEBUG receive_message QueueUrl=jobs MaxNumberOfMessages=10 WaitTimeSeconds=1",
+            );
+            at += 1.0 + rng.range(0.005, 0.03);
+            t.line(at, Stream::Stdout, "DEBUG Received 0 messages");
+        }
+        t.run(at + 1.0).assert_never_fires("long poll, empty results");
+    }
+
+    #[test]
+    fn a_wait_loop_that_says_it_waits() {
+        // `until ansible node -m ping; do echo waiting ...; sleep 1; done` while a VM boots,
+        // and `until curl ...; do echo "not ready, retrying in 1s"; sleep 1; done`.
+        let mut t = Timeline::new();
+        t.passes(0.0, 1.0, 40, |_| {
+            vec![
+                "node01 | UNREACHABLE! => {".into(),
+                r#"    "msg": "Failed to connect to the host via ssh: Connection refused","#.into(),
+                r#"    "unreachable": true"#.into(),
+                "}".into(),
+                "waiting for ssh on node01 ...".into(),
+            ]
+        });
+        t.run(41.0).assert_never_fires("ssh wait loop");
+        let mut rng = Rng::new(8);
+        let mut t = Timeline::new();
+        let mut at = 0.1;
+        for _ in 0..40 {
+            t.line(
+                at,
+                Stream::Stdout,
+                "curl: (7) Failed to connect to api port 8080 after 2 ms: Couldn't connect to server",
+            );
+            t.line(at + 0.01, Stream::Stdout, "api not ready, retrying in 1s");
+            at += rng.range(0.7, 1.4);
+        }
+        t.run(at).assert_never_fires("curl wait loop");
+    }
+
+    #[test]
+    fn a_two_line_heartbeat_at_a_wandering_pace_reports_success() {
+        // A leader-election client renewing its lease and printing its queue depth at a
+        // jittered pace: nothing fails, nothing comes back empty.
+        let mut rng = Rng::new(13);
+        let mut t = Timeline::new();
+        let mut at = 0.3;
+        for _ in 0..40 {
+            t.line(at, Stream::Stdout, "I0603 10:00:01.123456 1 leaderelection.go:283] successfully renewed lease kube-system/rotator");
+            t.line(
+                at + 0.001,
+                Stream::Stdout,
+                r#"I0603 10:00:01.123499 1 controller.go:187] workqueue "secrets" depth=0 adds=0"#,
+            );
+            at += rng.range(0.6, 1.1);
+        }
+        t.run(at).assert_never_fires("lease heartbeat");
+    }
+
+    #[test]
+    fn a_poller_that_says_it_polls_at_a_wandering_pace() {
+        // A workflow worker long-polling with server-side jitter: request, empty answer.
+        let mut rng = Rng::new(17);
+        let mut t = Timeline::new();
+        let mut at = 0.3;
+        for _ in 0..40 {
+            t.line(
+                at,
+                Stream::Stdout,
+                r#"DEBUG Polling for workflow task {"TaskQueue": "orders"}"#,
+            );
+            at += rng.range(0.75, 1.25);
+            t.line(
+                at,
+                Stream::Stdout,
+                r#"DEBUG No workflow task received {"TaskQueue": "orders", "BacklogCountHint": 0}"#,
+            );
+        }
+        t.run(at + 1.0).assert_never_fires("workflow poller");
+    }
+
+    #[test]
+    fn a_timer_paced_table_whose_failing_row_flaps() {
+        // `kubectl get pods` every second while an image is missing: the failing row reads
+        // ErrImagePull for two polls, ImagePullBackOff for two, again and again.
+        let mut t = Timeline::new();
+        t.passes(0.0, 1.0, 40, |n| {
+            vec![
+                "NAME READY STATUS RESTARTS AGE".into(),
+                "api-1 1/1 Running 0 5m".into(),
+                "api-2 1/1 Running 0 5m".into(),
+                if n % 4 < 2 {
+                    "api-3 0/1 ErrImagePull 0 40s"
+                } else {
+                    "api-3 0/1 ImagePullBackOff 0 40s"
+                }
+                .into(),
+            ]
+        });
+        t.run(41.0)
+            .assert_never_fires("flapping error row in a timer-paced table");
+    }
 }

@@ -496,3 +496,115 @@ fn a_slow_agent_asking_the_same_thing_in_a_few_phrasings() {
     let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow agent loop");
     assert!(summary.contains("a slow loop of work"), "{summary}");
 }
+
+#[test]
+fn a_two_line_tool_call_with_the_same_empty_result() {
+    // A tool call and its empty result, nothing else: JSON-RPC with a fresh id each call, at
+    // a model's pace (about a pass a second), no failure words, no CPU.
+    let mut rng = Rng::new(23);
+    let mut t = Timeline::new();
+    paced_passes(
+        &mut t,
+        1.0,
+        60,
+        &mut rng,
+        |r| r.range(0.6, 1.4),
+        |n, _| {
+            vec![
+                format!(
+                    r#"{{"jsonrpc": "2.0", "id": {}, "method": "tools/call", "params": {{"name": "search_docs", "arguments": {{"query": "rate limits"}}}}}}"#,
+                    n + 7
+                ),
+                format!(
+                    r#"{{"jsonrpc": "2.0", "id": {}, "result": {{"content": [], "isError": false}}}}"#,
+                    n + 7
+                ),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 2.0);
+    // Within five of its passes (about a second each) and the short hold.
+    let summary = assert_fires_within(&mut t, 1.0, 5.75, "two-line empty-result loop");
+    assert!(summary.contains("2-line call and empty result"), "{summary}");
+    assert!(
+        !summary.contains("error wording"),
+        "isError: false is no failure: {summary}"
+    );
+}
+
+#[test]
+fn a_fixed_pace_rerun_of_a_failing_block() {
+    // `until tool; do sleep 1; done` around a tool that fails the same way: a five-line block
+    // at a timer's pace, no CPU, nothing moving.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 1.0, 60, |_| {
+        vec![
+            "Info: Using environment 'production'".into(),
+            "Info: Retrieving plugin".into(),
+            "Error: Could not retrieve catalog from remote server: Error 500 on SERVER".into(),
+            "Warning: Not using cache on failed catalog".into(),
+            "Error: Could not retrieve catalog; skipping run".into(),
+        ]
+    });
+    t.cpu(0.0, 80.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0, "fixed-pace re-run loop");
+    assert!(summary.contains("a re-run loop"), "{summary}");
+}
+
+#[test]
+fn failure_words_in_a_searched_name_keep_a_slow_loop_on_its_path() {
+    // The same grep for a name that holds "Retry" and "Error", the same empty result, a
+    // sentence from four phrasings before it: failure words must only add.
+    let say = [
+        "Let me find the retry error handler.",
+        "I'll search for the handler again.",
+        "The handler should be under src/errors.",
+        "Searching for the handler definition.",
+    ];
+    let mut rng = Rng::new(31);
+    let mut t = Timeline::new();
+    paced_passes(
+        &mut t,
+        0.5,
+        60,
+        &mut rng,
+        |r| r.range(0.6, 1.3),
+        |_, r| {
+            vec![
+                format!("assistant: {}", say[r.below(4) as usize]),
+                "exec rg -n 'class RetryErrorHandler' src/errors".into(),
+                "  No matches found".into(),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 3.0);
+    let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow loop with failure words in names");
+    assert!(summary.contains("a slow loop of work"), "{summary}");
+}
+
+#[test]
+fn a_request_and_the_same_error_paced_by_the_network() {
+    // A script re-requesting a URL that answers 404, about 1.4 times a second (round trips
+    // of 0.35-1.1 s), a fresh request id each time: a failing two-line pass faster than a
+    // heartbeat, which the short hold of a slow loop decides.
+    let mut rng = Rng::new(47);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for _ in 0..60 {
+        let id = rng.hex(12);
+        t.line(
+            at,
+            Stream::Stdout,
+            "GET https://api.example.com/repos/acme/widget-cli/releases/tags/v3.2.0",
+        );
+        at += rng.range(0.35, 1.1);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("gh: Not Found (HTTP 404) request-id={id}"),
+        );
+    }
+    let summary = assert_fires_within(&mut t, 1.0, 4.5, "request and the same 404");
+    assert!(summary.contains("2-line call and failed result"), "{summary}");
+}

@@ -36,21 +36,29 @@
 //! earlier bursts of repetition ended is capped until the cycle has lasted twice the longest
 //! of them (at most 3 s). A heartbeat is capped at three quarters of the
 //! threshold however long it runs: one or two lines at most two passes a second without
-//! error wording (a health-check poller), or at most one pass a second whatever they say
+//! error wording or with words of waiting (a health-check poller, `not ready, retrying in
+//! 0.5s`), or at most one pass a second whatever they say
 //! (capped exponential backoff ends up exactly there), or a longer block at most 1.2 passes
 //! a second (a status display redrawn every second, failing pods included). The frames of a
 //! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
 //! report errors.
 //!
-//! **Slow loops of work.** A block of three or more lines at 0.4-1.2 passes a second is not
-//! capped when it is a loop of work rather than a display (`slow_loop_of_work`): it has been
-//! printed four times with no number in it moving (no progress, no other value changing),
-//! its pace is not a timer's (the pass intervals vary; a display redrawn by `sleep 1` keeps
-//! its pace to about 1 %), and either its passes cost CPU (a watcher rebuilding, a re-run
-//! wrapper: at least 30 % of a core over them) or its reworded lines come from a small set at
-//! a pace that wanders like a model's answers (an agent asking for the same thing again).
-//! It then scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a
-//! short hold, having already spent four passes on certainty.
+//! **Slow loops of work.** A slow block (0.4-1.2 passes a second, or a two-line pass up to
+//! the heartbeat's pace) is not capped when it is a loop of work rather than a display
+//! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
+//! progress, no other value changing), and either its passes cost CPU at a pace that is not
+//! a timer's (a watcher rebuilding: at least 30 % of a core over them; a display redrawn by
+//! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words five
+//! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
+//! pace — a wait loop that says it waits is left alone), or it is a two-line call and its
+//! failed or empty result five times over at a pace that wanders like a model's (a poller
+//! keeps the pace of its sleep or its poll timeout; a heartbeat reports success), or its
+//! reworded lines come from a small set at such a pace (an agent asking for the same thing
+//! again). Failure words never take a loop off these paths. It then scores `slow_loop`
+//! (0.2) in place of the line rate it lacks, and needs only a short hold, having already
+//! spent its passes on certainty. A slow reworded block with failure words at a timer's
+//! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
+//! `ImagePullBackOff`).
 
 use super::progress::Progress;
 use super::window::Rates;
@@ -102,6 +110,10 @@ pub struct CycleSignals {
     /// A value other than identifiers and iteration numbers changes in the cycle's lines
     /// (a loss, a size, a count): the passes report something new.
     pub texture: bool,
+    /// A line of the cycle says the job waits on purpose (`waiting for`, `retrying in 1s`).
+    pub wait: bool,
+    /// A line of the cycle reports an empty result (`No matches found`, `[]`).
+    pub empty: bool,
 }
 
 /// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
@@ -132,6 +144,8 @@ pub struct LooseSignals {
     pub loop_cpu: Option<f64>,
     /// A value other than identifiers and iteration numbers changes in the loop's lines.
     pub texture: bool,
+    /// A line of the loop says the job waits on purpose.
+    pub wait: bool,
 }
 
 /// Repetition without an exact cycle.
@@ -319,9 +333,34 @@ const SLOW_LOOP_MIN_PASSES_PER_S: f64 = 0.4;
 /// Confidence a slow loop of work adds, making up for the line rate it does not have.
 const SLOW_LOOP_WEIGHT: f64 = 0.2;
 
+/// Passes a two-line cycle (a call and its result) must have repeated exactly before it can
+/// count as a slow loop of work: one more than a longer block, a pass of two lines being
+/// weaker proof, and still within the five passes a slow loop is given.
+const TWO_LINE_PASSES: u64 = 5;
+
+/// The least cadence spread of a two-line loop of work: a call and its result paced by a
+/// model or a remote service wander by 10-30 %; a poller's pace is its sleep or its poll
+/// timeout plus a little jitter (1-8 %).
+const TWO_LINE_WORK_PACED: f64 = 0.10;
+
+/// Passes a block that fails the same way must have repeated exactly before it counts as a
+/// re-run loop at whatever pace: five, so a loop of about a pass a second is stopped within
+/// five of its passes.
+const FAILING_BLOCK_PASSES: u64 = 5;
+
 /// What a slow block (at most about a pass a second, which the heartbeat cap would hold
 /// down) shows beyond its repetition.
 struct SlowBlock {
+    /// Lines per pass.
+    period: usize,
+    /// Every pass repeats the one before exactly (an exact cycle, not a loose one).
+    exact: bool,
+    /// Failure words in the block.
+    error: bool,
+    /// The block says it waits on purpose.
+    wait: bool,
+    /// The block reports an empty result.
+    empty: bool,
     passes: u64,
     passes_per_s: f64,
     progress: Progress,
@@ -332,19 +371,55 @@ struct SlowBlock {
     recurring_variants: bool,
 }
 
-/// A slow block is a status display or heartbeat (left alone) unless it is a loop of work:
-/// a block of several lines that has repeated `SLOW_LOOP_PASSES` times with no number in it
-/// moving (no progress, and no other value changing: the same result every pass), at 0.4
-/// passes a second or more, not at a timer's steady pace, and either costs CPU on every pass
-/// (a rebuild or re-run loop) or rewords its lines from a small set at a pace that wanders
-/// like work (an agent asking the same thing again). Returns that finding in words.
+/// A slow block is a status display or heartbeat (left alone) unless it is a loop of work.
+/// Always: it has repeated with no number in it moving (no progress, and no other value
+/// changing: the same result every pass), at 0.4 passes a second or more. Then one of:
+///
+/// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
+///   pace, whose passes cost CPU (a rebuild or re-run loop);
+/// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times with
+///   failure words and without words of waiting, at any pace: a wrapper re-running a tool
+///   that fails the same way (a timer's pace is no protection here — `sleep 1` between
+///   re-runs is a wrapper's pace too — but a job that says it waits, `waiting for ssh`,
+///   `retrying in 1s`, is a deliberate wait and is left alone);
+/// * a two-line pass — a call and its result — repeated exactly `TWO_LINE_PASSES` times,
+///   the result failed or empty, no words of waiting, at a pace that wanders like a model's
+///   or a remote service's answers (at least `TWO_LINE_WORK_PACED`): a poller's pace is its
+///   sleep or poll timeout, a heartbeat's result is a success;
+/// * a block of three lines or more whose reworded lines come from a small set, at a pace
+///   that wanders like work (an agent asking the same thing again).
+///
+/// Failure words never take a block off these paths; they only open the failing-block one.
+/// Returns the finding in words.
 fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // A percentage frozen at one value (`[100%]` on every pass) is not progress.
     let moving = !matches!(b.progress, Progress::None | Progress::FrozenPercent);
-    if b.passes < SLOW_LOOP_PASSES || moving || b.texture || b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S {
+    let needed = if b.period <= 2 {
+        TWO_LINE_PASSES
+    } else {
+        SLOW_LOOP_PASSES
+    };
+    if b.passes < needed || moving || b.texture || b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S {
         return None;
     }
     let cadence = b.cadence?;
+    if b.period <= 2 {
+        let result = match (b.error, b.empty) {
+            (true, _) => "failed",
+            (false, true) => "empty",
+            (false, false) => return None,
+        };
+        if !b.exact || b.wait || cadence < TWO_LINE_WORK_PACED {
+            return None;
+        }
+        return Some(format!(
+            "a slow loop of work: the same 2-line call and {result} result {} times at {:.1}/s, \
+             pace varying {:.0} % like work, no words of waiting",
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
     if let Some(cpu) = b
         .loop_cpu
         .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER)
@@ -352,6 +427,16 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
              varying {:.0} %",
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
+    if b.exact && b.error && !b.wait && b.passes >= FAILING_BLOCK_PASSES {
+        return Some(format!(
+            "a re-run loop: the same {}-line block with failure words {} times at {:.1}/s, \
+             nothing moving, no words of waiting (pace varying {:.0} %)",
+            b.period,
             b.passes,
             b.passes_per_s,
             100.0 * cadence
@@ -408,15 +493,26 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         progress_penalty: progress_penalty(c.progress, c.span, c.period == 1),
         ..Parts::default()
     };
+    // One or two lines: a heartbeat up to a pass a second whatever they say, and up to two
+    // when nothing fails or the job says it waits (`not ready, retrying in 0.5s`).
     let heartbeat = if c.period <= 2 {
-        passes_per_s <= 1.0 || (!c.error && passes_per_s <= 2.0)
+        passes_per_s <= 1.0 || ((!c.error || c.wait) && passes_per_s <= 2.0)
     } else {
         passes_per_s <= SLOW_BLOCK_PASSES_PER_S
     };
     let spinner = c.animation && !c.error;
-    let slow_work = (heartbeat && !spinner && c.period >= 3)
+    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a two-line pass
+    // (a call and its result) up to two passes a second, where a failing one is no longer
+    // a heartbeat but would otherwise wait out the full hold.
+    let slow = heartbeat || (c.period == 2 && passes_per_s <= 2.0);
+    let slow_work = (slow && !spinner && c.period >= 2)
         .then(|| {
             slow_loop_of_work(&SlowBlock {
+                period: c.period,
+                exact: true,
+                error: c.error,
+                wait: c.wait,
+                empty: c.empty,
                 passes: c.repetitions,
                 passes_per_s,
                 progress: c.progress,
@@ -459,7 +555,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         protections.push(if spinner && !heartbeat {
             "spinner frames".to_string()
         } else {
-            heartbeat_protection(passes_per_s, c.cadence, c.loop_cpu)
+            heartbeat_protection(passes_per_s, c.cadence, c.loop_cpu, c.wait)
         });
     }
     let mut assessment = parts.into_assessment(Some(Path::Cycle), lines_per_s);
@@ -469,13 +565,21 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
 }
 
 /// The words for the heartbeat protection, with what set it apart from a loop of work.
-fn heartbeat_protection(passes_per_s: f64, cadence: Option<f64>, loop_cpu: Option<f64>) -> String {
+fn heartbeat_protection(
+    passes_per_s: f64,
+    cadence: Option<f64>,
+    loop_cpu: Option<f64>,
+    wait: bool,
+) -> String {
     let mut words = format!("heartbeat: {passes_per_s:.1} passes/s");
     if let Some(cadence) = cadence {
         words.push_str(&format!(", pace varying {:.0} %", 100.0 * cadence));
     }
     if let Some(cpu) = loop_cpu {
         words.push_str(&format!(", tree CPU {cpu:.0} %"));
+    }
+    if wait {
+        words.push_str(", says it waits");
     }
     words
 }
@@ -556,9 +660,15 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     let passes_per_s = passes / span.max(0.05);
     let recurring = l.novel_variants * 2 <= l.passes;
     // Only a slow block: a faster one is judged by its rate, its variants and its wording.
-    let slow_work = (passes_per_s <= SLOW_BLOCK_PASSES_PER_S && !l.error)
+    // Failure words do not take it off this path: they only ever add.
+    let slow_work = (passes_per_s <= SLOW_BLOCK_PASSES_PER_S)
         .then(|| {
             slow_loop_of_work(&SlowBlock {
+                period: l.period,
+                exact: false,
+                error: l.error,
+                wait: l.wait,
+                empty: false,
                 // The run starts once a pass has been compared with the one before it, so
                 // the block has been printed twice more than the run's passes.
                 passes: l.passes + 2,
@@ -599,10 +709,15 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 l.novel_variants, l.passes
             ));
         }
-    } else if passes_per_s <= SLOW_BLOCK_PASSES_PER_S && !l.error {
+    } else if passes_per_s <= SLOW_BLOCK_PASSES_PER_S
+        && (!l.error || l.cadence.is_none_or(|c| c < NOT_A_TIMER))
+    {
+        // A slow reworded block is a display, unless it fails at a pace that wanders: a
+        // table redrawn by a timer whose rows change (`ErrImagePull`, then
+        // `ImagePullBackOff`) keeps the timer's pace, failure words or not.
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {
-            protections.push(heartbeat_protection(passes_per_s, l.cadence, l.loop_cpu));
+            protections.push(heartbeat_protection(passes_per_s, l.cadence, l.loop_cpu, l.wait));
         }
     }
     if parts.progress_penalty < 0.0 {
@@ -663,6 +778,8 @@ mod tests {
             cadence: None,
             loop_cpu: None,
             texture: false,
+            wait: false,
+            empty: false,
         }
     }
 

@@ -299,7 +299,7 @@ mod tests {
                 (
                     Wording {
                         error: true,
-                        attempt: false,
+                        ..Wording::default()
                     },
                     "boom".into(),
                 )

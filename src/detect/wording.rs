@@ -9,10 +9,15 @@
 //! (`ConnectionRefusedError` → connection, refused, error) so exception names count. Three
 //! guards keep healthy lines healthy: a word glued to another by `_` or `.` is an
 //! identifier (`train_error`, `log.error`), a word followed by `=`/`:` and a number is a
-//! metric (`errors=0`, `failures: 3`), and a word after `no`, `zero`, `without` or `0`
-//! is negated (`0 errors`, `no failures`).
+//! metric (`errors=0`, `failures: 3`, `"isError": false`), and a word after `no`, `zero`,
+//! `without` or `0` is negated (`0 errors`, `no failures`).
+//!
+//! Two more facts feed the slow-loop paths. Words of waiting (`waiting`, `polling`,
+//! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
+//! takes; an empty result (`No matches found`, `no results`, `[]`, `""`) is the evidence a
+//! two-line call-and-result loop needs when nothing fails.
 
-const ERROR_WORDS: [&str; 29] = [
+const ERROR_WORDS: [&str; 30] = [
     "error",
     "errors",
     "err",
@@ -42,6 +47,7 @@ const ERROR_WORDS: [&str; 29] = [
     "econnreset",
     "etimedout",
     "couldn",
+    "invalid",
 ];
 
 /// Two-word phrases: the first word counts only when followed by the second.
@@ -51,6 +57,26 @@ const ATTEMPT_WORDS: [&str; 6] = ["attempt", "attempts", "try", "tries", "retry"
 
 const NEGATIONS: [&str; 4] = ["no", "zero", "without", "0"];
 
+/// Words of a job that says it waits on purpose (a poller, a `until ...; do sleep 1` loop).
+const WAIT_WORDS: [&str; 7] = [
+    "wait", "waits", "waiting", "sleeping", "poll", "polling", "pending",
+];
+
+/// Two-word phrases of waiting: the first word counts only when followed by the second.
+const WAIT_PHRASES: [(&str, &str); 5] = [
+    ("retrying", "in"),
+    ("retry", "in"),
+    ("again", "in"),
+    ("not", "ready"),
+    ("not", "yet"),
+];
+
+/// After `no`, one of these (within six words) says a search or a read came back empty:
+/// `No matches found`, `no results`, `No good DuckDuckGo Search Result was found`.
+const EMPTY_NOUNS: [&str; 10] = [
+    "match", "matches", "result", "results", "items", "entries", "records", "rows", "output", "found",
+];
+
 /// What a template's wording says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Wording {
@@ -58,6 +84,12 @@ pub struct Wording {
     pub error: bool,
     /// Words that make a counter an attempt number (attempt, try, retry).
     pub attempt: bool,
+    /// The job says it waits on purpose (`waiting for`, `polling`, `retrying in 1s`, `not
+    /// ready`): a deliberate wait loop, which may go on for as long as what it waits for.
+    pub wait: bool,
+    /// An empty result: `No matches found`, `no results`, or an empty JSON value (`[]`,
+    /// `{}`, `""`) — a search or a read that found nothing.
+    pub empty: bool,
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -110,10 +142,12 @@ fn in_identifier(s: &[u8], w: Word) -> bool {
     before || after
 }
 
-/// Followed by `=` or `:` and then a number (`errors=0`, `failures: 3`).
+/// Followed by `=` or `:` and then a number (`errors=0`, `failures: 3`, `"errors": 0`) or a
+/// flag that is off (`"isError": false`, `error=null`).
 fn is_metric(s: &[u8], w: Word) -> bool {
     let mut j = w.end;
-    while j < s.len() && s[j] == b' ' {
+    // A JSON key's closing quote may stand between the word and its `:`.
+    while j < s.len() && matches!(s[j], b' ' | b'"') {
         j += 1;
     }
     if !matches!(s.get(j), Some(b'=' | b':')) {
@@ -123,7 +157,19 @@ fn is_metric(s: &[u8], w: Word) -> bool {
     while j < s.len() && matches!(s[j], b' ' | b'"') {
         j += 1;
     }
-    s.get(j).is_some_and(u8::is_ascii_digit)
+    // A flag that is off (`"isError": false`, `error=null`) is no failure either.
+    let off = ["false", "null", "nil", "none"].iter().any(|v| {
+        s.get(j..j + v.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(v.as_bytes()))
+            && s.get(j + v.len()).is_none_or(|b| !b.is_ascii_alphanumeric())
+    });
+    off || s.get(j).is_some_and(u8::is_ascii_digit)
+}
+
+/// An empty JSON value: `[]`, `{}`, or `""` after a `:`.
+fn empty_value(s: &[u8]) -> bool {
+    let compact: Vec<u8> = s.iter().copied().filter(|b| *b != b' ').collect();
+    compact.windows(2).any(|w| w == b"[]" || w == b"{}") || compact.windows(3).any(|w| w == b":\"\"")
 }
 
 /// Bytes of a line read for wording: failure words come early in a line.
@@ -135,15 +181,40 @@ const LONGEST_WORD: usize = 12;
 /// Reads the wording of a stripped line.
 pub fn wording(s: &[u8]) -> Wording {
     let s = &s[..s.len().min(WORDING_LIMIT)];
-    let mut found = Wording::default();
+    let mut found = Wording {
+        empty: empty_value(s),
+        ..Wording::default()
+    };
     let mut previous: Option<Word> = None;
     let mut pending_phrase: Option<&str> = None;
+    let mut pending_wait: Option<&str> = None;
+    // Words since a `no`, while an empty-result noun may still follow it.
+    let mut since_no: Option<u32> = None;
     words(s, |w| {
         if let Some(second) = pending_phrase.take() {
             if is(s, w, second) {
                 found.error = true;
             }
         }
+        if let Some(second) = pending_wait.take() {
+            if is(s, w, second) {
+                found.wait = true;
+            }
+        }
+        if since_no.is_some() && any_of(s, w, &EMPTY_NOUNS) {
+            found.empty = true;
+        }
+        since_no = since_no.map(|n| n + 1).filter(|&n| n < 6);
+        if is(s, w, "no") {
+            since_no = Some(0);
+        }
+        if any_of(s, w, &WAIT_WORDS) {
+            found.wait = true;
+        }
+        pending_wait = WAIT_PHRASES
+            .iter()
+            .find(|(first, _)| is(s, w, first))
+            .map(|p| p.1);
         let negated = previous.is_some_and(|p| any_of(s, p, &NEGATIONS));
         let counts = !negated && !in_identifier(s, w) && !is_metric(s, w);
         if counts && any_of(s, w, &ERROR_WORDS) {
@@ -188,6 +259,7 @@ mod tests {
             "FATAL: cannot open file",
             "java.lang.IllegalStateException: bad",
             "HTTPError 503",
+            r#"The Deployment "web" is invalid: spec.replicas: Invalid value: -1"#,
         ] {
             assert!(error(line), "{line:?} should have error wording");
         }
@@ -206,8 +278,51 @@ mod tests {
             "the request was handled in time out of courtesy",
             "stderr redirected",
             "terror and errant errands",
+            "0 invalid records skipped",
         ] {
             assert!(!error(line), "{line:?} should not have error wording");
+        }
+    }
+
+    #[test]
+    fn a_flag_that_is_off_is_no_failure() {
+        assert!(!error(r#"{"result": [], "isError": false}"#));
+        assert!(!error("error=null status=200"));
+        assert!(error(r#"{"isError": true}"#));
+    }
+
+    #[test]
+    fn waiting_and_empty_results_are_read() {
+        for line in [
+            "api not ready, retrying in 1s",
+            "Waiting for deployment \"web\" rollout to finish",
+            "Polling for workflow task",
+            "Postgres is unavailable - sleeping",
+        ] {
+            assert!(wording(line.as_bytes()).wait, "{line:?} waits");
+        }
+        for line in [
+            "exec rg -n 'RetryHandler' src",
+            "GET /api/items 200",
+            "retrying the upload",
+        ] {
+            assert!(!wording(line.as_bytes()).wait, "{line:?} does not wait");
+        }
+        for line in [
+            "  No matches found",
+            "No good DuckDuckGo Search Result was found",
+            "[tool_result] No files found.",
+            r#"{"content": [{"type": "text", "text": "[]"}]}"#,
+            r#"{"call_id": "c1", "output": ""}"#,
+        ] {
+            assert!(wording(line.as_bytes()).empty, "{line:?} is an empty result");
+        }
+        for line in [
+            "Found 3 files",
+            "no problem, continuing with the next file",
+            "Read 120 lines",
+        ] {
+            assert!(!wording(line.as_bytes()).empty, "{line:?} is not empty");
         }
     }
 
