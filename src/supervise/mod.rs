@@ -240,7 +240,26 @@ impl Launched {
             stdin_on_pty: pty && tty(0),
         };
         let started = Instant::now();
-        let launch = child::launch(argv, wiring)?;
+        // Forked from a thread of its own: a fork's child starts on its parent's core, and a
+        // new thread on an idle one (measured on the 2-core CI machine with perf sched), so
+        // the shim execs the command on the other core while this thread sets up the loop
+        // and the recorder, instead of waiting for this thread to block.
+        let launch = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("flowforge-launch".into())
+                .spawn_scoped(scope, || child::launch(argv, wiring))
+                .map_err(|source| SpawnError::Failed {
+                    what: "starting the launcher thread",
+                    source,
+                })?
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(SpawnError::Failed {
+                        what: "the launcher thread",
+                        source: io::Error::other("it panicked"),
+                    })
+                })
+        })?;
         Ok(Launched { launch, started })
     }
 }
