@@ -438,6 +438,33 @@ fn paced_passes(
     }
 }
 
+/// An agent's pass from 0.5 s on, 60 times at a model's pace (`gap` seconds apart): a
+/// sentence drawn from `say`, then the same `call` and the same `result` every time.
+fn reworded_agent_passes(
+    t: &mut Timeline,
+    seed: u64,
+    gap: (f64, f64),
+    say: &[&str],
+    call: &str,
+    result: &str,
+) {
+    let mut rng = Rng::new(seed);
+    paced_passes(
+        t,
+        0.5,
+        60,
+        &mut rng,
+        |r| r.range(gap.0, gap.1),
+        |_, r| {
+            vec![
+                format!("assistant: {}", say[r.below(say.len() as u64) as usize]),
+                call.to_string(),
+                result.to_string(),
+            ]
+        },
+    );
+}
+
 #[test]
 fn a_slow_rebuild_loop_that_costs_cpu_every_pass() {
     // A watcher whose build rewrites a watched file: the same block about once a second,
@@ -476,21 +503,14 @@ fn a_slow_agent_asking_the_same_thing_in_a_few_phrasings() {
         "I need the loader definition first.",
         "Searching for the loader.",
     ];
-    let mut rng = Rng::new(12);
     let mut t = Timeline::new();
-    paced_passes(
+    reworded_agent_passes(
         &mut t,
-        0.5,
-        60,
-        &mut rng,
-        |r| r.range(0.7, 1.3),
-        |_, r| {
-            vec![
-                format!("assistant: {}", say[r.below(4) as usize]),
-                r#"tool_call: search_code {"query": "def load_config"}"#.into(),
-                "tool_result: 0 results".into(),
-            ]
-        },
+        12,
+        (0.7, 1.3),
+        &say,
+        r#"tool_call: search_code {"query": "def load_config"}"#,
+        "tool_result: 0 results",
     );
     t.cpu(0.0, 80.0, |_| 3.0);
     let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow agent loop");
@@ -562,21 +582,14 @@ fn failure_words_in_a_searched_name_keep_a_slow_loop_on_its_path() {
         "The handler should be under src/errors.",
         "Searching for the handler definition.",
     ];
-    let mut rng = Rng::new(31);
     let mut t = Timeline::new();
-    paced_passes(
+    reworded_agent_passes(
         &mut t,
-        0.5,
-        60,
-        &mut rng,
-        |r| r.range(0.6, 1.3),
-        |_, r| {
-            vec![
-                format!("assistant: {}", say[r.below(4) as usize]),
-                "exec rg -n 'class RetryErrorHandler' src/errors".into(),
-                "  No matches found".into(),
-            ]
-        },
+        31,
+        (0.6, 1.3),
+        &say,
+        "exec rg -n 'class RetryErrorHandler' src/errors",
+        "  No matches found",
     );
     t.cpu(0.0, 80.0, |_| 3.0);
     let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow loop with failure words in names");
