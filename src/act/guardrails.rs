@@ -7,7 +7,7 @@
 
 use crate::supervise::{StopRequest, Stopper};
 use crate::units::{format_duration, format_size};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
@@ -37,6 +37,15 @@ impl Guardrails {
         if self.limits.max_rss.is_some_and(|limit| rss_bytes > limit) {
             self.rss_breach = Some(rss_bytes);
         }
+    }
+
+    /// When the next limit comes due if nothing changes: `--timeout` from the run's start,
+    /// `--idle-timeout` from the last output (`--max-rss` is judged at samples, which the
+    /// loop has a timer for anyway).
+    pub fn deadline(&self, run_started: Instant, last_output: Instant) -> Option<Instant> {
+        let timeout = self.limits.timeout.map(|limit| run_started + limit);
+        let idle = self.limits.idle_timeout.map(|limit| last_output + limit);
+        timeout.into_iter().chain(idle).min()
     }
 
     /// `run_time` is the time since the run (not the attempt) started; `silent_for` the
@@ -101,6 +110,22 @@ mod tests {
             .expect("stop at the limit");
         assert_eq!(stop.kind, "timeout");
         assert!(stop.reason.contains("--timeout 2.0 s"), "{}", stop.reason);
+    }
+
+    #[test]
+    fn the_deadline_is_the_first_limit_to_come_due() {
+        let start = Instant::now();
+        let secs = Duration::from_secs;
+        let none = Guardrails::new(Limits::default());
+        assert_eq!(none.deadline(start, start), None);
+        let both = Guardrails::new(Limits {
+            timeout: Some(secs(10)),
+            idle_timeout: Some(secs(3)),
+            ..Limits::default()
+        });
+        assert_eq!(both.deadline(start, start), Some(start + secs(3)));
+        // Output at 8 s moves the idle deadline to 11 s, past the timeout.
+        assert_eq!(both.deadline(start, start + secs(8)), Some(start + secs(10)));
     }
 
     #[test]

@@ -238,6 +238,20 @@ impl Watch for Recorded<'_> {
     fn signal_forwarded(&mut self, signal: i32) {
         self.inner.signal_forwarded(signal);
     }
+
+    // What only steers the loop's timing passes through unrecorded: a recorded run must be
+    // woken by a user's stop and by its limits exactly as an unrecorded one.
+    fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.inner.wake_fd()
+    }
+
+    fn check_soon(&self) -> bool {
+        self.inner.check_soon()
+    }
+
+    fn deadline(&self) -> Option<std::time::Instant> {
+        self.inner.deadline()
+    }
 }
 
 #[cfg(test)]

@@ -271,6 +271,10 @@ impl Watch for RunWatch<'_> {
             .as_deref()
             .is_some_and(RunControl::request_in_progress)
     }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.guardrails.deadline(self.run_started, self.last_output)
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! gives them (a fixed `--rate` for plain text, the timing file, the cast's event times, or
 //! the recorded times), and the detector is asked for a decision at every tick the
 //! supervisor would have asked at (`supervise::next_check`: every 250 ms while lines arrive,
-//! every 500 ms when none came since the previous tick; a FlowForge recording carries the
-//! exact ticks of its run). Nothing sleeps, so an hour of log replays in well under a
+//! on the whole seconds when none came since the previous tick, back on the 250 ms grid as
+//! soon as a line comes; a FlowForge recording carries the exact ticks of its run). Nothing sleeps, so an hour of log replays in well under a
 //! second. What a plain log cannot carry is the tree's CPU: the detector then judges output
 //! alone, as it does live before the first sample, which can only make it more cautious (CPU
 //! only ever adds to a loop already seen). A recording carries its samples.
@@ -21,7 +21,7 @@ mod lines;
 
 use crate::cli::ReplayArgs;
 use crate::detect::{Decision, Detector, Reason};
-use crate::supervise::{next_check, CHECK_INTERVAL};
+use crate::supervise::{check_after_output, next_check, CHECK_INTERVAL};
 use input::{Flow, InputError, Kind, Observation};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -144,6 +144,7 @@ impl Engine<'_> {
                 self.lines += 1;
                 self.last = self.last.max(at);
                 self.detector.observe_line(stream, line, truncated, at);
+                self.next_tick = check_after_output(self.next_tick, at);
                 Flow::Continue
             }
             Observation::Gap(stream) => {

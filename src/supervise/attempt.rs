@@ -267,8 +267,12 @@ impl<'c> Attempt<'c> {
     /// as far as each will go without blocking.
     pub(super) fn on_output(&mut self, stdout_sink: &Sink, stderr_sink: &Sink, watch: &mut dyn Watch) {
         let started = self.started;
+        let mut lines = 0u64;
         let mut on_line = |stream: Stream, seen: Analysed<'_>| match seen {
-            Analysed::Line { text, truncated } => watch.line(stream, text, truncated, started.elapsed()),
+            Analysed::Line { text, truncated } => {
+                lines += 1;
+                watch.line(stream, text, truncated, started.elapsed());
+            }
             Analysed::Gap => watch.gap(stream),
         };
         let mut more = self.stdout.turn(stdout_sink, &mut self.budget, &mut on_line) == Turn::MoreReady;
@@ -277,6 +281,11 @@ impl<'c> Attempt<'c> {
         }
         if let Some(copy) = self.stdin.as_mut() {
             copy.turn();
+        }
+        if lines > 0 && !watch.check_soon() {
+            let scheduled = self.next_check.saturating_duration_since(started);
+            let at = started.elapsed();
+            self.next_check = started + super::check_after_output(scheduled, at);
         }
         self.more_ready = more;
         // Coalescing: a producer writing a flood in small pieces would wake us once per
@@ -355,8 +364,18 @@ impl<'c> Attempt<'c> {
         self.next_check = if watch.check_soon() {
             now + RECHECK
         } else {
-            self.started + super::next_check(now.duration_since(self.started), quiet)
+            // A limit that comes due before the grid's next point is checked at its moment.
+            let deadline = watch.deadline().filter(|deadline| *deadline > now);
+            let grid = self.started + super::next_check(now.duration_since(self.started), quiet);
+            deadline.map_or(grid, |deadline| grid.min(deadline))
         };
+    }
+
+    /// A limit due before the first check (`--timeout 0.1s`) is checked at its moment.
+    pub(super) fn check_by(&mut self, deadline: Option<Instant>) {
+        if let Some(deadline) = deadline {
+            self.next_check = self.next_check.min(deadline);
+        }
     }
 
     /// The watch's wake descriptor is readable: check at this turn's timers.

@@ -58,9 +58,12 @@ const WATCH_WAKE: Token = Token(9);
 
 /// How often the watch is asked whether to stop while the command's output flows.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(250);
-/// How often once no line arrived since the previous check: a quiet run wakes twice a
-/// second, not four times (idle CPU). The watch's wake descriptor still wakes it at once.
-pub const QUIET_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+/// How often once no line arrived since the previous check: on the samples' whole seconds,
+/// so a quiet run wakes once a second, not four times (idle CPU). A line brings the next
+/// check back to the [`CHECK_INTERVAL`] grid ([`check_after_output`]), the watch's wake
+/// descriptor wakes the loop at once, and a guardrail's deadline ([`Watch::deadline`]) is a
+/// timer of its own, so none of them waits for the quiet grid.
+pub const QUIET_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// The next check while the watch waits for the rest of a request (see [`Watch::check_soon`]).
 const RECHECK: Duration = Duration::from_millis(10);
 
@@ -76,6 +79,14 @@ pub fn next_check(now: Duration, quiet: bool) -> Duration {
     };
     let steps = now.as_nanos() / step.as_nanos() + 1;
     Duration::from_nanos(u64::try_from(steps * step.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// The check due after output arrived at `at`, when `scheduled` was set by a quiet check:
+/// no later than the next point of the [`CHECK_INTERVAL`] grid, so a job that starts
+/// writing again is judged as soon as one that never paused. The live loop and
+/// `flowforge replay` both apply it.
+pub fn check_after_output(scheduled: Duration, at: Duration) -> Duration {
+    scheduled.min(next_check(at, false))
 }
 /// A second SIGINT within this span kills the tree at once.
 const DOUBLE_INTERRUPT: Duration = Duration::from_secs(3);
@@ -135,6 +146,12 @@ pub trait Watch {
         false
     }
     fn signal_forwarded(&mut self, _signal: i32) {}
+    /// The earliest moment a limit of the watch can fire (a `--timeout`, an
+    /// `--idle-timeout`): the loop checks then, between its regular checks, so a limit is
+    /// exact to the loop's wake-up rather than to the check grid.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// When the command gets a pseudo-terminal (`--pty`).
@@ -430,6 +447,7 @@ impl Supervisor {
             stderr_pump,
             stdin_copy,
         );
+        attempt.check_by(watch.deadline());
         if child.exit_notifier.is_none() {
             // Without a pidfd only SIGCHLD tells of the shim's exit, and the first attempt's
             // shim was forked before our handler existed: look once now that it does.
@@ -616,18 +634,27 @@ impl StdinCopy {
 
 #[cfg(test)]
 mod tests {
-    use super::next_check;
+    use super::{check_after_output, next_check};
     use std::time::Duration;
 
     #[test]
-    fn checks_follow_the_output_and_quiet_ones_fall_on_the_half_seconds() {
+    fn checks_follow_the_output_and_quiet_ones_fall_on_the_whole_seconds() {
         let ms = Duration::from_millis;
         assert_eq!(next_check(ms(0), false), ms(250));
         assert_eq!(next_check(ms(251), false), ms(500));
-        // Quiet: the next half second, so that whole seconds share the sample's wake-up.
-        assert_eq!(next_check(ms(250), true), ms(500));
-        assert_eq!(next_check(ms(500), true), ms(1000));
-        assert_eq!(next_check(ms(750), true), ms(1000));
-        assert_eq!(next_check(ms(1003), true), ms(1500));
+        // Quiet: the next whole second, the sample's wake-up.
+        assert_eq!(next_check(ms(250), true), ms(1000));
+        assert_eq!(next_check(ms(1000), true), ms(2000));
+        assert_eq!(next_check(ms(1003), true), ms(2000));
+    }
+
+    #[test]
+    fn output_after_a_quiet_check_brings_the_next_check_back_to_the_quarter_seconds() {
+        let ms = Duration::from_millis;
+        // Quiet check at 1.0 s scheduled 2.0 s; a line at 1.1 s wants one at 1.25 s.
+        assert_eq!(check_after_output(ms(2000), ms(1100)), ms(1250));
+        // Already due sooner (flowing, or a limit's deadline): unchanged.
+        assert_eq!(check_after_output(ms(1250), ms(1100)), ms(1250));
+        assert_eq!(check_after_output(ms(1200), ms(1100)), ms(1200));
     }
 }
