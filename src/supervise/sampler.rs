@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub struct TreeSampler {
     root: i32,
+    reader: tree::TreeReader,
     ticks_per_second: f64,
     page_size: u64,
     previous: HashMap<(i32, u64), u64>,
@@ -40,6 +41,7 @@ impl TreeSampler {
     pub fn new(root: i32) -> TreeSampler {
         TreeSampler {
             root,
+            reader: tree::TreeReader::new(root),
             ticks_per_second: tree::clock_ticks_per_second() as f64,
             page_size: tree::page_size(),
             previous: HashMap::new(),
@@ -47,17 +49,9 @@ impl TreeSampler {
         }
     }
 
-    fn read_tree(&self) -> Vec<ProcStat> {
-        let mut pids = tree::descendants(self.root);
-        pids.push(self.root);
-        pids.into_iter()
-            .filter_map(|pid| tree::read_stat(pid).ok())
-            .collect()
-    }
-
     pub fn read(&mut self) -> TreeReading {
         let now = Instant::now();
-        let stats = self.read_tree();
+        let stats = self.reader.read();
         let interval = now.saturating_duration_since(self.previous_at);
         self.previous_at = now;
         let (reading, current) = account(
@@ -147,6 +141,7 @@ mod tests {
             children_ticks: children,
             start_time: pid as u64 * 10,
             rss_pages: rss,
+            threads: 1,
         }
     }
 
