@@ -29,6 +29,10 @@ use std::time::Instant;
 
 /// How much a pump reads per call; also the most unwritten bytes it holds.
 const CHUNK: usize = 128 * 1024;
+/// The first reads' size. Many commands print a few lines, or nothing before their end of
+/// file, and a zeroed 128 KiB buffer is 32 pages to fault in and clear on the way to the exit
+/// (`flowforge run -- true`); a read that fills this grows the buffer to [`CHUNK`].
+const FIRST_CHUNK: usize = 4 * 1024;
 /// Reads per wake-up before yielding to the other sources (fairness under a flood).
 const READS_PER_TURN: usize = 8;
 
@@ -170,17 +174,26 @@ pub struct Pump {
     drained_while_flowing: bool,
 }
 
-/// A pump's read buffer, allocated at the first read: a command that prints nothing never
-/// pays for it (a run's start, its resident memory).
+/// A pump's read buffer, allocated at the first read and small until output flows: a
+/// command that prints little never pays for the full one (a run's start and exit, its
+/// resident memory).
 #[derive(Default)]
 struct ReadBuffer(Box<[u8]>);
 
 impl ReadBuffer {
     fn get_or_allocate(&mut self) -> &mut [u8] {
         if self.0.is_empty() {
-            self.0 = vec![0u8; CHUNK].into_boxed_slice();
+            self.0 = vec![0u8; FIRST_CHUNK].into_boxed_slice();
         }
         &mut self.0
+    }
+
+    /// After a read of `n` bytes has been passed on: one that filled a small buffer means
+    /// output is flowing, so the next reads get the full [`CHUNK`].
+    fn grow_after(&mut self, n: usize) {
+        if n == self.0.len() && self.0.len() < CHUNK {
+            self.0 = vec![0u8; CHUNK].into_boxed_slice();
+        }
     }
 }
 
@@ -292,6 +305,7 @@ impl Pump {
                 }
                 Err(_) => return self.break_sink(),
             }
+            self.buffer.grow_after(n);
         }
         Turn::MoreReady
     }
@@ -383,5 +397,23 @@ impl Pump {
         }
         self.stats.discarded += dropped;
         dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ReadBuffer, CHUNK, FIRST_CHUNK};
+
+    #[test]
+    fn the_read_buffer_starts_small_and_grows_once_a_read_fills_it() {
+        let mut buffer = ReadBuffer::default();
+        assert!(buffer.is_empty(), "nothing allocated before the first read");
+        assert_eq!(buffer.get_or_allocate().len(), FIRST_CHUNK);
+        buffer.grow_after(10);
+        assert_eq!(buffer.len(), FIRST_CHUNK, "a short read keeps it small");
+        buffer.grow_after(FIRST_CHUNK);
+        assert_eq!(buffer.len(), CHUNK);
+        buffer.grow_after(CHUNK);
+        assert_eq!(buffer.len(), CHUNK);
     }
 }
