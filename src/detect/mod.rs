@@ -63,6 +63,7 @@
 
 mod cycle;
 mod progress;
+mod prose;
 mod reason;
 mod score;
 mod slots;
@@ -174,6 +175,11 @@ pub struct Detector {
     stripped: Vec<u8>,
     template_text: Vec<u8>,
     slots: Slots,
+    /// Reused per line for its gist (`prose`): the line with its prose masked, that line's
+    /// template text and numbers.
+    prose_line: Vec<u8>,
+    prose_template: Vec<u8>,
+    prose_slots: Slots,
     last_line_at: Option<Duration>,
     latest_sample: Option<Sample>,
     /// The latest samples' times and CPU, oldest first (at most `CPU_HISTORY`).
@@ -199,6 +205,9 @@ impl Detector {
             stripped: Vec::with_capacity(256),
             template_text: Vec::with_capacity(256),
             slots: Slots::default(),
+            prose_line: Vec::with_capacity(256),
+            prose_template: Vec::with_capacity(256),
+            prose_slots: Slots::default(),
             last_line_at: None,
             latest_sample: None,
             cpu_history: std::collections::VecDeque::with_capacity(CPU_HISTORY),
@@ -230,12 +239,19 @@ impl Detector {
             (wording::wording(stripped), templates::example(template_text))
         });
         let novel = observed.new_in_run;
-        let matched = self.cycles[0].push_line(shape.template, at, novel);
+        let gist = prose::gist(
+            &self.stripped,
+            &mut self.prose_line,
+            &mut self.prose_template,
+            &mut self.prose_slots,
+        )
+        .unwrap_or(shape.template);
+        let matched = self.cycles[0].push_line(shape.template, gist, at, novel);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
             // With one stream only, its own cycle is the merged one.
-            self.cycles[tracker].push_line(shape.template, at, novel);
+            self.cycles[tracker].push_line(shape.template, gist, at, novel);
         }
         self.window
             .add_text_line(at, matched, observed.new_in_run, observed.error);
@@ -383,8 +399,12 @@ impl Detector {
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
+                    result_texture: infos
+                        .iter()
+                        .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
+                    clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -452,6 +472,9 @@ impl Detector {
                     loop_cpu: self.cpu_since(l.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
+                    empty: infos.iter().any(|t| t.wording.empty),
+                    paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
+                    clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             });
         Signals {
