@@ -49,9 +49,18 @@
 //! slow loop need no CPU: a block that fails the same way five times over (a wrapper
 //! re-running a tool, even at a timer's pace) unless it says it waits (`waiting for ssh`,
 //! `retrying in 1s`), and a two-line pass — a call and the same failed or empty result —
-//! five times over at a pace that wanders like a model's, which a poller's sleep or poll
+//! four times over at a pace that wanders like a model's, which a poller's sleep or poll
 //! timeout does not. A single status line at a steady pace, a wait loop that says so, or a
 //! few rebuilds after real edits, stays alone.
+//!
+//! Agents word their thoughts anew before the same tool call, so each line also has a
+//! *gist* (`prose`): its template with natural-language sentences masked. The trackers
+//! compare gists too, and a loose cycle whose variants are all paraphrases — the same gist,
+//! other words, a two-line call and its result included — is the same call again; with a
+//! failed or empty result at a wandering pace it is a paraphrase loop. And since a display
+//! often shows how long it has waited, a duration that rises with the clock over the passes
+//! (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a wait, which no
+//! slow-loop path stops; a wall-clock timestamp is a time and never counts.
 //!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow

@@ -43,7 +43,7 @@
 //! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
 //! report errors.
 //!
-//! **Slow loops of work.** A slow block (0.4-1.2 passes a second, or a two-line pass up to
+//! **Slow loops of work.** A slow block (0.3-1.2 passes a second, or a two-line pass up to
 //! the heartbeat's pace) is not capped when it is a loop of work rather than a display
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
@@ -51,10 +51,12 @@
 //! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words five
 //! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
 //! pace — a wait loop that says it waits is left alone), or it is a two-line call and its
-//! failed or empty result five times over at a pace that wanders like a model's (a poller
+//! failed or empty result four times over at a pace that wanders like a model's (a poller
 //! keeps the pace of its sleep or its poll timeout; a heartbeat reports success), or its
-//! reworded lines come from a small set at such a pace (an agent asking for the same thing
-//! again). Failure words never take a loop off these paths. It then scores `slow_loop`
+//! passes differ only in their prose and end in a failed or empty result (a paraphrase
+//! loop), or its reworded lines come from a small set at such a pace (an agent asking for
+//! the same thing again). Failure words never take a loop off these paths; an age in the
+//! block that rises with the clock (a display of a wait) always does. It then scores `slow_loop`
 //! (0.2) in place of the line rate it lacks, and needs only a short hold, having already
 //! spent its passes on certainty. A slow reworded block with failure words at a timer's
 //! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
@@ -392,7 +394,12 @@ struct SlowBlock {
 
 /// A slow block is a status display or heartbeat (left alone) unless it is a loop of work.
 /// Always: it has repeated with no number in it moving (no progress, and no other value
-/// changing: the same result every pass), at 0.4 passes a second or more. Then one of:
+/// changing: the same result every pass; for a two-line pass, the result), no age in it
+/// rising with the clock (a display of a wait), at 0.3 passes a second or more. Then one of:
+///
+/// * a block whose passes differ only in their prose (every variant a paraphrase), with a
+///   failed or empty result, no words of waiting, at a pace that wanders like work: the
+///   same call reworded (a paraphrase loop);
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
 ///   pace, whose passes cost CPU (a rebuild or re-run loop);
