@@ -8,6 +8,7 @@ mod api;
 mod api_security;
 mod ci;
 mod dashboard;
+mod detection;
 mod evidence;
 mod export;
 mod install;

@@ -62,8 +62,12 @@ const FOREIGN_MATCHES_TO_SWITCH: u64 = 3;
 const MAX_MISSES_IN_A_ROW: u64 = 8;
 
 /// The loose cycle starts at this period: with fewer lines a pass has no structure to
-/// repeat besides its variant.
+/// repeat besides its variant. A two-line pass is loose only when its variant is a
+/// paraphrase (the same gist, `prose`): a call reworded before the same result.
 const MIN_LOOSE_PERIOD: usize = 3;
+
+/// The paraphrase-only loose cycle starts at this period.
+const MIN_PARAPHRASE_PERIOD: usize = 2;
 
 /// Pass intervals a cadence is measured over, at most.
 const CADENCE_INTERVALS: usize = 6;
@@ -86,6 +90,9 @@ pub struct LooseCycle {
     pub novel_variants: u64,
     /// Lines of the run that differed from the line a period before.
     pub variants: u64,
+    /// Variants that were paraphrases: the same gist as the line a period before, only
+    /// their prose reworded (`prose`).
+    pub paraphrases: u64,
     pub started: Duration,
     pub latest: Duration,
     /// The templates of the latest pass, oldest first.
@@ -144,6 +151,8 @@ impl TailCycle {
 #[derive(Debug)]
 pub struct CycleTracker {
     templates: [u64; RING],
+    /// The gists of the same lines (`prose`; a line without prose has its template).
+    gists: [u64; RING],
     times: [Duration; RING],
     lines: u64,
     runs: [u64; MAX_PERIOD + 1],
@@ -168,6 +177,10 @@ pub struct CycleTracker {
     loose_run: [u64; MAX_PERIOD + 1],
     loose_variants: [u64; MAX_PERIOD + 1],
     loose_novel: [u64; MAX_PERIOD + 1],
+    /// Per period: which of the last k lines were paraphrases of the line k before them,
+    /// and how many variants of the loose run were.
+    para_hist: [u64; MAX_PERIOD + 1],
+    loose_para: [u64; MAX_PERIOD + 1],
     loose_start: [Duration; MAX_PERIOD + 1],
     loose_last: [Duration; MAX_PERIOD + 1],
 }
@@ -176,6 +189,7 @@ impl Default for CycleTracker {
     fn default() -> CycleTracker {
         CycleTracker {
             templates: [0; RING],
+            gists: [0; RING],
             times: [Duration::ZERO; RING],
             lines: 0,
             runs: [0; MAX_PERIOD + 1],
@@ -192,6 +206,8 @@ impl Default for CycleTracker {
             loose_run: [0; MAX_PERIOD + 1],
             loose_variants: [0; MAX_PERIOD + 1],
             loose_novel: [0; MAX_PERIOD + 1],
+            para_hist: [0; MAX_PERIOD + 1],
+            loose_para: [0; MAX_PERIOD + 1],
             loose_start: [Duration::ZERO; MAX_PERIOD + 1],
             loose_last: [Duration::ZERO; MAX_PERIOD + 1],
         }
@@ -212,12 +228,13 @@ impl CycleTracker {
     /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
     #[cfg(test)]
     pub fn push(&mut self, template: u64, at: Duration) -> u32 {
-        self.push_line(template, at, false)
+        self.push_line(template, template, at, false)
     }
 
-    /// [`push`](Self::push), saying whether the template is new to the run.
-    pub fn push_line(&mut self, template: u64, at: Duration, novel: bool) -> u32 {
-        self.push_loose(template, at, novel);
+    /// [`push`](Self::push), with the line's gist (`prose`; its template when it holds no
+    /// prose) and whether the template is new to the run.
+    pub fn push_line(&mut self, template: u64, gist: u64, at: Duration, novel: bool) -> u32 {
+        self.push_loose(template, gist, at, novel);
         let mut matched = 0u32;
         for k in 1..=MAX_PERIOD {
             let leaving = if self.lines >= k as u64 {
@@ -286,25 +303,35 @@ impl CycleTracker {
         }
         let slot = self.slot(0);
         self.templates[slot] = template;
+        self.gists[slot] = gist;
         self.times[slot] = at;
         self.lines += 1;
         matched
     }
 
     /// Loose runs: for each period, the lines over which every window of k lines held at
-    /// most `loose_variants(k)` lines unlike the line k before them, and at least two alike.
-    /// Gaps reset them: a flood is judged by the exact cycle.
-    fn push_loose(&mut self, template: u64, at: Duration, novel: bool) {
-        for k in MIN_LOOSE_PERIOD..=MAX_PERIOD {
+    /// most `loose_variants(k)` lines unlike the line k before them, and at least two alike;
+    /// for a two-line period, one alike and one paraphrase (the same gist). Gaps reset
+    /// them: a flood is judged by the exact cycle.
+    fn push_loose(&mut self, template: u64, gist: u64, at: Duration, novel: bool) {
+        // Only a line that holds prose can be a paraphrase (its gist is not its template).
+        let prose = gist != template;
+        for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
             let known = self.lines >= k as u64;
             let alike = known && self.templates[self.slot(k)] == template;
+            let paraphrase = prose && known && !alike && self.gists[self.slot(k)] == gist;
             let mask = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
             self.loose_hist[k] = (self.loose_hist[k] << 1 | u64::from(alike)) & mask;
             let matches = self.loose_hist[k].count_ones();
+            let shape = if k < MIN_LOOSE_PERIOD {
+                self.para_hist[k] = (self.para_hist[k] << 1 | u64::from(paraphrase)) & mask;
+                matches >= 1 && matches + self.para_hist[k].count_ones() >= k as u32
+            } else {
+                matches >= 2 && matches + loose_variants(k) >= k as u32
+            };
             let holds = self.lines >= 2 * k as u64
                 && self.gap_at.is_none_or(|gap| self.lines - gap >= 2 * k as u64)
-                && matches >= 2
-                && matches + loose_variants(k) >= k as u32;
+                && shape;
             if !holds {
                 self.loose_run[k] = 0;
                 continue;
@@ -313,12 +340,14 @@ impl CycleTracker {
                 self.loose_start[k] = self.times[self.slot(k)];
                 self.loose_variants[k] = 0;
                 self.loose_novel[k] = 0;
+                self.loose_para[k] = 0;
             }
             self.loose_run[k] += 1;
             self.loose_last[k] = at;
             if !alike {
                 self.loose_variants[k] += 1;
                 self.loose_novel[k] += u64::from(novel);
+                self.loose_para[k] += u64::from(paraphrase);
             }
         }
     }
@@ -327,7 +356,7 @@ impl CycleTracker {
     /// (an exact cycle is the exact tracker's to judge); the smallest period on a tie.
     pub fn loose(&self) -> Option<LooseCycle> {
         let mut best: Option<(u64, usize)> = None;
-        for k in MIN_LOOSE_PERIOD..=MAX_PERIOD {
+        for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
             let passes = self.loose_run[k] / k as u64;
             if passes >= 2 && self.loose_variants[k] >= 2 && best.is_none_or(|(p, _)| passes > p) {
                 best = Some((passes, k));
@@ -343,10 +372,12 @@ impl CycleTracker {
             run: self.loose_run[k],
             novel_variants: self.loose_novel[k],
             variants: self.loose_variants[k],
+            paraphrases: self.loose_para[k],
             started: self.loose_start[k],
             latest: self.loose_last[k],
             templates,
-            cadence: self.cadence(k, 1, self.loose_run[k]),
+            // The pass before the run's first line is part of the loop too.
+            cadence: self.cadence(k, 1, self.loose_run[k] + k as u64),
         })
     }
 
@@ -427,9 +458,9 @@ mod tests {
         let mut tracker = CycleTracker::default();
         for pass in 0..8u64 {
             let at = Duration::from_millis(800 * pass);
-            tracker.push_line(1000 + pass, at, true);
+            tracker.push_line(1000 + pass, 1000 + pass, at, true);
             for (i, t) in [1u64, 2, 3].iter().enumerate() {
-                tracker.push_line(*t, at + Duration::from_millis(100 * (i as u64 + 1)), false);
+                tracker.push(*t, at + Duration::from_millis(100 * (i as u64 + 1)));
             }
         }
         let loose = tracker.loose().expect("a loose cycle");
@@ -466,7 +497,7 @@ mod tests {
     fn varied_work_is_no_loose_cycle() {
         let mut tracker = CycleTracker::default();
         for i in 0..200u64 {
-            tracker.push_line(i % 7 * 31 + i / 7, Duration::from_millis(50 * i), false);
+            tracker.push(i % 7 * 31 + i / 7, Duration::from_millis(50 * i));
         }
         assert_eq!(tracker.loose(), None);
     }

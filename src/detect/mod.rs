@@ -49,9 +49,18 @@
 //! slow loop need no CPU: a block that fails the same way five times over (a wrapper
 //! re-running a tool, even at a timer's pace) unless it says it waits (`waiting for ssh`,
 //! `retrying in 1s`), and a two-line pass — a call and the same failed or empty result —
-//! five times over at a pace that wanders like a model's, which a poller's sleep or poll
+//! four times over at a pace that wanders like a model's, which a poller's sleep or poll
 //! timeout does not. A single status line at a steady pace, a wait loop that says so, or a
 //! few rebuilds after real edits, stays alone.
+//!
+//! Agents word their thoughts anew before the same tool call, so each line also has a
+//! *gist* (`prose`): its template with natural-language sentences masked. The trackers
+//! compare gists too, and a loose cycle whose variants are all paraphrases — the same gist,
+//! other words, a two-line call and its result included — is the same call again; with a
+//! failed or empty result at a wandering pace it is a paraphrase loop. And since a display
+//! often shows how long it has waited, a duration that rises with the clock over the passes
+//! (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a wait, which no
+//! slow-loop path stops; a wall-clock timestamp is a time and never counts.
 //!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
@@ -63,6 +72,7 @@
 
 mod cycle;
 mod progress;
+mod prose;
 mod reason;
 mod score;
 mod slots;
@@ -174,6 +184,11 @@ pub struct Detector {
     stripped: Vec<u8>,
     template_text: Vec<u8>,
     slots: Slots,
+    /// Reused per line for its gist (`prose`): the line with its prose masked, that line's
+    /// template text and numbers.
+    prose_line: Vec<u8>,
+    prose_template: Vec<u8>,
+    prose_slots: Slots,
     last_line_at: Option<Duration>,
     latest_sample: Option<Sample>,
     /// The latest samples' times and CPU, oldest first (at most `CPU_HISTORY`).
@@ -199,6 +214,9 @@ impl Detector {
             stripped: Vec::with_capacity(256),
             template_text: Vec::with_capacity(256),
             slots: Slots::default(),
+            prose_line: Vec::with_capacity(256),
+            prose_template: Vec::with_capacity(256),
+            prose_slots: Slots::default(),
             last_line_at: None,
             latest_sample: None,
             cpu_history: std::collections::VecDeque::with_capacity(CPU_HISTORY),
@@ -230,12 +248,19 @@ impl Detector {
             (wording::wording(stripped), templates::example(template_text))
         });
         let novel = observed.new_in_run;
-        let matched = self.cycles[0].push_line(shape.template, at, novel);
+        let gist = prose::gist(
+            &self.stripped,
+            &mut self.prose_line,
+            &mut self.prose_template,
+            &mut self.prose_slots,
+        )
+        .unwrap_or(shape.template);
+        let matched = self.cycles[0].push_line(shape.template, gist, at, novel);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
             // With one stream only, its own cycle is the merged one.
-            self.cycles[tracker].push_line(shape.template, at, novel);
+            self.cycles[tracker].push_line(shape.template, gist, at, novel);
         }
         self.window
             .add_text_line(at, matched, observed.new_in_run, observed.error);
@@ -383,8 +408,12 @@ impl Detector {
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
+                    result_texture: infos
+                        .iter()
+                        .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
+                    clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -452,6 +481,9 @@ impl Detector {
                     loop_cpu: self.cpu_since(l.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
+                    empty: infos.iter().any(|t| t.wording.empty),
+                    paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
+                    clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             });
         Signals {

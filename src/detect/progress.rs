@@ -57,6 +57,68 @@ pub enum Progress {
     Advancing,
 }
 
+/// A duration in a repeating line that rises with the clock — the AGE of a pod that stays
+/// Pending, a container's `Up 12 seconds (health: starting)`, `[10s elapsed]`: the age of
+/// something being waited on, which a display redraws while nothing else moves. A loop's
+/// own durations (`took 2.1s`) jitter; a wall-clock timestamp is a time, not a duration, and
+/// is never read here. Rows of one template in the same pass may show different ages, so
+/// the clock follows the largest value and starts over only below its first one, or when the
+/// value stops keeping pace with the clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ElapsedClock {
+    first: Option<(f64, Duration)>,
+    max: Option<(f64, Duration)>,
+    rises: u32,
+}
+
+/// Rises an elapsed clock needs, and the time it must span.
+const CLOCK_RISES: u32 = 3;
+const CLOCK_SPAN: Duration = Duration::from_secs(3);
+
+impl ElapsedClock {
+    /// The age grew by the time that passed, give or take a quarter and the rounding of a
+    /// display that prints whole seconds.
+    fn keeps_pace(grew: f64, passed: f64) -> bool {
+        (grew - passed).abs() <= 0.25 * passed + 1.5
+    }
+
+    pub fn record(&mut self, value: f64, at: Duration) {
+        let Some((first, since)) = self.first else {
+            *self = ElapsedClock {
+                first: Some((value, at)),
+                max: Some((value, at)),
+                rises: 0,
+            };
+            return;
+        };
+        let (max, _) = self.max.unwrap_or((first, since));
+        if value < first {
+            *self = ElapsedClock::default();
+            self.record(value, at);
+        } else if value > max {
+            if Self::keeps_pace(value - first, at.saturating_sub(since).as_secs_f64()) {
+                self.max = Some((value, at));
+                self.rises += 1;
+            } else {
+                *self = ElapsedClock::default();
+                self.record(value, at);
+            }
+        }
+    }
+
+    /// `(first age, latest age, seconds between)` while the age keeps rising with the
+    /// clock, last within `freshness`.
+    pub fn rising(&self, now: Duration, freshness: Duration) -> Option<(f64, f64, f64)> {
+        let ((first, since), (max, until)) = (self.first?, self.max?);
+        let passed = until.saturating_sub(since);
+        (self.rises >= CLOCK_RISES
+            && passed >= CLOCK_SPAN
+            && now.saturating_sub(until) <= freshness
+            && Self::keeps_pace(max - first, passed.as_secs_f64()))
+        .then_some((first, max, passed.as_secs_f64()))
+    }
+}
+
 /// A count that went down: from `from` at `since` to `to` at `until`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Countdown {

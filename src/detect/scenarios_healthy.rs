@@ -573,4 +573,64 @@ mod real_output {
         t.run(41.0)
             .assert_never_fires("flapping error row in a timer-paced table");
     }
+
+    #[test]
+    fn a_failing_status_table_whose_age_rises_with_the_clock() {
+        // A deploy script polling `kubectl get pods` every second while two pods fail until
+        // a config fix lands: the same table with a failing row for 20 s, nothing but
+        // the AGE column moving. Without the age this is a failing block re-run at a timer's
+        // pace; the age rising with the clock says it is a display of a wait.
+        let mut t = Timeline::new();
+        t.passes(0.0, 1.0, 20, |n| {
+            vec![
+                "NAME READY STATUS RESTARTS AGE".into(),
+                format!("api-7c9f-2xkqp 1/1 Running 0 {}s", n + 61),
+                format!("api-7c9f-9wz4m 0/1 Error 3 {}s", n + 58),
+                format!("worker-5d8b-tq6rn 0/1 Error 3 {}s", n + 58),
+            ]
+        });
+        t.passes(20.0, 1.0, 5, |n| {
+            vec![
+                "NAME READY STATUS RESTARTS AGE".into(),
+                format!("api-7c9f-2xkqp 1/1 Running 0 {}s", n + 81),
+                format!("api-7c9f-9wz4m 1/1 Running 4 {}s", n + 78),
+                format!("worker-5d8b-tq6rn 1/1 Running 4 {}s", n + 78),
+            ]
+        });
+        let outcome = t.run(26.0);
+        outcome.assert_never_fires("failing status table with a rising AGE");
+    }
+
+    #[test]
+    fn the_same_tool_with_new_arguments_and_new_results() {
+        // A function-calling agent (JSON lines) searching the same docs tool again and again:
+        // a sentence and the call, then the hits; the sentence reads alike each time, but
+        // the query and the hits are new in every pass.
+        let mut rng = Rng::new(17);
+        let mut t = Timeline::new();
+        let mut at = 0.5;
+        for n in 0..24 {
+            let topic = name(n * 7);
+            t.line(
+                at,
+                Stream::Stdout,
+                format!(
+                    r#"{{"role": "assistant", "content": "Next I need what the docs say about this setting.", "tool_calls": [{{"id": "call_{}", "function": {{"name": "search_docs", "arguments": "{{\"query\": \"{topic}\"}}"}}}}]}}"#,
+                    rng.hex(24)
+                ),
+            );
+            t.line(
+                at + 0.2,
+                Stream::Stdout,
+                format!(
+                    r#"{{"role": "tool", "tool_call_id": "call_{}", "content": "[{{\"page\": \"docs/{topic}.md\", \"line\": {}}}]"}}"#,
+                    rng.hex(24),
+                    rng.below(900)
+                ),
+            );
+            at += rng.range(0.6, 1.3);
+        }
+        t.run(at + 1.0)
+            .assert_never_fires("same tool, new arguments, new results");
+    }
 }

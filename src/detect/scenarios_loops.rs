@@ -593,7 +593,8 @@ fn failure_words_in_a_searched_name_keep_a_slow_loop_on_its_path() {
     );
     t.cpu(0.0, 80.0, |_| 3.0);
     let summary = assert_fires_within(&mut t, 0.5, 5.5, "slow loop with failure words in names");
-    assert!(summary.contains("a slow loop of work"), "{summary}");
+    // Its sentences are prose after a label: the passes differ only in their wording.
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
 
 #[test]
@@ -620,4 +621,111 @@ fn a_request_and_the_same_error_paced_by_the_network() {
     }
     let summary = assert_fires_within(&mut t, 1.0, 4.5, "request and the same 404");
     assert!(summary.contains("2-line call and failed result"), "{summary}");
+}
+
+#[test]
+fn a_json_tool_call_whose_text_is_reworded_every_pass() {
+    // A function-calling agent logging JSON lines: a sentence composed anew every pass
+    // (hardly two alike) with the same tool call, then the same empty result; fresh call
+    // ids, a model's pace of about a pass a second, no failure words, no CPU.
+    let lead = ["Let me", "I will", "Now I'll", "I should", "OK, I'll"];
+    let act = [
+        "fetch the invoices",
+        "look up the invoices",
+        "query the invoice store",
+        "list the invoices",
+    ];
+    let tail = [
+        "for March.",
+        "for the customer again.",
+        "once more.",
+        "to check the totals.",
+        "with the same filter.",
+    ];
+    let mut rng = Rng::new(77);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    paced_passes(
+        &mut t,
+        2.0,
+        60,
+        &mut rng,
+        |r| r.range(0.7, 1.3),
+        |_, r| {
+            let id = r.hex(24);
+            let say = format!(
+                "{} {} {}",
+                lead[r.below(5) as usize],
+                act[r.below(4) as usize],
+                tail[r.below(5) as usize]
+            );
+            vec![
+                format!(
+                    r#"{{"role": "assistant", "content": "{say}", "tool_calls": [{{"id": "call_{id}", "function": {{"name": "list_invoices", "arguments": "{{\"customer\": \"c-1042\", \"month\": \"2026-03\"}}"}}}}]}}"#
+                ),
+                format!(r#"{{"role": "tool", "tool_call_id": "call_{id}", "content": "[]"}}"#),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 2.0);
+    // Within five of its passes (about a second each).
+    let summary = assert_fires_within(&mut t, 2.0, 5.0, "reworded JSON tool-call loop");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}
+
+#[test]
+fn a_slow_two_line_call_with_jittering_metadata_and_the_same_error() {
+    // An agent graph printing each step: the call (fresh id, token counts that jitter) and
+    // the same failing tool message, a pass every 0.8-3 s as a model answers, no CPU.
+    let mut rng = Rng::new(5);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (1.0, 0.0);
+    for n in 0..40 {
+        let id = rng.hex(24);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "{{'agent': {{'tool_calls': [{{'id': 'call_{id}', 'name': 'sql_db_query', 'args': {{'query': 'SELECT COUNT(*) FROM shipments'}}}}], 'token_usage': {{'prompt_tokens': {}, 'completion_tokens': {}}}}}}}",
+                800 + rng.below(600),
+                38 + rng.below(4)
+            ),
+        );
+        t.line(
+            at + 0.1,
+            Stream::Stdout,
+            format!(
+                "{{'tools': {{'content': 'Error: no such table: shipments', 'tool_call_id': 'call_{id}'}}}}"
+            ),
+        );
+        if n == 4 {
+            fifth = at + 0.1;
+        }
+        at += rng.range(0.8, 3.0);
+    }
+    t.cpu(0.0, 120.0, |_| 2.0);
+    // By the end of its fifth pass, plus the short hold and an evaluation.
+    let summary = assert_fires_within(
+        &mut t,
+        1.0,
+        fifth - 1.0 + 0.5,
+        "slow two-line call with the same error",
+    );
+    assert!(summary.contains("2-line call and failed result"), "{summary}");
+}
+
+#[test]
+fn a_failing_table_with_a_wall_clock_timestamp_is_still_a_rerun_loop() {
+    // The same failing block re-run every second, stamped with the wall clock: a timestamp
+    // rises with the clock too, but it is a time, not the age of something waited on.
+    let mut t = Timeline::new();
+    t.passes(0.5, 1.0, 40, |n| {
+        vec![
+            format!("[{}] + helm upgrade --install web ./chart", iso(600.0 + n as f64)),
+            "Error: UPGRADE FAILED: cannot patch \"web\" with kind Deployment: field is immutable".into(),
+            format!("[{}] deploy failed", iso(600.2 + n as f64)),
+        ]
+    });
+    let summary = assert_fires_within(&mut t, 0.5, 5.5, "failing re-run stamped with the wall clock");
+    assert!(summary.contains("a re-run loop"), "{summary}");
 }

@@ -43,7 +43,7 @@
 //! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
 //! report errors.
 //!
-//! **Slow loops of work.** A slow block (0.4-1.2 passes a second, or a two-line pass up to
+//! **Slow loops of work.** A slow block (0.3-1.2 passes a second, or a two-line pass up to
 //! the heartbeat's pace) is not capped when it is a loop of work rather than a display
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
@@ -51,10 +51,12 @@
 //! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words five
 //! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
 //! pace — a wait loop that says it waits is left alone), or it is a two-line call and its
-//! failed or empty result five times over at a pace that wanders like a model's (a poller
+//! failed or empty result four times over at a pace that wanders like a model's (a poller
 //! keeps the pace of its sleep or its poll timeout; a heartbeat reports success), or its
-//! reworded lines come from a small set at such a pace (an agent asking for the same thing
-//! again). Failure words never take a loop off these paths. It then scores `slow_loop`
+//! passes differ only in their prose and end in a failed or empty result (a paraphrase
+//! loop), or its reworded lines come from a small set at such a pace (an agent asking for
+//! the same thing again). Failure words never take a loop off these paths; an age in the
+//! block that rises with the clock (a display of a wait) always does. It then scores `slow_loop`
 //! (0.2) in place of the line rate it lacks, and needs only a short hold, having already
 //! spent its passes on certainty. A slow reworded block with failure words at a timer's
 //! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
@@ -110,10 +112,15 @@ pub struct CycleSignals {
     /// A value other than identifiers and iteration numbers changes in the cycle's lines
     /// (a loss, a size, a count): the passes report something new.
     pub texture: bool,
+    /// Such a value changes in a line that reports the failure or the empty result (the
+    /// result itself differs from pass to pass), not only in the call before it.
+    pub result_texture: bool,
     /// A line of the cycle says the job waits on purpose (`waiting for`, `retrying in 1s`).
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
+    /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
+    pub clock: Option<String>,
 }
 
 /// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
@@ -146,6 +153,12 @@ pub struct LooseSignals {
     pub texture: bool,
     /// A line of the loop says the job waits on purpose.
     pub wait: bool,
+    /// A line of the loop reports an empty result.
+    pub empty: bool,
+    /// Every variant was a paraphrase: the passes differ only in their prose (`prose`).
+    pub paraphrased: bool,
+    /// An age in the loop's lines rising with the clock, in words: a display of a wait.
+    pub clock: Option<String>,
 }
 
 /// Repetition without an exact cycle.
@@ -326,17 +339,19 @@ const WORK_PACED: f64 = 0.06;
 /// with the build.
 const NOT_A_TIMER: f64 = 0.03;
 
-/// Slower than this many passes a second, a block is not judged as a slow loop: its passes
-/// are too far apart for the window to hold enough of them.
-const SLOW_LOOP_MIN_PASSES_PER_S: f64 = 0.4;
+/// Slower than this many passes a second (a pass every 3.3 s), a block is not judged as a
+/// slow loop: its passes are too far apart for the window to hold enough of them.
+const SLOW_LOOP_MIN_PASSES_PER_S: f64 = 0.3;
 
 /// Confidence a slow loop of work adds, making up for the line rate it does not have.
 const SLOW_LOOP_WEIGHT: f64 = 0.2;
 
 /// Passes a two-line cycle (a call and its result) must have repeated exactly before it can
-/// count as a slow loop of work: one more than a longer block, a pass of two lines being
-/// weaker proof, and still within the five passes a slow loop is given.
-const TWO_LINE_PASSES: u64 = 5;
+/// count as a slow loop of work: as many as a longer block, so that with the hold and the
+/// stop the decision lands within the five passes a slow loop is given (at five, a loop of
+/// a pass every 1.5 s was stopped after six). The failed or empty result and the pace that
+/// wanders like a model's are what make up for a pass of two lines being weaker proof.
+const TWO_LINE_PASSES: u64 = 4;
 
 /// The least cadence spread of a two-line loop of work: a call and its result paced by a
 /// model or a remote service wander by 10-30 %; a poller's pace is its sleep or its poll
@@ -365,15 +380,26 @@ struct SlowBlock {
     passes_per_s: f64,
     progress: Progress,
     texture: bool,
+    /// A value changes in the failed or empty result itself.
+    result_texture: bool,
     loop_cpu: Option<f64>,
     cadence: Option<f64>,
     /// Not every pass brought new text: its reworded lines come from a small set.
     recurring_variants: bool,
+    /// The passes differ only in their prose: the same call, reworded.
+    paraphrased: bool,
+    /// An age in the block rises with the clock: a display of a wait.
+    clock: bool,
 }
 
 /// A slow block is a status display or heartbeat (left alone) unless it is a loop of work.
 /// Always: it has repeated with no number in it moving (no progress, and no other value
-/// changing: the same result every pass), at 0.4 passes a second or more. Then one of:
+/// changing: the same result every pass; for a two-line pass, the result), no age in it
+/// rising with the clock (a display of a wait), at 0.3 passes a second or more. Then one of:
+///
+/// * a block whose passes differ only in their prose (every variant a paraphrase), with a
+///   failed or empty result, no words of waiting, at a pace that wanders like work: the
+///   same call reworded (a paraphrase loop);
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
 ///   pace, whose passes cost CPU (a rebuild or re-run loop);
@@ -399,10 +425,34 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     } else {
         SLOW_LOOP_PASSES
     };
-    if b.passes < needed || moving || b.texture || b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S {
+    // For a two-line call and its failed or empty result, what must not change is the
+    // result: numbers that jitter in the call's metadata (token counts, latencies) do not
+    // make a pass report something new.
+    let texture = if b.period <= 2 {
+        b.result_texture
+    } else {
+        b.texture
+    };
+    if b.passes < needed || moving || texture || b.clock || b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S {
         return None;
     }
     let cadence = b.cadence?;
+    let paced = if b.period <= 2 {
+        TWO_LINE_WORK_PACED
+    } else {
+        WORK_PACED
+    };
+    if b.paraphrased && !b.wait && (b.error || b.empty) && cadence >= paced {
+        let result = if b.error { "failed" } else { "empty" };
+        return Some(format!(
+            "a paraphrase loop: the same {}-line call and {result} result {} times at {:.1}/s \
+             with only its prose reworded, pace varying {:.0} % like work, no words of waiting",
+            b.period,
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
     if b.period <= 2 {
         let result = match (b.error, b.empty) {
             (true, _) => "failed",
@@ -517,14 +567,21 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 passes_per_s,
                 progress: c.progress,
                 texture: c.texture,
+                result_texture: c.result_texture,
                 loop_cpu: c.loop_cpu,
                 cadence: c.cadence,
                 recurring_variants: false,
+                paraphrased: false,
+                clock: c.clock.is_some(),
             })
         })
         .flatten();
     if slow_work.is_some() {
-        parts.slow_loop = SLOW_LOOP_WEIGHT * e;
+        // The passes a slow loop of work needed are its evidence (as for a loose cycle): a
+        // two-line loop's matched lines alone would take a pass or two more to saturate.
+        let e_slow = if fresh { e_span } else { 0.0 };
+        parts.cycle = cycle_weight * e_slow;
+        parts.slow_loop = SLOW_LOOP_WEIGHT * e_slow;
     } else if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
@@ -557,6 +614,9 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         } else {
             heartbeat_protection(passes_per_s, c.cadence, c.loop_cpu, c.wait)
         });
+        if let Some(clock) = &c.clock {
+            protections.push(clock.clone());
+        }
     }
     let mut assessment = parts.into_assessment(Some(Path::Cycle), lines_per_s);
     assessment.slow_loop = slow_work;
@@ -658,27 +718,34 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     let fresh = l.silence.as_secs_f64() <= 2.0 * pass_interval + FRESHNESS_SLACK_S;
     let lines_per_s = passes * l.period as f64 / span.max(0.05);
     let passes_per_s = passes / span.max(0.05);
-    let recurring = l.novel_variants * 2 <= l.passes;
-    // Only a slow block: a faster one is judged by its rate, its variants and its wording.
-    // Failure words do not take it off this path: they only ever add.
-    let slow_work = (passes_per_s <= SLOW_BLOCK_PASSES_PER_S)
+    // Paraphrases of one call are the same text in other words: they recur.
+    let recurring = l.novel_variants * 2 <= l.passes || l.paraphrased;
+    // Only a slow block (for a two-line call and its result, up to two passes a second, as
+    // for an exact cycle): a faster one is judged by its rate, its variants and its
+    // wording. Failure words do not take it off this path: they only ever add.
+    let slow = passes_per_s <= SLOW_BLOCK_PASSES_PER_S || (l.period == 2 && passes_per_s <= 2.0);
+    let slow_work = slow
         .then(|| {
             slow_loop_of_work(&SlowBlock {
                 period: l.period,
                 exact: false,
                 error: l.error,
                 wait: l.wait,
-                empty: false,
+                empty: l.empty,
                 // The run starts once a pass has been compared with the one before it, so
                 // the block has been printed twice more than the run's passes.
                 passes: l.passes + 2,
-                passes_per_s,
+                // The span reaches back to the pass before the run's first one.
+                passes_per_s: (passes + 1.0) / span.max(0.05),
                 progress: l.progress,
                 texture: l.texture,
+                result_texture: l.texture,
                 loop_cpu: l.loop_cpu,
                 cadence: l.cadence,
                 // Some pass brought no new text: its reworded line was printed before.
                 recurring_variants: l.novel_variants < l.passes,
+                paraphrased: l.paraphrased,
+                clock: l.clock.is_some(),
             })
         })
         .flatten();
@@ -718,6 +785,9 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {
             protections.push(heartbeat_protection(passes_per_s, l.cadence, l.loop_cpu, l.wait));
+            if let Some(clock) = &l.clock {
+                protections.push(clock.clone());
+            }
         }
     }
     if parts.progress_penalty < 0.0 {
@@ -778,6 +848,8 @@ mod tests {
             cadence: None,
             loop_cpu: None,
             texture: false,
+            result_texture: false,
+            clock: None,
             wait: false,
             empty: false,
         }

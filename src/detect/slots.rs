@@ -32,6 +32,9 @@ pub enum SlotKind {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Slots {
     len: usize,
+    /// The first duration of the line, in seconds (`AGE 12s`, `Up 12 seconds`, `[10s
+    /// elapsed]`): kept apart from the numbers, since a duration is no count of work.
+    pub elapsed: Option<f64>,
     kinds: [SlotKind; MAX_SLOTS],
     values: [f64; MAX_SLOTS],
 }
@@ -40,6 +43,7 @@ impl Default for Slots {
     fn default() -> Slots {
         Slots {
             len: 0,
+            elapsed: None,
             kinds: [SlotKind::Count; MAX_SLOTS],
             values: [0.0; MAX_SLOTS],
         }
@@ -49,6 +53,7 @@ impl Default for Slots {
 impl Slots {
     pub fn clear(&mut self) {
         self.len = 0;
+        self.elapsed = None;
     }
 
     pub fn push(&mut self, kind: SlotKind, value: f64) {

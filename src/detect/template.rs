@@ -273,7 +273,12 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
         }
         Token::Time => b"<ts>",
         Token::Ip => b"<ip>",
-        Token::Duration => b"<dur>",
+        Token::Duration => {
+            if slots.elapsed.is_none() {
+                slots.elapsed = tokens::duration_seconds(text);
+            }
+            b"<dur>"
+        }
         Token::Version => b"<ver>",
         Token::Num(Num::Count(v)) => {
             let kind = if in_name(s, &at) {

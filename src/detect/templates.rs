@@ -12,7 +12,7 @@
 //! 3 % false "seen" after a hundred thousand distinct templates, which only makes novelty
 //! slightly less eager to veto.
 
-use super::progress::{Countdown, Progress, ProgressRing};
+use super::progress::{Countdown, ElapsedClock, Progress, ProgressRing};
 use super::slots::{Reading, Slots};
 use super::template::Shape;
 use super::wording::Wording;
@@ -55,6 +55,7 @@ pub struct TemplateInfo {
     pub last_seen: Duration,
     weight: f64,
     progress: Option<Box<ProgressRing>>,
+    clock: ElapsedClock,
 }
 
 impl TemplateInfo {
@@ -72,6 +73,15 @@ impl TemplateInfo {
 
     pub fn countdown(&self, now: Duration, freshness: Duration) -> Option<Countdown> {
         self.progress.as_ref()?.countdown(now, freshness)
+    }
+
+    /// An age in the line rising with the clock, in words (`an age rising with the clock,
+    /// 3 s → 15 s in 12 s`).
+    pub fn clock(&self, now: Duration, freshness: Duration) -> Option<String> {
+        let (from, to, over) = self.clock.rising(now, freshness)?;
+        Some(format!(
+            "an age rising with the clock ({from:.0} s → {to:.0} s in {over:.0} s): a display of a wait"
+        ))
     }
 
     /// True when a value other than identifiers and iteration numbers changes.
@@ -153,10 +163,14 @@ impl TemplateTable {
                 last_seen: at,
                 weight: 0.0,
                 progress: None,
+                clock: ElapsedClock::default(),
             }
         });
         info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
         info.last_seen = info.last_seen.max(at);
+        if let Some(elapsed) = slots.elapsed {
+            info.clock.record(elapsed, at);
+        }
         if slots.len() > 0 {
             let reading = Reading::of(slots);
             if !reading.is_empty() {

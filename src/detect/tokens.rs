@@ -262,6 +262,44 @@ const QUANTITY_UNITS: [&str; 17] = [
     "lines", "samples", "it",
 ];
 
+/// Seconds per unit of a duration word, if it is one (`ms`, `s`, `seconds`, `m`, `h`, ...).
+fn unit_seconds(word: &[u8]) -> Option<f64> {
+    if !is_duration_unit(word) {
+        return None;
+    }
+    let w = word.to_ascii_lowercase();
+    Some(match w.as_slice() {
+        b"ns" => 1e-9,
+        b"us" => 1e-6,
+        b"ms" => 1e-3,
+        b"m" | b"min" | b"mins" | b"minute" | b"minutes" => 60.0,
+        b"h" | b"hr" | b"hrs" | b"hour" | b"hours" => 3600.0,
+        b"d" | b"day" | b"days" => 86400.0,
+        _ if word.starts_with("µ".as_bytes()) => 1e-6,
+        _ => 1.0,
+    })
+}
+
+/// The length in seconds of a duration token (`12s`, `1m30s`, `12 seconds`, `2.5 ms`).
+pub fn duration_seconds(s: &[u8]) -> Option<f64> {
+    let mut total = 0.0;
+    let mut i = 0;
+    let mut parts = 0;
+    while i < s.len() {
+        let (end, _) = decimal(s, i)?;
+        let value = value(s, i, end);
+        let mut j = end;
+        if byte(s, j) == b' ' {
+            j += 1;
+        }
+        let u = unit_len(s, j);
+        total += value * unit_seconds(&s[j..j + u])?;
+        parts += 1;
+        i = j + u;
+    }
+    (parts > 0).then_some(total)
+}
+
 fn is_duration_unit(word: &[u8]) -> bool {
     DURATION_UNITS
         .iter()

@@ -1,0 +1,178 @@
+//! The gist of a line: its template with the natural-language prose in it masked.
+//!
+//! An agent stuck on a tool call says something new before every call ("Let me search for
+//! flights", "I'll look up flights again") while the call itself — its tool, its arguments
+//! — and the result it gets back stay the same. The template keeps every word, so each
+//! reworded line is a new template and no exact cycle spans the passes. The gist masks the
+//! prose and keeps everything else, so two passes that differ only in their wording have the
+//! same gist, while a call with new arguments (a new query, the next page) keeps a gist of
+//! its own.
+//!
+//! Prose is text that reads as a sentence, not as data: at least three words, made almost
+//! only of letters and sentence or markdown punctuation (three letters or more to every
+//! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed) — no
+//! braces, brackets, `=`, `\`, `_`, digits or placeholders — so a query string,
+//! JSON-encoded arguments, an identifier or a key/value pair is never prose. Two places hold it: a double-quoted
+//! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after a
+//! short label (`Thought: ...`, `## Thought: ...`), or the whole line. A line without prose
+//! has no gist of its own: its gist is its template, so the cost is one scan for the quote
+//! and label candidates, and a second normalisation only for lines that hold prose.
+
+use super::slots::Slots;
+use super::template;
+
+/// Words a span needs to read as prose.
+const MIN_WORDS: usize = 3;
+
+/// A label before the prose of a line ends within this many bytes (`## Thought:`).
+const LABEL_LIMIT: usize = 24;
+
+/// Prose spans masked per line, at most.
+const MAX_SPANS: usize = 8;
+
+/// What a masked span becomes: a word no real output prints.
+const MARK: &[u8] = b" proseprose ";
+
+/// True when `s` reads as a sentence (see the module doc).
+fn is_prose(s: &[u8]) -> bool {
+    let mut words = 0;
+    let mut letters = 0;
+    let mut others = 0;
+    let mut in_word = false;
+    for &b in s {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | 0x80..=0xff => {
+                letters += 1;
+                if !in_word {
+                    words += 1;
+                    in_word = true;
+                }
+            }
+            b' ' => in_word = false,
+            b'\'' | b'-' | b'/' => others += 1,
+            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'(' | b')' | b'"' | b'*' | b'`' => {
+                others += 1;
+                in_word = false;
+            }
+            _ => return false,
+        }
+    }
+    words >= MIN_WORDS && letters >= 2 * words && letters >= 3 * others
+}
+
+/// Byte ranges of `s` that hold prose, in order, at most `MAX_SPANS`; returns how many.
+fn spans(s: &[u8], out: &mut [(usize, usize); MAX_SPANS]) -> usize {
+    let mut n = 0;
+    // The whole line, or the rest of it after a short label ending in `:`.
+    let start = s
+        .iter()
+        .take(LABEL_LIMIT)
+        .position(|&b| b == b':')
+        .filter(|&c| s.get(c + 1) == Some(&b' '))
+        .map_or(0, |c| c + 1);
+    let rest = &s[start..];
+    let trimmed = rest.iter().take_while(|b| **b == b' ').count();
+    if !rest.contains(&b'"') && is_prose(&rest[trimmed..]) {
+        out[0] = (start + trimmed, s.len());
+        return 1;
+    }
+    // Double-quoted strings, with backslash escapes.
+    let mut i = 0;
+    while i < s.len() && n < MAX_SPANS {
+        if s[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let open = i + 1;
+        let mut j = open;
+        while j < s.len() && s[j] != b'"' {
+            j += if s[j] == b'\\' { 2 } else { 1 };
+        }
+        let close = j.min(s.len());
+        if is_prose(&s[open..close]) {
+            out[n] = (open, close);
+            n += 1;
+        }
+        i = close + 1;
+    }
+    n
+}
+
+/// The gist of the stripped line `s` when it holds prose: the template hash of the line
+/// with its prose masked (`scratch`, `out` and `slots` are reused buffers). `None` when the
+/// line holds no prose, so its gist is its template.
+pub fn gist(s: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>, slots: &mut Slots) -> Option<u64> {
+    let mut found = [(0, 0); MAX_SPANS];
+    let n = spans(s, &mut found);
+    if n == 0 {
+        return None;
+    }
+    scratch.clear();
+    let mut from = 0;
+    for &(a, b) in &found[..n] {
+        scratch.extend_from_slice(&s[from..a]);
+        scratch.extend_from_slice(MARK);
+        from = b;
+    }
+    scratch.extend_from_slice(&s[from..]);
+    template::normalise(scratch, out, slots).map(|shape| shape.template)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gist_of(line: &str) -> Option<u64> {
+        gist(
+            line.as_bytes(),
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut Slots::default(),
+        )
+    }
+
+    #[test]
+    fn reworded_messages_around_the_same_call_share_a_gist() {
+        let a = gist_of(
+            r#"{"role": "assistant", "content": "Let me look that up.", "tool_calls": [{"id": "call_8Hq2", "name": "search", "arguments": "{\"q\": \"acme\"}"}]}"#,
+        );
+        let b = gist_of(
+            r#"{"role": "assistant", "content": "I will search for it once more, with the same query.", "tool_calls": [{"id": "call_Zx91", "name": "search", "arguments": "{\"q\": \"acme\"}"}]}"#,
+        );
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        let other_args = gist_of(
+            r#"{"role": "assistant", "content": "Let me look that up.", "tool_calls": [{"id": "call_8Hq2", "name": "search", "arguments": "{\"q\": \"widgets\"}"}]}"#,
+        );
+        assert_ne!(a, other_args, "new arguments are a new call");
+    }
+
+    #[test]
+    fn a_sentence_after_a_label_is_prose() {
+        assert_eq!(
+            gist_of("Thought: I need the pricing page."),
+            gist_of("Thought: Let me search again for it.")
+        );
+        assert_ne!(
+            gist_of("Thought: I need the pricing page."),
+            gist_of("Action: I need the pricing page.")
+        );
+        assert!(gist_of("It seems the import failed, please run it again.").is_some());
+    }
+
+    #[test]
+    fn data_is_not_prose() {
+        for line in [
+            "GET /api/orders HTTP/1.1 200",
+            "cc -O2 -Wall -c src/main.c -o build/main.o",
+            r#"{"path": "src/lib.rs", "query": "fn main", "top_k": 3}"#,
+            "Compiling serde v1.0.210",
+            "tests/test_api.py::test_get[case-3] PASSED",
+            "step 1200 loss=0.31 lr=3e-4",
+            "ok",
+            "Epoch 3: train_loss 0.41 val_loss 0.44",
+        ] {
+            assert_eq!(gist_of(line), None, "{line:?}");
+        }
+    }
+}
