@@ -364,14 +364,15 @@ impl<'c> Attempt<'c> {
         self.next_check = if watch.check_soon() {
             now + RECHECK
         } else {
-            // A limit that comes due before the grid's next point is checked at its moment.
-            let deadline = watch.deadline().filter(|deadline| *deadline > now);
-            let grid = self.started + super::next_check(now.duration_since(self.started), quiet);
-            deadline.map_or(grid, |deadline| grid.min(deadline))
+            self.started + super::next_check(now.duration_since(self.started), quiet)
         };
+        // A limit that comes due before the grid's next point is checked at its moment (one
+        // already past has had its check: this one).
+        self.check_by(watch.deadline().filter(|deadline| *deadline > now));
     }
 
-    /// A limit due before the first check (`--timeout 0.1s`) is checked at its moment.
+    /// A limit due before the next check (`--timeout 0.1s`, or between two quiet checks) is
+    /// checked at its moment.
     pub(super) fn check_by(&mut self, deadline: Option<Instant>) {
         if let Some(deadline) = deadline {
             self.next_check = self.next_check.min(deadline);
