@@ -26,7 +26,7 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a connection waits for another writer before failing with SQLITE_BUSY, for
 /// opening, migrating and the CLI's queries. The writer thread uses a shorter one.
@@ -204,9 +204,11 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
         conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
             .map_err(fail("setting auto_vacuum"))?;
     }
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(fail("setting journal_mode"))?;
+    let mode = if current.eq_ignore_ascii_case("wal") {
+        current
+    } else {
+        switch_to_wal(conn, path)?
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         log::debug!(
             "evidence database {} stays in {mode} journal mode",
@@ -229,6 +231,30 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
         .map_err(fail("disabling the checkpoint on close"))?;
     Ok(())
 }
+
+/// `PRAGMA journal_mode = WAL` on a file not yet in WAL mode. The switch needs the file to
+/// itself, and SQLite answers BUSY at once, without its busy handler, while another
+/// connection has it open: the case of several runs starting together on a new store,
+/// where the first one switches and the others would have run without evidence. Retried
+/// until it succeeds (or another connection switched the file) or [`BUSY_TIMEOUT`] passes.
+fn switch_to_wal(conn: &Connection, path: &Path) -> Result<String, EvidenceError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Ok(mode) => return Ok(mode),
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(WAL_SWITCH_RETRY);
+            }
+            Err(e) => return Err(EvidenceError::classify(path, "setting journal_mode", e)),
+        }
+    }
+}
+
+/// The pause between two attempts of [`switch_to_wal`].
+const WAL_SWITCH_RETRY: Duration = Duration::from_millis(2);
 
 #[cfg(test)]
 mod tests {
