@@ -112,6 +112,34 @@ pub fn is_no_children(err: &io::Error) -> bool {
     err.raw_os_error() == Some(libc::ECHILD)
 }
 
+/// Whether this process has any child at all, running or exited, without reaping one: a
+/// `waitid(P_ALL, WNOHANG | WNOWAIT)`. One call where a walk of `/proc` takes a dozen, for
+/// the question asked at every run's end, when the answer is nearly always no.
+pub fn has_children() -> io::Result<bool> {
+    loop {
+        // SAFETY: siginfo_t is plain data; zeroed is a valid value to pass in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is valid writable memory; WNOWAIT leaves any exited child waitable.
+        let found = unsafe {
+            libc::waitid(
+                libc::P_ALL,
+                0,
+                &mut info,
+                libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if found == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ECHILD) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +149,36 @@ mod tests {
         assert_eq!(ExitStatus::Exited(3).shell_code(), 3);
         assert_eq!(ExitStatus::Signaled(9).shell_code(), 137);
         assert_eq!(ExitStatus::Signaled(11).shell_code(), 139);
+    }
+
+    #[test]
+    fn a_child_counts_until_it_is_reaped_and_the_look_reaps_nothing() {
+        use std::os::unix::process::ExitStatusExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        assert!(has_children().expect("waitid"), "a running child");
+        child.kill().expect("kill");
+        let stat = format!("/proc/{}/stat", child.id());
+        let zombie = || {
+            std::fs::read_to_string(&stat).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+        };
+        for _ in 0..2000 {
+            if zombie() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(zombie(), "the killed child is a zombie");
+        assert!(has_children().expect("waitid"), "an exited child not yet reaped");
+        // WNOWAIT left it waitable: its status is still there for wait().
+        let status = child.wait().expect("the zombie is still ours to reap");
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
     }
 
     #[test]

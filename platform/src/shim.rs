@@ -13,7 +13,8 @@
 //! 4. reports `Started(pid)` / `SpawnFailed(errno)` / `Exited(status)` on its control
 //!    channel (a socket pair on fd 3), reaps everything that dies below it, and exits once
 //!    the command has exited and it has no children left — so "the shim is gone" means "the
-//!    whole tree is gone";
+//!    whole tree is gone". `Exited` also says whether the command was the last process of
+//!    the tree, so FlowForge need not look for leftovers the shim knows are not there;
 //! 5. when the channel reads end-of-file, FlowForge is dead: it SIGKILLs every descendant
 //!    until none is left, then exits. FlowForge's own stop logic (TERM, grace, KILL) works
 //!    on the same tree from outside; the shim only ever acts alone when FlowForge cannot.
@@ -34,9 +35,18 @@ use std::os::fd::{FromRawFd, OwnedFd};
 /// One report from the shim to FlowForge; 12 bytes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message {
-    Started { pid: i32 },
-    SpawnFailed { errno: i32 },
-    Exited(ExitStatus),
+    Started {
+        pid: i32,
+    },
+    SpawnFailed {
+        errno: i32,
+    },
+    /// The command's status; `tree_empty` when the shim had no other child left as it
+    /// reaped the command (so it is exiting too, and nothing below it is left over).
+    Exited {
+        status: ExitStatus,
+        tree_empty: bool,
+    },
 }
 
 pub const MESSAGE_LEN: usize = 12;
@@ -49,8 +59,13 @@ impl Message {
         let (tag, a, b): (i32, i32, i32) = match self {
             Message::Started { pid } => (1, pid, 0),
             Message::SpawnFailed { errno } => (2, errno, 0),
-            Message::Exited(ExitStatus::Exited(code)) => (3, 0, code),
-            Message::Exited(ExitStatus::Signaled(signal)) => (3, 1, signal),
+            Message::Exited { status, tree_empty } => {
+                let (kind, value) = match status {
+                    ExitStatus::Exited(code) => (0, code),
+                    ExitStatus::Signaled(signal) => (1, signal),
+                };
+                (3, kind | (i32::from(tree_empty) << 1), value)
+            }
         };
         let mut out = [0u8; MESSAGE_LEN];
         out[0..4].copy_from_slice(&tag.to_le_bytes());
@@ -64,8 +79,13 @@ impl Message {
         match (word(0), word(4), word(8)) {
             (1, pid, _) => Some(Message::Started { pid }),
             (2, errno, _) => Some(Message::SpawnFailed { errno }),
-            (3, 0, code) => Some(Message::Exited(ExitStatus::Exited(code))),
-            (3, 1, signal) => Some(Message::Exited(ExitStatus::Signaled(signal))),
+            (3, flags @ 0..=3, value) => Some(Message::Exited {
+                status: match flags & 1 {
+                    0 => ExitStatus::Exited(value),
+                    _ => ExitStatus::Signaled(value),
+                },
+                tree_empty: flags & 2 != 0,
+            }),
             _ => None,
         }
     }
@@ -140,7 +160,9 @@ fn supervise(channel: &OwnedFd, argv: &[OsString], pty: bool) -> io::Result<i32>
                 Ok(Some((pid, status))) if pid == command => {
                     command_done = true;
                     if !flowforge_gone {
-                        let _ = send(channel, Message::Exited(status));
+                        // An error here (EINTR aside) only costs FlowForge a look of its own.
+                        let tree_empty = matches!(reap::has_children(), Ok(false));
+                        let _ = send(channel, Message::Exited { status, tree_empty });
                     }
                 }
                 Ok(Some(_)) => {}
@@ -211,11 +233,29 @@ mod tests {
         for message in [
             Message::Started { pid: 4242 },
             Message::SpawnFailed { errno: 2 },
-            Message::Exited(ExitStatus::Exited(3)),
-            Message::Exited(ExitStatus::Signaled(9)),
+            Message::Exited {
+                status: ExitStatus::Exited(3),
+                tree_empty: false,
+            },
+            Message::Exited {
+                status: ExitStatus::Signaled(9),
+                tree_empty: true,
+            },
+            Message::Exited {
+                status: ExitStatus::Exited(0),
+                tree_empty: true,
+            },
         ] {
             assert_eq!(Message::decode(&message.encode()), Some(message));
         }
         assert_eq!(Message::decode(&[9; MESSAGE_LEN]), None);
+        // An Exited with flags this version does not know is not read as a status.
+        let mut unknown = Message::Exited {
+            status: ExitStatus::Exited(0),
+            tree_empty: false,
+        }
+        .encode();
+        unknown[4] = 4;
+        assert_eq!(Message::decode(&unknown), None);
     }
 }

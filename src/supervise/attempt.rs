@@ -61,6 +61,8 @@ pub(super) struct Attempt<'c> {
     sampler: TreeSampler,
     channel: ChannelReader,
     status: Option<ExitStatus>,
+    /// The shim reported the command as the last process of its tree.
+    tree_empty_at_exit: bool,
     interrupted: bool,
     leftovers_stopped: usize,
     stopped: Option<StopReport>,
@@ -98,6 +100,7 @@ impl<'c> Attempt<'c> {
             sampler: TreeSampler::new(child.shim),
             channel: ChannelReader::default(),
             status: None,
+            tree_empty_at_exit: false,
             interrupted: false,
             leftovers_stopped: 0,
             stopped: None,
@@ -151,8 +154,9 @@ impl<'c> Attempt<'c> {
 
     /// The shim's control channel is readable: it may report the command's exit status.
     pub(super) fn on_channel(&mut self) {
-        if let Some(exit) = self.channel.read(&self.child.channel) {
+        if let Some((exit, tree_empty)) = self.channel.read(&self.child.channel) {
             self.status = Some(exit);
+            self.tree_empty_at_exit = tree_empty;
         }
     }
 
@@ -386,6 +390,10 @@ impl<'c> Attempt<'c> {
 
     /// The command is done; whatever it left behind is stopped the same way.
     fn on_command_exited(&mut self, now: Instant) {
+        if self.tree_empty_at_exit {
+            // The shim had nothing else below it and is exiting: no walk of /proc needed.
+            return;
+        }
         let leftovers = child::tree_members(self.child.shim);
         if leftovers.is_empty() {
             return;

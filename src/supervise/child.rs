@@ -283,8 +283,9 @@ pub struct ChannelReader {
 }
 
 impl ChannelReader {
-    /// Reads what is available; returns the command's exit status if it was reported.
-    pub fn read(&mut self, channel: &OwnedFd) -> Option<ExitStatus> {
+    /// Reads what is available; returns the shim's report of the command's exit, if it came:
+    /// the status, and whether the command was the last process of the tree.
+    pub fn read(&mut self, channel: &OwnedFd) -> Option<(ExitStatus, bool)> {
         let mut status = None;
         let mut chunk = [0u8; 256];
         loop {
@@ -306,8 +307,12 @@ impl ChannelReader {
             let mut message = [0u8; MESSAGE_LEN];
             message.copy_from_slice(&self.buf[..MESSAGE_LEN]);
             self.buf.drain(..MESSAGE_LEN);
-            if let Some(Message::Exited(exit)) = Message::decode(&message) {
-                status = Some(exit);
+            if let Some(Message::Exited {
+                status: exit,
+                tree_empty,
+            }) = Message::decode(&message)
+            {
+                status = Some((exit, tree_empty));
             }
         }
         status

@@ -564,6 +564,10 @@ fn kill_tree_now(child: &Child) {
 
 /// Stops and reaps anything still below FlowForge (normally nothing: the shim reaps its tree).
 fn stop_strays(grace: Duration) {
+    // No child at all (the shim was reaped and adopted nothing): nothing below us either.
+    if matches!(reap::has_children(), Ok(false)) {
+        return;
+    }
     let me = flowforge_platform::process::getpid();
     if flowforge_platform::tree::descendants(me).is_empty() {
         return;
