@@ -100,9 +100,9 @@ fn connect(path: &Path, extra: OpenFlags) -> Result<Connection, EvidenceError> {
         Connection::open_with_flags(path, flags).map_err(|e| EvidenceError::classify(path, "opening", e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| EvidenceError::classify(path, "setting busy_timeout", e))?;
-    migrate::refuse_newer(&conn, path)?;
-    configure(&conn, path)?;
-    migrate::migrate(&conn, path)?;
+    let version = migrate::refuse_newer(&conn, path)?;
+    configure(&conn, path, version)?;
+    migrate::migrate(&conn, path, version)?;
     Ok(conn)
 }
 
@@ -168,58 +168,61 @@ fn create_private(path: &Path) -> Result<(), EvidenceError> {
 /// give pages back without a full VACUUM.
 ///
 /// Every open of a run pays for what happens here, so nothing here writes to an existing
-/// database. `synchronous` comes first: it is a setting of this connection, and until it is
+/// database, and a store FlowForge made (in WAL mode, schema `version` > 0) costs one batch
+/// of connection settings and one read of the journal mode: each pragma is SQL to parse.
+/// The settings come first: `synchronous` is a setting of this connection, and until it is
 /// set any write runs under SQLite's default FULL, which fsyncs the WAL (and, on the first
-/// sync of a connection, its directory) at every commit. `auto_vacuum` is only set when it
-/// differs: setting it, even to its current value, is a write transaction on page 1; and it
-/// only takes effect on a database with no tables yet, so that is the one time it matters.
-fn configure(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
+/// sync of a connection, its directory) at every commit. `auto_vacuum` only takes effect on
+/// a database with no tables yet, so it is read (and set when it differs: setting it, even
+/// to its current value, is a write transaction on page 1) only before the first migration.
+fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), EvidenceError> {
     let fail = |what| move |e| EvidenceError::classify(path, what, e);
-    conn.execute_batch("PRAGMA synchronous = NORMAL;")
-        .map_err(fail("setting synchronous"))?;
-    // A file FlowForge did not create (not yet in WAL mode, not empty) is checked before
-    // anything below writes to it, so a damaged one is refused untouched. Files FlowForge
-    // created are in WAL mode already and skip the scan.
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; \
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+    ))
+    .map_err(fail("setting pragmas"))?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)
+        .map_err(fail("enabling foreign keys"))?;
     let current: String = conn
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .map_err(fail("reading journal_mode"))?;
-    let pages: i64 = conn
-        .query_row("PRAGMA page_count", [], |row| row.get(0))
-        .map_err(fail("reading page_count"))?;
-    if pages > 0 && !current.eq_ignore_ascii_case("wal") {
-        let verdict: String = conn
-            .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
-            .map_err(fail("checking the database"))?;
-        if verdict != "ok" {
-            return Err(EvidenceError::NotADatabase {
-                path: path.to_path_buf(),
-                source: None,
-            });
+    let wal = current.eq_ignore_ascii_case("wal");
+    // A file FlowForge did not create (not yet in WAL mode, not empty) is checked before
+    // anything below writes to it, so a damaged one is refused untouched. Files FlowForge
+    // created are in WAL mode already and skip the scan.
+    if !wal {
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |row| row.get(0))
+            .map_err(fail("reading page_count"))?;
+        if pages > 0 {
+            let verdict: String = conn
+                .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+                .map_err(fail("checking the database"))?;
+            if verdict != "ok" {
+                return Err(EvidenceError::NotADatabase {
+                    path: path.to_path_buf(),
+                    source: None,
+                });
+            }
         }
     }
-    let auto_vacuum: i64 = conn
-        .query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
-        .map_err(fail("reading auto_vacuum"))?;
-    if auto_vacuum != AUTO_VACUUM_INCREMENTAL {
-        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
-            .map_err(fail("setting auto_vacuum"))?;
+    if version == 0 {
+        let auto_vacuum: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
+            .map_err(fail("reading auto_vacuum"))?;
+        if auto_vacuum != AUTO_VACUUM_INCREMENTAL {
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+                .map_err(fail("setting auto_vacuum"))?;
+        }
     }
-    let mode = if current.eq_ignore_ascii_case("wal") {
-        current
-    } else {
-        switch_to_wal(conn, path)?
-    };
+    let mode = if wal { current } else { switch_to_wal(conn, path)? };
     if !mode.eq_ignore_ascii_case("wal") {
         log::debug!(
             "evidence database {} stays in {mode} journal mode",
             path.display()
         );
     }
-    conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; \
-         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
-    ))
-    .map_err(fail("setting pragmas"))?;
     // Closing the last connection would checkpoint the WAL into the main file and fsync
     // both: milliseconds to tens of milliseconds at the end of every run. The WAL is instead
     // checkpointed by SQLite's auto-checkpoint, after a commit that leaves it longer than
@@ -408,6 +411,43 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("user_version");
         assert_eq!(version, migrate::LATEST);
+    }
+
+    /// The connection settings every open makes, on a new store and on an existing one
+    /// (where `configure` reads nothing it does not need): WAL, NORMAL sync, foreign keys
+    /// enforced, the auto-checkpoint threshold, incremental auto-vacuum from the start.
+    #[test]
+    fn every_open_has_the_same_settings() {
+        let tmp = TempDir::new("settings");
+        let path = tmp.db();
+        for open_number in 1..=2 {
+            let conn = open(&path).expect("open");
+            let pragma = |name: &str| -> String {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    other => format!("{other:?}"),
+                })
+                .expect(name)
+            };
+            assert_eq!(pragma("journal_mode"), "wal", "open {open_number}");
+            assert_eq!(pragma("synchronous"), "1", "NORMAL, open {open_number}");
+            assert_eq!(pragma("foreign_keys"), "1", "open {open_number}");
+            assert_eq!(pragma("wal_autocheckpoint"), WAL_AUTOCHECKPOINT_PAGES.to_string());
+            assert_eq!(pragma("journal_size_limit"), JOURNAL_SIZE_LIMIT.to_string());
+            assert_eq!(pragma("auto_vacuum"), AUTO_VACUUM_INCREMENTAL.to_string());
+            let orphan = conn.execute(
+                "INSERT INTO events (run_id, at_ms, category, kind, actor, message) VALUES (999999, 0, 'lifecycle', 'x', 'supervisor', 'x')",
+                [],
+            );
+            assert!(
+                orphan.is_err(),
+                "an event of no run is refused (open {open_number})"
+            );
+        }
     }
 
     /// Regression: `open` checked the header through a std `File`, and closing it released

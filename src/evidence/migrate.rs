@@ -46,11 +46,10 @@ pub const MIGRATIONS: &[Migration] = &[
 /// The schema version this FlowForge writes.
 pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
-/// Brings the database at `path` (already open as `conn`) up to [`LATEST`], or refuses it
-/// if it is newer.
-pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
-    let found = user_version(conn, path)?;
-    check_known(path, found)?;
+/// Brings the database at `path` (already open as `conn`) from version `found` (what
+/// [`refuse_newer`] read) up to [`LATEST`]. Each migration reads the version again under
+/// the write lock, so one that another process applied meanwhile is skipped.
+pub(crate) fn migrate(conn: &Connection, path: &Path, found: i64) -> Result<(), EvidenceError> {
     for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
         apply(conn, path, migration)?;
     }
@@ -78,10 +77,13 @@ fn apply(conn: &Connection, path: &Path, migration: &Migration) -> Result<(), Ev
     tx.commit().map_err(failed)
 }
 
-/// Fails with `TooNew` if the database was written by a newer FlowForge. Reading the
-/// version writes nothing, so this runs before any pragma touches the file.
-pub(crate) fn refuse_newer(conn: &Connection, path: &Path) -> Result<(), EvidenceError> {
-    check_known(path, user_version(conn, path)?)
+/// Fails with `TooNew` if the database was written by a newer FlowForge; otherwise returns
+/// its schema version. Reading the version writes nothing, so this runs before any pragma
+/// touches the file.
+pub(crate) fn refuse_newer(conn: &Connection, path: &Path) -> Result<i64, EvidenceError> {
+    let found = user_version(conn, path)?;
+    check_known(path, found)?;
+    Ok(found)
 }
 
 fn check_known(path: &Path, found: i64) -> Result<(), EvidenceError> {
