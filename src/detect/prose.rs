@@ -13,8 +13,10 @@
 //! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed) — no
 //! braces, brackets, `=`, `\`, `_`, digits or placeholders — so a query string,
 //! JSON-encoded arguments, an identifier or a key/value pair is never prose. Two places hold it: a double-quoted
-//! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after a
-//! short label (`Thought: ...`, `## Thought: ...`), or the whole line. A line without prose
+//! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
+//! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
+//! `[12:00:01] [say] text ...`, as agents' consoles and output channels print a message),
+//! or the whole line. A line without prose
 //! has no gist of its own: its gist is its template, so the cost is one scan for the quote
 //! and label candidates, and a second normalisation only for lines that hold prose.
 
@@ -26,6 +28,10 @@ const MIN_WORDS: usize = 3;
 
 /// A label before the prose of a line ends within this many bytes (`## Thought:`).
 const LABEL_LIMIT: usize = 24;
+
+/// Bracketed tags before the prose of a line, at most, and the length of each.
+const MAX_TAGS: usize = 3;
+const TAG_LIMIT: usize = 40;
 
 /// Prose spans masked per line, at most.
 const MAX_SPANS: usize = 8;
@@ -60,16 +66,41 @@ fn is_prose(s: &[u8]) -> bool {
     words >= MIN_WORDS && letters >= 2 * words && letters >= 3 * others
 }
 
+/// The length of the bracketed tags that open `s`, each followed by a space: a time, a
+/// level, a speaker (`[2026-12-02T07:35:50Z] [say] `, `[assistant] `, `(agent) `), at most
+/// `MAX_TAGS` of them, each at most `TAG_LIMIT` bytes.
+fn bracketed_tags(s: &[u8]) -> usize {
+    let mut at = 0;
+    for _ in 0..MAX_TAGS {
+        let close = match s.get(at) {
+            Some(b'[') => b']',
+            Some(b'(') => b')',
+            _ => break,
+        };
+        let Some(len) = s[at..].iter().take(TAG_LIMIT).position(|&b| b == close) else {
+            break;
+        };
+        if s.get(at + len + 1) != Some(&b' ') {
+            break;
+        }
+        at += len + 2;
+    }
+    at
+}
+
 /// Byte ranges of `s` that hold prose, in order, at most `MAX_SPANS`; returns how many.
 fn spans(s: &[u8], out: &mut [(usize, usize); MAX_SPANS]) -> usize {
     let mut n = 0;
-    // The whole line, or the rest of it after a short label ending in `:`.
-    let start = s
-        .iter()
-        .take(LABEL_LIMIT)
-        .position(|&b| b == b':')
-        .filter(|&c| s.get(c + 1) == Some(&b' '))
-        .map_or(0, |c| c + 1);
+    // The whole line, or the rest of it after its bracketed tags (`[12:00:01] [assistant]`)
+    // and a short label ending in `:`.
+    let tags = bracketed_tags(s);
+    let start = tags
+        + s[tags..]
+            .iter()
+            .take(LABEL_LIMIT)
+            .position(|&b| b == b':')
+            .filter(|&c| s.get(tags + c + 1) == Some(&b' '))
+            .map_or(0, |c| c + 1);
     let rest = &s[start..];
     let trimmed = rest.iter().take_while(|b| **b == b' ').count();
     if !rest.contains(&b'"') && is_prose(&rest[trimmed..]) {
@@ -158,6 +189,27 @@ mod tests {
             gist_of("Action: I need the pricing page.")
         );
         assert!(gist_of("It seems the import failed, please run it again.").is_some());
+    }
+
+    #[test]
+    fn a_sentence_after_bracketed_tags_is_prose() {
+        assert_eq!(
+            gist_of("[assistant] Let me check which components already exist."),
+            gist_of("[assistant] I'll look at the components directory again.")
+        );
+        assert_eq!(
+            gist_of("[2026-12-02T07:35:50.123Z] [say] text I'll update the retry handler now."),
+            gist_of("[2026-12-02T07:35:52.871Z] [say] text Applying the fix to the request client.")
+        );
+        assert_ne!(
+            gist_of("[assistant] Let me check which components already exist."),
+            gist_of("[user] Let me check which components already exist.")
+        );
+        assert!(
+            gist_of("[tool_result] exit status 1").is_none(),
+            "a digit is data"
+        );
+        assert!(gist_of("[tool_use] list_files {\"path\": \"src\"}").is_none());
     }
 
     #[test]
