@@ -254,7 +254,7 @@ impl Detector {
             &mut self.prose_template,
             &mut self.prose_slots,
         )
-        .unwrap_or(shape.template);
+        .unwrap_or(prose::Gist::of_template(shape.template));
         let matched = self.cycles[0].push_line(shape.template, gist, at, novel);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;

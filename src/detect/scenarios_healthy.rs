@@ -675,4 +675,52 @@ mod real_output {
         });
         t.run(26.0).assert_never_fires("tokenizer progress");
     }
+
+    #[test]
+    fn items_named_in_a_tagged_sentence_each_with_nothing_found() {
+        // An advisory scanner working through its packages: the sentence names a new
+        // package every pass, then the same empty answer. The sentences differ only in the
+        // item they name: the job moves on through its list, no model is asking again.
+        let packages = [
+            "Acme Widgets",
+            "Globex Client",
+            "Initech Core",
+            "Umbrella Auth",
+            "Stark Render",
+            "Wayne Ledger",
+            "Hooli Search",
+            "Vandelay Export",
+            "Soylent Feed",
+            "Tyrell Vision",
+            "Cyberdyne Sched",
+            "Wonka Pricing",
+            "Gringotts Vault",
+            "Oscorp Metrics",
+            "Monarch Queue",
+            "Aperture Portal",
+            "Mesa Relay",
+            "Dynamic Forms",
+            "Piper Compress",
+            "Mifflin Paper",
+        ];
+        let mut rng = Rng::new(31);
+        let mut t = Timeline::new();
+        let mut at = 0.5;
+        for p in packages {
+            t.line(
+                at,
+                Stream::Stdout,
+                format!("[scan] Checking the advisory feed of {p}"),
+            );
+            t.line(
+                at + 0.3,
+                Stream::Stdout,
+                "[scan] Fetching the advisories for this package",
+            );
+            t.line(at + 0.6, Stream::Stdout, "[scan] No open advisories found");
+            at += rng.range(0.8, 1.4);
+        }
+        t.run(at + 1.0)
+            .assert_never_fires("items named in a tagged sentence");
+    }
 }
