@@ -66,3 +66,33 @@ fn a_failing_status_table_with_a_rising_age_is_left_alone() {
     assert_eq!(stop_line(&out), None, "{}", out.describe());
     assert!(out.stdout_text().ends_with("all pods Running\n"));
 }
+
+/// An agent's output channel: a tagged message composed anew every pass, the same tool call,
+/// the call's token usage (growing with the conversation), the same empty result.
+const TAGGED_AGENT_LOOP: &str = r#"
+import json, random, sys, time
+lead = ["Let me", "I'll", "Now I will", "I should"]
+act = ["list the components directory", "check which components exist", "look at src/components"]
+tail = ["again.", "to see the structure.", "before adding the picker.", "once more."]
+t0, used = time.time(), 2400
+while time.time() - t0 < 60:
+    time.sleep(random.uniform(0.7, 1.3))
+    print("[assistant] %s %s %s" % (random.choice(lead), random.choice(act), random.choice(tail)), flush=True)
+    print('[tool_use] list_files {"path": "src/components", "recursive": false}', flush=True)
+    used += random.randint(150, 260)
+    print("[usage] " + json.dumps({"input_tokens": used, "output_tokens": random.randint(30, 90)}), flush=True)
+    time.sleep(random.uniform(0.05, 0.15))
+    print("[tool_result] No files found.", flush=True)
+sys.exit(99)
+"#;
+
+#[test]
+fn a_tagged_agent_loop_with_growing_token_counts_is_stopped_as_a_paraphrase_loop() {
+    let sandbox = Sandbox::new("detect-tagged-agent");
+    let script = write_file(&sandbox.home, "agent.py", TAGGED_AGENT_LOOP, 0o644);
+    let out = sandbox.run(&["run", "--", python(), &script.to_string_lossy()]);
+    assert_eq!(out.code(), 124, "{}", out.describe());
+    let stop = stop_line(&out).expect("a stop line");
+    assert!(stop.contains("a paraphrase loop"), "{stop}");
+    assert!(stop.contains("empty result"), "{stop}");
+}

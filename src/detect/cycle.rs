@@ -43,6 +43,7 @@
 //!
 //! [`gap`]: CycleTracker::gap
 
+use super::prose::Gist;
 use std::time::Duration;
 
 /// Longest cycle looked for, in lines.
@@ -152,7 +153,7 @@ impl TailCycle {
 pub struct CycleTracker {
     templates: [u64; RING],
     /// The gists of the same lines (`prose`; a line without prose has its template).
-    gists: [u64; RING],
+    gists: [Gist; RING],
     times: [Duration; RING],
     lines: u64,
     runs: [u64; MAX_PERIOD + 1],
@@ -189,7 +190,7 @@ impl Default for CycleTracker {
     fn default() -> CycleTracker {
         CycleTracker {
             templates: [0; RING],
-            gists: [0; RING],
+            gists: [Gist::of_template(0); RING],
             times: [Duration::ZERO; RING],
             lines: 0,
             runs: [0; MAX_PERIOD + 1],
@@ -228,12 +229,12 @@ impl CycleTracker {
     /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
     #[cfg(test)]
     pub fn push(&mut self, template: u64, at: Duration) -> u32 {
-        self.push_line(template, template, at, false)
+        self.push_line(template, Gist::of_template(template), at, false)
     }
 
     /// [`push`](Self::push), with the line's gist (`prose`; its template when it holds no
     /// prose) and whether the template is new to the run.
-    pub fn push_line(&mut self, template: u64, gist: u64, at: Duration, novel: bool) -> u32 {
+    pub fn push_line(&mut self, template: u64, gist: Gist, at: Duration, novel: bool) -> u32 {
         self.push_loose(template, gist, at, novel);
         let mut matched = 0u32;
         for k in 1..=MAX_PERIOD {
@@ -313,13 +314,13 @@ impl CycleTracker {
     /// most `loose_variants(k)` lines unlike the line k before them, and at least two alike;
     /// for a two-line period, one alike and one paraphrase (the same gist). Gaps reset
     /// them: a flood is judged by the exact cycle.
-    fn push_loose(&mut self, template: u64, gist: u64, at: Duration, novel: bool) {
+    fn push_loose(&mut self, template: u64, gist: Gist, at: Duration, novel: bool) {
         // Only a line that holds prose can be a paraphrase (its gist is not its template).
-        let prose = gist != template;
+        let prose = gist.hash != template;
         for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
             let known = self.lines >= k as u64;
             let alike = known && self.templates[self.slot(k)] == template;
-            let paraphrase = prose && known && !alike && self.gists[self.slot(k)] == gist;
+            let paraphrase = prose && known && !alike && gist.rewords(&self.gists[self.slot(k)]);
             let mask = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
             self.loose_hist[k] = (self.loose_hist[k] << 1 | u64::from(alike)) & mask;
             let matches = self.loose_hist[k].count_ones();
@@ -458,7 +459,7 @@ mod tests {
         let mut tracker = CycleTracker::default();
         for pass in 0..8u64 {
             let at = Duration::from_millis(800 * pass);
-            tracker.push_line(1000 + pass, 1000 + pass, at, true);
+            tracker.push_line(1000 + pass, Gist::of_template(1000 + pass), at, true);
             for (i, t) in [1u64, 2, 3].iter().enumerate() {
                 tracker.push(*t, at + Duration::from_millis(100 * (i as u64 + 1)));
             }

@@ -57,7 +57,7 @@
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
 //! compare gists too, and a loose cycle whose variants are all paraphrases — the same gist,
 //! other words, a two-line call and its result included — is the same call again; with a
-//! failed or empty result at a wandering pace it is a paraphrase loop. And since a display
+//! failed or empty result at a pace that is not a timer's it is a paraphrase loop. And since a display
 //! often shows how long it has waited, a duration that rises with the clock over the passes
 //! (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a wait, which no
 //! slow-loop path stops; a wall-clock timestamp is a time and never counts.
@@ -254,7 +254,7 @@ impl Detector {
             &mut self.prose_template,
             &mut self.prose_slots,
         )
-        .unwrap_or(shape.template);
+        .unwrap_or(prose::Gist::of_template(shape.template));
         let matched = self.cycles[0].push_line(shape.template, gist, at, novel);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;

@@ -13,10 +13,17 @@
 //! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed) — no
 //! braces, brackets, `=`, `\`, `_`, digits or placeholders — so a query string,
 //! JSON-encoded arguments, an identifier or a key/value pair is never prose. Two places hold it: a double-quoted
-//! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after a
-//! short label (`Thought: ...`, `## Thought: ...`), or the whole line. A line without prose
+//! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
+//! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
+//! `[12:00:01] [say] text ...`, as agents' consoles and output channels print a message),
+//! or the whole line. A line without prose
 //! has no gist of its own: its gist is its template, so the cost is one scan for the quote
 //! and label candidates, and a second normalisation only for lines that hold prose.
+//!
+//! A sentence can also name the item a job is working on (`Sending the invoice to Acme
+//! Corp`): two such lines have one gist but name other things, so a gist carries a hash of
+//! the names its prose mentions, and a line rewords another only when their names agree or
+//! one of them names nothing ([`Gist::rewords`]).
 
 use super::slots::Slots;
 use super::template;
@@ -26,6 +33,10 @@ const MIN_WORDS: usize = 3;
 
 /// A label before the prose of a line ends within this many bytes (`## Thought:`).
 const LABEL_LIMIT: usize = 24;
+
+/// Bracketed tags before the prose of a line, at most, and the length of each.
+const MAX_TAGS: usize = 3;
+const TAG_LIMIT: usize = 40;
 
 /// Prose spans masked per line, at most.
 const MAX_SPANS: usize = 8;
@@ -60,16 +71,41 @@ fn is_prose(s: &[u8]) -> bool {
     words >= MIN_WORDS && letters >= 2 * words && letters >= 3 * others
 }
 
+/// The length of the bracketed tags that open `s`, each followed by a space: a time, a
+/// level, a speaker (`[2026-12-02T07:35:50Z] [say] `, `[assistant] `, `(agent) `), at most
+/// `MAX_TAGS` of them, each at most `TAG_LIMIT` bytes.
+fn bracketed_tags(s: &[u8]) -> usize {
+    let mut at = 0;
+    for _ in 0..MAX_TAGS {
+        let close = match s.get(at) {
+            Some(b'[') => b']',
+            Some(b'(') => b')',
+            _ => break,
+        };
+        let Some(len) = s[at..].iter().take(TAG_LIMIT).position(|&b| b == close) else {
+            break;
+        };
+        if s.get(at + len + 1) != Some(&b' ') {
+            break;
+        }
+        at += len + 2;
+    }
+    at
+}
+
 /// Byte ranges of `s` that hold prose, in order, at most `MAX_SPANS`; returns how many.
 fn spans(s: &[u8], out: &mut [(usize, usize); MAX_SPANS]) -> usize {
     let mut n = 0;
-    // The whole line, or the rest of it after a short label ending in `:`.
-    let start = s
-        .iter()
-        .take(LABEL_LIMIT)
-        .position(|&b| b == b':')
-        .filter(|&c| s.get(c + 1) == Some(&b' '))
-        .map_or(0, |c| c + 1);
+    // The whole line, or the rest of it after its bracketed tags (`[12:00:01] [assistant]`)
+    // and a short label ending in `:`.
+    let tags = bracketed_tags(s);
+    let start = tags
+        + s[tags..]
+            .iter()
+            .take(LABEL_LIMIT)
+            .position(|&b| b == b':')
+            .filter(|&c| s.get(tags + c + 1) == Some(&b' '))
+            .map_or(0, |c| c + 1);
     let rest = &s[start..];
     let trimmed = rest.iter().take_while(|b| **b == b' ').count();
     if !rest.contains(&b'"') && is_prose(&rest[trimmed..]) {
@@ -98,31 +134,113 @@ fn spans(s: &[u8], out: &mut [(usize, usize); MAX_SPANS]) -> usize {
     n
 }
 
-/// The gist of the stripped line `s` when it holds prose: the template hash of the line
-/// with its prose masked (`scratch`, `out` and `slots` are reused buffers). `None` when the
-/// line holds no prose, so its gist is its template.
-pub fn gist(s: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>, slots: &mut Slots) -> Option<u64> {
+/// What a line's prose says beyond its wording: the gist (the template hash of the line with
+/// its prose masked) and the names its sentences mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gist {
+    pub hash: u64,
+    /// A hash of the names in the prose (`NO_NAMES` for none): capitalised words inside a
+    /// sentence, after two words of it at least (`the invoice to Acme Corp`; not a
+    /// sentence's first word, nor one right after a message type such as `text`, nor `I`).
+    /// Two lines with the same gist but other names (`Sending the invoice to Acme Corp`,
+    /// `... to Globex Inc`) are a job going through its items, not a model rewording the
+    /// same request — a rewording keeps the names it mentions, or mentions none.
+    pub names: u64,
+}
+
+/// The names hash of prose without names.
+pub const NO_NAMES: u64 = 0;
+
+impl Gist {
+    /// The gist of a line without prose: its template.
+    pub fn of_template(template: u64) -> Gist {
+        Gist {
+            hash: template,
+            names: NO_NAMES,
+        }
+    }
+
+    /// Whether `self` says what `other` says in other words: the same gist, and the same
+    /// names unless one of the two mentions none.
+    pub fn rewords(&self, other: &Gist) -> bool {
+        self.hash == other.hash
+            && (self.names == other.names || self.names == NO_NAMES || other.names == NO_NAMES)
+    }
+}
+
+/// Folds the names `prose` mentions into `names` (FNV-1a over each name and a separator).
+fn hash_names(prose: &[u8], names: &mut u64) {
+    let mut prev = b'.';
+    let mut words = 0;
+    let mut i = 0;
+    while i < prose.len() {
+        let b = prose[i];
+        let word_start = b.is_ascii_alphabetic() && (i == 0 || prose[i - 1] == b' ');
+        if !word_start {
+            if b != b' ' {
+                prev = b;
+            }
+            if matches!(b, b'.' | b'!' | b'?' | b':' | b';' | b'*') {
+                words = 0;
+            }
+            i += 1;
+            continue;
+        }
+        let end = i + prose[i..].iter().take_while(|&&c| c != b' ').count();
+        let word = &prose[i..end];
+        let letters = word.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        let inside = words >= 2 && (prev.is_ascii_lowercase() || prev == b',');
+        let capitalised =
+            b.is_ascii_uppercase() && letters >= 2 && word[1..letters].iter().all(u8::is_ascii_lowercase);
+        if inside && capitalised {
+            let seed = if *names == NO_NAMES {
+                template::fnv1a(b"")
+            } else {
+                *names
+            };
+            *names = word[..letters].iter().chain([&b' ']).fold(seed, |h, &c| {
+                (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        }
+        prev = *word.last().expect("a word has a byte");
+        words = if matches!(prev, b'.' | b'!' | b'?' | b':' | b';') {
+            0
+        } else {
+            words + 1
+        };
+        i = end;
+    }
+}
+
+/// The gist of the stripped line `s` when it holds prose (`scratch`, `out` and `slots` are
+/// reused buffers). `None` when the line holds no prose, so its gist is its template.
+pub fn gist(s: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>, slots: &mut Slots) -> Option<Gist> {
     let mut found = [(0, 0); MAX_SPANS];
     let n = spans(s, &mut found);
     if n == 0 {
         return None;
     }
     scratch.clear();
+    let mut names = NO_NAMES;
     let mut from = 0;
     for &(a, b) in &found[..n] {
         scratch.extend_from_slice(&s[from..a]);
         scratch.extend_from_slice(MARK);
+        hash_names(&s[a..b], &mut names);
         from = b;
     }
     scratch.extend_from_slice(&s[from..]);
-    template::normalise(scratch, out, slots).map(|shape| shape.template)
+    template::normalise(scratch, out, slots).map(|shape| Gist {
+        hash: shape.template,
+        names,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn gist_of(line: &str) -> Option<u64> {
+    fn gist_of(line: &str) -> Option<Gist> {
         gist(
             line.as_bytes(),
             &mut Vec::new(),
@@ -158,6 +276,51 @@ mod tests {
             gist_of("Action: I need the pricing page.")
         );
         assert!(gist_of("It seems the import failed, please run it again.").is_some());
+    }
+
+    #[test]
+    fn a_sentence_after_bracketed_tags_is_prose() {
+        assert_eq!(
+            gist_of("[assistant] Let me check which components already exist."),
+            gist_of("[assistant] I'll look at the components directory again.")
+        );
+        assert_eq!(
+            gist_of("[2026-12-02T07:35:50.123Z] [say] text I'll update the retry handler now."),
+            gist_of("[2026-12-02T07:35:52.871Z] [say] text Applying the fix to the request client.")
+        );
+        assert_ne!(
+            gist_of("[assistant] Let me check which components already exist."),
+            gist_of("[user] Let me check which components already exist.")
+        );
+        assert!(
+            gist_of("[tool_result] exit status 1").is_none(),
+            "a digit is data"
+        );
+        assert!(gist_of("[tool_use] list_files {\"path\": \"src\"}").is_none());
+    }
+
+    #[test]
+    fn a_sentence_naming_a_new_item_is_not_a_paraphrase() {
+        let rewords = |a: &str, b: &str| {
+            let (a, b) = (gist_of(a).expect("prose"), gist_of(b).expect("prose"));
+            a.rewords(&b)
+        };
+        assert!(!rewords(
+            "[mailer] Sending the monthly invoice to Acme Corp",
+            "[mailer] Sending the monthly invoice to Globex Inc"
+        ));
+        assert!(rewords(
+            "Thought: I should look up Acme again, and I will.",
+            "Thought: Let me search for Acme once more."
+        ));
+        assert!(rewords(
+            "Thought: Let me fetch the invoices for March.",
+            "Thought: I will list the invoices once more."
+        ));
+        assert_eq!(
+            gist_of("Thought: The build failed again. Let me run it."),
+            gist_of("Thought: Still failing. I'll try it, as before.")
+        );
     }
 
     #[test]

@@ -633,4 +633,94 @@ mod real_output {
         t.run(at + 1.0)
             .assert_never_fires("same tool, new arguments, new results");
     }
+
+    #[test]
+    fn a_timer_paced_bot_rotating_stock_phrases_before_an_empty_result() {
+        // A chat-ops bot polling a queue every second (`sleep 1`), picking one of a few
+        // stock phrases before the same empty answer: prose that changes, but a timer's
+        // pace, so it is a display, not a model asking again.
+        let say = [
+            "Still nothing new in the deploy queue.",
+            "The deploy queue is empty right now.",
+            "No deploys are waiting at the moment.",
+        ];
+        let mut rng = Rng::new(29);
+        let mut t = Timeline::new();
+        let mut at = 0.5;
+        for n in 0..30 {
+            t.line(
+                at,
+                Stream::Stdout,
+                format!("[bot] {}", say[rng.below(3) as usize]),
+            );
+            t.line(at + 0.01, Stream::Stdout, "[queue] deploys: none");
+            t.line(at + 0.02, Stream::Stdout, "[queue] next check scheduled");
+            at = 0.5 + (n + 1) as f64 * 1.002;
+        }
+        t.run(at + 1.0)
+            .assert_never_fires("timer-paced bot with stock phrases");
+    }
+
+    #[test]
+    fn tokens_as_the_unit_of_work_are_progress() {
+        // A tokenizer over a corpus: the count after the word `tokens` is the work done, not
+        // what a model call used, and it rises on every line.
+        let mut t = Timeline::new();
+        t.every(0.0, 0.25, 100, |i| {
+            format!(
+                "tokenize: shard 3 tokens {} docs {}",
+                882_000 + i * 37_113,
+                1200 + i * 9
+            )
+        });
+        t.run(26.0).assert_never_fires("tokenizer progress");
+    }
+
+    #[test]
+    fn items_named_in_a_tagged_sentence_each_with_nothing_found() {
+        // An advisory scanner working through its packages: the sentence names a new
+        // package every pass, then the same empty answer. The sentences differ only in the
+        // item they name: the job moves on through its list, no model is asking again.
+        let packages = [
+            "Acme Widgets",
+            "Globex Client",
+            "Initech Core",
+            "Umbrella Auth",
+            "Stark Render",
+            "Wayne Ledger",
+            "Hooli Search",
+            "Vandelay Export",
+            "Soylent Feed",
+            "Tyrell Vision",
+            "Cyberdyne Sched",
+            "Wonka Pricing",
+            "Gringotts Vault",
+            "Oscorp Metrics",
+            "Monarch Queue",
+            "Aperture Portal",
+            "Mesa Relay",
+            "Dynamic Forms",
+            "Piper Compress",
+            "Mifflin Paper",
+        ];
+        let mut rng = Rng::new(31);
+        let mut t = Timeline::new();
+        let mut at = 0.5;
+        for p in packages {
+            t.line(
+                at,
+                Stream::Stdout,
+                format!("[scan] Checking the advisory feed of {p}"),
+            );
+            t.line(
+                at + 0.3,
+                Stream::Stdout,
+                "[scan] Fetching the advisories for this package",
+            );
+            t.line(at + 0.6, Stream::Stdout, "[scan] No open advisories found");
+            at += rng.range(0.8, 1.4);
+        }
+        t.run(at + 1.0)
+            .assert_never_fires("items named in a tagged sentence");
+    }
 }

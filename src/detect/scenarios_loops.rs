@@ -729,3 +729,70 @@ fn a_failing_table_with_a_wall_clock_timestamp_is_still_a_rerun_loop() {
     let summary = assert_fires_within(&mut t, 0.5, 5.5, "failing re-run stamped with the wall clock");
     assert!(summary.contains("a re-run loop"), "{summary}");
 }
+
+#[test]
+fn token_counts_of_the_call_are_not_progress() {
+    // A function-calling agent repeating the same lookup with the same error: prompt tokens
+    // grow with the conversation and completion tokens happen to fall three times in a row
+    // (41, 40, 39, 38): usage numbers measure the call, they are no countdown of work.
+    let mut rng = Rng::new(19);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut prompt = 412;
+    paced_passes(
+        &mut t,
+        2.0,
+        60,
+        &mut rng,
+        |r| r.range(0.6, 1.2),
+        |n, r| {
+            let id = r.hex(24);
+            prompt += 70 + r.below(25);
+            let completion = if n < 4 { 41 - n as u64 } else { 36 + r.below(8) };
+            vec![
+                format!(
+                    r#"{{"role": "assistant", "tool_calls": [{{"id": "call_{id}", "function": {{"name": "lookup_order", "arguments": "{{\"order_id\": \"A-10442\"}}"}}}}], "usage": {{"prompt_tokens": {prompt}, "completion_tokens": {completion}}}}}"#
+                ),
+                format!(
+                    r#"{{"role": "tool", "tool_call_id": "call_{id}", "content": "{{\"error\": \"order not found\"}}"}}"#
+                ),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 2.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0, "tool call with growing token counts");
+    assert!(summary.contains("2-line call and failed result"), "{summary}");
+}
+
+#[test]
+fn a_reworded_message_after_a_speaker_tag_at_a_steady_model_pace() {
+    // An agent's output channel (`[assistant] ...`, `[tool_use] ...`, `[tool_result] ...`)
+    // listing an empty directory again and again, its message reworded behind the tag, at a
+    // pace that wanders by only a few per cent (a model answering in about the same time).
+    let say = [
+        "Let me check which components already exist.",
+        "Let me list the files in src/components to see the structure.",
+        "I'll look at the components directory again.",
+        "I need to see what is in src/components.",
+    ];
+    let mut t = Timeline::new();
+    let mut rng = Rng::new(23);
+    paced_passes(
+        &mut t,
+        0.5,
+        60,
+        &mut rng,
+        |r| r.range(1.12, 1.26),
+        |_, r| {
+            vec![
+                format!("[assistant] {}", say[r.below(4) as usize]),
+                r#"[tool_use] list_files {"path": "src/components", "recursive": false}"#.into(),
+                "[tool_result] No files found.".into(),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 1.0);
+    // Within its fifth pass (a pass every ~1.2 s), plus the short hold.
+    let summary = assert_fires_within(&mut t, 0.5, 5.4, "reworded message after a speaker tag");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}

@@ -398,8 +398,9 @@ struct SlowBlock {
 /// rising with the clock (a display of a wait), at 0.3 passes a second or more. Then one of:
 ///
 /// * a block whose passes differ only in their prose (every variant a paraphrase), with a
-///   failed or empty result, no words of waiting, at a pace that wanders like work: the
-///   same call reworded (a paraphrase loop);
+///   failed or empty result, no words of waiting, at a pace that is not a timer's (at least
+///   `NOT_A_TIMER`): the same call reworded (a paraphrase loop) — prose written anew on
+///   every pass comes from a model, whose pace need not wander by much;
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
 ///   pace, whose passes cost CPU (a rebuild or re-run loop);
@@ -437,16 +438,14 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         return None;
     }
     let cadence = b.cadence?;
-    let paced = if b.period <= 2 {
-        TWO_LINE_WORK_PACED
-    } else {
-        WORK_PACED
-    };
-    if b.paraphrased && !b.wait && (b.error || b.empty) && cadence >= paced {
+    // Prose composed anew on every pass is a model's doing: its pace need only not be a
+    // timer's. A program's display prints fixed strings, so it rarely gets here at all.
+    if b.paraphrased && !b.wait && (b.error || b.empty) && cadence >= NOT_A_TIMER {
         let result = if b.error { "failed" } else { "empty" };
         return Some(format!(
             "a paraphrase loop: the same {}-line call and {result} result {} times at {:.1}/s \
-             with only its prose reworded, pace varying {:.0} % like work, no words of waiting",
+             with only its prose reworded, pace varying {:.0} % (not a timer's), no words of \
+             waiting",
             b.period,
             b.passes,
             b.passes_per_s,

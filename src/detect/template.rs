@@ -57,6 +57,11 @@ struct Writer<'a> {
     has_content: bool,
     /// The last word names an identifier (`id`, `request`, `pid`, `traceId`, ...).
     id_context: bool,
+    /// The last word names what a model call used (`prompt_tokens`, `Input tokens:`,
+    /// `tokensIn`, `cost`): the next number is the call's metadata, not a count of work.
+    usage_context: bool,
+    /// The last word was the first half of such a name (`prompt`, `completion`, `input`).
+    usage_part: bool,
     /// FNV-1a state over the words and placeholders only (symbols left out).
     skeleton: u64,
 }
@@ -79,6 +84,8 @@ impl Writer<'_> {
         self.last_symbol = None;
         self.has_content = true;
         self.id_context = false;
+        self.usage_context = false;
+        self.usage_part = false;
     }
 
     fn symbol(&mut self, bytes: &[u8]) {
@@ -113,6 +120,8 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
         pending_space: false,
         has_content: false,
         id_context: false,
+        usage_context: false,
+        usage_part: false,
         skeleton: FNV_OFFSET,
     };
     let mut i = 0;
@@ -280,6 +289,16 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
             b"<dur>"
         }
         Token::Version => b"<ver>",
+        Token::Num(Num::Count(_) | Num::Fraction(_)) if w.usage_context => {
+            // `Input tokens: 8,412`: the thousands after the comma belong to it too.
+            let grouped = s.get(at.end) == Some(&b',')
+                && s.get(at.end + 1..at.end + 4)
+                    .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+                && !s.get(at.end + 4).is_some_and(u8::is_ascii_digit);
+            w.word_bytes(b"<n>");
+            w.usage_context = grouped;
+            return;
+        }
         Token::Num(Num::Count(v)) => {
             let kind = if in_name(s, &at) {
                 SlotKind::Name
@@ -312,9 +331,57 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
 fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
     let n = s[i..].iter().take_while(|&&b| is_alnum(b)).count();
     let word = &s[i..i + n];
+    let usage = is_usage_key(word, w.usage_part);
+    // `total_cost_usd`: the currency between the name and its value.
+    let currency = w.usage_context && word.eq_ignore_ascii_case(b"usd");
     w.word_bytes(word);
     w.id_context = is_id_key(word);
+    w.usage_context = usage || currency;
+    w.usage_part = USAGE_PARTS
+        .iter()
+        .any(|p| p.as_bytes().eq_ignore_ascii_case(word));
     i + n
+}
+
+/// First halves of the names model APIs give the tokens of a call (`prompt_tokens`,
+/// `input_tokens`, `Output tokens:`, `cache_read_input_tokens`).
+const USAGE_PARTS: [&str; 9] = [
+    "prompt",
+    "completion",
+    "input",
+    "output",
+    "total",
+    "cached",
+    "cache",
+    "reasoning",
+    "candidates",
+];
+
+/// True for a word that names what a model call used, given whether the word before it
+/// was one of `USAGE_PARTS`: `tokens` after such a part (`prompt_tokens`, `Input tokens`),
+/// a camelCase usage name (`inputTokens`, `tokensOut`, `promptTokenCount`), or a cost. The
+/// number after it measures the call — it jitters from pass to pass and grows with the
+/// conversation in a loop as in real work — so it is masked but never kept: neither a
+/// count of work nor a sign that the result changed.
+fn is_usage_key(word: &[u8], after_part: bool) -> bool {
+    let lower: Vec<u8> = word.iter().map(u8::to_ascii_lowercase).collect();
+    let lower = lower.as_slice();
+    if lower == b"tokens" {
+        return after_part;
+    }
+    if lower == b"cost" || lower.ends_with(b"cost") && word.len() > 4 {
+        return true;
+    }
+    let camel_tokens = (lower.starts_with(b"tokens") && word.get(6).is_some_and(u8::is_ascii_uppercase))
+        || lower.ends_with(b"tokencount");
+    let prefixed = USAGE_PARTS.iter().any(|p| {
+        lower.starts_with(p.as_bytes())
+            && matches!(
+                &lower[p.len()..],
+                b"tokens" | b"tokencount" | b"reads" | b"writes"
+            )
+    });
+    camel_tokens || prefixed
 }
 
 #[cfg(test)]
@@ -473,6 +540,45 @@ mod tests {
         };
         assert_eq!(key("worker a3f9c2e1 step"), key("worker a3f9c2e1 step"));
         assert_ne!(key("worker a3f9c2e1 step"), key("worker b3f9c2e1 step"));
+    }
+
+    #[test]
+    fn what_a_model_call_used_is_masked_but_not_kept() {
+        let table = [
+            (
+                r#"{"usage": {"prompt_tokens": 1012, "completion_tokens": 41, "total_tokens": 1053}}"#,
+                vec![],
+            ),
+            (
+                "[Step 3: Duration 2.41 seconds| Input tokens: 8,412 | Output tokens: 391]",
+                vec![Some(3.0)],
+            ),
+            (
+                r#"{"tokensIn": 4, "tokensOut": 188, "cacheReads": 24100, "cost": 0.0131}"#,
+                vec![],
+            ),
+            (
+                r#"{"promptTokenCount": 310, "totalTokenCount": 355, "total_cost_usd": 0.41}"#,
+                vec![],
+            ),
+            (
+                r#"{"input_tokens": 9, "cache_read_input_tokens": 18641, "page": 2}"#,
+                vec![Some(2.0)],
+            ),
+            // Tokens as the unit of work stay counts: a tokenizer's progress, a token budget.
+            (
+                "tokenized 1200 docs, 882000 tokens so far",
+                vec![Some(1200.0), Some(882000.0)],
+            ),
+            ("tokens 12582912 step 300", vec![Some(12_582_912.0), Some(300.0)]),
+        ];
+        for (line, expected) in table {
+            assert_eq!(numbers(line), expected, "{line}");
+        }
+        assert_eq!(
+            template("Input tokens: 8,412 | Output tokens: 391"),
+            template("Input tokens: 9,977 | Output tokens: 402")
+        );
     }
 
     #[test]
