@@ -132,10 +132,11 @@ pub fn has_children() -> io::Result<bool> {
             return Ok(true);
         }
         let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::ECHILD) => return Ok(false),
-            Some(libc::EINTR) => continue,
-            _ => return Err(err),
+        if is_no_children(&err) {
+            return Ok(false);
+        }
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
         }
     }
 }

@@ -155,26 +155,29 @@ fn supervise(channel: &OwnedFd, argv: &[OsString], pty: bool) -> io::Result<i32>
     // During the wait only SIGCHLD is let through beyond what the caller already allowed.
     let unblocked = Inherited::at_start().mask().without(libc::SIGCHLD);
     loop {
-        loop {
+        // Reap everything that has exited; the loop ends on "none exited yet" or on ECHILD,
+        // and ECHILD right after the command's reap is the report that its tree is empty.
+        let mut command_status = None;
+        let no_children_left = loop {
             match reap::reap_any() {
                 Ok(Some((pid, status))) if pid == command => {
                     command_done = true;
-                    if !flowforge_gone {
-                        // An error here (EINTR aside) only costs FlowForge a look of its own.
-                        let tree_empty = matches!(reap::has_children(), Ok(false));
-                        let _ = send(channel, Message::Exited { status, tree_empty });
-                    }
+                    command_status = Some(status);
                 }
                 Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(err) if reap::is_no_children(&err) => {
-                    if command_done || flowforge_gone {
-                        return Ok(0);
-                    }
-                    break;
-                }
+                Ok(None) => break false,
+                Err(err) if reap::is_no_children(&err) => break true,
                 Err(err) => return Err(err),
             }
+        };
+        if let Some(status) = command_status {
+            if !flowforge_gone {
+                let tree_empty = no_children_left;
+                let _ = send(channel, Message::Exited { status, tree_empty });
+            }
+        }
+        if no_children_left && (command_done || flowforge_gone) {
+            return Ok(0);
         }
         if flowforge_gone {
             kill_everything_once(command);
