@@ -63,6 +63,8 @@ fn main() {
             0
         }
         Command::Run(args) => {
+            // Before the launcher and writer threads exist: see the function's docs.
+            flowforge_platform::process::use_one_malloc_arena();
             init_logging(args.verbose);
             act::run(args)
         }

@@ -605,6 +605,53 @@ fn ten_mib_line_passes_exact_with_bounded_memory() {
     sandbox.assert_no_survivors();
 }
 
+/// glibc gives every thread that allocates an arena of its own, a 64 MiB reservation
+/// whose first pages the thread faults in; `run` caps it at one arena (mallopt), so a live
+/// run with its writer thread busy holds no such reservation.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_run_keeps_one_malloc_arena() {
+    let sandbox = Sandbox::new("one-arena");
+    let mut command = sandbox.command(&run_sh("echo started; read done"));
+    command.stdin(Stdio::piped());
+    let mut running = sandbox.spawn(command);
+    let db = sandbox.db();
+    // The writer thread has opened the store and recorded the start once `started` is in.
+    let started_in_store = || {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let conn = rusqlite::Connection::open_with_flags(&db, flags).ok()?;
+        let sql = "SELECT count(*) FROM events WHERE kind = 'started'";
+        conn.query_row(sql, [], |row| row.get::<_, i64>(0)).ok()
+    };
+    assert!(
+        wait_until(|| started_in_store() == Some(1), secs(30)),
+        "the run's start never reached the store"
+    );
+    let maps =
+        std::fs::read_to_string(format!("/proc/{}/maps", running.pid())).expect("flowforge is running");
+    // An arena is a 64 MiB-aligned anonymous mapping: the part in use read-write, the
+    // rest reserved with no access. Thread stacks' guard pages are a few KiB.
+    let reserved: Vec<&str> = maps
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let Some((start, end)) = fields[0].split_once('-') else {
+                return false;
+            };
+            let size =
+                u64::from_str_radix(end, 16).unwrap_or(0) - u64::from_str_radix(start, 16).unwrap_or(0);
+            fields[1] == "---p" && fields.len() == 5 && size >= 1 << 20
+        })
+        .collect();
+    running.write_stdin(b"\n");
+    running.finish().assert_code(0);
+    assert!(
+        reserved.is_empty(),
+        "arena reservations in a live run: {reserved:#?}"
+    );
+    sandbox.assert_no_survivors();
+}
+
 #[test]
 fn broken_output_pipe_ends_yes_with_141() {
     let sandbox = Sandbox::new("yes-head");
