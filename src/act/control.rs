@@ -214,7 +214,8 @@ pub struct ControlSocket {
 
 impl ControlSocket {
     /// Binds `path` (replacing a stale file left by a run that died), mode 0600 in a 0700
-    /// directory, non-blocking.
+    /// directory, non-blocking. The socket is bound under a temporary name, given its mode,
+    /// then renamed into place, so `path` never exists with the mode bind(2) gave it.
     pub fn bind(path: &Path) -> io::Result<ControlSocket> {
         if let Some(dir) = path.parent() {
             crate::evidence::location::create_private_dir(dir)?;
@@ -224,8 +225,19 @@ impl ControlSocket {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let listener = UnixListener::bind(path)?;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let staging = path.with_file_name(format!(".{name}.{}.new", std::process::id()));
+        let _ = fs::remove_file(&staging);
+        let listener = UnixListener::bind(&staging)?;
+        let placed = fs::set_permissions(&staging, fs::Permissions::from_mode(0o600))
+            .and_then(|()| fs::rename(&staging, path));
+        if let Err(e) = placed {
+            let _ = fs::remove_file(&staging);
+            return Err(e);
+        }
         listener.set_nonblocking(true)?;
         Ok(ControlSocket {
             listener,
@@ -450,6 +462,15 @@ mod tests {
         let mut socket = ControlSocket::bind(&path).expect("bind");
         let mode = fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let names: Vec<_> = fs::read_dir(path.parent().expect("run dir"))
+            .expect("list")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["7.sock"],
+            "the socket under its name only, no staging file left"
+        );
         assert_eq!(socket.poll(), None, "nothing yet");
         let request = UserRequest {
             action: UserAction::Kill,
