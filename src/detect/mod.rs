@@ -545,8 +545,16 @@ fn stream_tracker(stream: Stream) -> usize {
 /// The strongest progress among a loop's templates. An iteration counter in one line of a
 /// multi-line pass is real work when another line of the pass carries changing values (a
 /// `step N` line followed by a `loss x` line), an attempt number when another line reports
-/// a failure, and an iteration number otherwise.
+/// a failure, and an iteration number otherwise. A loop of one line that fails is judged
+/// per item: the same failure on the next row, page or file is a batch job getting through
+/// bad input, and its advancing number is the item, not an attempt (unless the line says
+/// attempt, try or retry).
 fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
+    if let [only] = infos {
+        if only.wording.error {
+            return only.item_progress(now, freshness);
+        }
+    }
     let strongest = infos
         .iter()
         .map(|t| t.progress(now, freshness))

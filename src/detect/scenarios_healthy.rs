@@ -724,3 +724,23 @@ mod real_output {
             .assert_never_fires("items named in a tagged sentence");
     }
 }
+
+#[test]
+fn an_importer_skipping_row_after_row_with_the_same_failure() {
+    // A data import whose export has a bad column for a long stretch: the same warning,
+    // failure words and all, thirty times a second, for row after row. Only the row number
+    // moves (by one, or two when a good row was imported in between): every line is the next
+    // item of a batch job, not an attempt of a loop.
+    let mut rng = Rng::new(61);
+    let mut t = Timeline::new();
+    let mut row = 1000;
+    t.every(0.0, 0.033, 600, |_| {
+        row += if rng.below(10) == 0 { 2 } else { 1 };
+        format!(
+            "WARNING:customers.importer:skipping row {row}: invalid date in column 'signup_date' \
+             (expected YYYY-MM-DD)"
+        )
+    });
+    t.run(21.0)
+        .assert_never_fires("an importer skipping rows that fail the same way");
+}
