@@ -480,6 +480,9 @@ impl Detector {
                     cadence: l.cadence,
                     loop_cpu: self.cpu_since(l.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
+                    result_texture: infos
+                        .iter()
+                        .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
