@@ -796,3 +796,41 @@ fn a_reworded_message_after_a_speaker_tag_at_a_steady_model_pace() {
     let summary = assert_fires_within(&mut t, 0.5, 5.4, "reworded message after a speaker tag");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
+
+#[test]
+fn a_reworded_call_whose_own_timing_jitters_and_the_same_empty_result() {
+    // A local model's chat responses: the reworded message and the same tool call with the
+    // server's timing of the call (a number that differs every pass), then the same empty
+    // tool result. The call's own numbers say nothing about the result, which never changes.
+    let say = [
+        "I will search your notes for the meeting summary.",
+        "Let me look through the notes again.",
+        "Searching the notes once more.",
+        "I should check the notes for that meeting.",
+    ];
+    let mut rng = Rng::new(41);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    paced_passes(
+        &mut t,
+        2.0,
+        60,
+        &mut rng,
+        |r| r.range(0.8, 1.4),
+        |_, r| {
+            vec![
+                format!(
+                    r#"{{"message": {{"role": "assistant", "content": "{}", "tool_calls": [{{"function": {{"name": "search_notes", "arguments": {{"query": "roadmap"}}}}}}]}}, "server_ms": {}}}"#,
+                    say[r.below(4) as usize],
+                    700 + r.below(900)
+                ),
+                r#"{"role": "tool", "content": "[]"}"#.into(),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 2.0);
+    // Within five of its passes (about a second each).
+    let summary = assert_fires_within(&mut t, 2.0, 6.0, "reworded call with its own timing");
+    eprintln!("SUMMARY {summary}");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}

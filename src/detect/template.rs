@@ -238,6 +238,9 @@ fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize
     let (end, token) = match s[i] {
         b'+' | b'-' if next.is_ascii_digit() => tokens::number(s, i)?,
         b':' if next == b':' => (tokens::ip(s, i)?, Token::Ip),
+        // What a model call used is a number whatever its size: a duration of 1.26e9 ns
+        // looks like epoch seconds, and must not change the template when it does.
+        b'0'..=b'9' if w.usage_context => tokens::number(s, i)?,
         b'0'..=b'9' => {
             if let Some(end) = tokens::uuid(s, i) {
                 (end, Token::Uuid)
@@ -601,6 +604,10 @@ mod tests {
                 r#"{"done": true, "total_duration": 1259950510, "prompt_eval_count": 903, "eval_count": 37, "eval_duration": 869829411, "page": 4}"#,
                 vec![Some(4.0)],
             ),
+            (
+                r#"{"done": true, "total_duration": 959950510, "prompt_eval_count": 973, "eval_count": 41, "eval_duration": 1069829411, "page": 4}"#,
+                vec![Some(4.0)],
+            ),
             // Tokens as the unit of work stay counts: a tokenizer's progress, a token budget.
             (
                 "tokenized 1200 docs, 882000 tokens so far",
@@ -614,6 +621,11 @@ mod tests {
         assert_eq!(
             template("Input tokens: 8,412 | Output tokens: 391"),
             template("Input tokens: 9,977 | Output tokens: 402")
+        );
+        // A call's timing in nanoseconds, ten digits on one pass and nine on the next.
+        assert_eq!(
+            template(r#"{"total_duration": 1259950510, "eval_count": 37}"#),
+            template(r#"{"total_duration": 959950510, "eval_count": 41}"#)
         );
     }
 
