@@ -799,9 +799,10 @@ fn a_reworded_message_after_a_speaker_tag_at_a_steady_model_pace() {
 
 #[test]
 fn a_reworded_call_whose_own_timing_jitters_and_the_same_empty_result() {
-    // A local model's chat responses: the reworded message and the same tool call with the
-    // server's timing of the call (a number that differs every pass), then the same empty
-    // tool result. The call's own numbers say nothing about the result, which never changes.
+    // A local model server's chat responses (Ollama's /api/chat): the reworded message and
+    // the same tool call with the server's timing of the call in nanoseconds (ten digits on
+    // one pass, nine on the next) and its token counts, then the same empty tool result.
+    // The call's own numbers say nothing about the result, which never changes.
     let say = [
         "I will search your notes for the meeting summary.",
         "Let me look through the notes again.",
@@ -811,6 +812,7 @@ fn a_reworded_call_whose_own_timing_jitters_and_the_same_empty_result() {
     let mut rng = Rng::new(41);
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 2.0);
+    let mut prompt = 903;
     paced_passes(
         &mut t,
         2.0,
@@ -818,11 +820,13 @@ fn a_reworded_call_whose_own_timing_jitters_and_the_same_empty_result() {
         &mut rng,
         |r| r.range(0.8, 1.4),
         |_, r| {
+            prompt += 60 + r.below(20);
             vec![
                 format!(
-                    r#"{{"message": {{"role": "assistant", "content": "{}", "tool_calls": [{{"function": {{"name": "search_notes", "arguments": {{"query": "roadmap"}}}}}}]}}, "server_ms": {}}}"#,
+                    r#"{{"model": "llama3.1:8b", "message": {{"role": "assistant", "content": "{}", "tool_calls": [{{"function": {{"name": "search_notes", "arguments": {{"query": "roadmap"}}}}}}]}}, "done": true, "total_duration": {}, "prompt_eval_count": {prompt}, "eval_count": {}}}"#,
                     say[r.below(4) as usize],
-                    700 + r.below(900)
+                    500_000_000 + r.below(1_000_000_000),
+                    28 + r.below(20)
                 ),
                 r#"{"role": "tool", "content": "[]"}"#.into(),
             ]
@@ -831,6 +835,5 @@ fn a_reworded_call_whose_own_timing_jitters_and_the_same_empty_result() {
     t.cpu(0.0, 80.0, |_| 2.0);
     // Within five of its passes (about a second each).
     let summary = assert_fires_within(&mut t, 2.0, 6.0, "reworded call with its own timing");
-    eprintln!("SUMMARY {summary}");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
