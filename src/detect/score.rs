@@ -770,6 +770,14 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     if slow_work.is_some() {
         parts.slow_loop = SLOW_LOOP_WEIGHT * e;
         parts.novelty_penalty = 0.0;
+    } else if l.period == 1 {
+        // One line reworded again and again is a loop only as the same call and its failed
+        // or empty result at a model's pace (a paraphrase loop, above); lines of one shape
+        // whose sentences name other things (`Building CXX object ...`) are distinct work.
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push("one line reworded, no paraphrase loop of a failed or empty call".to_string());
+        }
     } else if !recurring && !l.error && cpu < 0.5 {
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {
