@@ -553,9 +553,17 @@ fn stream_tracker(stream: Stream) -> usize {
 /// bad input, and its advancing number is the item, not an attempt (unless the line says
 /// attempt, try or retry).
 fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
-    if let [only] = infos {
-        if only.wording.error {
-            return only.item_progress(now, freshness);
+    // Lines of a few shapes (the bad value masked differently: `31/02/2019`, `07.08.2021`)
+    // make a pass of several lines out of one failing line: when every line of the pass
+    // fails and every one advances its own item, each line is still one item.
+    if !infos.is_empty() && infos.iter().all(|t| t.wording.error) {
+        let items = infos
+            .iter()
+            .map(|t| t.item_progress(now, freshness))
+            .min()
+            .unwrap_or(Progress::None);
+        if infos.len() == 1 || items >= Progress::Counting {
+            return items;
         }
     }
     let strongest = infos
