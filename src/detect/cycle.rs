@@ -64,11 +64,13 @@ const MAX_MISSES_IN_A_ROW: u64 = 8;
 
 /// The loose cycle starts at this period: with fewer lines a pass has no structure to
 /// repeat besides its variant. A two-line pass is loose only when its variant is a
-/// paraphrase (the same gist, `prose`): a call reworded before the same result.
+/// paraphrase (the same gist, `prose`): a call reworded before the same result; a one-line
+/// pass only when every line is the one before reworded (an agent framework logging each
+/// step, the call and its result, as one JSON line).
 const MIN_LOOSE_PERIOD: usize = 3;
 
 /// The paraphrase-only loose cycle starts at this period.
-const MIN_PARAPHRASE_PERIOD: usize = 2;
+const MIN_PARAPHRASE_PERIOD: usize = 1;
 
 /// Pass intervals a cadence is measured over, at most.
 const CADENCE_INTERVALS: usize = 6;
@@ -320,13 +322,21 @@ impl CycleTracker {
         for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
             let known = self.lines >= k as u64;
             let alike = known && self.templates[self.slot(k)] == template;
-            let paraphrase = prose && known && !alike && gist.rewords(&self.gists[self.slot(k)]);
+            // A one-line pass holds its result too: the same values, or it is news.
+            let paraphrase = prose
+                && known
+                && !alike
+                && if k == 1 {
+                    gist.repeats(&self.gists[self.slot(k)])
+                } else {
+                    gist.rewords(&self.gists[self.slot(k)])
+                };
             let mask = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
             self.loose_hist[k] = (self.loose_hist[k] << 1 | u64::from(alike)) & mask;
             let matches = self.loose_hist[k].count_ones();
             let shape = if k < MIN_LOOSE_PERIOD {
                 self.para_hist[k] = (self.para_hist[k] << 1 | u64::from(paraphrase)) & mask;
-                matches >= 1 && matches + self.para_hist[k].count_ones() >= k as u32
+                (matches >= 1 || k == 1) && matches + self.para_hist[k].count_ones() >= k as u32
             } else {
                 matches >= 2 && matches + loose_variants(k) >= k as u32
             };

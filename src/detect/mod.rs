@@ -480,6 +480,9 @@ impl Detector {
                     cadence: l.cadence,
                     loop_cpu: self.cpu_since(l.started, now),
                     texture: infos.iter().any(|t| t.has_texture()),
+                    result_texture: infos
+                        .iter()
+                        .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
@@ -545,8 +548,24 @@ fn stream_tracker(stream: Stream) -> usize {
 /// The strongest progress among a loop's templates. An iteration counter in one line of a
 /// multi-line pass is real work when another line of the pass carries changing values (a
 /// `step N` line followed by a `loss x` line), an attempt number when another line reports
-/// a failure, and an iteration number otherwise.
+/// a failure, and an iteration number otherwise. A loop of one line that fails is judged
+/// per item: the same failure on the next row, page or file is a batch job getting through
+/// bad input, and its advancing number is the item, not an attempt (unless the line says
+/// attempt, try or retry).
 fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
+    // Lines of a few shapes (the bad value masked differently: `31/02/2019`, `07.08.2021`)
+    // make a pass of several lines out of one failing line: when every line of the pass
+    // fails and every one advances its own item, each line is still one item.
+    if !infos.is_empty() && infos.iter().all(|t| t.wording.error) {
+        let items = infos
+            .iter()
+            .map(|t| t.item_progress(now, freshness))
+            .min()
+            .unwrap_or(Progress::None);
+        if infos.len() == 1 || items >= Progress::Counting {
+            return items;
+        }
+    }
     let strongest = infos
         .iter()
         .map(|t| t.progress(now, freshness))

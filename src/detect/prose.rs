@@ -25,7 +25,7 @@
 //! the names its prose mentions, and a line rewords another only when their names agree or
 //! one of them names nothing ([`Gist::rewords`]).
 
-use super::slots::Slots;
+use super::slots::{SlotKind, Slots};
 use super::template;
 
 /// Words a span needs to read as prose.
@@ -146,6 +146,10 @@ pub struct Gist {
     /// `... to Globex Inc`) are a job going through its items, not a model rewording the
     /// same request — a rewording keeps the names it mentions, or mentions none.
     pub names: u64,
+    /// A hash of the values the line carries outside its prose, identifiers left out
+    /// (counts, fractions, percentages): two rewordings of one step logged as one line are
+    /// the same step only when these agree — a status whose numbers move is news.
+    pub values: u64,
 }
 
 /// The names hash of prose without names.
@@ -157,7 +161,14 @@ impl Gist {
         Gist {
             hash: template,
             names: NO_NAMES,
+            values: 0,
         }
+    }
+
+    /// Whether `self` rewords `other` and carries the same values: one line that logs a
+    /// call and its result, said again in other words with the same result.
+    pub fn repeats(&self, other: &Gist) -> bool {
+        self.rewords(other) && self.values == other.values
     }
 
     /// Whether `self` says what `other` says in other words: the same gist, and the same
@@ -230,9 +241,17 @@ pub fn gist(s: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>, slots: &mut Slot
         from = b;
     }
     scratch.extend_from_slice(&s[from..]);
-    template::normalise(scratch, out, slots).map(|shape| Gist {
+    let shape = template::normalise(scratch, out, slots)?;
+    let values = (0..slots.len())
+        .filter(|&i| slots.kind(i) != Some(SlotKind::Key))
+        .filter_map(|i| slots.value(i))
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+            (h ^ v.to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    Some(Gist {
         hash: shape.template,
         names,
+        values,
     })
 }
 

@@ -724,3 +724,86 @@ mod real_output {
             .assert_never_fires("items named in a tagged sentence");
     }
 }
+
+#[test]
+fn an_importer_skipping_row_after_row_with_the_same_failure() {
+    // A data import whose export has a bad column for a long stretch: the same warning,
+    // failure words and all, thirty times a second, for row after row. Only the row number
+    // moves (by one, or two when a good row was imported in between): every line is the next
+    // item of a batch job, not an attempt of a loop.
+    let mut rng = Rng::new(61);
+    let mut t = Timeline::new();
+    let mut row = 1000;
+    t.every(0.0, 0.033, 600, |_| {
+        row += if rng.below(10) == 0 { 2 } else { 1 };
+        format!(
+            "WARNING:customers.importer:skipping row {row}: invalid date in column 'signup_date' \
+             (expected YYYY-MM-DD)"
+        )
+    });
+    t.run(21.0)
+        .assert_never_fires("an importer skipping rows that fail the same way");
+}
+
+#[test]
+fn one_json_line_per_step_whose_status_moves_beside_a_standing_error() {
+    // An ops agent polling a restore with the same call every step, one JSON line a step,
+    // its text reworded: the status carries a standing warning with failure words, but its
+    // numbers move every step. The same words with other numbers are news, not a loop.
+    let a = [
+        "Checking the restore status again.",
+        "Let me see how far the restore has got.",
+        "Looking at the restore progress.",
+    ];
+    let b = [
+        "Large tables take a while",
+        "It should move to the next phase soon",
+        "I will wait until it completes",
+    ];
+    let mut rng = Rng::new(67);
+    let mut t = Timeline::new();
+    let (mut at, mut pct) = (0.5, 0.0);
+    while at < 24.0 {
+        pct += rng.range(2.0, 5.0);
+        let id = rng.hex(24);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                r#"{{"stepType":"tool-result","text":"{} {}.","toolCalls":[{{"toolCallId":"call_{id}","toolName":"getRestoreStatus","args":{{"restoreId":"rst_8QmZ2kTf"}}}}],"toolResults":[{{"toolCallId":"call_{id}","result":{{"state":"degraded","error":"replica 2 unreachable","percentDone":{:.1},"bytesRestored":{}}}}}]}}"#,
+                a[rng.below(3) as usize],
+                b[rng.below(3) as usize],
+                pct,
+                (pct * 1.0e8) as u64
+            ),
+        );
+        at += rng.range(0.8, 1.4);
+    }
+    t.cpu(0.0, 25.0, |_| 2.0);
+    t.run(25.0)
+        .assert_never_fires("one JSON line per step whose status moves");
+}
+
+#[test]
+fn one_line_per_unit_whose_sentence_names_a_new_file_at_full_cpu() {
+    // A CMake build (no percentages, as a sub-make prints them) at full CPU: every line the
+    // same sentence about another object file. Sentences of one shape naming other things
+    // are distinct work, not one line reworded.
+    let dirs = ["core", "net", "util", "query", "store", "auth"];
+    let mut rng = Rng::new(71);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.2, 120, |i| {
+        let d = dirs[rng.below(6) as usize];
+        let file = [
+            "arena", "executor", "bitmap", "router", "buffer", "cache", "planner", "lexer",
+        ];
+        format!(
+            "[ 25%] Building CXX object src/{d}/CMakeFiles/{d}.dir/{}{}.cpp.o",
+            file[i % 8],
+            file[i / 8 % 8]
+        )
+    });
+    t.cpu(0.0, 25.0, |_| 100.0);
+    t.run(25.0)
+        .assert_never_fires("one line per object file at full CPU");
+}

@@ -796,3 +796,92 @@ fn a_reworded_message_after_a_speaker_tag_at_a_steady_model_pace() {
     let summary = assert_fires_within(&mut t, 0.5, 5.4, "reworded message after a speaker tag");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
+
+#[test]
+fn a_reworded_call_whose_own_timing_jitters_and_the_same_empty_result() {
+    // A local model server's chat responses (Ollama's /api/chat): the reworded message and
+    // the same tool call with the server's timing of the call in nanoseconds (ten digits on
+    // one pass, nine on the next) and its token counts, then the same empty tool result.
+    // The call's own numbers say nothing about the result, which never changes.
+    let say = [
+        "I will search your notes for the meeting summary.",
+        "Let me look through the notes again.",
+        "Searching the notes once more.",
+        "I should check the notes for that meeting.",
+    ];
+    let mut rng = Rng::new(41);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut prompt = 903;
+    paced_passes(
+        &mut t,
+        2.0,
+        60,
+        &mut rng,
+        |r| r.range(0.8, 1.4),
+        |_, r| {
+            prompt += 60 + r.below(20);
+            vec![
+                format!(
+                    r#"{{"model": "llama3.1:8b", "message": {{"role": "assistant", "content": "{}", "tool_calls": [{{"function": {{"name": "search_notes", "arguments": {{"query": "roadmap"}}}}}}]}}, "done": true, "total_duration": {}, "prompt_eval_count": {prompt}, "eval_count": {}}}"#,
+                    say[r.below(4) as usize],
+                    500_000_000 + r.below(1_000_000_000),
+                    28 + r.below(20)
+                ),
+                r#"{"role": "tool", "content": "[]"}"#.into(),
+            ]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 2.0);
+    // Within five of its passes (about a second each).
+    let summary = assert_fires_within(&mut t, 2.0, 6.0, "reworded call with its own timing");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}
+
+#[test]
+fn one_json_line_per_step_holding_a_reworded_call_and_the_same_error() {
+    // An agent framework's step callback logging each step as one JSON line: the text
+    // composed anew, the same tool call with a fresh call id, the same error result, token
+    // usage growing. A pass is one line, and no two lines share a template.
+    let a = [
+        "Let me fetch the invoice again.",
+        "I will look up that invoice once more.",
+        "Trying to retrieve the invoice details.",
+    ];
+    let b = [
+        "The last call may have hit a sync delay",
+        "It could be a transient backend issue",
+        "Billing usually has it by now",
+    ];
+    let c = [
+        "so I will call the tool.",
+        "so another call should work.",
+        "before I write the reply.",
+    ];
+    let mut rng = Rng::new(53);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut prompt = 640;
+    paced_passes(
+        &mut t,
+        2.0,
+        60,
+        &mut rng,
+        |r| r.range(0.8, 1.7),
+        |_, r| {
+            let id = r.hex(24);
+            prompt += 90 + r.below(30);
+            vec![format!(
+                r#"{{"stepType":"tool-result","text":"{} {}, {}","toolCalls":[{{"toolCallId":"call_{id}","toolName":"getInvoice","args":{{"invoiceId":"INV-00917"}}}}],"toolResults":[{{"toolCallId":"call_{id}","result":{{"error":"invoice not found"}}}}],"usage":{{"promptTokens":{prompt},"completionTokens":{}}}}}"#,
+                a[r.below(3) as usize],
+                b[r.below(3) as usize],
+                c[r.below(3) as usize],
+                40 + r.below(25)
+            )]
+        },
+    );
+    t.cpu(0.0, 80.0, |_| 2.0);
+    // Within five of its passes (about 1.25 s each).
+    let summary = assert_fires_within(&mut t, 2.0, 6.5, "one JSON line per step, reworded");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}

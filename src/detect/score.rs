@@ -151,6 +151,9 @@ pub struct LooseSignals {
     pub loop_cpu: Option<f64>,
     /// A value other than identifiers and iteration numbers changes in the loop's lines.
     pub texture: bool,
+    /// Such a value changes in a line that reports the failure or the empty result, not
+    /// only in the reworded call before it (its token counts, its durations).
+    pub result_texture: bool,
     /// A line of the loop says the job waits on purpose.
     pub wait: bool,
     /// A line of the loop reports an empty result.
@@ -738,7 +741,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 passes_per_s: (passes + 1.0) / span.max(0.05),
                 progress: l.progress,
                 texture: l.texture,
-                result_texture: l.texture,
+                result_texture: l.result_texture,
                 loop_cpu: l.loop_cpu,
                 cadence: l.cadence,
                 // Some pass brought no new text: its reworded line was printed before.
@@ -767,6 +770,14 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     if slow_work.is_some() {
         parts.slow_loop = SLOW_LOOP_WEIGHT * e;
         parts.novelty_penalty = 0.0;
+    } else if l.period == 1 {
+        // One line reworded again and again is a loop only as the same call and its failed
+        // or empty result at a model's pace (a paraphrase loop, above); lines of one shape
+        // whose sentences name other things (`Building CXX object ...`) are distinct work.
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push("one line reworded, no paraphrase loop of a failed or empty call".to_string());
+        }
     } else if !recurring && !l.error && cpu < 0.5 {
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {

@@ -62,6 +62,11 @@ struct Writer<'a> {
     usage_context: bool,
     /// The last word was the first half of such a name (`prompt`, `completion`, `input`).
     usage_part: bool,
+    /// The last word was `eval`: a count after it is a count of tokens (`eval_count`).
+    eval_part: bool,
+    /// The last word names a timestamp (`ts`, `timestamp`, `__REALTIME_TIMESTAMP`): the
+    /// number after it is a time in whatever unit, not a count.
+    time_context: bool,
     /// FNV-1a state over the words and placeholders only (symbols left out).
     skeleton: u64,
 }
@@ -86,6 +91,8 @@ impl Writer<'_> {
         self.id_context = false;
         self.usage_context = false;
         self.usage_part = false;
+        self.eval_part = false;
+        self.time_context = false;
     }
 
     fn symbol(&mut self, bytes: &[u8]) {
@@ -122,6 +129,8 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
         id_context: false,
         usage_context: false,
         usage_part: false,
+        eval_part: false,
+        time_context: false,
         skeleton: FNV_OFFSET,
     };
     let mut i = 0;
@@ -200,6 +209,13 @@ fn is_id_key(word: &[u8]) -> bool {
     camel || ID_KEYS.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(word))
 }
 
+/// A word naming a timestamp: `ts`, `timestamp`, or a name ending in it (`createdTimestamp`,
+/// journald's `__REALTIME_TIMESTAMP`, whose parts the scanner reads as separate words).
+fn is_time_key(word: &[u8]) -> bool {
+    let n = word.len();
+    word.eq_ignore_ascii_case(b"ts") || n >= 9 && word[n - 9..].eq_ignore_ascii_case(b"timestamp")
+}
+
 /// After an id key: a run of letters, digits, `-`, `_` and `.` that contains a digit
 /// (`a1b2`, `req-77`, `4242`) is the identifier's value.
 fn id_value(s: &[u8], i: usize) -> Option<usize> {
@@ -222,6 +238,9 @@ fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize
     let (end, token) = match s[i] {
         b'+' | b'-' if next.is_ascii_digit() => tokens::number(s, i)?,
         b':' if next == b':' => (tokens::ip(s, i)?, Token::Ip),
+        // What a model call used is a number whatever its size: a duration of 1.26e9 ns
+        // looks like epoch seconds, and must not change the template when it does.
+        b'0'..=b'9' if w.usage_context => tokens::number(s, i)?,
         b'0'..=b'9' => {
             if let Some(end) = tokens::uuid(s, i) {
                 (end, Token::Uuid)
@@ -289,6 +308,9 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
             b"<dur>"
         }
         Token::Version => b"<ver>",
+        // `"ts": 1717171717.5`, `"__MONOTONIC_TIMESTAMP": "5186900000"`: a time, which
+        // rises with the clock in a loop as in real work.
+        Token::Num(Num::Count(_) | Num::Fraction(_)) if w.time_context => b"<ts>",
         Token::Num(Num::Count(_) | Num::Fraction(_)) if w.usage_context => {
             // `Input tokens: 8,412`: the thousands after the comma belong to it too.
             let grouped = s.get(at.end) == Some(&b',')
@@ -331,7 +353,7 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
 fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
     let n = s[i..].iter().take_while(|&&b| is_alnum(b)).count();
     let word = &s[i..i + n];
-    let usage = is_usage_key(word, w.usage_part);
+    let usage = is_usage_key(word, w.usage_part, w.eval_part);
     // `total_cost_usd`: the currency between the name and its value.
     let currency = w.usage_context && word.eq_ignore_ascii_case(b"usd");
     w.word_bytes(word);
@@ -340,12 +362,14 @@ fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
     w.usage_part = USAGE_PARTS
         .iter()
         .any(|p| p.as_bytes().eq_ignore_ascii_case(word));
+    w.eval_part = word.eq_ignore_ascii_case(b"eval");
+    w.time_context = is_time_key(word);
     i + n
 }
 
 /// First halves of the names model APIs give the tokens of a call (`prompt_tokens`,
 /// `input_tokens`, `Output tokens:`, `cache_read_input_tokens`).
-const USAGE_PARTS: [&str; 9] = [
+const USAGE_PARTS: [&str; 11] = [
     "prompt",
     "completion",
     "input",
@@ -355,19 +379,26 @@ const USAGE_PARTS: [&str; 9] = [
     "cache",
     "reasoning",
     "candidates",
+    "eval",
+    "load",
 ];
 
 /// True for a word that names what a model call used, given whether the word before it
 /// was one of `USAGE_PARTS`: `tokens` after such a part (`prompt_tokens`, `Input tokens`),
-/// a camelCase usage name (`inputTokens`, `tokensOut`, `promptTokenCount`), or a cost. The
+/// the tokens and timings a local model server reports for a call (Ollama's `eval_count`,
+/// `prompt_eval_count`, `total_duration`, `eval_duration` in nanoseconds), a camelCase
+/// usage name (`inputTokens`, `tokensOut`, `promptTokenCount`), or a cost. The
 /// number after it measures the call — it jitters from pass to pass and grows with the
 /// conversation in a loop as in real work — so it is masked but never kept: neither a
 /// count of work nor a sign that the result changed.
-fn is_usage_key(word: &[u8], after_part: bool) -> bool {
+fn is_usage_key(word: &[u8], after_part: bool, after_eval: bool) -> bool {
     let lower: Vec<u8> = word.iter().map(u8::to_ascii_lowercase).collect();
     let lower = lower.as_slice();
-    if lower == b"tokens" {
+    if lower == b"tokens" || lower == b"duration" {
         return after_part;
+    }
+    if lower == b"count" {
+        return after_part && after_eval;
     }
     if lower == b"cost" || lower.ends_with(b"cost") && word.len() > 4 {
         return true;
@@ -443,6 +474,10 @@ mod tests {
             ("call=550e8400-e29b-41d4-a716-446655440000 ok", "call=<uuid> ok"),
             ("ptr 0x7ffd1234 blob a3f9c2e1b7", "ptr <hex> blob <hex>"),
             ("epoch 1712345678 ms 1712345678123", "epoch <ts> ms <ts>"),
+            (
+                r#"{"__REALTIME_TIMESTAMP":"1796214908748324","__MONOTONIC_TIMESTAMP":"5186900000","ns":1796214908748324123}"#,
+                r#"{"_REALTIME_TIMESTAMP":"<ts>","_MONOTONIC_TIMESTAMP":"<ts>","ns":<ts>}"#,
+            ),
             ("took 12ms, then 1.5s, then 3 m", "took <dur>, then <dur>, then <n> m"),
             ("waited 250 ms (1m30s total)", "waited <dur> (<dur> total)"),
             ("processed 450/1000 (45.0 %)", "processed <n>/<n> (<n>%)"),
@@ -565,6 +600,14 @@ mod tests {
                 r#"{"input_tokens": 9, "cache_read_input_tokens": 18641, "page": 2}"#,
                 vec![Some(2.0)],
             ),
+            (
+                r#"{"done": true, "total_duration": 1259950510, "prompt_eval_count": 903, "eval_count": 37, "eval_duration": 869829411, "page": 4}"#,
+                vec![Some(4.0)],
+            ),
+            (
+                r#"{"done": true, "total_duration": 959950510, "prompt_eval_count": 973, "eval_count": 41, "eval_duration": 1069829411, "page": 4}"#,
+                vec![Some(4.0)],
+            ),
             // Tokens as the unit of work stay counts: a tokenizer's progress, a token budget.
             (
                 "tokenized 1200 docs, 882000 tokens so far",
@@ -578,6 +621,11 @@ mod tests {
         assert_eq!(
             template("Input tokens: 8,412 | Output tokens: 391"),
             template("Input tokens: 9,977 | Output tokens: 402")
+        );
+        // A call's timing in nanoseconds, ten digits on one pass and nine on the next.
+        assert_eq!(
+            template(r#"{"total_duration": 1259950510, "eval_count": 37}"#),
+            template(r#"{"total_duration": 959950510, "eval_count": 41}"#)
         );
     }
 

@@ -71,6 +71,19 @@ impl TemplateInfo {
         }
     }
 
+    /// What this template's numbers say when each of its lines stands for one item: a
+    /// counter next to failure words is the item that failed (`skipping row 1042: invalid
+    /// date`), unless the line counts attempts. Only a loop of this one line may read its
+    /// counter so (`loop_progress`): in a longer pass another line does the work, and a
+    /// number in its failing line counts the passes.
+    pub fn item_progress(&self, now: Duration, freshness: Duration) -> Progress {
+        match &self.progress {
+            Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
+            Some(ring) if !self.wording.attempt => ring.progress(now, freshness),
+            _ => Progress::None,
+        }
+    }
+
     pub fn countdown(&self, now: Duration, freshness: Duration) -> Option<Countdown> {
         self.progress.as_ref()?.countdown(now, freshness)
     }

@@ -175,11 +175,12 @@ fn clock(s: &[u8], i: usize) -> Option<usize> {
     ends_token(s, j).then_some(j)
 }
 
-/// Ten- or thirteen-digit numbers starting with 1 (epoch seconds and milliseconds in this
-/// century), optionally with a fraction.
+/// Ten-, thirteen-, sixteen- or nineteen-digit numbers starting with 1 (epoch seconds,
+/// milliseconds, microseconds — journald's `__REALTIME_TIMESTAMP` — and nanoseconds in
+/// this century), optionally with a fraction.
 fn epoch(s: &[u8], i: usize) -> Option<usize> {
     let n = digits(s, i);
-    if !(n == 10 || n == 13) || byte(s, i) != b'1' {
+    if !matches!(n, 10 | 13 | 16 | 19) || byte(s, i) != b'1' {
         return None;
     }
     let mut j = i + n;
