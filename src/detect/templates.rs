@@ -73,9 +73,10 @@ impl TemplateInfo {
 
     /// What this template's numbers say when each of its lines stands for one item: a
     /// counter next to failure words is the item that failed (`skipping row 1042: invalid
-    /// date`), unless the line counts attempts. Only a loop of this one line may read its
-    /// counter so (`loop_progress`): in a longer pass another line does the work, and a
-    /// number in its failing line counts the passes.
+    /// date`), unless the line counts attempts. Only a loop whose every line fails may read
+    /// its counters so (`loop_progress`: one line, or lines that each advance an item of
+    /// their own); in a pass where another line does the work, a number in its failing
+    /// line counts the passes.
     pub fn item_progress(&self, now: Duration, freshness: Duration) -> Progress {
         match &self.progress {
             Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
