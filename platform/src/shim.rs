@@ -35,18 +35,18 @@ use std::os::fd::{FromRawFd, OwnedFd};
 /// One report from the shim to FlowForge; 12 bytes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message {
-    Started {
-        pid: i32,
-    },
-    SpawnFailed {
-        errno: i32,
-    },
-    /// The command's status; `tree_empty` when the shim had no other child left as it
-    /// reaped the command (so it is exiting too, and nothing below it is left over).
-    Exited {
-        status: ExitStatus,
-        tree_empty: bool,
-    },
+    Started { pid: i32 },
+    SpawnFailed { errno: i32 },
+    Exited(CommandExit),
+}
+
+/// How the command ended, as the shim saw it when it reaped the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandExit {
+    pub status: ExitStatus,
+    /// The shim had no other child left as it reaped the command (so it is exiting too, and
+    /// nothing below it is left over).
+    pub tree_empty: bool,
 }
 
 pub const MESSAGE_LEN: usize = 12;
@@ -59,7 +59,7 @@ impl Message {
         let (tag, a, b): (i32, i32, i32) = match self {
             Message::Started { pid } => (1, pid, 0),
             Message::SpawnFailed { errno } => (2, errno, 0),
-            Message::Exited { status, tree_empty } => {
+            Message::Exited(CommandExit { status, tree_empty }) => {
                 let (kind, value) = match status {
                     ExitStatus::Exited(code) => (0, code),
                     ExitStatus::Signaled(signal) => (1, signal),
@@ -79,13 +79,13 @@ impl Message {
         match (word(0), word(4), word(8)) {
             (1, pid, _) => Some(Message::Started { pid }),
             (2, errno, _) => Some(Message::SpawnFailed { errno }),
-            (3, flags @ 0..=3, value) => Some(Message::Exited {
+            (3, flags @ 0..=3, value) => Some(Message::Exited(CommandExit {
                 status: match flags & 1 {
                     0 => ExitStatus::Exited(value),
                     _ => ExitStatus::Signaled(value),
                 },
                 tree_empty: flags & 2 != 0,
-            }),
+            })),
             _ => None,
         }
     }
@@ -173,7 +173,7 @@ fn supervise(channel: &OwnedFd, argv: &[OsString], pty: bool) -> io::Result<i32>
         if let Some(status) = command_status {
             if !flowforge_gone {
                 let tree_empty = no_children_left;
-                let _ = send(channel, Message::Exited { status, tree_empty });
+                let _ = send(channel, Message::Exited(CommandExit { status, tree_empty }));
             }
         }
         if no_children_left && (command_done || flowforge_gone) {
@@ -236,27 +236,27 @@ mod tests {
         for message in [
             Message::Started { pid: 4242 },
             Message::SpawnFailed { errno: 2 },
-            Message::Exited {
+            Message::Exited(CommandExit {
                 status: ExitStatus::Exited(3),
                 tree_empty: false,
-            },
-            Message::Exited {
+            }),
+            Message::Exited(CommandExit {
                 status: ExitStatus::Signaled(9),
                 tree_empty: true,
-            },
-            Message::Exited {
+            }),
+            Message::Exited(CommandExit {
                 status: ExitStatus::Exited(0),
                 tree_empty: true,
-            },
+            }),
         ] {
             assert_eq!(Message::decode(&message.encode()), Some(message));
         }
         assert_eq!(Message::decode(&[9; MESSAGE_LEN]), None);
         // An Exited with flags this version does not know is not read as a status.
-        let mut unknown = Message::Exited {
+        let mut unknown = Message::Exited(CommandExit {
             status: ExitStatus::Exited(0),
             tree_empty: false,
-        }
+        })
         .encode();
         unknown[4] = 4;
         assert_eq!(Message::decode(&unknown), None);

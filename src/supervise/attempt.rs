@@ -26,7 +26,8 @@ use super::{
 use crate::sample::Stream;
 use flowforge_platform::fd;
 use flowforge_platform::pty;
-use flowforge_platform::reap::{self, ExitStatus};
+use flowforge_platform::reap;
+use flowforge_platform::shim::CommandExit;
 use signal_hook::consts::signal::*;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -60,9 +61,8 @@ pub(super) struct Attempt<'c> {
     budget: AnalysisBudget,
     sampler: TreeSampler,
     channel: ChannelReader,
-    status: Option<ExitStatus>,
-    /// The shim reported the command as the last process of its tree.
-    tree_empty_at_exit: bool,
+    /// The command's end, once the shim has reported it.
+    exit: Option<CommandExit>,
     interrupted: bool,
     leftovers_stopped: usize,
     stopped: Option<StopReport>,
@@ -99,8 +99,7 @@ impl<'c> Attempt<'c> {
             budget: AnalysisBudget::new(ANALYSIS_LINES_PER_SECOND),
             sampler: TreeSampler::new(child.shim),
             channel: ChannelReader::default(),
-            status: None,
-            tree_empty_at_exit: false,
+            exit: None,
             interrupted: false,
             leftovers_stopped: 0,
             stopped: None,
@@ -154,9 +153,8 @@ impl<'c> Attempt<'c> {
 
     /// The shim's control channel is readable: it may report the command's exit status.
     pub(super) fn on_channel(&mut self) {
-        if let Some((exit, tree_empty)) = self.channel.read(&self.child.channel) {
-            self.status = Some(exit);
-            self.tree_empty_at_exit = tree_empty;
+        if let Some(exit) = self.channel.read(&self.child.channel) {
+            self.exit = Some(exit);
         }
     }
 
@@ -185,7 +183,7 @@ impl<'c> Attempt<'c> {
         last_interrupt: &mut Option<Instant>,
         watch: &mut dyn Watch,
     ) -> bool {
-        let running = self.status.is_none();
+        let running = self.exit.is_none();
         match signal {
             SIGCHLD => return true,
             SIGWINCH => self.on_window_change(),
@@ -316,7 +314,7 @@ impl<'c> Attempt<'c> {
         if now >= self.next_check {
             self.on_check(now, watch);
         }
-        if self.status.is_some() && matches!(self.phase, Phase::Running) {
+        if self.exit.is_some() && matches!(self.phase, Phase::Running) {
             self.on_command_exited(now);
         }
         if matches!(self.phase, Phase::Stopping { .. }) {
@@ -349,7 +347,7 @@ impl<'c> Attempt<'c> {
     }
 
     fn on_check(&mut self, now: Instant, watch: &mut dyn Watch) {
-        if self.status.is_none() && matches!(self.phase, Phase::Running) {
+        if self.exit.is_none() && matches!(self.phase, Phase::Running) {
             if let Some(request) = watch.check(now.duration_since(self.started)) {
                 log::info!("stopping pid {}: {}", self.child.pid, request.reason);
                 let signalled = kill_tree_once(self.child, SIGTERM);
@@ -390,7 +388,7 @@ impl<'c> Attempt<'c> {
 
     /// The command is done; whatever it left behind is stopped the same way.
     fn on_command_exited(&mut self, now: Instant) {
-        if self.tree_empty_at_exit {
+        if self.exit.is_some_and(|exit| exit.tree_empty) {
             // The shim had nothing else below it and is exiting: no walk of /proc needed.
             return;
         }
@@ -453,7 +451,7 @@ impl<'c> Attempt<'c> {
         }
         AttemptEnd {
             pid: self.child.pid,
-            status: self.status,
+            status: self.exit.map(|exit| exit.status),
             stopped: self.stopped,
             interrupted: self.interrupted,
             leftovers_stopped: self.leftovers_stopped,

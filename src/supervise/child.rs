@@ -6,8 +6,8 @@
 //! executable).
 
 use flowforge_platform::fd::{self, AsFdBorrowed};
-use flowforge_platform::reap::{self, ExitStatus};
-use flowforge_platform::shim::{Message, MESSAGE_LEN};
+use flowforge_platform::reap;
+use flowforge_platform::shim::{CommandExit, Message, MESSAGE_LEN};
 use flowforge_platform::spawn::{self, StdioSource};
 use flowforge_platform::{pty, tree};
 use std::ffi::OsString;
@@ -283,9 +283,8 @@ pub struct ChannelReader {
 }
 
 impl ChannelReader {
-    /// Reads what is available; returns the shim's report of the command's exit, if it came:
-    /// the status, and whether the command was the last process of the tree.
-    pub fn read(&mut self, channel: &OwnedFd) -> Option<(ExitStatus, bool)> {
+    /// Reads what is available; returns the shim's report of the command's exit, if it came.
+    pub fn read(&mut self, channel: &OwnedFd) -> Option<CommandExit> {
         let mut status = None;
         let mut chunk = [0u8; 256];
         loop {
@@ -307,12 +306,8 @@ impl ChannelReader {
             let mut message = [0u8; MESSAGE_LEN];
             message.copy_from_slice(&self.buf[..MESSAGE_LEN]);
             self.buf.drain(..MESSAGE_LEN);
-            if let Some(Message::Exited {
-                status: exit,
-                tree_empty,
-            }) = Message::decode(&message)
-            {
-                status = Some((exit, tree_empty));
+            if let Some(Message::Exited(exit)) = Message::decode(&message) {
+                status = Some(exit);
             }
         }
         status
