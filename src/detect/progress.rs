@@ -26,6 +26,7 @@
 //! which knows the template's wording.
 
 use super::slots::{Reading, MAX_SLOTS};
+use super::template;
 use std::time::Duration;
 
 /// Recent distinct readings kept per template.
@@ -369,8 +370,8 @@ impl ProgressRing {
             trend.latest = Some((v, at));
             let key = (0..MAX_SLOTS)
                 .filter(|&other| other != slot && categorical[other])
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, other| {
-                    (h ^ values[other].to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
+                .fold(template::FNV_OFFSET, |h, other| {
+                    template::fnv_mix(h, values[other].to_bits())
                 });
             match keys[..groups].iter().position(|&k| k == key) {
                 Some(g) => {

@@ -209,9 +209,10 @@ fn hash_names(prose: &[u8], names: &mut u64) {
             } else {
                 *names
             };
-            *names = word[..letters].iter().chain([&b' ']).fold(seed, |h, &c| {
-                (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
+            *names = word[..letters]
+                .iter()
+                .chain([&b' '])
+                .fold(seed, |h, &c| template::fnv_mix(h, u64::from(c)));
         }
         prev = *word.last().expect("a word has a byte");
         words = if matches!(prev, b'.' | b'!' | b'?' | b':' | b';') {
@@ -245,9 +246,7 @@ pub fn gist(s: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>, slots: &mut Slot
     let values = (0..slots.len())
         .filter(|&i| slots.kind(i) != Some(SlotKind::Key))
         .filter_map(|i| slots.value(i))
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
-            (h ^ v.to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        .fold(template::FNV_OFFSET, |h, v| template::fnv_mix(h, v.to_bits()));
     Some(Gist {
         hash: shape.template,
         names,

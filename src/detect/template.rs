@@ -28,17 +28,20 @@ use super::tokens::{self, is_alnum, Num, Token};
 /// Template text is cut here (about three times the scanned prefix at worst).
 pub const TEMPLATE_LIMIT: usize = 3 * super::text::SCAN_LIMIT;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a's starting state, for hashes folded with [`fnv_mix`].
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// One FNV-1a step: `value` (a byte, or a whole number's bits) folded into `hash`.
+pub fn fnv_mix(hash: u64, value: u64) -> u64 {
+    (hash ^ value).wrapping_mul(FNV_PRIME)
+}
 
 /// FNV-1a, 64 bit: fast, good enough to tell templates apart, no dependency.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = FNV_OFFSET;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(FNV_PRIME);
-    }
-    hash
+    bytes
+        .iter()
+        .fold(FNV_OFFSET, |hash, &b| fnv_mix(hash, u64::from(b)))
 }
 
 /// A line's template hash and its skeleton: the hash of its words and placeholders without
