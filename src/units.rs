@@ -1,4 +1,4 @@
-//! Parsing and printing of the units users type: durations and byte sizes.
+//! Parsing and printing of the units users type and read: durations, byte sizes and counts.
 //!
 //! Durations follow timeout(1) and systemd: a number with an optional unit (`ms`, `s`,
 //! `m`, `h`, `d`); a bare number means seconds. Sizes take decimal and binary suffixes
@@ -91,6 +91,11 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// A count with its noun, singular for one: `1 line`, `2 lines`.
+pub fn plural(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +132,8 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(12_400)), "12.4 s");
         assert_eq!(format_size(512), "512 B");
         assert_eq!(format_size(3 << 20), "3.0 MiB");
+        assert_eq!(plural(0, "line"), "0 lines");
+        assert_eq!(plural(1, "line"), "1 line");
+        assert_eq!(plural(2, "action"), "2 actions");
     }
 }

@@ -186,7 +186,7 @@ fn bad_input_is_a_message_never_a_panic() {
     let out = replay(&sandbox, &[&write("huge.log", &huge)]);
     assert_eq!(out.code(), 0, "{}", out.describe());
     assert!(
-        out.stdout_text().starts_with("would not intervene: 1 lines"),
+        out.stdout_text().starts_with("would not intervene: 1 line over"),
         "{}",
         out.describe()
     );

@@ -17,6 +17,7 @@ use super::error::EvidenceError;
 use super::event::now_ms;
 use super::ndjson::{human_bytes, human_duration, rfc3339_ms, rfc3339_s, EventRecord};
 use super::{RunId, RunRef};
+use crate::units::plural;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
@@ -201,7 +202,7 @@ pub fn show(conn: &Connection, run: RunRef, out: &mut dyn Write) -> Result<(), E
             write_excerpt(&e.payload, out)?;
         }
     }
-    let count = |category: &str| events.iter().filter(|e| e.category == category).count();
+    let count = |category: &str| events.iter().filter(|e| e.category == category).count() as u64;
     let (decisions, actions) = (count("decision"), count("action"));
     let ending = match (&run.outcome, run.exit_code) {
         (Some(outcome), Some(code)) => format!("the run ended {outcome} with exit {code}"),
@@ -478,10 +479,6 @@ fn key_numbers(payload: &Value) -> String {
         text.push_str(&format!("  {key}={value}"));
     }
     text
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The command as a shell would accept it back: plain words bare, others single-quoted.

@@ -214,6 +214,4 @@ fn pure_helpers() {
         "  a=1  b=x"
     );
     assert_eq!(key_numbers(&json!(3)), "");
-    assert_eq!(plural(1, "action"), "1 action");
-    assert_eq!(plural(2, "action"), "2 actions");
 }

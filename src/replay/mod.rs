@@ -22,6 +22,7 @@ mod lines;
 use crate::cli::ReplayArgs;
 use crate::detect::{Decision, Detector, Reason};
 use crate::supervise::{check_after_output, next_check, CHECK_INTERVAL};
+use crate::units::plural;
 use input::{Flow, InputError, Kind, Observation};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -286,8 +287,8 @@ fn report(verdict: &Verdict, out: &mut dyn Write) -> io::Result<()> {
         None => {
             write!(
                 out,
-                "would not intervene: {} lines over {:.1} s ({})",
-                verdict.lines,
+                "would not intervene: {} over {:.1} s ({})",
+                plural(verdict.lines, "line"),
                 verdict.duration.as_secs_f64(),
                 verdict.kind
             )?;
