@@ -502,16 +502,19 @@ impl Detector {
 
     /// `Advancing` when a template seen since `since` and within the last two seconds counts
     /// work: a loop on one stream is not a runaway while the other stream reports progress.
+    /// `Walking` when what it shows is source locations moving, so the protection says so.
     fn recent_progress(&self, since: Duration, now: Duration) -> Progress {
         let recent = now.saturating_sub(RECENT_PROGRESS);
-        let advancing = self
+        let strongest = self
             .templates
             .seen_since(since.max(recent))
-            .any(|t| t.progress(now, self.config.window) >= Progress::Countdown);
-        if advancing {
-            Progress::Advancing
-        } else {
-            Progress::None
+            .map(|t| t.progress(now, self.config.window))
+            .max()
+            .unwrap_or(Progress::None);
+        match strongest {
+            Progress::Walking => Progress::Walking,
+            p if p >= Progress::Countdown => Progress::Advancing,
+            _ => Progress::None,
         }
     }
 

@@ -33,6 +33,34 @@ fn compile_log() {
 }
 
 #[test]
+fn compiler_warning_flood_over_macro_expansions() {
+    // GCC warning about one macro at every place it is expanded, as in a CPython build:
+    // the same four-line block (warning, source line, note, expansion site) hundreds of
+    // times, the expansion site walking up the function with small steps back. Replayed
+    // at 20 lines a second, as `flowforge replay` reads a plain log (no CPU figures).
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.05, 40, |i| {
+        format!("gcc -O3 -Wall -c ./Modules/mod_{i}.c -o Modules/mod_{i}.o")
+    });
+    let mut site = 356;
+    t.every(2.0, 0.05, 1200, |i| match i % 4 {
+        0 => "./Modules/_decimal/libmpdec/io.c:348:40: warning: writing 1 byte into a region of size 0 [-Wstringop-overflow=]".to_string(),
+        1 => "  348 |         if (s == dot) *s++ = '.'; *s++ = '0' + (char)(x / d); x %= d".to_string(),
+        2 => {
+            site = 356 + (i / 12) as u64 % 18 + rng.below(4);
+            format!("./Modules/_decimal/libmpdec/io.c:{site}:14: note: in expansion of macro 'EXTRACT_DIGIT'")
+        }
+        _ => format!("  {site} |     case {}: EXTRACT_DIGIT(s, x, 1000ULL, dot);", 380 - site),
+    });
+    t.every(62.0, 0.05, 100, |i| {
+        format!("gcc -O3 -Wall -c ./Modules/ext_{i}.c -o Modules/ext_{i}.o")
+    });
+    t.cpu(0.0, 70.0, |_| 100.0);
+    t.run(70.0).assert_never_fires("compiler warning flood");
+}
+
+#[test]
 fn test_runner_dots_and_names() {
     let mut t = Timeline::new();
     // Dots flushed in chunks, then a per-file summary with an advancing percentage.

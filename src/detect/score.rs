@@ -216,7 +216,7 @@ impl Assessment {
 /// Penalties for a counter that advances, and for a percentage that has not moved yet.
 fn progress_penalty(progress: Progress, span: Duration, one_line_cycle: bool) -> f64 {
     match progress {
-        Progress::Advancing | Progress::Countdown => -0.6,
+        Progress::Advancing | Progress::Walking | Progress::Countdown => -0.6,
         // One line per unit of work ("processed record 41", "processed record 42", ...) is
         // progress however long it lasts; a counter once per multi-line pass numbers a
         // stuck agent's steps.
@@ -652,6 +652,7 @@ fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
         (Progress::Countdown, Some(countdown)) => countdown.to_string(),
         (Progress::Countdown, None) => "a count going down".to_string(),
         (Progress::Advancing, _) => "a counter advancing".to_string(),
+        (Progress::Walking, _) => "source locations moving from place to place".to_string(),
         (Progress::Counting, _) => "an iteration counter (for the first 2.5 s)".to_string(),
         (Progress::StalledPercent, _) => "a percentage that moved before".to_string(),
         (Progress::FrozenPercent, _) => "a percentage that has not moved yet (for the first 3 s)".to_string(),
