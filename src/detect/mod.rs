@@ -413,6 +413,7 @@ impl Detector {
                         .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
+                    served: !infos.is_empty() && infos.iter().all(|t| t.wording.served),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })
@@ -426,6 +427,7 @@ impl Detector {
             .map(|(_, c)| c);
         let repetition = self.window.repetition(now).map(|r| {
             let top = self.templates.top(TOP_TEMPLATES, now);
+            let top_infos: Vec<_> = top.iter().filter_map(|&h| self.templates.get(h)).collect();
             let lines = r.lines.max(1) as f64;
             RepetitionSignals {
                 period: r.period,
@@ -435,13 +437,8 @@ impl Detector {
                 silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
-                progress: loop_progress(
-                    &top.iter()
-                        .filter_map(|&h| self.templates.get(h))
-                        .collect::<Vec<_>>(),
-                    now,
-                    freshness,
-                ),
+                progress: loop_progress(&top_infos, now, freshness),
+                served: !top_infos.is_empty() && top_infos.iter().all(|t| t.wording.served),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),

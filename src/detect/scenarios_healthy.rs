@@ -61,6 +61,24 @@ fn compiler_warning_flood_over_macro_expansions() {
 }
 
 #[test]
+fn a_server_answering_the_same_request_many_times_a_second() {
+    // An API server's access log while a dashboard polls it and a load balancer checks it:
+    // two access-log lines, a dozen times a second, busy CPU from serving; the clients
+    // repeat, the server answers.
+    let mut t = Timeline::new();
+    t.every(0.0, 0.04, 1500, |i| {
+        let ts = format!("02/Dec/2026:15:{:02}:{:02} +0000", i / 1500, (i / 25) % 60);
+        if i % 2 == 0 {
+            format!(r#"10.0.3.7 - - [{ts}] "GET /api/status HTTP/1.1" 200 41 "-" "Mozilla/5.0""#)
+        } else {
+            format!(r#"10.0.0.2 - - [{ts}] "GET /healthz HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0""#)
+        }
+    });
+    t.cpu(0.0, 60.0, |_| 80.0);
+    t.run(60.0).assert_never_fires("a polled server");
+}
+
+#[test]
 fn test_runner_dots_and_names() {
     let mut t = Timeline::new();
     // Dots flushed in chunks, then a per-file summary with an advancing percentage.

@@ -119,6 +119,9 @@ pub struct CycleSignals {
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
+    /// Every line of the cycle is a server's record of a request it answered: a client
+    /// repeats, not this job.
+    pub served: bool,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
 }
@@ -175,6 +178,8 @@ pub struct RepetitionSignals {
     pub error_fraction: f64,
     pub new_templates: u64,
     pub progress: Progress,
+    /// The most frequent templates are all a server's records of requests it answered.
+    pub served: bool,
     /// Share of recent lines that belong to the most frequent templates.
     pub top_share: f64,
     pub top_templates: usize,
@@ -587,6 +592,9 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     } else if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
+    if c.served {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+    }
     let burst_floor = (bursts.longest * 2).min(MAX_BURST_FLOOR);
     let like_a_burst = bursts.finished > 0 && c.span < burst_floor;
     if like_a_burst {
@@ -609,6 +617,10 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     }
     if parts.progress_penalty < 0.0 {
         protections.push(progress_protection(c.progress, c.countdown.as_deref()));
+    }
+    if c.served && parts.cap < 0.0 {
+        protections
+            .push("a server answering the same request again (its client repeats, not this job)".to_string());
     }
     if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
@@ -646,6 +658,10 @@ fn heartbeat_protection(
     words
 }
 
+/// The words for a loop of a server's access-log lines, which is left alone.
+const SERVED_PROTECTION: &str =
+    "a server answering the same request again (its client repeats, not this job)";
+
 /// The words for a progress protection.
 fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
     match (progress, countdown) {
@@ -681,7 +697,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         ..Parts::default()
     };
     let corroborated = error || cpu >= 0.5;
-    if !corroborated || (!error && lines_per_s <= 2.0) {
+    if !corroborated || (!error && lines_per_s <= 2.0) || r.served {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let mut protections = Vec::new();
@@ -695,7 +711,11 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         protections.push(progress_protection(r.progress, None));
     }
     if parts.cap < 0.0 {
-        protections.push("repetition without an exact cycle, errors or CPU".to_string());
+        protections.push(if r.served {
+            SERVED_PROTECTION.to_string()
+        } else {
+            "repetition without an exact cycle, errors or CPU".to_string()
+        });
     }
     let mut assessment = parts.into_assessment(Some(Path::Repetition), lines_per_s);
     assessment.protections = protections;
@@ -863,6 +883,7 @@ mod tests {
             clock: None,
             wait: false,
             empty: false,
+            served: false,
         }
     }
 
@@ -962,6 +983,7 @@ mod tests {
             error_fraction: 0.0,
             new_templates: 0,
             progress: Progress::None,
+            served: false,
             top_share: 0.97,
             top_templates: 2,
             example: "x".into(),

@@ -16,6 +16,11 @@
 //! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
 //! takes; an empty result (`No matches found`, `no results`, `[]`, `""`) is the evidence a
 //! two-line call-and-result loop needs when nothing fails.
+//!
+//! And one fact says who repeats: a server's access-log line (`127.0.0.1 - - [02/Dec/2026
+//! 15:01:02] "GET /api/status HTTP/1.1" 200 -`) records a request a client sent. A frontend
+//! polling every 100 ms, a load balancer's health check or a load test make a server print
+//! the same line many times a second while the server itself does nothing wrong.
 
 const ERROR_WORDS: [&str; 30] = [
     "error",
@@ -90,6 +95,8 @@ pub struct Wording {
     /// An empty result: `No matches found`, `no results`, or an empty JSON value (`[]`,
     /// `{}`, `""`) — a search or a read that found nothing.
     pub empty: bool,
+    /// A server's record of a request it answered ([`served_request`]).
+    pub served: bool,
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -172,6 +179,49 @@ fn empty_value(s: &[u8]) -> bool {
     compact.windows(2).any(|w| w == b"[]" || w == b"{}") || compact.windows(3).any(|w| w == b":\"\"")
 }
 
+/// HTTP methods of a request line.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"];
+
+/// A server's record of a request it answered, in the access-log formats of nginx, Apache,
+/// gunicorn, Werkzeug, `python -m http.server`, uvicorn and Django's runserver: a quoted
+/// request line (`"GET /api/status HTTP/1.1"`) and then a status code, with the client's
+/// address or the time in brackets before it. A client that logs its own requests names
+/// the server's URL there instead (`http://db:8080 "GET /status HTTP/1.1" 200`), and is
+/// not a server.
+fn served_request(s: &[u8]) -> bool {
+    let Some(quote) = s.iter().position(|&b| b == b'"') else {
+        return false;
+    };
+    let (before, rest) = (&s[..quote], &s[quote + 1..]);
+    let Some(method) = METHODS.iter().find(|m| rest.starts_with(m.as_bytes())) else {
+        return false;
+    };
+    let rest = &rest[method.len()..];
+    let Some(target) = rest.strip_prefix(b" /") else {
+        return false;
+    };
+    let Some(close) = target.iter().position(|&b| b == b'"') else {
+        return false;
+    };
+    let request = &target[..close];
+    let status = target[close + 1..].trim_ascii_start();
+    let has_version = request.windows(6).any(|w| w == b" HTTP/");
+    let has_status = status.len() >= 3
+        && status[..3].iter().all(u8::is_ascii_digit)
+        && status.get(3).is_none_or(|b| !b.is_ascii_digit());
+    let from_client = before.contains(&b']') || has_ip(before);
+    has_version && has_status && from_client && !before.windows(3).any(|w| w == b"://")
+}
+
+/// An IPv4 address (four dotted numbers) or an IPv6 one (`::1`, `fe80::1`).
+fn has_ip(s: &[u8]) -> bool {
+    s.windows(2).any(|w| w == b"::")
+        || s.split(|b| !(b.is_ascii_digit() || *b == b'.')).any(|part| {
+            let numbers: Vec<&[u8]> = part.split(|&b| b == b'.').collect();
+            numbers.len() == 4 && numbers.iter().all(|n| (1..=3).contains(&n.len()))
+        })
+}
+
 /// Bytes of a line read for wording: failure words come early in a line.
 const WORDING_LIMIT: usize = 2048;
 
@@ -183,6 +233,7 @@ pub fn wording(s: &[u8]) -> Wording {
     let s = &s[..s.len().min(WORDING_LIMIT)];
     let mut found = Wording {
         empty: empty_value(s),
+        served: served_request(s),
         ..Wording::default()
     };
     let mut previous: Option<Word> = None;
@@ -237,6 +288,29 @@ pub fn wording(s: &[u8]) -> Wording {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_access_log_line_is_a_served_request() {
+        for line in [
+            r#"127.0.0.1 - - [02/Dec/2026 15:01:02] "GET /api/status HTTP/1.1" 200 -"#,
+            r#"10.1.2.3 - - [02/Dec/2026:15:01:02 +0000] "POST /v1/jobs HTTP/1.1" 201 88 "-" "curl/8.5.0""#,
+            r#"INFO:     127.0.0.1:54012 - "GET /healthz HTTP/1.1" 200 OK"#,
+            r#"[02/Dec/2026 15:01:02] "GET /api/poll?since=41 HTTP/1.1" 304 0"#,
+            r#"::1 - - [02/Dec/2026:15:01:02 +0000] "HEAD / HTTP/2.0" 200 0"#,
+        ] {
+            assert!(wording(line.as_bytes()).served, "{line}");
+        }
+        for line in [
+            // A client logging its own request names the server's URL.
+            r#"DEBUG:urllib3.connectionpool:http://db:8080 "GET /status HTTP/1.1" 200 None"#,
+            "GET http://inventory:8080/api/stock -> 503 Service Unavailable (took 12ms)",
+            r#"127.0.0.1 said "GET /x is slow" yesterday"#,
+            r#"10.0.0.7 - - "GET /api/status HTTP/1.1" pending"#,
+            "plain text without quotes",
+        ] {
+            assert!(!wording(line.as_bytes()).served, "{line}");
+        }
+    }
 
     fn error(line: &str) -> bool {
         wording(line.as_bytes()).error
