@@ -40,6 +40,14 @@
 //! ([`Evaluation::protections`], printed by `flowforge replay --explain`), and a decision
 //! says which path decided (`numbers.decided_by`).
 //!
+//! Two more facts say a repeating block is not the job looping. A loop re-runs the same
+//! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
+//! few in a fixed turn; a compiler reporting one warning at place after place walks
+//! (`Progress::Walking`, a protection like a counter advancing). And a server's access-log
+//! line records a request a client sent (`wording`'s `served`): a dashboard polling ten
+//! times a second makes a server repeat itself while only the client loops, so a loop of
+//! nothing but such lines is capped like a heartbeat.
+//!
 //! Slow loops (about a pass a second) are where a display and a loop look most alike: a
 //! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both
 //! repeat one block. So a slow block of several lines counts only as a loop of work: four
