@@ -44,9 +44,11 @@
 //! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
 //! few in a fixed turn; a compiler reporting one warning at place after place walks
 //! (`Progress::Walking`, a protection like a counter advancing). And a server's access-log
-//! line records a request a client sent (`wording`'s `served`): a dashboard polling ten
-//! times a second makes a server repeat itself while only the client loops, so a loop of
-//! nothing but such lines is capped like a heartbeat.
+//! line records a request a client sent, and a database client's result tag (`INSERT 0 1`)
+//! one statement of its script (`wording::Replies`): a dashboard polling ten times a second
+//! makes a server repeat itself, and a data load makes psql print one tag thirty thousand
+//! times, while only the input repeats; a loop of nothing but such replies is capped like a
+//! heartbeat.
 //!
 //! Slow loops (about a pass a second) are where a display and a loop look most alike: a
 //! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both
@@ -106,6 +108,7 @@ use slots::Slots;
 use std::time::Duration;
 use templates::{TemplateInfo, TemplateTable};
 use window::Window;
+use wording::Replies;
 
 /// How many of the most frequent templates the repetition path looks at.
 const TOP_TEMPLATES: usize = 4;
@@ -421,7 +424,7 @@ impl Detector {
                         .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
-                    served: !infos.is_empty() && infos.iter().all(|t| t.wording.served),
+                    replies: Replies::of(infos.iter().map(|t| &t.wording)),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })
@@ -446,7 +449,7 @@ impl Detector {
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
                 progress: loop_progress(&top_infos, now, freshness),
-                served: !top_infos.is_empty() && top_infos.iter().all(|t| t.wording.served),
+                replies: Replies::of(top_infos.iter().map(|t| &t.wording)),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),

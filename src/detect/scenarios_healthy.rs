@@ -79,6 +79,19 @@ fn a_server_answering_the_same_request_many_times_a_second() {
 }
 
 #[test]
+fn a_database_client_loading_a_script_of_inserts() {
+    // `psql -f seed.sql`: one command tag per statement, thousands a second, the same tag
+    // for a stretch of single-row INSERTs and then a block of transactions.
+    let mut t = Timeline::new();
+    t.every(0.0, 0.0005, 20_000, |_| "INSERT 0 1".to_string());
+    t.every(10.0, 0.0005, 20_000, |i| {
+        ["BEGIN", "UPDATE 1", "INSERT 0 1", "COMMIT"][i % 4].to_string()
+    });
+    t.cpu(0.0, 30.0, |_| 45.0);
+    t.run(30.0).assert_never_fires("a psql data load");
+}
+
+#[test]
 fn test_runner_dots_and_names() {
     let mut t = Timeline::new();
     // Dots flushed in chunks, then a per-file summary with an advancing percentage.

@@ -906,3 +906,21 @@ fn the_same_warnings_at_the_same_places_are_still_a_loop() {
     t.cpu(0.0, 80.0, |_| 60.0);
     assert_fires_within(&mut t, 2.0, 5.0, "the same warnings in a fixed turn");
 }
+
+#[test]
+fn a_migration_rerun_whose_statement_fails_is_still_a_loop() {
+    // `until psql -f migrate.sql; do :; done` on a migration that fails every time: result
+    // tags around the error, but the error is no statement's result.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.05, 600, |_| {
+        vec![
+            "BEGIN".to_string(),
+            "CREATE TABLE".to_string(),
+            r#"psql:migrate.sql:7: ERROR:  relation "accounts" does not exist"#.to_string(),
+            "ROLLBACK".to_string(),
+        ]
+    });
+    t.cpu(0.0, 40.0, |_| 70.0);
+    assert_fires_within(&mut t, 2.0, 3.0, "a failing migration re-run");
+}

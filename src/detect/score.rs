@@ -64,6 +64,7 @@
 
 use super::progress::Progress;
 use super::window::Rates;
+use super::wording::Replies;
 use crate::sample::Stream;
 use std::time::Duration;
 
@@ -119,9 +120,9 @@ pub struct CycleSignals {
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
-    /// Every line of the cycle is a server's record of a request it answered: a client
-    /// repeats, not this job.
-    pub served: bool,
+    /// Every line of the cycle replies to input from outside the job's loop (a server's
+    /// access log, a database client's result per statement).
+    pub replies: Option<Replies>,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
 }
@@ -178,8 +179,8 @@ pub struct RepetitionSignals {
     pub error_fraction: f64,
     pub new_templates: u64,
     pub progress: Progress,
-    /// The most frequent templates are all a server's records of requests it answered.
-    pub served: bool,
+    /// The most frequent templates all reply to input from outside the job's loop.
+    pub replies: Option<Replies>,
     /// Share of recent lines that belong to the most frequent templates.
     pub top_share: f64,
     pub top_templates: usize,
@@ -592,7 +593,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     } else if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
-    if c.served {
+    if c.replies.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let burst_floor = (bursts.longest * 2).min(MAX_BURST_FLOOR);
@@ -618,9 +619,8 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if parts.progress_penalty < 0.0 {
         protections.push(progress_protection(c.progress, c.countdown.as_deref()));
     }
-    if c.served && parts.cap < 0.0 {
-        protections
-            .push("a server answering the same request again (its client repeats, not this job)".to_string());
+    if let Some(replies) = c.replies.filter(|_| parts.cap < 0.0) {
+        protections.push(replies.describe().to_string());
     }
     if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
@@ -658,10 +658,6 @@ fn heartbeat_protection(
     words
 }
 
-/// The words for a loop of a server's access-log lines, which is left alone.
-const SERVED_PROTECTION: &str =
-    "a server answering the same request again (its client repeats, not this job)";
-
 /// The words for a progress protection.
 fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
     match (progress, countdown) {
@@ -697,7 +693,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         ..Parts::default()
     };
     let corroborated = error || cpu >= 0.5;
-    if !corroborated || (!error && lines_per_s <= 2.0) || r.served {
+    if !corroborated || (!error && lines_per_s <= 2.0) || r.replies.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let mut protections = Vec::new();
@@ -711,10 +707,9 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         protections.push(progress_protection(r.progress, None));
     }
     if parts.cap < 0.0 {
-        protections.push(if r.served {
-            SERVED_PROTECTION.to_string()
-        } else {
-            "repetition without an exact cycle, errors or CPU".to_string()
+        protections.push(match r.replies {
+            Some(replies) => replies.describe().to_string(),
+            None => "repetition without an exact cycle, errors or CPU".to_string(),
         });
     }
     let mut assessment = parts.into_assessment(Some(Path::Repetition), lines_per_s);
@@ -883,7 +878,7 @@ mod tests {
             clock: None,
             wait: false,
             empty: false,
-            served: false,
+            replies: None,
         }
     }
 
@@ -983,7 +978,7 @@ mod tests {
             error_fraction: 0.0,
             new_templates: 0,
             progress: Progress::None,
-            served: false,
+            replies: None,
             top_share: 0.97,
             top_templates: 2,
             example: "x".into(),

@@ -17,10 +17,12 @@
 //! takes; an empty result (`No matches found`, `no results`, `[]`, `""`) is the evidence a
 //! two-line call-and-result loop needs when nothing fails.
 //!
-//! And one fact says who repeats: a server's access-log line (`127.0.0.1 - - [02/Dec/2026
-//! 15:01:02] "GET /api/status HTTP/1.1" 200 -`) records a request a client sent. A frontend
-//! polling every 100 ms, a load balancer's health check or a load test make a server print
-//! the same line many times a second while the server itself does nothing wrong.
+//! And two facts say the repetition comes from outside the job's own code: a server's
+//! access-log line (`127.0.0.1 - - [02/Dec/2026 15:01:02] "GET /api/status HTTP/1.1" 200 -`)
+//! records a request a client sent — a frontend polling every 100 ms, a load balancer's
+//! health check or a load test make a server print the same line many times a second while
+//! the server itself does nothing wrong — and a database client's result tag (`INSERT 0 1`)
+//! reports one statement of the script it runs, thirty thousand of them for a data load.
 
 const ERROR_WORDS: [&str; 30] = [
     "error",
@@ -97,6 +99,48 @@ pub struct Wording {
     pub empty: bool,
     /// A server's record of a request it answered ([`served_request`]).
     pub served: bool,
+    /// A database client's result for one statement of its script ([`statement_result`]).
+    pub statement: bool,
+}
+
+/// What a loop of reply lines answers: repetition that comes from the job's input, not
+/// from its own code going round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replies {
+    /// Every line is a server's access-log record: its clients repeat their requests.
+    Requests,
+    /// Every line is a database client's result tag: its script repeats a statement.
+    Statements,
+}
+
+impl Replies {
+    /// The replies of a loop whose templates have these wordings, when all are of one kind.
+    pub fn of<'a>(wordings: impl Iterator<Item = &'a Wording> + Clone) -> Option<Replies> {
+        let all = |f: fn(&Wording) -> bool| {
+            let mut any = false;
+            wordings.clone().all(|w| {
+                any = true;
+                f(w)
+            }) && any
+        };
+        if all(|w| w.served) {
+            Some(Replies::Requests)
+        } else if all(|w| w.statement) {
+            Some(Replies::Statements)
+        } else {
+            None
+        }
+    }
+
+    /// The protection's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Replies::Requests => {
+                "a server answering the same request again (its client repeats, not this job)"
+            }
+            Replies::Statements => "a database client running a script (one result line per statement)",
+        }
+    }
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -213,6 +257,43 @@ fn served_request(s: &[u8]) -> bool {
     has_version && has_status && from_client && !before.windows(3).any(|w| w == b"://")
 }
 
+/// Statements whose result tag ends in a row count (`INSERT 0 1`, `UPDATE 3`, `COPY 1000`).
+const COUNTED_TAGS: [&str; 8] = [
+    "INSERT", "UPDATE", "DELETE", "SELECT", "MERGE", "COPY", "FETCH", "MOVE",
+];
+
+/// First words of the other result tags psql prints (`CREATE TABLE`, `ALTER INDEX`, `BEGIN`).
+const BARE_TAGS: [&str; 16] = [
+    "CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "BEGIN", "COMMIT", "ROLLBACK",
+    "SET", "DO", "CALL", "VACUUM", "ANALYZE", "REFRESH",
+];
+
+/// A database client's result for one statement: psql's command tag alone on its line
+/// (`INSERT 0 1`, `UPDATE 3`, `CREATE TABLE`, `COMMIT`), or mysql's `Query OK, 1 row
+/// affected (0.00 sec)`.
+fn statement_result(s: &[u8]) -> bool {
+    let line = s.trim_ascii();
+    if line.starts_with(b"Query OK, ") {
+        return line.windows(9).any(|w| w == b" affected");
+    }
+    if line.len() > 40 {
+        return false;
+    }
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let is = |list: &[&str]| list.iter().any(|t| t.as_bytes() == first);
+    let rest: Vec<&[u8]> = words.collect();
+    if is(&COUNTED_TAGS) {
+        (1..=2).contains(&rest.len()) && rest.iter().all(|w| w.iter().all(u8::is_ascii_digit))
+    } else if is(&BARE_TAGS) {
+        rest.len() <= 2 && rest.iter().all(|w| w.iter().all(u8::is_ascii_uppercase))
+    } else {
+        false
+    }
+}
+
 /// An IPv4 address (four dotted numbers) or an IPv6 one (`::1`, `fe80::1`).
 fn has_ip(s: &[u8]) -> bool {
     s.windows(2).any(|w| w == b"::")
@@ -234,6 +315,7 @@ pub fn wording(s: &[u8]) -> Wording {
     let mut found = Wording {
         empty: empty_value(s),
         served: served_request(s),
+        statement: statement_result(s),
         ..Wording::default()
     };
     let mut previous: Option<Word> = None;
@@ -288,6 +370,44 @@ pub fn wording(s: &[u8]) -> Wording {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_clients_result_tag_is_a_statement_result() {
+        for line in [
+            "INSERT 0 1",
+            "UPDATE 3",
+            "COPY 100000",
+            "CREATE TABLE",
+            "COMMIT",
+            "ALTER TABLE",
+            "Query OK, 1 row affected (0.00 sec)",
+        ] {
+            assert!(wording(line.as_bytes()).statement, "{line}");
+        }
+        for line in [
+            "INSERT failed",
+            "UPDATE 3 rows now",
+            "insert 0 1",
+            "CREATE TABLE users (id int)",
+            "ERROR:  duplicate key value",
+            "BEGIN retry 3",
+            "OK",
+        ] {
+            assert!(!wording(line.as_bytes()).statement, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_loop_of_replies_is_of_one_kind() {
+        let served = wording(br#"127.0.0.1 - - [02/Dec/2026 15:01:02] "GET / HTTP/1.1" 200 -"#);
+        let tag = wording(b"INSERT 0 1");
+        let other = wording(b"lock is held by another deploy, checking again");
+        assert_eq!(Replies::of([served, served].iter()), Some(Replies::Requests));
+        assert_eq!(Replies::of([tag].iter()), Some(Replies::Statements));
+        assert_eq!(Replies::of([served, tag].iter()), None);
+        assert_eq!(Replies::of([tag, other].iter()), None);
+        assert_eq!(Replies::of([].iter()), None);
+    }
 
     #[test]
     fn a_server_access_log_line_is_a_served_request() {
