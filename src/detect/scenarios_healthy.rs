@@ -76,6 +76,24 @@ fn a_server_answering_the_same_request_many_times_a_second() {
     });
     t.cpu(0.0, 60.0, |_| 80.0);
     t.run(60.0).assert_never_fires("a polled server");
+    // A Rails app polled by its frontend: four lines per request.
+    let mut t = Timeline::new();
+    t.passes(0.0, 0.08, 700, |i| {
+        vec![
+            format!(
+                r#"Started GET "/api/jobs/42/status" for 127.0.0.1 at 2026-12-02 15:01:{:02} +0000"#,
+                i / 12 % 60
+            ),
+            "Processing by JobsController#status as JSON".to_string(),
+            r#"  Parameters: {"id"=>"42"}"#.to_string(),
+            format!(
+                "Completed 200 OK in {}ms (Views: 0.2ms | ActiveRecord: 0.4ms | Allocations: 612)",
+                2 + i % 5
+            ),
+        ]
+    });
+    t.cpu(0.0, 60.0, |_| 30.0);
+    t.run(60.0).assert_never_fires("a polled Rails app");
 }
 
 #[test]

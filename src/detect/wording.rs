@@ -226,35 +226,99 @@ fn empty_value(s: &[u8]) -> bool {
 /// HTTP methods of a request line.
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"];
 
-/// A server's record of a request it answered, in the access-log formats of nginx, Apache,
-/// gunicorn, Werkzeug, `python -m http.server`, uvicorn and Django's runserver: a quoted
-/// request line (`"GET /api/status HTTP/1.1"`) and then a status code, with the client's
-/// address or the time in brackets before it. A client that logs its own requests names
-/// the server's URL there instead (`http://db:8080 "GET /status HTTP/1.1" 200`), and is
-/// not a server.
+/// A server's record of a request it answered: an access-log line ([`quoted_request`]),
+/// Express's `morgan('dev')` line (`GET /api/status 200 1.234 ms - 15`), or a line of a Rails
+/// request (`Started GET "/api/status" for 127.0.0.1 at ...`, `Processing by
+/// StatusController#show as JSON`, `Parameters: {...}`, `Completed 200 OK in 3ms`).
 fn served_request(s: &[u8]) -> bool {
+    quoted_request(s) || morgan_dev(s) || rails_request(s)
+}
+
+/// The access-log formats of nginx, Apache, gunicorn, Werkzeug, `python -m http.server`,
+/// uvicorn and Django's runserver: a quoted request line (`"GET /api/status HTTP/1.1"`) and
+/// then a status code, with the client's address or the time in brackets before it. A
+/// client that logs its own requests names the server's URL there instead
+/// (`http://db:8080 "GET /status HTTP/1.1" 200`), and is not a server.
+fn quoted_request(s: &[u8]) -> bool {
     let Some(quote) = s.iter().position(|&b| b == b'"') else {
         return false;
     };
     let (before, rest) = (&s[..quote], &s[quote + 1..]);
-    let Some(method) = METHODS.iter().find(|m| rest.starts_with(m.as_bytes())) else {
-        return false;
-    };
-    let rest = &rest[method.len()..];
-    let Some(target) = rest.strip_prefix(b" /") else {
+    let Some(target) = method_and_path(rest) else {
         return false;
     };
     let Some(close) = target.iter().position(|&b| b == b'"') else {
         return false;
     };
     let request = &target[..close];
-    let status = target[close + 1..].trim_ascii_start();
     let has_version = request.windows(6).any(|w| w == b" HTTP/");
-    let has_status = status.len() >= 3
-        && status[..3].iter().all(u8::is_ascii_digit)
-        && status.get(3).is_none_or(|b| !b.is_ascii_digit());
     let from_client = before.contains(&b']') || has_ip(before);
-    has_version && has_status && from_client && !before.windows(3).any(|w| w == b"://")
+    has_version
+        && status_code(target[close + 1..].trim_ascii_start())
+        && from_client
+        && !before.windows(3).any(|w| w == b"://")
+}
+
+/// `GET /api/status 200 1.234 ms - 15` at the start of the line or after a `| ` prefix
+/// (`docker compose`'s `web-1  | `).
+fn morgan_dev(s: &[u8]) -> bool {
+    let line = after_marker(s, b"| ").unwrap_or(s);
+    let Some(target) = method_and_path(line) else {
+        return false;
+    };
+    let Some(space) = target.iter().position(|&b| b == b' ') else {
+        return false;
+    };
+    let rest = &target[space + 1..];
+    let time = rest.get(4..).unwrap_or_default();
+    let digits = time
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b'.')
+        .count();
+    status_code(rest) && rest.get(3) == Some(&b' ') && digits > 0 && time[digits..].starts_with(b" ms")
+}
+
+/// The lines Rails logs for each request, after any tags in front of them.
+fn rails_request(s: &[u8]) -> bool {
+    if let Some(rest) = after_marker(s, b"Started ") {
+        // `Started GET "/api/status" for 127.0.0.1 at 2026-12-02 15:01:02 +0000`
+        return METHODS.iter().any(|m| {
+            rest.strip_prefix(m.as_bytes())
+                .and_then(|r| r.strip_prefix(b" \"/"))
+                .is_some_and(|r| r.windows(6).any(|w| w == b"\" for "))
+        });
+    }
+    if let Some(rest) = after_marker(s, b"Completed ") {
+        // `Completed 200 OK in 3ms (Views: 0.2ms | ActiveRecord: 0.0ms)`
+        return status_code(rest)
+            && rest.windows(4).any(|w| w == b" in ")
+            && rest.windows(2).any(|w| w == b"ms");
+    }
+    // `  Parameters: {"since"=>"41"}`, between the two
+    if after_marker(s, b"Parameters: {").is_some() {
+        return true;
+    }
+    // `Processing by StatusController#show as JSON`
+    after_marker(s, b"Processing by ")
+        .is_some_and(|rest| rest.contains(&b'#') && rest.windows(4).any(|w| w == b" as "))
+}
+
+/// The text after `marker` where it starts the line or follows a space (after a tag, a
+/// timestamp or a `| ` prefix).
+fn after_marker<'a>(s: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
+    let at = s.windows(marker.len()).position(|w| w == marker)?;
+    (at == 0 || s[at - 1] == b' ').then(|| &s[at + marker.len()..])
+}
+
+/// After an HTTP method and ` /`: the rest of the request target and what follows it.
+fn method_and_path(s: &[u8]) -> Option<&[u8]> {
+    let method = METHODS.iter().find(|m| s.starts_with(m.as_bytes()))?;
+    s[method.len()..].strip_prefix(b" /")
+}
+
+/// Three digits that are not part of a longer number: an HTTP status.
+fn status_code(s: &[u8]) -> bool {
+    s.len() >= 3 && s[..3].iter().all(u8::is_ascii_digit) && s.get(3).is_none_or(|b| !b.is_ascii_digit())
 }
 
 /// Statements whose result tag ends in a row count (`INSERT 0 1`, `UPDATE 3`, `COPY 1000`).
@@ -417,6 +481,12 @@ mod tests {
             r#"INFO:     127.0.0.1:54012 - "GET /healthz HTTP/1.1" 200 OK"#,
             r#"[02/Dec/2026 15:01:02] "GET /api/poll?since=41 HTTP/1.1" 304 0"#,
             r#"::1 - - [02/Dec/2026:15:01:02 +0000] "HEAD / HTTP/2.0" 200 0"#,
+            "GET /api/status 200 1.234 ms - 15",
+            "web-1  | GET /api/status 304 0.812 ms - -",
+            r#"Started GET "/api/status" for 127.0.0.1 at 2026-12-02 15:01:02 +0000"#,
+            "[3f9c2e1a] Processing by StatusController#show as JSON",
+            r#"  Parameters: {"since"=>"41"}"#,
+            "Completed 200 OK in 3ms (Views: 0.2ms | ActiveRecord: 0.0ms | Allocations: 412)",
         ] {
             assert!(wording(line.as_bytes()).served, "{line}");
         }
@@ -427,6 +497,9 @@ mod tests {
             r#"127.0.0.1 said "GET /x is slow" yesterday"#,
             r#"10.0.0.7 - - "GET /api/status HTTP/1.1" pending"#,
             "plain text without quotes",
+            "GET /api/status failed: connection refused",
+            "Completed 200 of 500 files",
+            "Started worker 3 for queue default",
         ] {
             assert!(!wording(line.as_bytes()).served, "{line}");
         }
