@@ -309,17 +309,20 @@ impl ProgressRing {
         if best == Progress::Counting && self.texture_besides(unit_counters, &distinct) {
             return Progress::Advancing;
         }
-        if (0..MAX_SLOTS).any(|slot| has(self.locations, slot) && self.walks(slot, now, freshness)) {
+        if (0..MAX_SLOTS).any(|slot| has(self.locations, slot) && self.walks(slot, &distinct, now, freshness))
+        {
             return Progress::Walking;
         }
         best
     }
 
     /// True when the source location in `slot` has shown at least [`WALK_PLACES`] places,
-    /// moved within `freshness`, and follows no fixed turn: no lag at which every value of
-    /// the ring equals the one that lag before (a loop printing the same three warnings
-    /// each pass has the lag three).
-    fn walks(&self, slot: usize, now: Duration, freshness: Duration) -> bool {
+    /// moved within `freshness`, follows no fixed turn (no lag at which every value of the
+    /// ring equals the one that lag before: a loop printing the same six warnings each pass
+    /// has the lag six) and still finds new places (the newer half of the ring shows one the
+    /// older half did not: a loop whose parallel build prints its warnings in another order
+    /// each pass only revisits them).
+    fn walks(&self, slot: usize, distinct: &[usize; MAX_SLOTS], now: Duration, freshness: Duration) -> bool {
         let mut places = [0f64; RING];
         let mut n = 0;
         let mut moved = None;
@@ -337,7 +340,11 @@ impl ProgressRing {
         let places = &places[..n];
         let recent = moved.is_some_and(|t| now.saturating_sub(t) <= freshness);
         let turn = (1..=n / 2).any(|lag| (lag..n).all(|i| places[i].to_bits() == places[i - lag].to_bits()));
-        recent && self.distinct()[slot] >= WALK_PLACES && !turn
+        let (older, newer) = places.split_at(n / 2);
+        let finds_new = newer
+            .iter()
+            .any(|p| older.iter().all(|o| o.to_bits() != p.to_bits()));
+        recent && distinct[slot] >= WALK_PLACES && !turn && finds_new
     }
 
     /// A count that only went down, at least [`MIN_FALLS`] times and last within
@@ -463,6 +470,18 @@ mod tests {
             .map(std::slice::from_ref)
             .collect();
         assert_eq!(located(&turn).progress(at_end(&turn), FRESH), Progress::None);
+        // The same places in another order every pass: revisited, never new.
+        let shuffled: Vec<&[f64]> = [
+            12.0, 40.0, 77.0, 103.0, 150.0, 40.0, 150.0, 12.0, 77.0, 103.0, 12.0, 103.0, 150.0, 40.0, 77.0,
+            103.0, 77.0, 40.0, 150.0, 12.0, 150.0, 77.0, 103.0, 12.0, 40.0,
+        ]
+        .iter()
+        .map(std::slice::from_ref)
+        .collect();
+        assert_eq!(
+            located(&shuffled).progress(at_end(&shuffled), FRESH),
+            Progress::None
+        );
         // Too few places to tell a walk, and the same walk as a plain count.
         let few: Vec<&[f64]> = [359.0, 360.0, 358.0, 359.0, 358.0, 360.0, 359.0, 358.0]
             .iter()
