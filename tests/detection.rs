@@ -96,3 +96,38 @@ fn a_tagged_agent_loop_with_growing_token_counts_is_stopped_as_a_paraphrase_loop
     assert!(stop.contains("a paraphrase loop"), "{stop}");
     assert!(stop.contains("empty result"), "{stop}");
 }
+
+/// A local API server (Python's http.server, the access-log format Werkzeug shares) while
+/// a dashboard polls it twelve times a second: the same access-log line over and over.
+const POLLED_SERVER: &str = r#"
+import sys, threading, time, urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, fmt, *args):
+        sys.stdout.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(), fmt % args))
+        sys.stdout.flush()
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+t0 = time.time()
+while time.time() - t0 < 8:
+    urllib.request.urlopen("http://127.0.0.1:%d/api/status" % server.server_address[1], timeout=5).read()
+    time.sleep(0.08)
+print("dashboard closed")
+"#;
+
+#[test]
+fn a_server_answering_a_polling_client_is_left_alone() {
+    let sandbox = Sandbox::new("detect-served");
+    let script = write_file(&sandbox.home, "server.py", POLLED_SERVER, 0o644);
+    let out = sandbox.run(&["run", "--", python(), &script.to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert_eq!(stop_line(&out), None, "{}", out.describe());
+    assert!(out.stdout_text().contains(r#""GET /api/status HTTP/1.1" 200 -"#));
+    assert!(out.stdout_text().ends_with("dashboard closed\n"));
+}

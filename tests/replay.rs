@@ -227,3 +227,21 @@ fn an_importer_skipping_rows_is_left_alone() {
     let out = replay(&sandbox, &["--rate", "30", &log.to_string_lossy()]);
     assert_eq!(out.code(), 0, "{}", out.describe());
 }
+
+#[test]
+fn a_compiler_warning_flood_is_left_alone() {
+    // 361 lines of a real CPython build log (`make` with GCC 12): one -Wstringop-overflow
+    // warning reported at every expansion site of a macro, the same six-line block (four
+    // lines of text, two of carets) 55 times while the site walks through the function.
+    // Replayed at the default 20 lines/s it is a 4-line cycle for 16 s, which main's
+    // detector stopped after 2 s; the places it names tell a walk from a loop.
+    let sandbox = Sandbox::new("replay-gcc-flood");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gcc-macro-warning-flood.log");
+    let out = replay(&sandbox, &[&log.to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert!(
+        out.stdout_text().contains("source locations moving"),
+        "{}",
+        out.describe()
+    );
+}

@@ -40,6 +40,16 @@
 //! ([`Evaluation::protections`], printed by `flowforge replay --explain`), and a decision
 //! says which path decided (`numbers.decided_by`).
 //!
+//! Two more facts say a repeating block is not the job looping. A loop re-runs the same
+//! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
+//! few in a fixed turn; a compiler reporting one warning at place after place walks
+//! (`Progress::Walking`, a protection like a counter advancing). And a server's access-log
+//! line records a request a client sent, and a database client's result tag (`INSERT 0 1`)
+//! one statement of its script (`wording::Replies`): a dashboard polling ten times a second
+//! makes a server repeat itself, and a data load makes psql print one tag thirty thousand
+//! times, while only the input repeats; a loop of nothing but such replies is capped like a
+//! heartbeat.
+//!
 //! Slow loops (about a pass a second) are where a display and a loop look most alike: a
 //! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both
 //! repeat one block. So a slow block of several lines counts only as a loop of work: four
@@ -98,6 +108,7 @@ use slots::Slots;
 use std::time::Duration;
 use templates::{TemplateInfo, TemplateTable};
 use window::Window;
+use wording::Replies;
 
 /// How many of the most frequent templates the repetition path looks at.
 const TOP_TEMPLATES: usize = 4;
@@ -413,6 +424,7 @@ impl Detector {
                         .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
+                    replies: Replies::of(infos.iter().map(|t| &t.wording)),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })
@@ -426,6 +438,7 @@ impl Detector {
             .map(|(_, c)| c);
         let repetition = self.window.repetition(now).map(|r| {
             let top = self.templates.top(TOP_TEMPLATES, now);
+            let top_infos: Vec<_> = top.iter().filter_map(|&h| self.templates.get(h)).collect();
             let lines = r.lines.max(1) as f64;
             RepetitionSignals {
                 period: r.period,
@@ -435,13 +448,8 @@ impl Detector {
                 silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
-                progress: loop_progress(
-                    &top.iter()
-                        .filter_map(|&h| self.templates.get(h))
-                        .collect::<Vec<_>>(),
-                    now,
-                    freshness,
-                ),
+                progress: loop_progress(&top_infos, now, freshness),
+                replies: Replies::of(top_infos.iter().map(|t| &t.wording)),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),
@@ -502,16 +510,19 @@ impl Detector {
 
     /// `Advancing` when a template seen since `since` and within the last two seconds counts
     /// work: a loop on one stream is not a runaway while the other stream reports progress.
+    /// `Walking` when what it shows is source locations moving, so the protection says so.
     fn recent_progress(&self, since: Duration, now: Duration) -> Progress {
         let recent = now.saturating_sub(RECENT_PROGRESS);
-        let advancing = self
+        let strongest = self
             .templates
             .seen_since(since.max(recent))
-            .any(|t| t.progress(now, self.config.window) >= Progress::Countdown);
-        if advancing {
-            Progress::Advancing
-        } else {
-            Progress::None
+            .map(|t| t.progress(now, self.config.window))
+            .max()
+            .unwrap_or(Progress::None);
+        match strongest {
+            Progress::Walking => Progress::Walking,
+            p if p >= Progress::Countdown => Progress::Advancing,
+            _ => Progress::None,
         }
     }
 

@@ -38,6 +38,9 @@ const MIN_RISES: u32 = 3;
 /// Falls needed before a count that only goes down is a countdown.
 const MIN_FALLS: u32 = 2;
 
+/// Distinct places a source location must have shown to be a walk over them.
+const WALK_PLACES: usize = 4;
+
 /// Worker groups told apart per slot.
 const MAX_GROUPS: usize = 16;
 
@@ -55,6 +58,10 @@ pub enum Progress {
     /// A count that only goes down (remaining items, retries left, replicas pending): it is
     /// bounded below, so whatever repeats around it ends.
     Countdown,
+    /// Source locations that keep moving in no fixed turn (`io.c:359`, `:360`, `:358`,
+    /// `:361`, ...): a compiler or linter reporting on one place after another. A loop
+    /// re-runs the same code, so its places repeat every pass, or every few in a fixed turn.
+    Walking,
     Advancing,
 }
 
@@ -149,6 +156,7 @@ impl Progress {
             Progress::StalledPercent => "stalled_percent",
             Progress::Counting => "iteration_counter",
             Progress::Countdown => "countdown",
+            Progress::Walking => "walking",
             Progress::Advancing => "advancing",
         }
     }
@@ -165,6 +173,7 @@ pub struct ProgressRing {
     keys: u8,
     fractions: u8,
     names: u8,
+    locations: u8,
 }
 
 impl Default for ProgressRing {
@@ -179,6 +188,7 @@ impl Default for ProgressRing {
             keys: 0,
             fractions: 0,
             names: 0,
+            locations: 0,
         }
     }
 }
@@ -213,6 +223,7 @@ impl ProgressRing {
         self.keys |= reading.keys;
         self.fractions |= reading.fractions;
         self.names |= reading.names;
+        self.locations |= reading.locations;
         if self.len > 0 {
             let last = (self.next + RING - 1) % RING;
             if same(&self.values[last], &reading.values) {
@@ -298,7 +309,42 @@ impl ProgressRing {
         if best == Progress::Counting && self.texture_besides(unit_counters, &distinct) {
             return Progress::Advancing;
         }
+        if (0..MAX_SLOTS).any(|slot| has(self.locations, slot) && self.walks(slot, &distinct, now, freshness))
+        {
+            return Progress::Walking;
+        }
         best
+    }
+
+    /// True when the source location in `slot` has shown at least [`WALK_PLACES`] places,
+    /// moved within `freshness`, follows no fixed turn (no lag at which every value of the
+    /// ring equals the one that lag before: a loop printing the same six warnings each pass
+    /// has the lag six) and still finds new places (the newer half of the ring shows one the
+    /// older half did not: a loop whose parallel build prints its warnings in another order
+    /// each pass only revisits them).
+    fn walks(&self, slot: usize, distinct: &[usize; MAX_SLOTS], now: Duration, freshness: Duration) -> bool {
+        let mut places = [0f64; RING];
+        let mut n = 0;
+        let mut moved = None;
+        for (values, at) in self.ordered() {
+            let v = values[slot];
+            if v.is_nan() {
+                continue;
+            }
+            if n > 0 && places[n - 1].to_bits() != v.to_bits() {
+                moved = Some(at);
+            }
+            places[n] = v;
+            n += 1;
+        }
+        let places = &places[..n];
+        let recent = moved.is_some_and(|t| now.saturating_sub(t) <= freshness);
+        let turn = (1..=n / 2).any(|lag| (lag..n).all(|i| places[i].to_bits() == places[i - lag].to_bits()));
+        let (older, newer) = places.split_at(n / 2);
+        let finds_new = newer
+            .iter()
+            .any(|p| older.iter().all(|o| o.to_bits() != p.to_bits()));
+        recent && distinct[slot] >= WALK_PLACES && !turn && finds_new
     }
 
     /// A count that only went down, at least [`MIN_FALLS`] times and last within
@@ -401,6 +447,52 @@ impl ProgressRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_locations_that_move_in_no_fixed_turn_are_a_walk() {
+        let located = |rows: &[&[f64]]| {
+            ring_with(rows, |r| {
+                r.names = 1;
+                r.locations = 1;
+            })
+        };
+        let walk: Vec<&[f64]> = [359.0, 360.0, 361.0, 358.0, 359.0, 360.0, 357.0, 358.0, 356.0]
+            .iter()
+            .map(std::slice::from_ref)
+            .collect();
+        let ring = located(&walk);
+        assert_eq!(ring.progress(at_end(&walk), FRESH), Progress::Walking);
+        // The same places in a fixed turn: a loop re-running the same code.
+        let turn: Vec<&[f64]> = [12.0, 40.0, 77.0, 103.0, 150.0, 188.0]
+            .iter()
+            .cycle()
+            .take(24)
+            .map(std::slice::from_ref)
+            .collect();
+        assert_eq!(located(&turn).progress(at_end(&turn), FRESH), Progress::None);
+        // The same places in another order every pass: revisited, never new.
+        let shuffled: Vec<&[f64]> = [
+            12.0, 40.0, 77.0, 103.0, 150.0, 40.0, 150.0, 12.0, 77.0, 103.0, 12.0, 103.0, 150.0, 40.0, 77.0,
+            103.0, 77.0, 40.0, 150.0, 12.0, 150.0, 77.0, 103.0, 12.0, 40.0,
+        ]
+        .iter()
+        .map(std::slice::from_ref)
+        .collect();
+        assert_eq!(
+            located(&shuffled).progress(at_end(&shuffled), FRESH),
+            Progress::None
+        );
+        // Too few places to tell a walk, and the same walk as a plain count.
+        let few: Vec<&[f64]> = [359.0, 360.0, 358.0, 359.0, 358.0, 360.0, 359.0, 358.0]
+            .iter()
+            .map(std::slice::from_ref)
+            .collect();
+        assert_eq!(located(&few).progress(at_end(&few), FRESH), Progress::None);
+        assert_eq!(
+            ring_with(&walk, |_| {}).progress(at_end(&walk), FRESH),
+            Progress::None
+        );
+    }
 
     #[test]
     fn a_count_going_down_is_a_countdown_even_between_repeats() {

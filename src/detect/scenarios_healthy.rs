@@ -33,6 +33,83 @@ fn compile_log() {
 }
 
 #[test]
+fn compiler_warning_flood_over_macro_expansions() {
+    // GCC warning about one macro at every place it is expanded, as in a CPython build:
+    // the same four-line block (warning, source line, note, expansion site) hundreds of
+    // times, the expansion site walking up the function with small steps back. Replayed
+    // at 20 lines a second, as `flowforge replay` reads a plain log (no CPU figures).
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.05, 40, |i| {
+        format!("gcc -O3 -Wall -c ./Modules/mod_{i}.c -o Modules/mod_{i}.o")
+    });
+    let mut site = 356;
+    t.every(2.0, 0.05, 1200, |i| match i % 4 {
+        0 => "./Modules/_decimal/libmpdec/io.c:348:40: warning: writing 1 byte into a region of size 0 [-Wstringop-overflow=]".to_string(),
+        1 => "  348 |         if (s == dot) *s++ = '.'; *s++ = '0' + (char)(x / d); x %= d".to_string(),
+        2 => {
+            site = 356 + (i / 12) as u64 % 18 + rng.below(4);
+            format!("./Modules/_decimal/libmpdec/io.c:{site}:14: note: in expansion of macro 'EXTRACT_DIGIT'")
+        }
+        _ => format!("  {site} |     case {}: EXTRACT_DIGIT(s, x, 1000ULL, dot);", 380 - site),
+    });
+    t.every(62.0, 0.05, 100, |i| {
+        format!("gcc -O3 -Wall -c ./Modules/ext_{i}.c -o Modules/ext_{i}.o")
+    });
+    t.cpu(0.0, 70.0, |_| 100.0);
+    t.run(70.0).assert_never_fires("compiler warning flood");
+}
+
+#[test]
+fn a_server_answering_the_same_request_many_times_a_second() {
+    // An API server's access log while a dashboard polls it and a load balancer checks it:
+    // two access-log lines, a dozen times a second, busy CPU from serving; the clients
+    // repeat, the server answers.
+    let mut t = Timeline::new();
+    t.every(0.0, 0.04, 1500, |i| {
+        let ts = format!("02/Dec/2026:15:{:02}:{:02} +0000", i / 1500, (i / 25) % 60);
+        if i % 2 == 0 {
+            format!(r#"10.0.3.7 - - [{ts}] "GET /api/status HTTP/1.1" 200 41 "-" "Mozilla/5.0""#)
+        } else {
+            format!(r#"10.0.0.2 - - [{ts}] "GET /healthz HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0""#)
+        }
+    });
+    t.cpu(0.0, 60.0, |_| 80.0);
+    t.run(60.0).assert_never_fires("a polled server");
+    // A Rails app polled by its frontend: four lines per request.
+    let mut t = Timeline::new();
+    t.passes(0.0, 0.08, 700, |i| {
+        vec![
+            format!(
+                r#"Started GET "/api/jobs/42/status" for 127.0.0.1 at 2026-12-02 15:01:{:02} +0000"#,
+                i / 12 % 60
+            ),
+            "Processing by JobsController#status as JSON".to_string(),
+            r#"  Parameters: {"id"=>"42"}"#.to_string(),
+            format!(
+                "Completed 200 OK in {}ms (Views: 0.2ms | ActiveRecord: 0.4ms | Allocations: 612)",
+                2 + i % 5
+            ),
+        ]
+    });
+    t.cpu(0.0, 60.0, |_| 30.0);
+    t.run(60.0).assert_never_fires("a polled Rails app");
+}
+
+#[test]
+fn a_database_client_loading_a_script_of_inserts() {
+    // `psql -f seed.sql`: one command tag per statement, thousands a second, the same tag
+    // for a stretch of single-row INSERTs and then a block of transactions.
+    let mut t = Timeline::new();
+    t.every(0.0, 0.0005, 20_000, |_| "INSERT 0 1".to_string());
+    t.every(10.0, 0.0005, 20_000, |i| {
+        ["BEGIN", "UPDATE 1", "INSERT 0 1", "COMMIT"][i % 4].to_string()
+    });
+    t.cpu(0.0, 30.0, |_| 45.0);
+    t.run(30.0).assert_never_fires("a psql data load");
+}
+
+#[test]
 fn test_runner_dots_and_names() {
     let mut t = Timeline::new();
     // Dots flushed in chunks, then a per-file summary with an advancing percentage.

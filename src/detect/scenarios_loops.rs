@@ -885,3 +885,42 @@ fn one_json_line_per_step_holding_a_reworded_call_and_the_same_error() {
     let summary = assert_fires_within(&mut t, 2.0, 6.5, "one JSON line per step, reworded");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
+
+#[test]
+fn the_same_warnings_at_the_same_places_are_still_a_loop() {
+    // A watch-mode build whose generator rewrites a watched file: every rebuild prints the
+    // same six warnings at the same six places, in the same order, then fails. Six places
+    // are a walk's worth, but they come round in a fixed turn: the same code re-run.
+    let places = [12, 40, 77, 103, 150, 188];
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.4, 150, |_| {
+        let mut pass: Vec<String> = places
+            .iter()
+            .map(|n| format!("src/gen.c:{n}:5: warning: implicit declaration of function 'emit'"))
+            .collect();
+        pass.push("make: *** [Makefile:12: all] Error 1".to_string());
+        pass.push("[watch] change detected in src/gen.c, rebuilding".to_string());
+        pass
+    });
+    t.cpu(0.0, 80.0, |_| 60.0);
+    assert_fires_within(&mut t, 2.0, 5.0, "the same warnings in a fixed turn");
+}
+
+#[test]
+fn a_migration_rerun_whose_statement_fails_is_still_a_loop() {
+    // `until psql -f migrate.sql; do :; done` on a migration that fails every time: result
+    // tags around the error, but the error is no statement's result.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.05, 600, |_| {
+        vec![
+            "BEGIN".to_string(),
+            "CREATE TABLE".to_string(),
+            r#"psql:migrate.sql:7: ERROR:  relation "accounts" does not exist"#.to_string(),
+            "ROLLBACK".to_string(),
+        ]
+    });
+    t.cpu(0.0, 40.0, |_| 70.0);
+    assert_fires_within(&mut t, 2.0, 3.0, "a failing migration re-run");
+}

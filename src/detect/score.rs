@@ -64,6 +64,7 @@
 
 use super::progress::Progress;
 use super::window::Rates;
+use super::wording::Replies;
 use crate::sample::Stream;
 use std::time::Duration;
 
@@ -119,6 +120,9 @@ pub struct CycleSignals {
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
+    /// Every line of the cycle replies to input from outside the job's loop (a server's
+    /// access log, a database client's result per statement).
+    pub replies: Option<Replies>,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
 }
@@ -175,6 +179,8 @@ pub struct RepetitionSignals {
     pub error_fraction: f64,
     pub new_templates: u64,
     pub progress: Progress,
+    /// The most frequent templates all reply to input from outside the job's loop.
+    pub replies: Option<Replies>,
     /// Share of recent lines that belong to the most frequent templates.
     pub top_share: f64,
     pub top_templates: usize,
@@ -216,7 +222,7 @@ impl Assessment {
 /// Penalties for a counter that advances, and for a percentage that has not moved yet.
 fn progress_penalty(progress: Progress, span: Duration, one_line_cycle: bool) -> f64 {
     match progress {
-        Progress::Advancing | Progress::Countdown => -0.6,
+        Progress::Advancing | Progress::Walking | Progress::Countdown => -0.6,
         // One line per unit of work ("processed record 41", "processed record 42", ...) is
         // progress however long it lasts; a counter once per multi-line pass numbers a
         // stuck agent's steps.
@@ -587,6 +593,9 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     } else if heartbeat || spinner {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
+    if c.replies.is_some() {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+    }
     let burst_floor = (bursts.longest * 2).min(MAX_BURST_FLOOR);
     let like_a_burst = bursts.finished > 0 && c.span < burst_floor;
     if like_a_burst {
@@ -609,6 +618,9 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     }
     if parts.progress_penalty < 0.0 {
         protections.push(progress_protection(c.progress, c.countdown.as_deref()));
+    }
+    if let Some(replies) = c.replies.filter(|_| parts.cap < 0.0) {
+        protections.push(replies.describe().to_string());
     }
     if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
@@ -652,6 +664,7 @@ fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
         (Progress::Countdown, Some(countdown)) => countdown.to_string(),
         (Progress::Countdown, None) => "a count going down".to_string(),
         (Progress::Advancing, _) => "a counter advancing".to_string(),
+        (Progress::Walking, _) => "source locations moving from place to place".to_string(),
         (Progress::Counting, _) => "an iteration counter (for the first 2.5 s)".to_string(),
         (Progress::StalledPercent, _) => "a percentage that moved before".to_string(),
         (Progress::FrozenPercent, _) => "a percentage that has not moved yet (for the first 3 s)".to_string(),
@@ -680,7 +693,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         ..Parts::default()
     };
     let corroborated = error || cpu >= 0.5;
-    if !corroborated || (!error && lines_per_s <= 2.0) {
+    if !corroborated || (!error && lines_per_s <= 2.0) || r.replies.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let mut protections = Vec::new();
@@ -694,7 +707,10 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         protections.push(progress_protection(r.progress, None));
     }
     if parts.cap < 0.0 {
-        protections.push("repetition without an exact cycle, errors or CPU".to_string());
+        protections.push(match r.replies {
+            Some(replies) => replies.describe().to_string(),
+            None => "repetition without an exact cycle, errors or CPU".to_string(),
+        });
     }
     let mut assessment = parts.into_assessment(Some(Path::Repetition), lines_per_s);
     assessment.protections = protections;
@@ -862,6 +878,7 @@ mod tests {
             clock: None,
             wait: false,
             empty: false,
+            replies: None,
         }
     }
 
@@ -961,6 +978,7 @@ mod tests {
             error_fraction: 0.0,
             new_templates: 0,
             progress: Progress::None,
+            replies: None,
             top_share: 0.97,
             top_templates: 2,
             example: "x".into(),

@@ -21,6 +21,10 @@ pub enum SlotKind {
     Count,
     /// A count that is part of a name: `module_17.c`, `/users/123`.
     Name,
+    /// A line or column in a source file: `io.c:360:14`, `src/main.rs:10`. A name too (a
+    /// place, never an iteration number); a loop re-runs the same code, so the places it
+    /// prints are the same every pass, or the same few in turn.
+    Location,
     Fraction,
     Percent,
     RatioDone,
@@ -88,6 +92,8 @@ pub struct Reading {
     pub fractions: u8,
     /// Counts that are part of a name (`module_17.c`): items, never iteration numbers.
     pub names: u8,
+    /// The names among them that are source locations (`io.c:360`).
+    pub locations: u8,
 }
 
 impl Reading {
@@ -105,6 +111,10 @@ impl Reading {
                 Some(SlotKind::Key) => r.keys |= bit,
                 Some(SlotKind::Fraction) => r.fractions |= bit,
                 Some(SlotKind::Name) => r.names |= bit,
+                Some(SlotKind::Location) => {
+                    r.names |= bit;
+                    r.locations |= bit;
+                }
                 _ => {}
             }
         }
@@ -128,6 +138,36 @@ pub fn in_name(s: &[u8], at: &std::ops::Range<usize>) -> bool {
     let before = at.start >= 2 && b"_-./".contains(&s[at.start - 1]) && s[at.start - 2].is_ascii_alphabetic();
     let after = at.end + 1 < s.len() && b"_-.".contains(&s[at.end]) && s[at.end + 1].is_ascii_alphabetic();
     before || after
+}
+
+/// True when the number at `at` is a line or column of a source location: it follows a
+/// colon after a file name with an extension (`io.c:360`, `main.rs:10`), or after such a
+/// line number (the `14` of `io.c:360:14`).
+pub fn in_location(s: &[u8], at: &std::ops::Range<usize>) -> bool {
+    let Some(colon) = at.start.checked_sub(1).filter(|&c| s[c] == b':') else {
+        return false;
+    };
+    let mut end = colon;
+    // The column's line: digits after another colon.
+    let digits = s[..end].iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 0 {
+        match end.checked_sub(digits + 1) {
+            Some(c) if s[c] == b':' => end = c,
+            _ => return false,
+        }
+    }
+    // The extension: one to five letters or digits, at least one a letter, after a dot
+    // that follows a file name's character.
+    let ext = s[..end]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    let dot = end.checked_sub(ext + 1);
+    (1..=5).contains(&ext)
+        && s[end - ext..end].iter().any(u8::is_ascii_alphabetic)
+        && dot
+            .is_some_and(|d| s[d] == b'.' && d > 0 && (s[d - 1].is_ascii_alphanumeric() || s[d - 1] == b'_'))
 }
 
 #[cfg(test)]
@@ -161,6 +201,18 @@ mod tests {
         assert!(!at("--- step 41 ---", "41"));
         assert!(!at("range 10-20 done", "20"));
         assert!(!at("step=41", "41"));
+        let place = |s: &str, n: &str| {
+            let i = s.find(n).expect("present");
+            in_location(s.as_bytes(), &(i..i + n.len()))
+        };
+        assert!(place("./Modules/io.c:360:14: note", "360"));
+        assert!(place("./Modules/io.c:360:14: note", "14"));
+        assert!(place("  --> src/main.rs:10:5", "10"));
+        assert!(place("at handler (/app/server.js:42:17)", "42"));
+        assert!(!place("connect localhost:5432 refused", "5432"));
+        assert!(!place("ratio 3:14 done", "14"));
+        assert!(!place("v1.2:3", "3"));
+        assert!(!place("io.c 360", "360"));
         assert_eq!(key_value(b"a3f9c2"), key_value(b"a3f9c2"));
         assert_ne!(key_value(b"a3f9c2"), key_value(b"a3f9c3"));
     }
@@ -175,16 +227,17 @@ mod tests {
             (SlotKind::RatioTotal, 1000.0),
             (SlotKind::Fraction, 0.31),
             (SlotKind::Name, 17.0),
+            (SlotKind::Location, 360.0),
         ] {
             slots.push(kind, v);
         }
         let r = Reading::of(&slots);
         assert_eq!(
-            (r.keys, r.percent, r.ratio, r.fractions, r.names),
-            (0b1, 0b10, 0b100, 0b1_0000, 0b10_0000)
+            (r.keys, r.percent, r.ratio, r.fractions, r.names, r.locations),
+            (0b1, 0b10, 0b100, 0b1_0000, 0b110_0000, 0b100_0000)
         );
         assert_eq!(r.values[3], 1000.0);
-        assert!(r.values[6].is_nan());
+        assert!(r.values[7].is_nan());
         assert!(!r.is_empty());
         assert!(Reading::of(&Slots::default()).is_empty());
     }

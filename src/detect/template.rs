@@ -22,7 +22,7 @@
 //! The template text goes into a reused buffer (no allocation per line) and is hashed with
 //! FNV-1a. A line without letters, digits or placeholders (`-----`, dots) is decoration.
 
-use super::slots::{in_name, key_value, SlotKind, Slots};
+use super::slots::{in_location, in_name, key_value, SlotKind, Slots};
 use super::tokens::{self, is_alnum, Num, Token};
 
 /// Template text is cut here (about three times the scanned prefix at worst).
@@ -325,7 +325,9 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
             return;
         }
         Token::Num(Num::Count(v)) => {
-            let kind = if in_name(s, &at) {
+            let kind = if in_location(s, &at) {
+                SlotKind::Location
+            } else if in_name(s, &at) {
                 SlotKind::Name
             } else {
                 SlotKind::Count
