@@ -807,3 +807,185 @@ fn one_line_per_unit_whose_sentence_names_a_new_file_at_full_cpu() {
     t.run(25.0)
         .assert_never_fires("one line per object file at full CPU");
 }
+
+#[test]
+fn a_service_that_crashes_three_times_then_serves() {
+    // A runit service started before its database: the same start / refused / exit block
+    // three times, a second apart (runsv's pause), fresh pids; then it connects and serves.
+    let mut rng = Rng::new(81);
+    let mut t = Timeline::new();
+    let (mut at, mut pid) = (0.5, 1412u64);
+    for _ in 0..3 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} starting billing-api (pid {pid})", iso(at)),
+        );
+        t.line(at + 0.1, Stream::Stdout, format!("{} level=fatal msg=\"connect database\" error=\"dial tcp 10.0.2.15:5432: connect: connection refused\"", iso(at + 0.1)));
+        t.line(
+            at + 0.11,
+            Stream::Stdout,
+            format!(
+                "{} billing-api exited (status 1, signal -1), restarting",
+                iso(at + 0.11)
+            ),
+        );
+        at += 1.2 + rng.range(0.0, 0.1);
+        pid += 3 + rng.below(40);
+    }
+    t.line(
+        at,
+        Stream::Stdout,
+        format!("{} starting billing-api (pid {pid})", iso(at)),
+    );
+    t.line(
+        at + 0.3,
+        Stream::Stdout,
+        format!("{} level=info msg=\"database connected\" pool=20", iso(at + 0.3)),
+    );
+    let paths = ["/v1/invoices", "/v1/customers", "/v1/usage", "/v1/credits"];
+    let start = at + 0.5;
+    t.every(start, 0.25, 80, |i| {
+        format!(
+            "{} level=info msg=request path={} status=200 invoice=inv_{} duration={}ms",
+            iso(start + 0.25 * i as f64),
+            paths[i % 4],
+            100_000 + i * 7,
+            2 + i % 90
+        )
+    });
+    t.cpu(0.0, 30.0, |_| 3.0);
+    t.run(30.0)
+        .assert_never_fires("service that crashes three times then serves");
+}
+
+#[test]
+fn a_supervisor_backing_off_while_a_dependency_starts() {
+    // A supervisor restarting a worker whose broker is still coming up, backing off 1, 2, 4
+    // and 8 s: the same crash block five times over, but the supervisor gives what the
+    // worker needs time to arrive; then it runs.
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for (n, backoff) in [1.0, 2.0, 4.0, 8.0, 0.0].into_iter().enumerate() {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} INFO spawned: 'worker' with pid {}", iso(at), 300 + 7 * n),
+        );
+        t.line(
+            at + 0.6,
+            Stream::Stdout,
+            format!(
+                "{} INFO exited: worker (exit status 1; not expected)",
+                iso(at + 0.6)
+            ),
+        );
+        t.line(
+            at + 0.601,
+            Stream::Stdout,
+            format!("{} INFO backing off, retry later", iso(at + 0.601)),
+        );
+        at += 0.6 + backoff;
+    }
+    t.line(
+        at,
+        Stream::Stdout,
+        format!("{} INFO spawned: 'worker' with pid 400", iso(at)),
+    );
+    t.line(
+        at + 1.0,
+        Stream::Stdout,
+        format!("{} INFO success: worker entered RUNNING state", iso(at + 1.0)),
+    );
+    let start = at + 1.5;
+    t.every(start, 0.4, 30, |i| {
+        format!(
+            "{} task tasks.send_receipt[{}] succeeded in {}.{}s",
+            iso(start + 0.4 * i as f64),
+            9000 + i,
+            i % 3,
+            i % 10
+        )
+    });
+    t.cpu(0.0, 40.0, |_| 2.0);
+    t.run(40.0).assert_never_fires("supervisor backing off");
+}
+
+#[test]
+fn workers_recycled_on_a_request_quota_are_no_restart_loop() {
+    // gunicorn with --max-requests: a worker retires after its quota and the master boots the
+    // next, every ~2.5 s, fresh pids and nothing else moving; but nothing crashed.
+    let mut rng = Rng::new(83);
+    let mut t = Timeline::new();
+    let (mut at, mut pid) = (0.5, 12u64);
+    for _ in 0..12 {
+        t.line(
+            at,
+            Stream::Stderr,
+            format!(
+                "[2024-05-01 10:00:00 +0000] [{pid}] [INFO] Autorestarting worker after current request."
+            ),
+        );
+        t.line(
+            at + 0.01,
+            Stream::Stderr,
+            format!("[2024-05-01 10:00:00 +0000] [{pid}] [INFO] Worker exiting (pid: {pid})"),
+        );
+        pid += 1 + rng.below(2);
+        t.line(
+            at + 0.05,
+            Stream::Stderr,
+            format!("[2024-05-01 10:00:00 +0000] [{pid}] [INFO] Booting worker with pid: {pid}"),
+        );
+        at += 2.5;
+    }
+    t.cpu(0.0, 35.0, |_| 1.0);
+    t.run(35.0)
+        .assert_never_fires("workers recycled on a request quota");
+}
+
+#[test]
+fn a_crashlooping_pod_that_a_deploy_step_waits_for() {
+    // `until kubectl wait --for=condition=Ready ...; do kubectl get pods; kubectl logs
+    // --previous; done`: the CrashLoopBackOff row and the crash every ~2.5 s for twelve
+    // seconds, but the step says it waits (`timed out waiting for the condition`), and the
+    // pod comes up once its secret exists.
+    let mut t = Timeline::new();
+    let pod = "worker-6b7f9d5c4-8xk2p";
+    let mut at = 2.0;
+    for n in 0..5 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("error: timed out waiting for the condition on pods/{pod}"),
+        );
+        t.line(
+            at + 0.1,
+            Stream::Stdout,
+            format!(
+                "{pod}   0/1     CrashLoopBackOff   {} ({}s ago)   {}s",
+                3 + n,
+                3 + n % 3,
+                61 + 2 * n
+            ),
+        );
+        t.line(
+            at + 0.2,
+            Stream::Stdout,
+            "panic: config invalid: missing env REDIS_PASSWORD",
+        );
+        at += 2.5;
+    }
+    t.line(at, Stream::Stdout, format!("pod/{pod} condition met"));
+    let start = at + 0.5;
+    t.every(start, 0.3, 40, |i| {
+        format!(
+            "{} INFO job done {{\"queue\": \"mail\", \"id\": {}}}",
+            iso(start + 0.3 * i as f64),
+            9000 + i
+        )
+    });
+    t.cpu(0.0, 35.0, |_| 2.0);
+    t.run(35.0)
+        .assert_never_fires("crashlooping pod a deploy step waits for");
+}

@@ -885,3 +885,181 @@ fn one_json_line_per_step_holding_a_reworded_call_and_the_same_error() {
     let summary = assert_fires_within(&mut t, 2.0, 6.5, "one JSON line per step, reworded");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
+
+/// `[2024-05-01 10:00:00 +0000]`, gunicorn's time, `t` seconds after 10:00.
+fn gunicorn_time(t: f64) -> String {
+    let s = t as u64;
+    format!("[2024-05-01 10:{:02}:{:02} +0000]", s / 60 % 60, s % 60)
+}
+
+#[test]
+fn a_master_booting_worker_after_worker_that_is_killed_at_boot() {
+    // A gunicorn master whose worker the OOM killer stops two seconds into its boot: the
+    // same four lines every ~2.3 s, a fresh worker pid on three of them (rising by one to
+    // three, as pids do), timestamps; no CPU, no counter but the pid.
+    let mut rng = Rng::new(71);
+    let mut t = Timeline::new();
+    let (mut at, mut pid, mut fourth) = (0.5, 7u64, 0.0);
+    for n in 0..25 {
+        t.line(
+            at,
+            Stream::Stderr,
+            format!(
+                "{} [{pid}] [INFO] Booting worker with pid: {pid}",
+                gunicorn_time(at)
+            ),
+        );
+        t.line(
+            at + 0.4,
+            Stream::Stderr,
+            "INFO:ranker.model:loading ranker-v7 weights (1.9 GiB)",
+        );
+        t.line(
+            at + 1.2,
+            Stream::Stderr,
+            "INFO:ranker.model:building the ANN index",
+        );
+        let killed = at + rng.range(2.1, 2.3);
+        t.line(
+            killed,
+            Stream::Stderr,
+            format!(
+                "{} [1] [ERROR] Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?",
+                gunicorn_time(killed)
+            ),
+        );
+        if n == 3 {
+            fourth = killed;
+        }
+        pid += 1 + rng.below(3);
+        at = killed + 0.1;
+    }
+    t.cpu(0.0, 70.0, |_| 1.0);
+    // By the end of its fourth pass, plus the short hold and the evaluations around it.
+    let summary = assert_fires_within(&mut t, 0.5, fourth - 0.5 + 0.75, "worker killed at boot");
+    assert!(summary.contains("a restart loop"), "{summary}");
+}
+
+#[test]
+fn a_task_restarted_after_a_fixed_delay_that_reports_only_its_exit_code() {
+    // A Nomad client's task events: the task exits 1, the client restarts it after a
+    // jittered two seconds, a new container id each time. No failure word anywhere
+    // (`failed=false`), only the exit code says it crashed.
+    let mut rng = Rng::new(72);
+    let mut t = Timeline::new();
+    let alloc = rng.uuid();
+    let (mut at, mut fourth) = (0.5, 0.0);
+    for n in 0..20 {
+        let event = |kind: &str, msg: &str| {
+            format!("{} [INFO]  client.alloc_runner.task_runner: Task event: alloc_id={alloc} task=api type={kind} msg=\"{msg}\" failed=false", iso(at))
+        };
+        let delay = rng.range(2.0, 2.4);
+        t.line(at, Stream::Stdout, event("Terminated", "Exit Code: 1"));
+        t.line(
+            at + 0.001,
+            Stream::Stdout,
+            event("Restarting", &format!("Task restarting in {delay:.9}s")),
+        );
+        let container = rng.hex(32);
+        t.line(at + delay, Stream::Stdout, format!("{} [INFO]  client.driver_mgr.docker: started container: driver=docker container_id={container}", iso(at + delay)));
+        t.line(
+            at + delay + 0.001,
+            Stream::Stdout,
+            event("Started", "Task started by client"),
+        );
+        if n == 3 {
+            fourth = at + delay;
+        }
+        at += delay + rng.range(0.2, 0.4);
+    }
+    t.cpu(0.0, 70.0, |_| 0.5);
+    // By the end of its fourth pass, plus the short hold and the evaluations around it.
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "task restarted after a fixed delay",
+    );
+    assert!(summary.contains("a restart loop"), "{summary}");
+}
+
+#[test]
+fn a_slow_two_line_model_call_at_a_steady_pace_and_the_same_error() {
+    // An agent graph printing each step: the call (fresh id, the model's token counts) and
+    // the same failing tool message, a pass every 1.7-2.3 s: a model can answer at a pace
+    // nearly as steady as a poller's (its spread measures 4-8 % over a few passes), but a
+    // poller's request reports no tokens.
+    let mut rng = Rng::new(73);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (1.0, 0.0);
+    for n in 0..30 {
+        let id = rng.hex(24);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "{{'agent': {{'tool_calls': [{{'id': 'call_{id}', 'name': 'sql_db_query', 'args': {{'query': 'SELECT COUNT(*) FROM shipments'}}}}], 'token_usage': {{'prompt_tokens': {}, 'completion_tokens': {}}}}}}}",
+                800 + rng.below(600),
+                38 + rng.below(4)
+            ),
+        );
+        t.line(
+            at + 0.1,
+            Stream::Stdout,
+            format!(
+                "{{'tools': {{'content': 'Error: no such table: shipments', 'tool_call_id': 'call_{id}'}}}}"
+            ),
+        );
+        if n == 4 {
+            fifth = at + 0.1;
+        }
+        at += rng.range(1.7, 2.3);
+    }
+    t.cpu(0.0, 80.0, |_| 2.0);
+    let summary = assert_fires_within(&mut t, 1.0, fifth - 1.0 + 0.5, "steady two-line model call");
+    assert!(summary.contains("2-line call and failed result"), "{summary}");
+}
+
+#[test]
+fn a_reworded_call_whose_prose_sometimes_mentions_a_number() {
+    // An agent SDK's stream events: the assistant's text composed from parts, one of which
+    // mentions a "30-day window"; the same search call with fresh ids; "No results found.".
+    let say = [
+        "Let me search the knowledge base for the refund policy.",
+        "I'll look that up in the knowledge base again.",
+        "Searching the help center articles once more.",
+    ];
+    let more = [
+        "It may be filed under returns.",
+        "The customer is asking about a 30-day window.",
+        "The index may have caught up.",
+    ];
+    let mut rng = Rng::new(74);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (0.5, 0.0);
+    for n in 0..30 {
+        let (a, b) = (say[rng.below(3) as usize], more[rng.below(3) as usize]);
+        let call = format!("call_{}", rng.hex(24));
+        t.line(at, Stream::Stdout, format!(r#"{{"name": "message_output_created", "item": {{"id": "msg_{}", "content": [{{"type": "output_text", "text": "{a} {b}"}}]}}}}"#, rng.hex(32)));
+        t.line(at + 0.01, Stream::Stdout, format!(r#"{{"name": "tool_called", "item": {{"id": "fc_{}", "call_id": "{call}", "name": "search_kb", "arguments": "{{\"query\": \"refund policy\"}}"}}}}"#, rng.hex(32)));
+        t.line(
+            at + 0.3,
+            Stream::Stdout,
+            format!(
+                r#"{{"name": "tool_output", "item": {{"output": "No results found.", "call_id": "{call}"}}}}"#
+            ),
+        );
+        if n == 4 {
+            fifth = at + 0.3;
+        }
+        at += rng.range(1.2, 2.6);
+    }
+    t.cpu(0.0, 80.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fifth - 0.5 + 0.5,
+        "reworded call mentioning a number",
+    );
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}

@@ -160,6 +160,7 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
         }
         if is_alnum(b) {
             i = word(text, i, &mut w);
+            slots.model_usage |= w.usage_context;
         } else {
             let n = char_len(b).min(text.len() - i);
             w.symbol(&text[i..i + n]);
