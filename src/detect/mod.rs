@@ -60,9 +60,10 @@
 //! itself makes: timestamps, a fresh pid (`Booting worker with pid: 4178`), a new container
 //! id, a restart counter (`restart counter is at 7`, a pod's RESTARTS). So in a block that
 //! reports a crash (`wording`: an exit code other than zero, a fatal signal, `out of
-//! memory`, `CrashLoopBackOff`) plain counts are read as the restarts' own, never as
-//! progress or as something new; only a percentage, a done part, a numbered name or a
-//! countdown still counts.
+//! memory`, `CrashLoopBackOff`) and a start (`Started`, `Booting worker`, `spawned`) plain
+//! counts are read as the restarts' own, never as progress or as something new; only a
+//! percentage, a done part, a numbered name or a countdown still counts. A display of a
+//! container that stays dead reports the crash but no start.
 //!
 //! Agents word their thoughts anew before the same tool call, so each line also has a
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
@@ -394,7 +395,9 @@ impl Detector {
                     .iter()
                     .filter_map(|&h| self.templates.get(h))
                     .collect();
-                let crash = infos.iter().any(|t| t.wording.crash);
+                // A restart loop's block reports a crash and a start: a display of a
+                // container that stays dead (`Exited (1) 3 minutes ago`) shows no start.
+                let crash = infos.iter().any(|t| t.wording.crash) && infos.iter().any(|t| t.wording.start);
                 let progress = if crash {
                     restart_progress(&infos, now, freshness).max(self.recent_progress(
                         tail.started,

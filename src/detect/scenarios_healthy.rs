@@ -989,3 +989,23 @@ fn a_crashlooping_pod_that_a_deploy_step_waits_for() {
     t.run(35.0)
         .assert_never_fires("crashlooping pod a deploy step waits for");
 }
+
+#[test]
+fn a_status_display_with_a_container_that_stays_dead() {
+    // A deploy step polling `docker ps -a` every second while its services come up: one
+    // one-off container exited 1 minutes ago and stays so. The same block every second
+    // reports a crash, but nothing in it starts: a display, not a restart loop.
+    let mut t = Timeline::new();
+    t.passes(0.5, 1.0, 25, |_| {
+        vec![
+            "NAMES      STATUS".to_string(),
+            "api        Up 4 minutes".to_string(),
+            "db         Up 5 minutes (healthy)".to_string(),
+            "seed-data  Exited (1) 3 minutes ago".to_string(),
+        ]
+    });
+    t.line(26.0, Stream::Stdout, "all services healthy, deploying");
+    t.cpu(0.0, 30.0, |_| 1.0);
+    t.run(30.0)
+        .assert_never_fires("status display with a dead container");
+}

@@ -51,7 +51,7 @@
 //! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words four
 //! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
 //! pace — a wait loop that says it waits is left alone), or the same block reporting a crash
-//! four times over at a pace that does not back off (a restart loop: a supervisor starting a
+//! and a start four times over at a pace that does not back off (a restart loop: a supervisor starting a
 //! service that dies again; its plain counts — the fresh pid, the restart counter — were
 //! read as the restarts' own, and a crash line is never a wait), or it is a two-line call and its
 //! failed or empty result four times over at a pace that wanders like a model's (a poller
@@ -123,8 +123,8 @@ pub struct CycleSignals {
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
-    /// A line of the cycle reports a crash (a process that ended abnormally); its plain
-    /// counts were read as the restarts' own, not as progress.
+    /// Lines of the cycle report a crash (a process that ended abnormally) and a start: a
+    /// restart; its plain counts were read as the restarts' own, not as progress.
     pub crash: bool,
     /// A line of the cycle reports what a model call used (tokens, a cost): the passes are
     /// a model's answers.
@@ -435,8 +435,8 @@ struct SlowBlock {
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
 ///   pace, whose passes cost CPU (a rebuild or re-run loop);
-/// * a block of two lines or more that reports a crash (a process that ended abnormally),
-///   repeated exactly `RESTART_LOOP_PASSES` times without words of waiting, at 0.2 passes a
+/// * a block of two lines or more that reports a crash (a process that ended abnormally)
+///   and a start, repeated exactly `RESTART_LOOP_PASSES` times without words of waiting, at 0.2 passes a
 ///   second or more and a pace that does not back off (its last three pass intervals did not
 ///   each grow by a quarter, as 1, 2, 4 s do): a supervisor
 ///   restarting a service that dies again, whatever its restart delay; its plain counts

@@ -19,10 +19,11 @@
 //!
 //! And a crash: a process that ended abnormally — an exit code or status other than zero
 //! (`exited with code 1`, `Exit Code: 1`, `status=1/FAILURE`), a fatal signal (`was sent
-//! SIGKILL`), `out of memory`, `core dumped`, `crashed`, `CrashLoopBackOff`. A block that
-//! reports one and starts again is a restart loop, and a line that reports one is never a
-//! wait, whatever else it says: `container "api" is waiting to start: CrashLoopBackOff` is
-//! the crash loop, not a job waiting on purpose.
+//! SIGKILL`), `out of memory`, `core dumped`, `crashed`, `CrashLoopBackOff` — and a start
+//! (`Started`, `restarting`, `Booting worker`, `spawned`, `Running`). A block that reports
+//! both is a restart loop's (a display of a container that stays dead shows no start), and a
+//! line that reports a crash is never a wait, whatever else it says: `container "api" is
+//! waiting to start: CrashLoopBackOff` is the crash loop, not a job waiting on purpose.
 
 const ERROR_WORDS: [&str; 30] = [
     "error",
@@ -91,6 +92,28 @@ const CRASH_PHRASES: [(&str, &str); 2] = [("core", "dumped"), ("segmentation", "
 /// The three words of the OOM killer's phrase (`Perhaps out of memory?`).
 const OUT_OF_MEMORY: [&str; 3] = ["out", "of", "memory"];
 
+/// Words that report a process starting (again): the other half of a restart loop.
+const START_WORDS: [&str; 18] = [
+    "start",
+    "starts",
+    "started",
+    "starting",
+    "restart",
+    "restarts",
+    "restarted",
+    "restarting",
+    "respawn",
+    "respawned",
+    "respawning",
+    "spawned",
+    "spawning",
+    "boot",
+    "booting",
+    "launched",
+    "launching",
+    "running",
+];
+
 /// Words that announce an exit code or status (`exited with code 1`, `Exit Code: 1`, `exit
 /// status 1`, `code=exited, status=1/FAILURE`, `exitCode=1`).
 const EXIT_WORDS: [&str; 3] = ["exit", "exited", "exits"];
@@ -120,6 +143,9 @@ pub struct Wording {
     /// A process ended abnormally: an exit code or status other than zero, a fatal signal,
     /// `out of memory`, `core dumped`, `crashed`, `CrashLoopBackOff`.
     pub crash: bool,
+    /// A process starts, or starts again (`Started`, `restarting`, `Booting worker`,
+    /// `spawned`, `Running`; `CrashLoopBackOff` is the kubelet restarting a container).
+    pub start: bool,
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -287,6 +313,12 @@ pub fn wording(s: &[u8]) -> Wording {
         if counts && any_of(s, w, &CRASH_WORDS) {
             found.crash = true;
         }
+        if any_of(s, w, &START_WORDS) {
+            found.start = true;
+        }
+        if is(s, w, "loop") && previous.is_some_and(|p| is(s, p, "crash")) {
+            found.start = true;
+        }
         if counts {
             pending_phrase = ERROR_PHRASES
                 .iter()
@@ -423,6 +455,27 @@ mod tests {
             "crash_reporter initialised, 0 crashes",
         ] {
             assert!(!wording(line.as_bytes()).crash, "{line:?} reports no crash");
+        }
+    }
+
+    #[test]
+    fn starts_are_read() {
+        for line in [
+            "Booting worker with pid: 41",
+            "Started api.service - Acme API.",
+            "PM2        | App [api:0] starting in -fork mode-",
+            "2024-05-01_10:00:00.11742 starting billing-api (pid 18231)",
+            "INFO spawned: 'worker' with pid 300",
+            "ingest-6f7c9d8b54-qk2zt   1/1     Running            4 (2s ago)    24s",
+            "ingest-6f7c9d8b54-qk2zt   0/1     CrashLoopBackOff   4 (1s ago)    25s",
+        ] {
+            assert!(wording(line.as_bytes()).start, "{line:?} reports a start");
+        }
+        for line in [
+            "api-7d9f   Exited (1) 3 minutes ago",
+            "Worker (pid:41) was sent SIGKILL! Perhaps out of memory?",
+        ] {
+            assert!(!wording(line.as_bytes()).start, "{line:?} reports no start");
         }
     }
 
