@@ -23,8 +23,9 @@
 //!
 //! A sentence can also name the item a job is working on (`Sending the invoice to Acme
 //! Corp`, `the 2nd batch`): two such lines have one gist but name other things, so a gist
-//! carries a hash of the names its prose mentions (and of its words with digits), and a line rewords another only when their names agree or
-//! one of them names nothing ([`Gist::rewords`]).
+//! carries a hash of the names its prose mentions (and of its words with digits), and a
+//! line rewords another only when their names agree or one of them names nothing
+//! ([`Gist::rewords`]).
 
 use super::slots::{SlotKind, Slots};
 use super::template;

@@ -51,17 +51,18 @@
 //! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words four
 //! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
 //! pace — a wait loop that says it waits is left alone), or the same block reporting a crash
-//! and a start four times over at a pace that does not back off (a restart loop: a supervisor starting a
-//! service that dies again; its plain counts — the fresh pid, the restart counter — were
-//! read as the restarts' own, and a crash line is never a wait), or it is a two-line call and its
-//! failed or empty result four times over at a pace that wanders like a model's (a poller
-//! keeps the pace of its sleep or its poll timeout; a heartbeat reports success; a call that
-//! reports the model's tokens need only not keep a timer's pace), or its
-//! passes differ only in their prose and end in a failed or empty result (a paraphrase
-//! loop), or its reworded lines come from a small set at such a pace (an agent asking for
-//! the same thing again). Failure words never take a loop off these paths; an age in the
-//! block that rises with the clock (a display of a wait) always does. It then scores `slow_loop`
-//! (0.2) in place of the line rate it lacks, and needs only a short hold, having already
+//! and a start four times over at a pace that does not back off (a restart loop: a
+//! supervisor starting a service that dies again; its plain counts — the fresh pid, the
+//! restart counter — were read as the restarts' own, and a crash line is never a wait), or
+//! it is a two-line call and its failed or empty result four times over at a pace that
+//! wanders like a model's (a poller keeps the pace of its sleep or its poll timeout; a
+//! heartbeat reports success; a call that reports the model's tokens need only not keep a
+//! timer's pace), or its passes differ only in their prose and end in a failed or empty
+//! result (a paraphrase loop), or its reworded lines come from a small set at such a pace
+//! (an agent asking for the same thing again). Failure words never take a loop off these
+//! paths; an age in the block that rises with the clock (a display of a wait) always does,
+//! and so does a pace that backs off (1, 2, 4 s) from the re-run and restart paths. It then
+//! scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a short hold, having already
 //! spent its passes on certainty. A slow reworded block with failure words at a timer's
 //! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
 //! `ImagePullBackOff`).
@@ -436,11 +437,11 @@ struct SlowBlock {
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
 ///   pace, whose passes cost CPU (a rebuild or re-run loop);
 /// * a block of two lines or more that reports a crash (a process that ended abnormally)
-///   and a start, repeated exactly `RESTART_LOOP_PASSES` times without words of waiting, at 0.2 passes a
-///   second or more and a pace that does not back off (its last three pass intervals did not
-///   each grow by a quarter, as 1, 2, 4 s do): a supervisor
-///   restarting a service that dies again, whatever its restart delay; its plain counts
-///   (fresh pids, restart counters) are the restarts' own and were not read as progress;
+///   and a start, repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
+///   at 0.2 passes a second or more and a pace that does not back off (its last three pass
+///   intervals did not each grow by a quarter, as 1, 2, 4 s do): a supervisor restarting a
+///   service that dies again, whatever its restart delay; its plain counts (fresh pids,
+///   restart counters) are the restarts' own and were not read as progress;
 /// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times with
 ///   failure words and without words of waiting, at any pace that does not back off: a
 ///   wrapper re-running a tool
