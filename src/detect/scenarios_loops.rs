@@ -1063,3 +1063,120 @@ fn a_reworded_call_whose_prose_sometimes_mentions_a_number() {
     );
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
+
+#[test]
+fn a_log_follower_rerun_on_a_crashlooping_pod() {
+    // `until kubectl logs -f deploy/worker; do sleep 1; done` on a pod in CrashLoopBackOff:
+    // the container's start and panic, then kubectl's error, which says "waiting" about the
+    // container, not about the job: the kubelet restarting it is the loop.
+    let mut rng = Rng::new(75);
+    let mut t = Timeline::new();
+    let (mut at, mut fourth) = (0.5, 0.0);
+    for n in 0..20 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} INFO starting worker v2.3.1", iso(at)),
+        );
+        t.line(
+            at + 0.05,
+            Stream::Stdout,
+            format!("{} ERROR config: QUEUE_URL is not set", iso(at + 0.05)),
+        );
+        t.line(at + 0.06, Stream::Stdout, "panic: config: QUEUE_URL is not set");
+        let error = at + rng.range(0.9, 1.3);
+        t.line(
+            error,
+            Stream::Stderr,
+            r#"Error from server (BadRequest): container "worker" in pod "worker-5c8d7b9f4-7xk2m" is waiting to start: CrashLoopBackOff"#,
+        );
+        if n == 3 {
+            fourth = error;
+        }
+        at = error + rng.range(1.0, 1.4);
+    }
+    t.cpu(0.0, 60.0, |_| 2.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "log follower on a crashlooping pod",
+    );
+    assert!(summary.contains("a restart loop"), "{summary}");
+}
+
+#[test]
+fn a_journal_of_a_unit_restarted_every_two_seconds_as_json() {
+    // `journalctl -fu api -o json`: the start, the fatal line, the exit and systemd's
+    // scheduled restart with its counter, each entry with a fresh cursor, pid and times.
+    let mut rng = Rng::new(76);
+    let mut t = Timeline::new();
+    let (mut at, mut fourth, mut pid) = (0.5, 0.0, 9000u64);
+    for n in 0..20 {
+        let entry = |at: f64, pid: u64, message: &str, rng: &mut Rng| {
+            format!(
+                r#"{{"__CURSOR":"s={};i={}","__REALTIME_TIMESTAMP":"{}","_PID":"{pid}","SYSLOG_IDENTIFIER":"systemd","MESSAGE":"{message}"}}"#,
+                rng.hex(32),
+                rng.hex(6),
+                1_714_557_600_000_000u64 + (at * 1e6) as u64
+            )
+        };
+        t.line(
+            at,
+            Stream::Stdout,
+            entry(at, 1, "Started api.service - Acme API.", &mut rng),
+        );
+        t.line(
+            at + 0.2,
+            Stream::Stdout,
+            entry(at + 0.2, pid, "fatal: missing DATABASE_URL", &mut rng),
+        );
+        t.line(
+            at + 0.21,
+            Stream::Stdout,
+            entry(
+                at + 0.21,
+                1,
+                "api.service: Main process exited, code=exited, status=1/FAILURE",
+                &mut rng,
+            ),
+        );
+        t.line(
+            at + 0.22,
+            Stream::Stdout,
+            entry(
+                at + 0.22,
+                1,
+                "api.service: Failed with result 'exit-code'.",
+                &mut rng,
+            ),
+        );
+        let restart = at + 2.2 + rng.range(0.0, 0.1);
+        t.line(
+            restart,
+            Stream::Stdout,
+            entry(
+                restart,
+                1,
+                &format!(
+                    "api.service: Scheduled restart job, restart counter is at {}.",
+                    n + 1
+                ),
+                &mut rng,
+            ),
+        );
+        if n == 3 {
+            fourth = restart;
+        }
+        at = restart + 0.01;
+        pid += 2 + rng.below(5);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "journal of a unit restarted as JSON",
+    );
+    assert!(summary.contains("5-line cycle"), "{summary}");
+}
