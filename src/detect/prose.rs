@@ -11,8 +11,9 @@
 //! Prose is text that reads as a sentence, not as data: at least three words, made almost
 //! only of letters and sentence or markdown punctuation (three letters or more to every
 //! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed, and
-//! digits inside a word of two letters or more, `30-day`, `2nd`) — no braces, brackets,
-//! `=`, `\`, `_`, numbers standing alone or placeholders — so a query string,
+//! digits inside a word of two letters or more, `30-day`, `2nd`, and a JSON string's `\n`,
+//! `\t` and `\"` escapes) — no braces, brackets, `=`, other backslashes, `_`, numbers
+//! standing alone or placeholders — so a query string,
 //! JSON-encoded arguments, an identifier or a key/value pair is never prose. Two places hold it: a double-quoted
 //! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
 //! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
@@ -60,8 +61,23 @@ fn is_prose(s: &[u8]) -> bool {
     let mut letters = 0;
     let mut others = 0;
     let mut in_word = false;
+    let mut escaped = false;
     for &b in s {
+        // A JSON string's escapes: `\n` and `\t` between sentences are spaces, `\"` a quote.
+        if escaped {
+            escaped = false;
+            match b {
+                b'n' | b't' | b'r' => in_word = false,
+                b'"' | b'\'' => {
+                    others += 1;
+                    in_word = false;
+                }
+                _ => return false,
+            }
+            continue;
+        }
         match b {
+            b'\\' => escaped = true,
             b'a'..=b'z' | b'A'..=b'Z' | 0x80..=0xff => {
                 letters += 1;
                 if !in_word {
@@ -370,6 +386,20 @@ mod tests {
         assert!(
             gist_of("[worker] Retrying batch 12 of 40 now.").is_none(),
             "numbers standing alone are data"
+        );
+    }
+
+    #[test]
+    fn json_escapes_in_a_sentence_are_prose() {
+        let a = gist_of(
+            r#"{"type": "text", "text": "I'll search for \"refund policy\" again.\n\nThe index may be stale."}"#,
+        );
+        let b = gist_of(r#"{"type": "text", "text": "Let me run that search again."}"#);
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert!(
+            gist_of(r#"{"path": "C:\\Users\\build\\logs"}"#).is_none(),
+            "a path's backslashes are data"
         );
     }
 

@@ -1180,3 +1180,57 @@ fn a_journal_of_a_unit_restarted_every_two_seconds_as_json() {
     );
     assert!(summary.contains("5-line cycle"), "{summary}");
 }
+
+#[test]
+fn a_reworded_text_block_with_escaped_newlines_and_quotes() {
+    // Content blocks of an agent on a messages API logged as JSON lines: the model's text,
+    // JSON-escaped (`\n\n` between its sentences, the query in `\"quotes\"`) and reworded
+    // every turn; the same tool_use with a fresh id; the same "No results found.".
+    let say = [
+        r#"I'll search for \"refund policy EU\" in the help center."#,
+        r#"Let me run that search again."#,
+        r#"Searching once more for \"refund policy EU\"."#,
+        r#"I still have nothing, so I will try the same search again."#,
+        r#"One more search should settle it."#,
+    ];
+    let more = [
+        r#"That should tell us the window."#,
+        r#"The article may have been indexed by now."#,
+        r#"I want to be sure before answering."#,
+        r#"The customer asked twice."#,
+        r#"Perhaps the wording of the query matters."#,
+    ];
+    let mut rng = Rng::new(77);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (0.5, 0.0);
+    for n in 0..30 {
+        let id = format!("toolu_{}", rng.hex(24));
+        let text = format!(
+            r#"{}\n\n{}"#,
+            say[rng.below(5) as usize],
+            more[rng.below(5) as usize]
+        );
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(r#"{{"type": "text", "text": "{text}"}}"#),
+        );
+        t.line(
+            at + 0.01,
+            Stream::Stdout,
+            format!(r#"{{"type": "tool_use", "id": "{id}", "name": "web_search", "input": {{"query": "refund policy EU"}}}}"#),
+        );
+        t.line(
+            at + 0.4,
+            Stream::Stdout,
+            format!(r#"{{"type": "tool_result", "tool_use_id": "{id}", "content": "No results found."}}"#),
+        );
+        if n == 4 {
+            fifth = at + 0.4;
+        }
+        at += rng.range(1.2, 2.8);
+    }
+    t.cpu(0.0, 80.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, 0.5, fifth - 0.5 + 0.5, "reworded text block with escapes");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}
