@@ -46,8 +46,9 @@
 //! passes with nothing in them moving, at a pace that is not a timer's (the trackers measure
 //! the spread of the pass intervals), and with CPU spent over the passes (the detector keeps
 //! the last sixteen tree samples) or reworded lines drawn from a small set. Three more kinds
-//! of slow loop need no CPU: a block that fails the same way four times over (a wrapper
-//! re-running a tool, even at a timer's pace) unless it says it waits (`waiting for ssh`,
+//! of slow loop need no CPU: a block that fails the same way four times over and begins a
+//! fifth pass (a wrapper re-running a tool, even at a timer's pace; a test retried three
+//! times fails four times and moves on) unless it says it waits (`waiting for ssh`,
 //! `retrying in 1s`); a block that reports a crash four times over at a pace that does not
 //! back off (a restart loop: a supervisor starting a service that dies again, every 1-5 s);
 //! and a two-line pass — a call and the same failed or empty result — four times over at a

@@ -1009,3 +1009,42 @@ fn a_status_display_with_a_container_that_stays_dead() {
     t.run(30.0)
         .assert_never_fires("status display with a dead container");
 }
+
+#[test]
+fn a_slow_test_retried_three_times_after_its_failure() {
+    // `playwright test --retries=3` (or `jest.retryTimes(3)`, `pytest --reruns 3`): an e2e
+    // test that fails the same way four times, about 1.8 s each, then the suite moves on.
+    let mut rng = Rng::new(84);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for _ in 0..4 {
+        t.passes(at, 1.0, 1, |_| {
+            vec![
+                "  ✘  1 [chromium] › checkout.spec.ts:14:5 › pays with a saved card".to_string(),
+                "    Error: Timed out 5000ms waiting for expect(locator).toBeVisible()".to_string(),
+                "    Locator: getByRole('button', { name: 'Pay now' })".to_string(),
+                "    Expected: visible".to_string(),
+                "    Received: <element(s) not found>".to_string(),
+            ]
+        });
+        at += rng.range(1.6, 2.0);
+    }
+    for i in 0..12 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "  ✓  {} [chromium] › {}.spec.ts:{}:5 › {} ({:.1}s)",
+                i + 2,
+                name(i),
+                10 + i,
+                name(i + 40),
+                rng.range(0.8, 2.5)
+            ),
+        );
+        at += rng.range(0.8, 2.5);
+    }
+    t.line(at, Stream::Stdout, "  1 failed, 12 passed (31.4s)");
+    t.cpu(0.0, 40.0, |_| 35.0);
+    t.run(40.0).assert_never_fires("slow test retried three times");
+}

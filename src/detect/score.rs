@@ -48,8 +48,9 @@
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
 //! a timer's (a watcher rebuilding: at least 30 % of a core over them; a display redrawn by
-//! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words four
-//! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
+//! `sleep 1` keeps its pace to about 1 %; a failing block must have begun its fifth pass),
+//! or it is the same block with failure words four times over, a fifth begun, without
+//! words of waiting (a wrapper re-running a tool that fails, at whatever
 //! pace — a wait loop that says it waits is left alone), or the same block reporting a crash
 //! and a start four times over at a pace that does not back off (a restart loop: a
 //! supervisor starting a service that dies again; its plain counts — the fresh pid, the
@@ -378,9 +379,12 @@ const TWO_LINE_PASSES: u64 = 4;
 const TWO_LINE_WORK_PACED: f64 = 0.10;
 
 /// Passes a block that fails the same way must have repeated exactly before it counts as a
-/// re-run loop at whatever pace: four, as for the other slow loops, so that with the short
-/// hold and the stop a loop of a pass every 1.5-3 s is stopped within five of its passes (at
-/// five, the decision landed just after the fifth).
+/// re-run loop at whatever pace — and the first line of the next pass must repeat too. Four
+/// complete passes, so that with the short hold and the stop a loop of a pass every 1.5-3 s
+/// is stopped within five of its passes (at five complete ones the decision landed just
+/// after the fifth); the next pass begun, because a test retried three times after its
+/// failure (`jest.retryTimes(3)`, `--reruns 3`, `--retries=3`) prints the same failing
+/// block four times and then moves on.
 const FAILING_BLOCK_PASSES: u64 = 4;
 
 /// Passes a block that reports a crash must have repeated exactly before it counts as a
@@ -404,6 +408,8 @@ struct SlowBlock {
     empty: bool,
     /// The block reports a crash: a process that ended abnormally.
     crash: bool,
+    /// Lines of the run that repeated the line a pass before (an exact cycle's run).
+    matched: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
     backing_off: bool,
     /// The block reports what a model call used: its passes are a model's answers.
@@ -442,7 +448,8 @@ struct SlowBlock {
 ///   intervals did not each grow by a quarter, as 1, 2, 4 s do): a supervisor restarting a
 ///   service that dies again, whatever its restart delay; its plain counts (fresh pids,
 ///   restart counters) are the restarts' own and were not read as progress;
-/// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times with
+/// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times, and the
+///   first line of the next pass begun, with
 ///   failure words and without words of waiting, at any pace that does not back off: a
 ///   wrapper re-running a tool
 ///   that fails the same way (a timer's pace is no protection here — `sleep 1` between
@@ -543,9 +550,13 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
+    // A failing block printed four times and no more is a test retried three times: a
+    // loop that fails goes on into its next pass. (A loose block's passes are counted
+    // whole, after the pass that began its run.)
+    let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
     if let Some(cpu) = b
         .loop_cpu
-        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER)
+        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error))
     {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
@@ -555,7 +566,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    if b.exact && b.error && !b.wait && !b.backing_off && b.passes >= FAILING_BLOCK_PASSES {
+    if b.exact && b.error && !b.wait && !b.backing_off && next_begun {
         return Some(format!(
             "a re-run loop: the same {}-line block with failure words {} times at {:.1}/s, \
              nothing moving, no words of waiting (pace varying {:.0} %)",
@@ -639,6 +650,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 crash: c.crash,
                 backing_off: c.backing_off,
                 model_call: c.model_call,
+                matched: c.run,
                 passes: c.repetitions,
                 passes_per_s,
                 progress: c.progress,
@@ -809,6 +821,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 wait: l.wait,
                 empty: l.empty,
                 crash: false,
+                matched: 0,
                 backing_off: false,
                 model_call: false,
                 // The run starts once a pass has been compared with the one before it, so
