@@ -63,8 +63,10 @@
 //! reports a crash (`wording`: an exit code other than zero, a fatal signal, `out of
 //! memory`, `CrashLoopBackOff`) and a start (`Started`, `Booting worker`, `spawned`) plain
 //! counts are read as the restarts' own, never as progress or as something new; only a
-//! percentage, a done part, a numbered name or a countdown still counts. A display of a
-//! container that stays dead reports the crash but no start.
+//! percentage, a done part, a numbered name or a countdown still counts. And each pass must
+//! show a new process: a pid, an id or a count new to it. A display of a container that
+//! stays dead reports the crash but no start; a pod table polled every second shows a
+//! crashlooping pod beside running ones, but nothing in it is new from pass to pass.
 //!
 //! Agents word their thoughts anew before the same tool call, so each line also has a
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
@@ -439,6 +441,11 @@ impl Detector {
                     crash,
                     model_call: infos.iter().any(|t| t.model_call),
                     backing_off: tail.backing_off,
+                    changes: infos
+                        .iter()
+                        .map(|t| t.changes_since(tail.started) as u64)
+                        .max()
+                        .unwrap_or(0),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })

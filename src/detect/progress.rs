@@ -264,6 +264,12 @@ impl ProgressRing {
         self.progress_besides(0, now, freshness)
     }
 
+    /// Readings recorded at or after `since`: each one a change of the template's values
+    /// (identifiers included) from the reading before it.
+    pub fn changes_since(&self, since: Duration) -> usize {
+        self.ordered().filter(|(_, at)| *at >= since).count()
+    }
+
     /// Slots holding plain counts: not percentages, done parts, names, identifiers or
     /// fractions. In a block that reports a crash they are the restarts' own numbers — a
     /// fresh process id, a restart counter — never work.

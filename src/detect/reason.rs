@@ -200,6 +200,7 @@ mod tests {
                 crash: false,
                 model_call: false,
                 backing_off: false,
+                changes: 0,
                 clock: None,
             }),
             repetition: None,

@@ -1048,3 +1048,31 @@ fn a_slow_test_retried_three_times_after_its_failure() {
     t.cpu(0.0, 40.0, |_| 35.0);
     t.run(40.0).assert_never_fires("slow test retried three times");
 }
+
+#[test]
+fn a_pod_table_polled_every_second_while_one_pod_crashloops() {
+    // A deploy script printing `kubectl get pods -l app=shop` every second (`sleep 1`): a new
+    // pod sits in CrashLoopBackOff beside running ones for fifteen seconds until its
+    // ConfigMap lands, then runs. The block reports a crash and pods running, but nothing
+    // in it moves and its pace is the timer's: a display, not a restart loop.
+    let mut t = Timeline::new();
+    for n in 0..25 {
+        let at = 0.5 + n as f64 * 1.002;
+        let status = if n < 15 {
+            "0/1     CrashLoopBackOff   3 (40s ago)   2m"
+        } else {
+            "1/1     Running            4 (1s ago)    2m"
+        };
+        t.passes(at, 1.0, 1, |_| {
+            vec![
+                "NAME                    READY   STATUS             RESTARTS      AGE".to_string(),
+                "shop-7d9f8c6b5d-2xkqp   1/1     Running            0             6d".to_string(),
+                "shop-7d9f8c6b5d-8mzrt   1/1     Running            0             6d".to_string(),
+                format!("shop-5c8d7b9f4-7xk2m    {status}"),
+            ]
+        });
+    }
+    t.cpu(0.0, 30.0, |_| 1.0);
+    t.run(30.0)
+        .assert_never_fires("pod table polled while one pod crashloops");
+}

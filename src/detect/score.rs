@@ -133,6 +133,9 @@ pub struct CycleSignals {
     pub model_call: bool,
     /// The latest pass intervals grew one after another (1, 2, 4 s): a back-off.
     pub backing_off: bool,
+    /// The most times one of the cycle's templates changed its values (identifiers and
+    /// plain counts included) since the run began: once a pass for a fresh pid.
+    pub changes: u64,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
 }
@@ -410,6 +413,8 @@ struct SlowBlock {
     crash: bool,
     /// Lines of the run that repeated the line a pass before (an exact cycle's run).
     matched: u64,
+    /// The most times one line of the block changed its identifiers or counts over the run.
+    changes: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
     backing_off: bool,
     /// The block reports what a model call used: its passes are a model's answers.
@@ -443,7 +448,8 @@ struct SlowBlock {
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
 ///   pace, whose passes cost CPU (a rebuild or re-run loop);
 /// * a block of two lines or more that reports a crash (a process that ended abnormally)
-///   and a start, repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
+///   and a start, with a pid, an id or a count in it new on every pass (each pass a new
+///   process), repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
 ///   at 0.2 passes a second or more and a pace that does not back off (its last three pass
 ///   intervals did not each grow by a quarter, as 1, 2, 4 s do): a supervisor restarting a
 ///   service that dies again, whatever its restart delay; its plain counts (fresh pids,
@@ -495,7 +501,12 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     let cadence = b.cadence?;
     // A supervisor starting a service that dies again: its pid and restart counter were
     // already read as its own, so nothing in the block moves but them and the times.
-    if b.exact && b.crash && !b.wait && !b.backing_off && b.passes >= RESTART_LOOP_PASSES {
+    // Each pass is a new process: a fresh pid, container id or restart count. A status
+    // display polled every second that shows a crashlooping pod beside running ones repeats
+    // unchanged (its pace is no guide: the poll's own call makes it wander). A restart loop
+    // whose passes show nothing new but the time is left to the re-run path when it fails.
+    let restarted = b.changes + 1 >= b.passes;
+    if b.exact && b.crash && restarted && !b.wait && !b.backing_off && b.passes >= RESTART_LOOP_PASSES {
         return Some(format!(
             "a restart loop: the same {}-line block reporting a crash {} times at {:.1}/s, \
              only process ids, restart counters and times moving, not backing off (pace \
@@ -651,6 +662,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 backing_off: c.backing_off,
                 model_call: c.model_call,
                 matched: c.run,
+                changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
                 progress: c.progress,
@@ -822,6 +834,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 empty: l.empty,
                 crash: false,
                 matched: 0,
+                changes: 0,
                 backing_off: false,
                 model_call: false,
                 // The run starts once a pass has been compared with the one before it, so
@@ -955,6 +968,7 @@ mod tests {
             crash: false,
             model_call: false,
             backing_off: false,
+            changes: 0,
         }
     }
 

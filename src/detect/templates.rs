@@ -116,6 +116,12 @@ impl TemplateInfo {
         }
     }
 
+    /// How many times this template's values (identifiers included) changed at or after
+    /// `since`: a fresh pid or container id on every pass of a restart loop.
+    pub fn changes_since(&self, since: Duration) -> usize {
+        self.progress.as_ref().map_or(0, |ring| ring.changes_since(since))
+    }
+
     /// `has_texture` in a block that reports a crash: plain counts left out.
     pub fn restart_texture(&self) -> bool {
         self.progress.as_ref().is_some_and(|ring| ring.restart_texture())
