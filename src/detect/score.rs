@@ -50,9 +50,9 @@
 //! a timer's (a watcher rebuilding: at least 30 % of a core over them; a display redrawn by
 //! `sleep 1` keeps its pace to about 1 %; a failing block must have begun its fifth pass),
 //! or it is the same block with failure words four times over, a fifth begun, without
-//! words of waiting (a wrapper re-running a tool that fails, at whatever
-//! pace — a wait loop that says it waits is left alone), or the same block reporting a crash
-//! and a start four times over at a pace that does not back off (a restart loop: a
+//! words of waiting (a wrapper re-running a tool that fails, at whatever pace — a wait loop
+//! that says it waits is left alone), or the same block reporting a crash and a start four
+//! times over, each pass a new process, at a pace that does not back off (a restart loop: a
 //! supervisor starting a service that dies again; its plain counts — the fresh pid, the
 //! restart counter — were read as the restarts' own, and a crash line is never a wait), or
 //! it is a two-line call and its failed or empty result four times over at a pace that
@@ -63,8 +63,8 @@
 //! (an agent asking for the same thing again). Failure words never take a loop off these
 //! paths; an age in the block that rises with the clock (a display of a wait) always does,
 //! and so does a pace that backs off (1, 2, 4 s) from the re-run and restart paths. It then
-//! scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a short hold, having already
-//! spent its passes on certainty. A slow reworded block with failure words at a timer's
+//! scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a short
+//! hold, having already spent its passes on certainty. A slow reworded block with failure words at a timer's
 //! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
 //! `ImagePullBackOff`).
 
@@ -438,7 +438,8 @@ struct SlowBlock {
 /// A slow block is a status display or heartbeat (left alone) unless it is a loop of work.
 /// Always: it has repeated with no number in it moving (no progress, and no other value
 /// changing: the same result every pass; for a two-line pass, the result), no age in it
-/// rising with the clock (a display of a wait), at 0.3 passes a second or more. Then one of:
+/// rising with the clock (a display of a wait), at 0.3 passes a second or more (0.2 for a
+/// restart loop). Then one of:
 ///
 /// * a block whose passes differ only in their prose (every variant a paraphrase), with a
 ///   failed or empty result, no words of waiting, at a pace that is not a timer's (at least
@@ -446,7 +447,8 @@ struct SlowBlock {
 ///   every pass comes from a model, whose pace need not wander by much;
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
-///   pace, whose passes cost CPU (a rebuild or re-run loop);
+///   pace, whose passes cost CPU (a rebuild or re-run loop; with failure words, once the
+///   fifth pass has begun);
 /// * a block of two lines or more that reports a crash (a process that ended abnormally)
 ///   and a start, with a pid, an id or a count in it new on every pass (each pass a new
 ///   process), repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
@@ -455,9 +457,8 @@ struct SlowBlock {
 ///   service that dies again, whatever its restart delay; its plain counts (fresh pids,
 ///   restart counters) are the restarts' own and were not read as progress;
 /// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times, and the
-///   first line of the next pass begun, with
-///   failure words and without words of waiting, at any pace that does not back off: a
-///   wrapper re-running a tool
+///   first line of the next pass begun, with failure words and without words of waiting, at
+///   any pace that does not back off: a wrapper re-running a tool
 ///   that fails the same way (a timer's pace is no protection here — `sleep 1` between
 ///   re-runs is a wrapper's pace too — but a job that says it waits, `waiting for ssh`,
 ///   `retrying in 1s`, is a deliberate wait and is left alone);
@@ -500,8 +501,8 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     }
     let cadence = b.cadence?;
     // A supervisor starting a service that dies again: its pid and restart counter were
-    // already read as its own, so nothing in the block moves but them and the times.
-    // Each pass is a new process: a fresh pid, container id or restart count. A status
+    // already read as its own, so nothing in the block moves but them and the times, and
+    // each pass is a new process (a fresh pid, container id or restart count). A status
     // display polled every second that shows a crashlooping pod beside running ones repeats
     // unchanged (its pace is no guide: the poll's own call makes it wander). A restart loop
     // whose passes show nothing new but the time is left to the re-run path when it fails.
