@@ -1236,3 +1236,68 @@ fn a_reworded_text_block_with_escaped_newlines_and_quotes() {
     let summary = assert_fires_within(&mut t, 0.5, fifth - 0.5 + 0.5, "reworded text block with escapes");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
+
+#[test]
+fn a_journal_of_a_unit_restarted_every_two_and_a_half_seconds() {
+    // `journalctl -fu api` of a unit with Restart=always, RestartSec=2 whose server dies at
+    // once: the start, the app's error under a fresh pid, the exit, the failure and the
+    // scheduled restart with its counter, a pass every ~2.5 s.
+    let mut rng = Rng::new(78);
+    let mut t = Timeline::new();
+    let (mut at, mut fourth, mut pid) = (0.5, 0.0, 4100u64);
+    for n in 0..20 {
+        let stamp = |t: f64| format!("May 01 10:{:02}:{:02} web1", (t as u64) / 60, (t as u64) % 60);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} systemd[1]: Started api.service - Acme API server.", stamp(at)),
+        );
+        t.line(
+            at + 0.3,
+            Stream::Stdout,
+            format!(
+                "{} node[{pid}]: Error: listen EADDRINUSE: address already in use :::3000",
+                stamp(at + 0.3)
+            ),
+        );
+        t.line(
+            at + 0.35,
+            Stream::Stdout,
+            format!(
+                "{} systemd[1]: api.service: Main process exited, code=exited, status=1/FAILURE",
+                stamp(at + 0.35)
+            ),
+        );
+        t.line(
+            at + 0.36,
+            Stream::Stdout,
+            format!(
+                "{} systemd[1]: api.service: Failed with result 'exit-code'.",
+                stamp(at + 0.36)
+            ),
+        );
+        let restart = at + 2.36 + rng.range(0.0, 0.1);
+        t.line(
+            restart,
+            Stream::Stdout,
+            format!(
+                "{} systemd[1]: api.service: Scheduled restart job, restart counter is at {}.",
+                stamp(restart),
+                n + 1
+            ),
+        );
+        if n == 3 {
+            fourth = restart;
+        }
+        at = restart + 0.01;
+        pid += 3 + rng.below(20);
+    }
+    t.cpu(0.0, 70.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "journal of a unit restarted every 2.5 s",
+    );
+    assert!(summary.contains("a restart loop"), "{summary}");
+}
