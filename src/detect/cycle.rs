@@ -75,6 +75,12 @@ const MIN_PARAPHRASE_PERIOD: usize = 1;
 /// Pass intervals a cadence is measured over, at most.
 const CADENCE_INTERVALS: usize = 6;
 
+/// The latest pass intervals that must each have grown for a cycle to be backing off.
+const BACKOFF_INTERVALS: usize = 3;
+
+/// How much each of those intervals must exceed the one before it.
+const BACKOFF_GROWTH: f64 = 1.25;
+
 /// Lines of a pass allowed to differ from the pass before in a loose cycle.
 fn loose_variants(period: usize) -> u32 {
     (period as u32 / 4).max(1)
@@ -137,6 +143,8 @@ pub struct TailCycle {
     /// passes the ring holds; `None` until three intervals are known. About 0.01 for a
     /// timer, 0.1 and more for passes paced by work.
     pub cadence: Option<f64>,
+    /// The latest pass intervals grew one after another (1, 2, 4 s): a back-off.
+    pub backing_off: bool,
 }
 
 impl TailCycle {
@@ -392,21 +400,40 @@ impl CycleTracker {
         })
     }
 
-    /// The coefficient of variation of the intervals between the line `back` lines ago and
-    /// the same line of the passes before it, over at most `CADENCE_INTERVALS` intervals that
-    /// lie within the last `run` lines and the ring; `None` with fewer than three.
-    fn cadence(&self, period: usize, back: usize, run: u64) -> Option<f64> {
+    /// The intervals between the line `back` lines ago and the same line of the passes
+    /// before it, newest first, at most `CADENCE_INTERVALS` of them that lie within the last
+    /// `run` lines and the ring; returns how many.
+    fn intervals(&self, period: usize, back: usize, run: u64, out: &mut [f64; CADENCE_INTERVALS]) -> usize {
         let reach = (run as usize + back).min(RING).min(self.lines as usize);
-        let mut intervals = [0f64; CADENCE_INTERVALS];
         let mut n = 0;
         let mut b = back;
         while n < CADENCE_INTERVALS && b + period <= reach {
             let later = self.times[self.slot(b)];
             let earlier = self.times[self.slot(b + period)];
-            intervals[n] = later.saturating_sub(earlier).as_secs_f64();
+            out[n] = later.saturating_sub(earlier).as_secs_f64();
             n += 1;
             b += period;
         }
+        n
+    }
+
+    /// Whether the last three pass intervals each grew by a quarter or more over the one
+    /// before (1, 2, 4 s): a supervisor or a wrapper backing off between attempts.
+    fn backing_off(&self, period: usize, back: usize, run: u64) -> bool {
+        let mut intervals = [0f64; CADENCE_INTERVALS];
+        let n = self.intervals(period, back, run, &mut intervals);
+        n >= BACKOFF_INTERVALS
+            && intervals[..BACKOFF_INTERVALS]
+                .windows(2)
+                .all(|w| w[0] >= BACKOFF_GROWTH * w[1])
+    }
+
+    /// The coefficient of variation of the intervals between the line `back` lines ago and
+    /// the same line of the passes before it, over at most `CADENCE_INTERVALS` intervals that
+    /// lie within the last `run` lines and the ring; `None` with fewer than three.
+    fn cadence(&self, period: usize, back: usize, run: u64) -> Option<f64> {
+        let mut intervals = [0f64; CADENCE_INTERVALS];
+        let n = self.intervals(period, back, run, &mut intervals);
         if n < 3 {
             return None;
         }
@@ -449,6 +476,7 @@ impl CycleTracker {
             longest_gap: self.longest_gap[best],
             templates,
             cadence: self.cadence(best, since_match + 1, self.runs[best]),
+            backing_off: self.backing_off(best, since_match + 1, self.runs[best]),
         })
     }
 

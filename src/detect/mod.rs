@@ -55,13 +55,28 @@
 //! repeat one block. So a slow block of several lines counts only as a loop of work: four
 //! passes with nothing in them moving, at a pace that is not a timer's (the trackers measure
 //! the spread of the pass intervals), and with CPU spent over the passes (the detector keeps
-//! the last sixteen tree samples) or reworded lines drawn from a small set. Two more kinds of
-//! slow loop need no CPU: a block that fails the same way five times over (a wrapper
-//! re-running a tool, even at a timer's pace) unless it says it waits (`waiting for ssh`,
-//! `retrying in 1s`), and a two-line pass — a call and the same failed or empty result —
-//! four times over at a pace that wanders like a model's, which a poller's sleep or poll
-//! timeout does not. A single status line at a steady pace, a wait loop that says so, or a
-//! few rebuilds after real edits, stays alone.
+//! the last sixteen tree samples) or reworded lines drawn from a small set. Three more kinds
+//! of slow loop need no CPU: a block that fails the same way four times over and begins a
+//! fifth pass (a wrapper re-running a tool, even at a timer's pace; a test retried three
+//! times fails four times and moves on) unless it says it waits (`waiting for ssh`,
+//! `retrying in 1s`); a block that reports a crash four times over at a pace that does not
+//! back off (a restart loop: a supervisor starting a service that dies again, every 1-5 s);
+//! and a two-line pass — a call and the same failed or empty result — four times over at a
+//! pace that wanders like a model's, which a poller's sleep or poll timeout does not (a call
+//! that reports the tokens the model used is a model's, however steady its pace). A single
+//! status line at a steady pace, a wait loop that says so, a service that fails a few times
+//! and then serves, or a few rebuilds after real edits, stays alone.
+//!
+//! What makes a restart loop a loop is that nothing in its block moves but what the loop
+//! itself makes: timestamps, a fresh pid (`Booting worker with pid: 4178`), a new container
+//! id, a restart counter (`restart counter is at 7`, a pod's RESTARTS). So in a block that
+//! reports a crash (`wording`: an exit code other than zero, a fatal signal, `out of
+//! memory`, `CrashLoopBackOff`) and a start (`Started`, `Booting worker`, `spawned`) plain
+//! counts are read as the restarts' own, never as progress or as something new; only a
+//! percentage, a done part, a numbered name or a countdown still counts. And each pass must
+//! show a new process: a pid, an id or a count new to it. A display of a container that
+//! stays dead reports the crash but no start; a pod table polled every second shows a
+//! crashlooping pod beside running ones, but nothing in it is new from pass to pass.
 //!
 //! Agents word their thoughts anew before the same tool call, so each line also has a
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
@@ -394,8 +409,18 @@ impl Detector {
                     .iter()
                     .filter_map(|&h| self.templates.get(h))
                     .collect();
-                let progress =
-                    loop_progress(&infos, now, freshness).max(self.recent_progress(tail.started, now));
+                // A restart loop's block reports a crash and a start: a display of a
+                // container that stays dead (`Exited (1) 3 minutes ago`) shows no start.
+                let crash = infos.iter().any(|t| t.wording.crash) && infos.iter().any(|t| t.wording.start);
+                let progress = if crash {
+                    restart_progress(&infos, now, freshness).max(self.recent_progress(
+                        tail.started,
+                        now,
+                        &tail.templates,
+                    ))
+                } else {
+                    loop_progress(&infos, now, freshness).max(self.recent_progress(tail.started, now, &[]))
+                };
                 CycleSignals {
                     started: tail.started,
                     stream: [None, Some(Stream::Stdout), Some(Stream::Stderr)][i],
@@ -418,13 +443,21 @@ impl Detector {
                         .map(|c| c.describe()),
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
-                    texture: infos.iter().any(|t| t.has_texture()),
+                    texture: infos.iter().any(|t| texture(t, crash)),
                     result_texture: infos
                         .iter()
-                        .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
+                        .any(|t| (t.wording.error || t.wording.empty) && texture(t, crash)),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of(infos.iter().map(|t| &t.wording)),
+                    crash,
+                    model_call: infos.iter().any(|t| t.model_call),
+                    backing_off: tail.backing_off,
+                    changes: infos
+                        .iter()
+                        .map(|t| t.changes_since(tail.started) as u64)
+                        .max()
+                        .unwrap_or(0),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             })
@@ -474,7 +507,11 @@ impl Detector {
                     variants: l.variants,
                     novel_variants: l.novel_variants,
                     error: infos.iter().any(|t| t.wording.error),
-                    progress: loop_progress(&infos, now, freshness).max(self.recent_progress(l.started, now)),
+                    progress: loop_progress(&infos, now, freshness).max(self.recent_progress(
+                        l.started,
+                        now,
+                        &[],
+                    )),
                     countdown: infos
                         .iter()
                         .find_map(|t| t.countdown(now, freshness))
@@ -510,13 +547,15 @@ impl Detector {
 
     /// `Advancing` when a template seen since `since` and within the last two seconds counts
     /// work: a loop on one stream is not a runaway while the other stream reports progress.
+    /// The templates of `own` (a restart loop's, whose counts are its own) are left out.
     /// `Walking` when what it shows is source locations moving, so the protection says so.
-    fn recent_progress(&self, since: Duration, now: Duration) -> Progress {
+    fn recent_progress(&self, since: Duration, now: Duration, own: &[u64]) -> Progress {
         let recent = now.saturating_sub(RECENT_PROGRESS);
         let strongest = self
             .templates
             .seen_since(since.max(recent))
-            .map(|t| t.progress(now, self.config.window))
+            .filter(|(h, _)| !own.contains(h))
+            .map(|(_, t)| t.progress(now, self.config.window))
             .max()
             .unwrap_or(Progress::None);
         match strongest {
@@ -591,6 +630,29 @@ fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) ->
         Progress::Advancing
     } else {
         Progress::Counting
+    }
+}
+
+/// The strongest progress among the templates of a block that reports a crash (a process
+/// that ended abnormally, started again): its plain counts are the restarts' own — a fresh
+/// pid in `Booting worker with pid: 4178`, `restart counter is at 7`, a pod's RESTARTS —
+/// so only what a restart cannot fake counts: a percentage, a done part, a numbered name,
+/// a countdown.
+fn restart_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
+    infos
+        .iter()
+        .map(|t| t.restart_progress(now, freshness))
+        .max()
+        .unwrap_or(Progress::None)
+}
+
+/// Whether a value changes in `t` besides identifiers and iteration numbers; in a block that
+/// reports a crash, besides its plain counts too.
+fn texture(t: &TemplateInfo, crash: bool) -> bool {
+    if crash {
+        t.restart_texture()
+    } else {
+        t.has_texture()
     }
 }
 

@@ -272,6 +272,36 @@ impl ProgressRing {
 
     /// What the slots say at `now`; a rise older than `freshness` no longer counts.
     pub fn progress(&self, now: Duration, freshness: Duration) -> Progress {
+        self.progress_besides(0, now, freshness)
+    }
+
+    /// Readings recorded at or after `since`: each one a change of the template's values
+    /// (identifiers included) from the reading before it.
+    pub fn changes_since(&self, since: Duration) -> usize {
+        self.ordered().filter(|(_, at)| *at >= since).count()
+    }
+
+    /// Slots holding plain counts: not percentages, done parts, names, identifiers or
+    /// fractions. In a block that reports a crash they are the restarts' own numbers — a
+    /// fresh process id, a restart counter — never work.
+    fn plain_counts(&self) -> u8 {
+        !(self.percent | self.ratio | self.keys | self.fractions | self.names)
+    }
+
+    /// Progress that a restart cannot fake: percentages, done parts of ratios and numbered
+    /// names (`shard-17`), with plain counts read as the restarts' own numbers.
+    pub fn restart_progress(&self, now: Duration, freshness: Duration) -> Progress {
+        self.progress_besides(self.plain_counts(), now, freshness)
+    }
+
+    /// True when a value other than identifiers and plain counts changes: what a restart
+    /// loop's passes would show if they reported anything new.
+    pub fn restart_texture(&self) -> bool {
+        self.texture_besides(self.plain_counts(), &self.distinct())
+    }
+
+    /// `progress` with the slots of `skip` left out.
+    fn progress_besides(&self, skip: u8, now: Duration, freshness: Duration) -> Progress {
         if self.len == 0 {
             return Progress::None;
         }
@@ -281,7 +311,7 @@ impl ProgressRing {
         let categorical = distinct.map(|d| d > 0 && d <= limit);
         let mut best = Progress::None;
         let mut unit_counters = 0u8;
-        for slot in (0..MAX_SLOTS).filter(|&s| !has(self.keys | self.fractions, s)) {
+        for slot in (0..MAX_SLOTS).filter(|&s| !has(self.keys | self.fractions | skip, s)) {
             let trend = self.trend(slot, &categorical);
             let recent = trend
                 .last_rise

@@ -10,8 +10,10 @@
 //!
 //! Prose is text that reads as a sentence, not as data: at least three words, made almost
 //! only of letters and sentence or markdown punctuation (three letters or more to every
-//! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed) — no
-//! braces, brackets, `=`, `\`, `_`, digits or placeholders — so a query string,
+//! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed, and
+//! digits inside a word of two letters or more, `30-day`, `2nd`, and a JSON string's `\n`,
+//! `\t` and `\"` escapes) — no braces, brackets, `=`, other backslashes, `_`, numbers
+//! standing alone or placeholders — so a query string,
 //! JSON-encoded arguments, an identifier or a key/value pair is never prose. Two places hold it: a double-quoted
 //! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
 //! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
@@ -21,9 +23,10 @@
 //! and label candidates, and a second normalisation only for lines that hold prose.
 //!
 //! A sentence can also name the item a job is working on (`Sending the invoice to Acme
-//! Corp`): two such lines have one gist but name other things, so a gist carries a hash of
-//! the names its prose mentions, and a line rewords another only when their names agree or
-//! one of them names nothing ([`Gist::rewords`]).
+//! Corp`, `the 2nd batch`): two such lines have one gist but name other things, so a gist
+//! carries a hash of the names its prose mentions (and of its words with digits), and a
+//! line rewords another only when their names agree or one of them names nothing
+//! ([`Gist::rewords`]).
 
 use super::slots::{SlotKind, Slots};
 use super::template;
@@ -44,14 +47,37 @@ const MAX_SPANS: usize = 8;
 /// What a masked span becomes: a word no real output prints.
 const MARK: &[u8] = b" proseprose ";
 
+/// True when every digit of `s` is part of a word of two letters or more (`30-day`,
+/// `2nd`, `gpt-4o`): a number standing alone (`12`, `v2`, `10:00`) is data.
+fn digits_in_words_only(s: &[u8]) -> bool {
+    s.split(|&b| b == b' ').all(|token| {
+        !token.iter().any(u8::is_ascii_digit) || token.iter().filter(|b| b.is_ascii_alphabetic()).count() >= 2
+    })
+}
+
 /// True when `s` reads as a sentence (see the module doc).
 fn is_prose(s: &[u8]) -> bool {
     let mut words = 0;
     let mut letters = 0;
     let mut others = 0;
     let mut in_word = false;
+    let mut escaped = false;
     for &b in s {
+        // A JSON string's escapes: `\n` and `\t` between sentences are spaces, `\"` a quote.
+        if escaped {
+            escaped = false;
+            match b {
+                b'n' | b't' | b'r' => in_word = false,
+                b'"' | b'\'' => {
+                    others += 1;
+                    in_word = false;
+                }
+                _ => return false,
+            }
+            continue;
+        }
         match b {
+            b'\\' => escaped = true,
             b'a'..=b'z' | b'A'..=b'Z' | 0x80..=0xff => {
                 letters += 1;
                 if !in_word {
@@ -60,7 +86,7 @@ fn is_prose(s: &[u8]) -> bool {
                 }
             }
             b' ' => in_word = false,
-            b'\'' | b'-' | b'/' => others += 1,
+            b'\'' | b'-' | b'/' | b'0'..=b'9' => others += 1,
             b'.' | b',' | b';' | b':' | b'!' | b'?' | b'(' | b')' | b'"' | b'*' | b'`' => {
                 others += 1;
                 in_word = false;
@@ -68,7 +94,7 @@ fn is_prose(s: &[u8]) -> bool {
             _ => return false,
         }
     }
-    words >= MIN_WORDS && letters >= 2 * words && letters >= 3 * others
+    words >= MIN_WORDS && letters >= 2 * words && letters >= 3 * others && digits_in_words_only(s)
 }
 
 /// The length of the bracketed tags that open `s`, each followed by a space: a time, a
@@ -186,7 +212,7 @@ fn hash_names(prose: &[u8], names: &mut u64) {
     let mut i = 0;
     while i < prose.len() {
         let b = prose[i];
-        let word_start = b.is_ascii_alphabetic() && (i == 0 || prose[i - 1] == b' ');
+        let word_start = b.is_ascii_alphanumeric() && (i == 0 || prose[i - 1] == b' ');
         if !word_start {
             if b != b' ' {
                 prev = b;
@@ -203,13 +229,16 @@ fn hash_names(prose: &[u8], names: &mut u64) {
         let inside = words >= 2 && (prev.is_ascii_lowercase() || prev == b',');
         let capitalised =
             b.is_ascii_uppercase() && letters >= 2 && word[1..letters].iter().all(u8::is_ascii_lowercase);
-        if inside && capitalised {
+        // A word with digits in it (`30-day`, `2nd`) names a thing as precisely as a name.
+        let numbered = word.iter().any(u8::is_ascii_digit);
+        if (inside && capitalised) || numbered {
             let seed = if *names == NO_NAMES {
                 template::fnv1a(b"")
             } else {
                 *names
             };
-            *names = word[..letters]
+            let name = if numbered { word } else { &word[..letters] };
+            *names = name
                 .iter()
                 .chain([&b' '])
                 .fold(seed, |h, &c| template::fnv_mix(h, u64::from(c)));
@@ -338,6 +367,39 @@ mod tests {
         assert_eq!(
             gist_of("Thought: The build failed again. Let me run it."),
             gist_of("Thought: Still failing. I'll try it, as before.")
+        );
+    }
+
+    #[test]
+    fn digits_inside_words_are_prose_and_name_what_they_count() {
+        let a = gist_of(
+            r#"{"text": "Let me try the search again. The customer is asking about a 30-day window."}"#,
+        );
+        let b = gist_of(r#"{"text": "I'll look that up in the knowledge base again."}"#);
+        assert!(a.is_some());
+        assert!(a.expect("prose").rewords(&b.expect("prose")));
+        let (second, third) = (
+            gist_of("[worker] Retrying the 2nd batch of invoices now.").expect("prose"),
+            gist_of("[worker] Retrying the 3rd batch of invoices now.").expect("prose"),
+        );
+        assert!(!second.rewords(&third), "another numbered item is another item");
+        assert!(
+            gist_of("[worker] Retrying batch 12 of 40 now.").is_none(),
+            "numbers standing alone are data"
+        );
+    }
+
+    #[test]
+    fn json_escapes_in_a_sentence_are_prose() {
+        let a = gist_of(
+            r#"{"type": "text", "text": "I'll search for \"refund policy\" again.\n\nThe index may be stale."}"#,
+        );
+        let b = gist_of(r#"{"type": "text", "text": "Let me run that search again."}"#);
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert!(
+            gist_of(r#"{"path": "C:\\Users\\build\\logs"}"#).is_none(),
+            "a path's backslashes are data"
         );
     }
 

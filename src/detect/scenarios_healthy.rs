@@ -884,3 +884,272 @@ fn one_line_per_unit_whose_sentence_names_a_new_file_at_full_cpu() {
     t.run(25.0)
         .assert_never_fires("one line per object file at full CPU");
 }
+
+#[test]
+fn a_service_that_crashes_three_times_then_serves() {
+    // A runit service started before its database: the same start / refused / exit block
+    // three times, a second apart (runsv's pause), fresh pids; then it connects and serves.
+    let mut rng = Rng::new(81);
+    let mut t = Timeline::new();
+    let (mut at, mut pid) = (0.5, 1412u64);
+    for _ in 0..3 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} starting billing-api (pid {pid})", iso(at)),
+        );
+        t.line(at + 0.1, Stream::Stdout, format!("{} level=fatal msg=\"connect database\" error=\"dial tcp 10.0.2.15:5432: connect: connection refused\"", iso(at + 0.1)));
+        t.line(
+            at + 0.11,
+            Stream::Stdout,
+            format!(
+                "{} billing-api exited (status 1, signal -1), restarting",
+                iso(at + 0.11)
+            ),
+        );
+        at += 1.2 + rng.range(0.0, 0.1);
+        pid += 3 + rng.below(40);
+    }
+    t.line(
+        at,
+        Stream::Stdout,
+        format!("{} starting billing-api (pid {pid})", iso(at)),
+    );
+    t.line(
+        at + 0.3,
+        Stream::Stdout,
+        format!("{} level=info msg=\"database connected\" pool=20", iso(at + 0.3)),
+    );
+    let paths = ["/v1/invoices", "/v1/customers", "/v1/usage", "/v1/credits"];
+    let start = at + 0.5;
+    t.every(start, 0.25, 80, |i| {
+        format!(
+            "{} level=info msg=request path={} status=200 invoice=inv_{} duration={}ms",
+            iso(start + 0.25 * i as f64),
+            paths[i % 4],
+            100_000 + i * 7,
+            2 + i % 90
+        )
+    });
+    t.cpu(0.0, 30.0, |_| 3.0);
+    t.run(30.0)
+        .assert_never_fires("service that crashes three times then serves");
+}
+
+#[test]
+fn a_supervisor_backing_off_while_a_dependency_starts() {
+    // A supervisor restarting a worker whose broker is still coming up, backing off 1, 2, 4
+    // and 8 s: the same crash block five times over, but the supervisor gives what the
+    // worker needs time to arrive; then it runs.
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for (n, backoff) in [1.0, 2.0, 4.0, 8.0, 0.0].into_iter().enumerate() {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} INFO spawned: 'worker' with pid {}", iso(at), 300 + 7 * n),
+        );
+        t.line(
+            at + 0.6,
+            Stream::Stdout,
+            format!(
+                "{} INFO exited: worker (exit status 1; not expected)",
+                iso(at + 0.6)
+            ),
+        );
+        t.line(
+            at + 0.601,
+            Stream::Stdout,
+            format!("{} INFO backing off, retry later", iso(at + 0.601)),
+        );
+        at += 0.6 + backoff;
+    }
+    t.line(
+        at,
+        Stream::Stdout,
+        format!("{} INFO spawned: 'worker' with pid 400", iso(at)),
+    );
+    t.line(
+        at + 1.0,
+        Stream::Stdout,
+        format!("{} INFO success: worker entered RUNNING state", iso(at + 1.0)),
+    );
+    let start = at + 1.5;
+    t.every(start, 0.4, 30, |i| {
+        format!(
+            "{} task tasks.send_receipt[{}] succeeded in {}.{}s",
+            iso(start + 0.4 * i as f64),
+            9000 + i,
+            i % 3,
+            i % 10
+        )
+    });
+    t.cpu(0.0, 40.0, |_| 2.0);
+    t.run(40.0).assert_never_fires("supervisor backing off");
+}
+
+#[test]
+fn workers_recycled_on_a_request_quota_are_no_restart_loop() {
+    // gunicorn with --max-requests: a worker retires after its quota and the master boots the
+    // next, every ~2.5 s, fresh pids and nothing else moving; but nothing crashed.
+    let mut rng = Rng::new(83);
+    let mut t = Timeline::new();
+    let (mut at, mut pid) = (0.5, 12u64);
+    for _ in 0..12 {
+        t.line(
+            at,
+            Stream::Stderr,
+            format!(
+                "[2024-05-01 10:00:00 +0000] [{pid}] [INFO] Autorestarting worker after current request."
+            ),
+        );
+        t.line(
+            at + 0.01,
+            Stream::Stderr,
+            format!("[2024-05-01 10:00:00 +0000] [{pid}] [INFO] Worker exiting (pid: {pid})"),
+        );
+        pid += 1 + rng.below(2);
+        t.line(
+            at + 0.05,
+            Stream::Stderr,
+            format!("[2024-05-01 10:00:00 +0000] [{pid}] [INFO] Booting worker with pid: {pid}"),
+        );
+        at += 2.5;
+    }
+    t.cpu(0.0, 35.0, |_| 1.0);
+    t.run(35.0)
+        .assert_never_fires("workers recycled on a request quota");
+}
+
+#[test]
+fn a_crashlooping_pod_that_a_deploy_step_waits_for() {
+    // `until kubectl wait --for=condition=Ready ...; do kubectl get pods; kubectl logs
+    // --previous; done`: the CrashLoopBackOff row and the crash every ~2.5 s for twelve
+    // seconds, but the step says it waits (`timed out waiting for the condition`), and the
+    // pod comes up once its secret exists.
+    let mut t = Timeline::new();
+    let pod = "worker-6b7f9d5c4-8xk2p";
+    let mut at = 2.0;
+    for n in 0..5 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("error: timed out waiting for the condition on pods/{pod}"),
+        );
+        t.line(
+            at + 0.1,
+            Stream::Stdout,
+            format!(
+                "{pod}   0/1     CrashLoopBackOff   {} ({}s ago)   {}s",
+                3 + n,
+                3 + n % 3,
+                61 + 2 * n
+            ),
+        );
+        t.line(
+            at + 0.2,
+            Stream::Stdout,
+            "panic: config invalid: missing env REDIS_PASSWORD",
+        );
+        at += 2.5;
+    }
+    t.line(at, Stream::Stdout, format!("pod/{pod} condition met"));
+    let start = at + 0.5;
+    t.every(start, 0.3, 40, |i| {
+        format!(
+            "{} INFO job done {{\"queue\": \"mail\", \"id\": {}}}",
+            iso(start + 0.3 * i as f64),
+            9000 + i
+        )
+    });
+    t.cpu(0.0, 35.0, |_| 2.0);
+    t.run(35.0)
+        .assert_never_fires("crashlooping pod a deploy step waits for");
+}
+
+#[test]
+fn a_status_display_with_a_container_that_stays_dead() {
+    // A deploy step polling `docker ps -a` every second while its services come up: one
+    // one-off container exited 1 minutes ago and stays so. The same block every second
+    // reports a crash, but nothing in it starts: a display, not a restart loop.
+    let mut t = Timeline::new();
+    t.passes(0.5, 1.0, 25, |_| {
+        vec![
+            "NAMES      STATUS".to_string(),
+            "api        Up 4 minutes".to_string(),
+            "db         Up 5 minutes (healthy)".to_string(),
+            "seed-data  Exited (1) 3 minutes ago".to_string(),
+        ]
+    });
+    t.line(26.0, Stream::Stdout, "all services healthy, deploying");
+    t.cpu(0.0, 30.0, |_| 1.0);
+    t.run(30.0)
+        .assert_never_fires("status display with a dead container");
+}
+
+#[test]
+fn a_slow_test_retried_three_times_after_its_failure() {
+    // `playwright test --retries=3` (or `jest.retryTimes(3)`, `pytest --reruns 3`): an e2e
+    // test that fails the same way four times, about 1.8 s each, then the suite moves on.
+    let mut rng = Rng::new(84);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for _ in 0..4 {
+        t.passes(at, 1.0, 1, |_| {
+            vec![
+                "  ✘  1 [chromium] › checkout.spec.ts:14:5 › pays with a saved card".to_string(),
+                "    Error: Timed out 5000ms waiting for expect(locator).toBeVisible()".to_string(),
+                "    Locator: getByRole('button', { name: 'Pay now' })".to_string(),
+                "    Expected: visible".to_string(),
+                "    Received: <element(s) not found>".to_string(),
+            ]
+        });
+        at += rng.range(1.6, 2.0);
+    }
+    for i in 0..12 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "  ✓  {} [chromium] › {}.spec.ts:{}:5 › {} ({:.1}s)",
+                i + 2,
+                name(i),
+                10 + i,
+                name(i + 40),
+                rng.range(0.8, 2.5)
+            ),
+        );
+        at += rng.range(0.8, 2.5);
+    }
+    t.line(at, Stream::Stdout, "  1 failed, 12 passed (31.4s)");
+    t.cpu(0.0, 40.0, |_| 35.0);
+    t.run(40.0).assert_never_fires("slow test retried three times");
+}
+
+#[test]
+fn a_pod_table_polled_every_second_while_one_pod_crashloops() {
+    // A deploy script printing `kubectl get pods -l app=shop` every second (`sleep 1`): a new
+    // pod sits in CrashLoopBackOff beside running ones for fifteen seconds until its
+    // ConfigMap lands, then runs. The block reports a crash and pods running, but nothing
+    // in it moves and its pace is the timer's: a display, not a restart loop.
+    let mut t = Timeline::new();
+    for n in 0..25 {
+        let at = 0.5 + n as f64 * 1.002;
+        let status = if n < 15 {
+            "0/1     CrashLoopBackOff   3 (40s ago)   2m"
+        } else {
+            "1/1     Running            4 (1s ago)    2m"
+        };
+        t.passes(at, 1.0, 1, |_| {
+            vec![
+                "NAME                    READY   STATUS             RESTARTS      AGE".to_string(),
+                "shop-7d9f8c6b5d-2xkqp   1/1     Running            0             6d".to_string(),
+                "shop-7d9f8c6b5d-8mzrt   1/1     Running            0             6d".to_string(),
+                format!("shop-5c8d7b9f4-7xk2m    {status}"),
+            ]
+        });
+    }
+    t.cpu(0.0, 30.0, |_| 1.0);
+    t.run(30.0)
+        .assert_never_fires("pod table polled while one pod crashloops");
+}

@@ -924,3 +924,419 @@ fn a_migration_rerun_whose_statement_fails_is_still_a_loop() {
     t.cpu(0.0, 40.0, |_| 70.0);
     assert_fires_within(&mut t, 2.0, 3.0, "a failing migration re-run");
 }
+
+/// `[2024-05-01 10:00:00 +0000]`, gunicorn's time, `t` seconds after 10:00.
+fn gunicorn_time(t: f64) -> String {
+    let s = t as u64;
+    format!("[2024-05-01 10:{:02}:{:02} +0000]", s / 60 % 60, s % 60)
+}
+
+#[test]
+fn a_master_booting_worker_after_worker_that_is_killed_at_boot() {
+    // A gunicorn master whose worker the OOM killer stops two seconds into its boot: the
+    // same four lines every ~2.3 s, a fresh worker pid on three of them (rising by one to
+    // three, as pids do), timestamps; no CPU, no counter but the pid.
+    let mut rng = Rng::new(71);
+    let mut t = Timeline::new();
+    let (mut at, mut pid, mut fourth) = (0.5, 7u64, 0.0);
+    for n in 0..25 {
+        t.line(
+            at,
+            Stream::Stderr,
+            format!(
+                "{} [{pid}] [INFO] Booting worker with pid: {pid}",
+                gunicorn_time(at)
+            ),
+        );
+        t.line(
+            at + 0.4,
+            Stream::Stderr,
+            "INFO:ranker.model:loading ranker-v7 weights (1.9 GiB)",
+        );
+        t.line(
+            at + 1.2,
+            Stream::Stderr,
+            "INFO:ranker.model:building the ANN index",
+        );
+        let killed = at + rng.range(2.1, 2.3);
+        t.line(
+            killed,
+            Stream::Stderr,
+            format!(
+                "{} [1] [ERROR] Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?",
+                gunicorn_time(killed)
+            ),
+        );
+        if n == 3 {
+            fourth = killed;
+        }
+        pid += 1 + rng.below(3);
+        at = killed + 0.1;
+    }
+    t.cpu(0.0, 70.0, |_| 1.0);
+    // By the end of its fourth pass, plus the short hold and the evaluations around it.
+    let summary = assert_fires_within(&mut t, 0.5, fourth - 0.5 + 0.75, "worker killed at boot");
+    assert!(summary.contains("a restart loop"), "{summary}");
+}
+
+#[test]
+fn a_task_restarted_after_a_fixed_delay_that_reports_only_its_exit_code() {
+    // A Nomad client's task events: the task exits 1, the client restarts it after a
+    // jittered two seconds, a new container id each time. No failure word anywhere
+    // (`failed=false`), only the exit code says it crashed.
+    let mut rng = Rng::new(72);
+    let mut t = Timeline::new();
+    let alloc = rng.uuid();
+    let (mut at, mut fourth) = (0.5, 0.0);
+    for n in 0..20 {
+        let event = |kind: &str, msg: &str| {
+            format!("{} [INFO]  client.alloc_runner.task_runner: Task event: alloc_id={alloc} task=api type={kind} msg=\"{msg}\" failed=false", iso(at))
+        };
+        let delay = rng.range(2.0, 2.4);
+        t.line(at, Stream::Stdout, event("Terminated", "Exit Code: 1"));
+        t.line(
+            at + 0.001,
+            Stream::Stdout,
+            event("Restarting", &format!("Task restarting in {delay:.9}s")),
+        );
+        let container = rng.hex(32);
+        t.line(at + delay, Stream::Stdout, format!("{} [INFO]  client.driver_mgr.docker: started container: driver=docker container_id={container}", iso(at + delay)));
+        t.line(
+            at + delay + 0.001,
+            Stream::Stdout,
+            event("Started", "Task started by client"),
+        );
+        if n == 3 {
+            fourth = at + delay;
+        }
+        at += delay + rng.range(0.2, 0.4);
+    }
+    t.cpu(0.0, 70.0, |_| 0.5);
+    // By the end of its fourth pass, plus the short hold and the evaluations around it.
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "task restarted after a fixed delay",
+    );
+    assert!(summary.contains("a restart loop"), "{summary}");
+}
+
+#[test]
+fn a_slow_two_line_model_call_at_a_steady_pace_and_the_same_error() {
+    // An agent graph printing each step: the call (fresh id, the model's token counts) and
+    // the same failing tool message, a pass every 1.7-2.3 s: a model can answer at a pace
+    // nearly as steady as a poller's (its spread measures 4-8 % over a few passes), but a
+    // poller's request reports no tokens.
+    let mut rng = Rng::new(73);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (1.0, 0.0);
+    for n in 0..30 {
+        let id = rng.hex(24);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "{{'agent': {{'tool_calls': [{{'id': 'call_{id}', 'name': 'sql_db_query', 'args': {{'query': 'SELECT COUNT(*) FROM shipments'}}}}], 'token_usage': {{'prompt_tokens': {}, 'completion_tokens': {}}}}}}}",
+                800 + rng.below(600),
+                38 + rng.below(4)
+            ),
+        );
+        t.line(
+            at + 0.1,
+            Stream::Stdout,
+            format!(
+                "{{'tools': {{'content': 'Error: no such table: shipments', 'tool_call_id': 'call_{id}'}}}}"
+            ),
+        );
+        if n == 4 {
+            fifth = at + 0.1;
+        }
+        at += rng.range(1.7, 2.3);
+    }
+    t.cpu(0.0, 80.0, |_| 2.0);
+    let summary = assert_fires_within(&mut t, 1.0, fifth - 1.0 + 0.5, "steady two-line model call");
+    assert!(summary.contains("2-line call and failed result"), "{summary}");
+}
+
+#[test]
+fn a_reworded_call_whose_prose_sometimes_mentions_a_number() {
+    // An agent SDK's stream events: the assistant's text composed from parts, one of which
+    // mentions a "30-day window"; the same search call with fresh ids; "No results found.".
+    let say = [
+        "Let me search the knowledge base for the refund policy.",
+        "I'll look that up in the knowledge base again.",
+        "Searching the help center articles once more.",
+    ];
+    let more = [
+        "It may be filed under returns.",
+        "The customer is asking about a 30-day window.",
+        "The index may have caught up.",
+    ];
+    let mut rng = Rng::new(74);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (0.5, 0.0);
+    for n in 0..30 {
+        let (a, b) = (say[rng.below(3) as usize], more[rng.below(3) as usize]);
+        let call = format!("call_{}", rng.hex(24));
+        t.line(at, Stream::Stdout, format!(r#"{{"name": "message_output_created", "item": {{"id": "msg_{}", "content": [{{"type": "output_text", "text": "{a} {b}"}}]}}}}"#, rng.hex(32)));
+        t.line(at + 0.01, Stream::Stdout, format!(r#"{{"name": "tool_called", "item": {{"id": "fc_{}", "call_id": "{call}", "name": "search_kb", "arguments": "{{\"query\": \"refund policy\"}}"}}}}"#, rng.hex(32)));
+        t.line(
+            at + 0.3,
+            Stream::Stdout,
+            format!(
+                r#"{{"name": "tool_output", "item": {{"output": "No results found.", "call_id": "{call}"}}}}"#
+            ),
+        );
+        if n == 4 {
+            fifth = at + 0.3;
+        }
+        at += rng.range(1.2, 2.6);
+    }
+    t.cpu(0.0, 80.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fifth - 0.5 + 0.5,
+        "reworded call mentioning a number",
+    );
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}
+
+#[test]
+fn a_log_follower_rerun_on_a_crashlooping_pod() {
+    // `until kubectl logs -f deploy/worker; do sleep 1; done` on a pod in CrashLoopBackOff:
+    // the container's start and panic, then kubectl's error, which says "waiting" about the
+    // container, not about the job: the kubelet restarting it is the loop. Nothing in its
+    // passes moves but the time, so it is the failing block's re-run path that stops it,
+    // as its fifth pass begins.
+    let mut rng = Rng::new(75);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (0.5, 0.0);
+    for n in 0..20 {
+        if n == 4 {
+            fifth = at;
+        }
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} INFO starting worker v2.3.1", iso(at)),
+        );
+        t.line(
+            at + 0.05,
+            Stream::Stdout,
+            format!("{} ERROR config: QUEUE_URL is not set", iso(at + 0.05)),
+        );
+        t.line(at + 0.06, Stream::Stdout, "panic: config: QUEUE_URL is not set");
+        let error = at + rng.range(0.9, 1.3);
+        t.line(
+            error,
+            Stream::Stderr,
+            r#"Error from server (BadRequest): container "worker" in pod "worker-5c8d7b9f4-7xk2m" is waiting to start: CrashLoopBackOff"#,
+        );
+        at = error + rng.range(1.0, 1.4);
+    }
+    t.cpu(0.0, 60.0, |_| 2.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fifth - 0.5 + 0.75,
+        "log follower on a crashlooping pod",
+    );
+    assert!(summary.contains("a re-run loop"), "{summary}");
+}
+
+#[test]
+fn a_journal_of_a_unit_restarted_every_two_seconds_as_json() {
+    // `journalctl -fu api -o json`: the start, the fatal line, the exit and systemd's
+    // scheduled restart with its counter, each entry with a fresh cursor, pid and times.
+    let mut rng = Rng::new(76);
+    let mut t = Timeline::new();
+    let (mut at, mut fourth, mut pid) = (0.5, 0.0, 9000u64);
+    for n in 0..20 {
+        let entry = |at: f64, pid: u64, message: &str, rng: &mut Rng| {
+            format!(
+                r#"{{"__CURSOR":"s={};i={}","__REALTIME_TIMESTAMP":"{}","_PID":"{pid}","SYSLOG_IDENTIFIER":"systemd","MESSAGE":"{message}"}}"#,
+                rng.hex(32),
+                rng.hex(6),
+                1_714_557_600_000_000u64 + (at * 1e6) as u64
+            )
+        };
+        t.line(
+            at,
+            Stream::Stdout,
+            entry(at, 1, "Started api.service - Acme API.", &mut rng),
+        );
+        t.line(
+            at + 0.2,
+            Stream::Stdout,
+            entry(at + 0.2, pid, "fatal: missing DATABASE_URL", &mut rng),
+        );
+        t.line(
+            at + 0.21,
+            Stream::Stdout,
+            entry(
+                at + 0.21,
+                1,
+                "api.service: Main process exited, code=exited, status=1/FAILURE",
+                &mut rng,
+            ),
+        );
+        t.line(
+            at + 0.22,
+            Stream::Stdout,
+            entry(
+                at + 0.22,
+                1,
+                "api.service: Failed with result 'exit-code'.",
+                &mut rng,
+            ),
+        );
+        let restart = at + 2.2 + rng.range(0.0, 0.1);
+        t.line(
+            restart,
+            Stream::Stdout,
+            entry(
+                restart,
+                1,
+                &format!(
+                    "api.service: Scheduled restart job, restart counter is at {}.",
+                    n + 1
+                ),
+                &mut rng,
+            ),
+        );
+        if n == 3 {
+            fourth = restart;
+        }
+        at = restart + 0.01;
+        pid += 2 + rng.below(5);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "journal of a unit restarted as JSON",
+    );
+    assert!(summary.contains("5-line cycle"), "{summary}");
+}
+
+#[test]
+fn a_reworded_text_block_with_escaped_newlines_and_quotes() {
+    // Content blocks of an agent on a messages API logged as JSON lines: the model's text,
+    // JSON-escaped (`\n\n` between its sentences, the query in `\"quotes\"`) and reworded
+    // every turn; the same tool_use with a fresh id; the same "No results found.".
+    let say = [
+        r#"I'll search for \"refund policy EU\" in the help center."#,
+        r#"Let me run that search again."#,
+        r#"Searching once more for \"refund policy EU\"."#,
+        r#"I still have nothing, so I will try the same search again."#,
+        r#"One more search should settle it."#,
+    ];
+    let more = [
+        r#"That should tell us the window."#,
+        r#"The article may have been indexed by now."#,
+        r#"I want to be sure before answering."#,
+        r#"The customer asked twice."#,
+        r#"Perhaps the wording of the query matters."#,
+    ];
+    let mut rng = Rng::new(77);
+    let mut t = Timeline::new();
+    let (mut at, mut fifth) = (0.5, 0.0);
+    for n in 0..30 {
+        let id = format!("toolu_{}", rng.hex(24));
+        let text = format!(
+            r#"{}\n\n{}"#,
+            say[rng.below(5) as usize],
+            more[rng.below(5) as usize]
+        );
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(r#"{{"type": "text", "text": "{text}"}}"#),
+        );
+        t.line(
+            at + 0.01,
+            Stream::Stdout,
+            format!(r#"{{"type": "tool_use", "id": "{id}", "name": "web_search", "input": {{"query": "refund policy EU"}}}}"#),
+        );
+        t.line(
+            at + 0.4,
+            Stream::Stdout,
+            format!(r#"{{"type": "tool_result", "tool_use_id": "{id}", "content": "No results found."}}"#),
+        );
+        if n == 4 {
+            fifth = at + 0.4;
+        }
+        at += rng.range(1.2, 2.8);
+    }
+    t.cpu(0.0, 80.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, 0.5, fifth - 0.5 + 0.5, "reworded text block with escapes");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}
+
+#[test]
+fn a_journal_of_a_unit_restarted_every_two_and_a_half_seconds() {
+    // `journalctl -fu api` of a unit with Restart=always, RestartSec=2 whose server dies at
+    // once: the start, the app's error under a fresh pid, the exit, the failure and the
+    // scheduled restart with its counter, a pass every ~2.5 s.
+    let mut rng = Rng::new(78);
+    let mut t = Timeline::new();
+    let (mut at, mut fourth, mut pid) = (0.5, 0.0, 4100u64);
+    for n in 0..20 {
+        let stamp = |t: f64| format!("May 01 10:{:02}:{:02} web1", (t as u64) / 60, (t as u64) % 60);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("{} systemd[1]: Started api.service - Acme API server.", stamp(at)),
+        );
+        t.line(
+            at + 0.3,
+            Stream::Stdout,
+            format!(
+                "{} node[{pid}]: Error: listen EADDRINUSE: address already in use :::3000",
+                stamp(at + 0.3)
+            ),
+        );
+        t.line(
+            at + 0.35,
+            Stream::Stdout,
+            format!(
+                "{} systemd[1]: api.service: Main process exited, code=exited, status=1/FAILURE",
+                stamp(at + 0.35)
+            ),
+        );
+        t.line(
+            at + 0.36,
+            Stream::Stdout,
+            format!(
+                "{} systemd[1]: api.service: Failed with result 'exit-code'.",
+                stamp(at + 0.36)
+            ),
+        );
+        let restart = at + 2.36 + rng.range(0.0, 0.1);
+        t.line(
+            restart,
+            Stream::Stdout,
+            format!(
+                "{} systemd[1]: api.service: Scheduled restart job, restart counter is at {}.",
+                stamp(restart),
+                n + 1
+            ),
+        );
+        if n == 3 {
+            fourth = restart;
+        }
+        at = restart + 0.01;
+        pid += 3 + rng.below(20);
+    }
+    t.cpu(0.0, 70.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        0.5,
+        fourth - 0.5 + 0.75,
+        "journal of a unit restarted every 2.5 s",
+    );
+    assert!(summary.contains("a restart loop"), "{summary}");
+}

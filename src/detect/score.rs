@@ -48,17 +48,23 @@
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
 //! a timer's (a watcher rebuilding: at least 30 % of a core over them; a display redrawn by
-//! `sleep 1` keeps its pace to about 1 %), or it is the same block with failure words five
-//! times over without words of waiting (a wrapper re-running a tool that fails, at whatever
-//! pace — a wait loop that says it waits is left alone), or it is a two-line call and its
-//! failed or empty result four times over at a pace that wanders like a model's (a poller
-//! keeps the pace of its sleep or its poll timeout; a heartbeat reports success), or its
-//! passes differ only in their prose and end in a failed or empty result (a paraphrase
-//! loop), or its reworded lines come from a small set at such a pace (an agent asking for
-//! the same thing again). Failure words never take a loop off these paths; an age in the
-//! block that rises with the clock (a display of a wait) always does. It then scores `slow_loop`
-//! (0.2) in place of the line rate it lacks, and needs only a short hold, having already
-//! spent its passes on certainty. A slow reworded block with failure words at a timer's
+//! `sleep 1` keeps its pace to about 1 %; a failing block must have begun its fifth pass),
+//! or it is the same block with failure words four times over, a fifth begun, without
+//! words of waiting (a wrapper re-running a tool that fails, at whatever pace — a wait loop
+//! that says it waits is left alone), or the same block reporting a crash and a start four
+//! times over, each pass a new process, at a pace that does not back off (a restart loop: a
+//! supervisor starting a service that dies again; its plain counts — the fresh pid, the
+//! restart counter — were read as the restarts' own, and a crash line is never a wait), or
+//! it is a two-line call and its failed or empty result four times over at a pace that
+//! wanders like a model's (a poller keeps the pace of its sleep or its poll timeout; a
+//! heartbeat reports success; a call that reports the model's tokens need only not keep a
+//! timer's pace), or its passes differ only in their prose and end in a failed or empty
+//! result (a paraphrase loop), or its reworded lines come from a small set at such a pace
+//! (an agent asking for the same thing again). Failure words never take a loop off these
+//! paths; an age in the block that rises with the clock (a display of a wait) always does,
+//! and so does a pace that backs off (1, 2, 4 s) from the re-run and restart paths. It then
+//! scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a short
+//! hold, having already spent its passes on certainty. A slow reworded block with failure words at a timer's
 //! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
 //! `ImagePullBackOff`).
 
@@ -123,6 +129,17 @@ pub struct CycleSignals {
     /// Every line of the cycle replies to input from outside the job's loop (a server's
     /// access log, a database client's result per statement).
     pub replies: Option<Replies>,
+    /// Lines of the cycle report a crash (a process that ended abnormally) and a start: a
+    /// restart; its plain counts were read as the restarts' own, not as progress.
+    pub crash: bool,
+    /// A line of the cycle reports what a model call used (tokens, a cost): the passes are
+    /// a model's answers.
+    pub model_call: bool,
+    /// The latest pass intervals grew one after another (1, 2, 4 s): a back-off.
+    pub backing_off: bool,
+    /// The most times one of the cycle's templates changed its values (identifiers and
+    /// plain counts included) since the run began: once a pass for a fresh pid.
+    pub changes: u64,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
 }
@@ -352,6 +369,9 @@ const NOT_A_TIMER: f64 = 0.03;
 /// slow loop: its passes are too far apart for the window to hold enough of them.
 const SLOW_LOOP_MIN_PASSES_PER_S: f64 = 0.3;
 
+/// The slowest restart loop judged (a pass every 5 s): four passes take 20 s.
+const RESTART_LOOP_MIN_PASSES_PER_S: f64 = 0.2;
+
 /// Confidence a slow loop of work adds, making up for the line rate it does not have.
 const SLOW_LOOP_WEIGHT: f64 = 0.2;
 
@@ -368,9 +388,19 @@ const TWO_LINE_PASSES: u64 = 4;
 const TWO_LINE_WORK_PACED: f64 = 0.10;
 
 /// Passes a block that fails the same way must have repeated exactly before it counts as a
-/// re-run loop at whatever pace: five, so a loop of about a pass a second is stopped within
-/// five of its passes.
-const FAILING_BLOCK_PASSES: u64 = 5;
+/// re-run loop at whatever pace — and the first line of the next pass must repeat too. Four
+/// complete passes, so that with the short hold and the stop a loop of a pass every 1.5-3 s
+/// is stopped within five of its passes (at five complete ones the decision landed just
+/// after the fifth); the next pass begun, because a test retried three times after its
+/// failure (`jest.retryTimes(3)`, `--reruns 3`, `--retries=3`) prints the same failing
+/// block four times and then moves on.
+const FAILING_BLOCK_PASSES: u64 = 4;
+
+/// Passes a block that reports a crash must have repeated exactly before it counts as a
+/// restart loop: four, so a supervisor restarting every 2-3 s is stopped within five of its
+/// passes; a service that fails twice or three times while what it needs comes up, then
+/// serves, is left alone.
+const RESTART_LOOP_PASSES: u64 = 4;
 
 /// What a slow block (at most about a pass a second, which the heartbeat cap would hold
 /// down) shows beyond its repetition.
@@ -385,6 +415,16 @@ struct SlowBlock {
     wait: bool,
     /// The block reports an empty result.
     empty: bool,
+    /// The block reports a crash: a process that ended abnormally.
+    crash: bool,
+    /// Lines of the run that repeated the line a pass before (an exact cycle's run).
+    matched: u64,
+    /// The most times one line of the block changed its identifiers or counts over the run.
+    changes: u64,
+    /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
+    backing_off: bool,
+    /// The block reports what a model call used: its passes are a model's answers.
+    model_call: bool,
     passes: u64,
     passes_per_s: f64,
     progress: Progress,
@@ -404,7 +444,8 @@ struct SlowBlock {
 /// A slow block is a status display or heartbeat (left alone) unless it is a loop of work.
 /// Always: it has repeated with no number in it moving (no progress, and no other value
 /// changing: the same result every pass; for a two-line pass, the result), no age in it
-/// rising with the clock (a display of a wait), at 0.3 passes a second or more. Then one of:
+/// rising with the clock (a display of a wait), at 0.3 passes a second or more (0.2 for a
+/// restart loop). Then one of:
 ///
 /// * a block whose passes differ only in their prose (every variant a paraphrase), with a
 ///   failed or empty result, no words of waiting, at a pace that is not a timer's (at least
@@ -412,16 +453,26 @@ struct SlowBlock {
 ///   every pass comes from a model, whose pace need not wander by much;
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
-///   pace, whose passes cost CPU (a rebuild or re-run loop);
-/// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times with
-///   failure words and without words of waiting, at any pace: a wrapper re-running a tool
+///   pace, whose passes cost CPU (a rebuild or re-run loop; with failure words, once the
+///   fifth pass has begun);
+/// * a block of two lines or more that reports a crash (a process that ended abnormally)
+///   and a start, with a pid, an id or a count in it new on every pass (each pass a new
+///   process), repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
+///   at 0.2 passes a second or more and a pace that does not back off (its last three pass
+///   intervals did not each grow by a quarter, as 1, 2, 4 s do): a supervisor restarting a
+///   service that dies again, whatever its restart delay; its plain counts (fresh pids,
+///   restart counters) are the restarts' own and were not read as progress;
+/// * a block of three lines or more repeated exactly `FAILING_BLOCK_PASSES` times, and the
+///   first line of the next pass begun, with failure words and without words of waiting, at
+///   any pace that does not back off: a wrapper re-running a tool
 ///   that fails the same way (a timer's pace is no protection here — `sleep 1` between
 ///   re-runs is a wrapper's pace too — but a job that says it waits, `waiting for ssh`,
 ///   `retrying in 1s`, is a deliberate wait and is left alone);
 /// * a two-line pass — a call and its result — repeated exactly `TWO_LINE_PASSES` times,
 ///   the result failed or empty, no words of waiting, at a pace that wanders like a model's
-///   or a remote service's answers (at least `TWO_LINE_WORK_PACED`): a poller's pace is its
-///   sleep or poll timeout, a heartbeat's result is a success;
+///   or a remote service's answers (at least `TWO_LINE_WORK_PACED`; when the call reports
+///   the tokens a model used, at least `NOT_A_TIMER`): a poller's pace is its sleep or poll
+///   timeout, its request reports no tokens, a heartbeat's result is a success;
 /// * a block of three lines or more whose reworded lines come from a small set, at a pace
 ///   that wanders like work (an agent asking the same thing again).
 ///
@@ -443,10 +494,36 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     } else {
         b.texture
     };
-    if b.passes < needed || moving || texture || b.clock || b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S {
+    // A restart loop's pace is its supervisor's delay plus the service's start-up (a pass
+    // every 2-4 s); its plain counts are already read as its own, so the window need not
+    // hold many passes to judge its progress.
+    let slowest = if b.crash {
+        RESTART_LOOP_MIN_PASSES_PER_S
+    } else {
+        SLOW_LOOP_MIN_PASSES_PER_S
+    };
+    if b.passes < needed || moving || texture || b.clock || b.passes_per_s < slowest {
         return None;
     }
     let cadence = b.cadence?;
+    // A supervisor starting a service that dies again: its pid and restart counter were
+    // already read as its own, so nothing in the block moves but them and the times, and
+    // each pass is a new process (a fresh pid, container id or restart count). A status
+    // display polled every second that shows a crashlooping pod beside running ones repeats
+    // unchanged (its pace is no guide: the poll's own call makes it wander). A restart loop
+    // whose passes show nothing new but the time is left to the re-run path when it fails.
+    let restarted = b.changes + 1 >= b.passes;
+    if b.exact && b.crash && restarted && !b.wait && !b.backing_off && b.passes >= RESTART_LOOP_PASSES {
+        return Some(format!(
+            "a restart loop: the same {}-line block reporting a crash {} times at {:.1}/s, \
+             only process ids, restart counters and times moving, not backing off (pace \
+             varying {:.0} %)",
+            b.period,
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
     // Prose composed anew on every pass is a model's doing: its pace need only not be a
     // timer's. A program's display prints fixed strings, so it rarely gets here at all.
     if b.paraphrased && !b.wait && (b.error || b.empty) && cadence >= NOT_A_TIMER {
@@ -467,20 +544,37 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             (false, true) => "empty",
             (false, false) => return None,
         };
-        if !b.exact || b.wait || cadence < TWO_LINE_WORK_PACED {
+        // A call that reports what the model used is a model's answer whatever its pace
+        // measures: a poller's request reports no tokens. Its pace need only not be a
+        // timer's.
+        let least = if b.model_call {
+            NOT_A_TIMER
+        } else {
+            TWO_LINE_WORK_PACED
+        };
+        if !b.exact || b.wait || cadence < least {
             return None;
         }
+        let pace = if b.model_call && cadence < TWO_LINE_WORK_PACED {
+            "not a timer's: the call reports the model's tokens"
+        } else {
+            "like work"
+        };
         return Some(format!(
             "a slow loop of work: the same 2-line call and {result} result {} times at {:.1}/s, \
-             pace varying {:.0} % like work, no words of waiting",
+             pace varying {:.0} % {pace}, no words of waiting",
             b.passes,
             b.passes_per_s,
             100.0 * cadence
         ));
     }
+    // A failing block printed four times and no more is a test retried three times: a
+    // loop that fails goes on into its next pass. (A loose block's passes are counted
+    // whole, after the pass that began its run.)
+    let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
     if let Some(cpu) = b
         .loop_cpu
-        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER)
+        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error))
     {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
@@ -490,7 +584,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    if b.exact && b.error && !b.wait && b.passes >= FAILING_BLOCK_PASSES {
+    if b.exact && b.error && !b.wait && !b.backing_off && next_begun {
         return Some(format!(
             "a re-run loop: the same {}-line block with failure words {} times at {:.1}/s, \
              nothing moving, no words of waiting (pace varying {:.0} %)",
@@ -571,6 +665,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 error: c.error,
                 wait: c.wait,
                 empty: c.empty,
+                crash: c.crash,
+                backing_off: c.backing_off,
+                model_call: c.model_call,
+                matched: c.run,
+                changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
                 progress: c.progress,
@@ -750,6 +849,11 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 error: l.error,
                 wait: l.wait,
                 empty: l.empty,
+                crash: false,
+                matched: 0,
+                changes: 0,
+                backing_off: false,
+                model_call: false,
                 // The run starts once a pass has been compared with the one before it, so
                 // the block has been printed twice more than the run's passes.
                 passes: l.passes + 2,
@@ -879,6 +983,10 @@ mod tests {
             wait: false,
             empty: false,
             replies: None,
+            crash: false,
+            model_call: false,
+            backing_off: false,
+            changes: 0,
         }
     }
 

@@ -39,6 +39,9 @@ pub struct Slots {
     /// The first duration of the line, in seconds (`AGE 12s`, `Up 12 seconds`, `[10s
     /// elapsed]`): kept apart from the numbers, since a duration is no count of work.
     pub elapsed: Option<f64>,
+    /// The line reports what a model call used (`prompt_tokens`, `inputTokens`, a cost): it
+    /// is a model's answer, paced by the model, not by a timer.
+    pub model_usage: bool,
     kinds: [SlotKind; MAX_SLOTS],
     values: [f64; MAX_SLOTS],
 }
@@ -48,6 +51,7 @@ impl Default for Slots {
         Slots {
             len: 0,
             elapsed: None,
+            model_usage: false,
             kinds: [SlotKind::Count; MAX_SLOTS],
             values: [0.0; MAX_SLOTS],
         }
@@ -58,6 +62,7 @@ impl Slots {
     pub fn clear(&mut self) {
         self.len = 0;
         self.elapsed = None;
+        self.model_usage = false;
     }
 
     pub fn push(&mut self, kind: SlotKind, value: f64) {

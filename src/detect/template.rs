@@ -6,8 +6,9 @@
 //! id, number), so the most specific shape wins: `2024-01-02` is a date before it is three
 //! numbers, `10.0.0.1` an address before it is a version. Whatever matches becomes a
 //! placeholder (`<ts>`, `<n>`, ...). After a word that names an identifier (`id`, `request`,
-//! `pid`, `traceId`) the value is `<id>` whatever it looks like, because short request ids
-//! (`8f3a`) have no shape of their own. Words are kept as written, digits glued to letters
+//! `pid`, `traceId`, journald's `__CURSOR` and `__SEQNUM`) the value is `<id>` whatever it
+//! looks like, a whole quoted value without spaces included (a journal cursor,
+//! `"s=739a...;i=4ece7;..."`), because short request ids (`8f3a`) have no shape of their own. Words are kept as written, digits glued to letters
 //! included (`Handler0007`, `sha256`: differently named things are different work), while a
 //! number after a separator (`/users/123`, `worker-3`) is a number. Runs of whitespace
 //! collapse to one space and runs of the same symbol to one (`=====>` → `=>`), so a growing
@@ -160,6 +161,7 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
         }
         if is_alnum(b) {
             i = word(text, i, &mut w);
+            slots.model_usage |= w.usage_context;
         } else {
             let n = char_len(b).min(text.len() - i);
             w.symbol(&text[i..i + n]);
@@ -219,9 +221,35 @@ fn is_time_key(word: &[u8]) -> bool {
     word.eq_ignore_ascii_case(b"ts") || n >= 9 && word[n - 9..].eq_ignore_ascii_case(b"timestamp")
 }
 
+/// journald's address fields (`__CURSOR`, `__SEQNUM`, `__SEQNUM_ID` in `journalctl -o
+/// json`): the name after the two underscores that mark them. A cursor is an opaque position
+/// and a sequence number counts entries of the journal, never work of the job.
+const JOURNAL_ADDRESS_KEYS: [&str; 3] = ["cursor", "seqnum", "seqnum_id"];
+
+/// True for a journald address field: one of `JOURNAL_ADDRESS_KEYS` right after `__`.
+fn is_journal_address(s: &[u8], i: usize, word: &[u8]) -> bool {
+    i >= 2
+        && &s[i - 2..i] == b"__"
+        && JOURNAL_ADDRESS_KEYS
+            .iter()
+            .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
+}
+
 /// After an id key: a run of letters, digits, `-`, `_` and `.` that contains a digit
-/// (`a1b2`, `req-77`, `4242`) is the identifier's value.
+/// (`a1b2`, `req-77`, `4242`) is the identifier's value; so is a whole quoted string without
+/// spaces that contains a digit (journald's cursor `"s=739a...;i=4ece7;b=..."`).
 fn id_value(s: &[u8], i: usize) -> Option<usize> {
+    if i > 0 && s[i - 1] == b'"' {
+        let n = s[i..]
+            .iter()
+            .take(256)
+            .take_while(|&&b| b != b'"' && !b.is_ascii_whitespace())
+            .count();
+        let value = &s[i..i + n];
+        if s.get(i + n) == Some(&b'"') && value.iter().any(u8::is_ascii_digit) {
+            return Some(i + n);
+        }
+    }
     let n = s[i..]
         .iter()
         .take(128)
@@ -362,7 +390,7 @@ fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
     // `total_cost_usd`: the currency between the name and its value.
     let currency = w.usage_context && word.eq_ignore_ascii_case(b"usd");
     w.word_bytes(word);
-    w.id_context = is_id_key(word);
+    w.id_context = is_id_key(word) || is_journal_address(s, i, word);
     w.usage_context = usage || currency;
     w.usage_part = USAGE_PARTS
         .iter()
@@ -461,6 +489,15 @@ mod tests {
 
     fn shape(line: &str) -> Option<Shape> {
         normalise(line.as_bytes(), &mut Vec::new(), &mut Slots::default())
+    }
+
+    #[test]
+    fn journal_cursors_and_sequence_numbers_are_identifiers() {
+        let a = r#"{"__CURSOR":"s=739ad4;i=4ece7;b=9f0c;m=1a2b;t=5f3c;x=77aa","__SEQNUM":"318712","MESSAGE":"Started api.service"}"#;
+        let b = r#"{"__CURSOR":"s=739ad4;i=4ece8;b=9f0c;m=1a3c;t=5f4d;x=1290","__SEQNUM":"318713","MESSAGE":"Started api.service"}"#;
+        assert_eq!(template(a), template(b));
+        assert_eq!(numbers(a), Vec::<Option<f64>>::new(), "{}", template(a));
+        assert_eq!(kinds(a), vec![SlotKind::Key, SlotKind::Key]);
     }
 
     #[test]

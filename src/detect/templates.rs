@@ -52,6 +52,8 @@ pub struct TemplateInfo {
     pub example: Box<str>,
     /// The template without its symbols (equal for the frames of a spinner).
     pub skeleton: u64,
+    /// A line of this template reported what a model call used (`prompt_tokens`, a cost).
+    pub model_call: bool,
     pub last_seen: Duration,
     weight: f64,
     progress: Option<Box<ProgressRing>>,
@@ -101,6 +103,28 @@ impl TemplateInfo {
     /// True when a value other than identifiers and iteration numbers changes.
     pub fn has_texture(&self) -> bool {
         self.progress.as_ref().is_some_and(|ring| ring.has_texture())
+    }
+
+    /// What this template's numbers say in a block that reports a crash: its plain counts
+    /// are the restarts' own (a fresh pid, `restart counter is at 7`), so only percentages,
+    /// done parts and numbered names count, and a countdown (`3 restarts left`).
+    pub fn restart_progress(&self, now: Duration, freshness: Duration) -> Progress {
+        match &self.progress {
+            Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
+            Some(ring) => ring.restart_progress(now, freshness),
+            None => Progress::None,
+        }
+    }
+
+    /// How many times this template's values (identifiers included) changed at or after
+    /// `since`: a fresh pid or container id on every pass of a restart loop.
+    pub fn changes_since(&self, since: Duration) -> usize {
+        self.progress.as_ref().map_or(0, |ring| ring.changes_since(since))
+    }
+
+    /// `has_texture` in a block that reports a crash: plain counts left out.
+    pub fn restart_texture(&self) -> bool {
+        self.progress.as_ref().is_some_and(|ring| ring.restart_texture())
     }
 }
 
@@ -174,6 +198,7 @@ impl TemplateTable {
                 wording,
                 example,
                 skeleton: shape.skeleton,
+                model_call: false,
                 last_seen: at,
                 weight: 0.0,
                 progress: None,
@@ -182,6 +207,7 @@ impl TemplateTable {
         });
         info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
         info.last_seen = info.last_seen.max(at);
+        info.model_call |= slots.model_usage;
         if let Some(elapsed) = slots.elapsed {
             info.clock.record(elapsed, at);
         }
@@ -214,9 +240,12 @@ impl TemplateTable {
         self.entries.get(&hash)
     }
 
-    /// Templates last seen after `since`.
-    pub fn seen_since(&self, since: Duration) -> impl Iterator<Item = &TemplateInfo> {
-        self.entries.values().filter(move |t| t.last_seen > since)
+    /// Templates last seen after `since`, with their hashes.
+    pub fn seen_since(&self, since: Duration) -> impl Iterator<Item = (u64, &TemplateInfo)> {
+        self.entries
+            .iter()
+            .filter(move |(_, t)| t.last_seen > since)
+            .map(|(&h, t)| (h, t))
     }
 
     #[cfg(test)]

@@ -23,6 +23,14 @@
 //! health check or a load test make a server print the same line many times a second while
 //! the server itself does nothing wrong — and a database client's result tag (`INSERT 0 1`)
 //! reports one statement of the script it runs, thirty thousand of them for a data load.
+//!
+//! And a crash: a process that ended abnormally — an exit code or status other than zero
+//! (`exited with code 1`, `Exit Code: 1`, `status=1/FAILURE`), a fatal signal (`was sent
+//! SIGKILL`), `out of memory`, `core dumped`, `crashed`, `CrashLoopBackOff` — and a start
+//! (`Started`, `restarting`, `Booting worker`, `spawned`, `Running`). A block that reports
+//! both is a restart loop's (a display of a container that stays dead shows no start), and a
+//! line that reports a crash is never a wait, whatever else it says: `container "api" is
+//! waiting to start: CrashLoopBackOff` is the crash loop, not a job waiting on purpose.
 
 const ERROR_WORDS: [&str; 30] = [
     "error",
@@ -78,6 +86,48 @@ const WAIT_PHRASES: [(&str, &str); 5] = [
     ("not", "yet"),
 ];
 
+/// Words that report a process ending abnormally (a crash, a fatal signal, the kernel's
+/// OOM killer: `OOMKilled` splits into `OOM` and `Killed`).
+const CRASH_WORDS: [&str; 12] = [
+    "crash", "crashed", "crashes", "crashing", "segfault", "oom", "sigkill", "sigsegv", "sigabrt", "sigbus",
+    "sigill", "sigfpe",
+];
+
+/// Two-word phrases of a crash: the first word counts only when followed by the second.
+const CRASH_PHRASES: [(&str, &str); 2] = [("core", "dumped"), ("segmentation", "fault")];
+
+/// The three words of the OOM killer's phrase (`Perhaps out of memory?`).
+const OUT_OF_MEMORY: [&str; 3] = ["out", "of", "memory"];
+
+/// Words that report a process starting (again): the other half of a restart loop.
+const START_WORDS: [&str; 18] = [
+    "start",
+    "starts",
+    "started",
+    "starting",
+    "restart",
+    "restarts",
+    "restarted",
+    "restarting",
+    "respawn",
+    "respawned",
+    "respawning",
+    "spawned",
+    "spawning",
+    "boot",
+    "booting",
+    "launched",
+    "launching",
+    "running",
+];
+
+/// Words that announce an exit code or status (`exited with code 1`, `Exit Code: 1`, `exit
+/// status 1`, `code=exited, status=1/FAILURE`, `exitCode=1`).
+const EXIT_WORDS: [&str; 3] = ["exit", "exited", "exits"];
+
+/// Words that may stand between an exit word and its number.
+const EXIT_FILLERS: [&str; 4] = ["with", "code", "status", "value"];
+
 /// After `no`, one of these (within six words) says a search or a read came back empty:
 /// `No matches found`, `no results`, `No good DuckDuckGo Search Result was found`.
 const EMPTY_NOUNS: [&str; 10] = [
@@ -101,6 +151,12 @@ pub struct Wording {
     pub served: bool,
     /// A database client's result for one statement of its script ([`statement_result`]).
     pub statement: bool,
+    /// A process ended abnormally: an exit code or status other than zero, a fatal signal,
+    /// `out of memory`, `core dumped`, `crashed`, `CrashLoopBackOff`.
+    pub crash: bool,
+    /// A process starts, or starts again (`Started`, `restarting`, `Booting worker`,
+    /// `spawned`, `Running`; `CrashLoopBackOff` is the kubelet restarting a container).
+    pub start: bool,
 }
 
 /// What a loop of reply lines answers: repetition that comes from the job's input, not
@@ -387,7 +443,41 @@ pub fn wording(s: &[u8]) -> Wording {
     let mut pending_wait: Option<&str> = None;
     // Words since a `no`, while an empty-result noun may still follow it.
     let mut since_no: Option<u32> = None;
+    let mut pending_crash: Option<&str> = None;
+    // Words of `out of memory` read in a row so far.
+    let mut out_of_memory = 0;
+    // Fillers read since an exit word (`exited with code`), while its number may follow.
+    let mut since_exit: Option<u32> = None;
     words(s, |w| {
+        if let Some(second) = pending_crash.take() {
+            if is(s, w, second) {
+                found.crash = true;
+            }
+        }
+        if let Some(fillers) = since_exit.take() {
+            let word = &s[w.start..w.end];
+            if word.iter().all(u8::is_ascii_digit) {
+                found.crash |= word.iter().any(|&d| d != b'0');
+            } else if fillers < 2 && any_of(s, w, &EXIT_FILLERS) {
+                since_exit = Some(fillers + 1);
+            }
+        }
+        if any_of(s, w, &EXIT_WORDS) {
+            since_exit = Some(0);
+        }
+        out_of_memory = if is(s, w, OUT_OF_MEMORY[out_of_memory]) {
+            out_of_memory + 1
+        } else {
+            usize::from(is(s, w, OUT_OF_MEMORY[0]))
+        };
+        if out_of_memory == OUT_OF_MEMORY.len() {
+            found.crash = true;
+            out_of_memory = 0;
+        }
+        pending_crash = CRASH_PHRASES
+            .iter()
+            .find(|(first, _)| is(s, w, first))
+            .map(|p| p.1);
         if let Some(second) = pending_phrase.take() {
             if is(s, w, second) {
                 found.error = true;
@@ -417,6 +507,15 @@ pub fn wording(s: &[u8]) -> Wording {
         if counts && any_of(s, w, &ERROR_WORDS) {
             found.error = true;
         }
+        if counts && any_of(s, w, &CRASH_WORDS) {
+            found.crash = true;
+        }
+        if any_of(s, w, &START_WORDS) {
+            found.start = true;
+        }
+        if is(s, w, "loop") && previous.is_some_and(|p| is(s, p, "crash")) {
+            found.start = true;
+        }
         if counts {
             pending_phrase = ERROR_PHRASES
                 .iter()
@@ -428,6 +527,8 @@ pub fn wording(s: &[u8]) -> Wording {
         }
         previous = Some(w);
     });
+    // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
+    found.wait &= !found.crash;
     found
 }
 
@@ -591,6 +692,70 @@ mod tests {
         ] {
             assert!(!wording(line.as_bytes()).empty, "{line:?} is not empty");
         }
+    }
+
+    #[test]
+    fn crashes_are_read() {
+        for line in [
+            "App [api:0] exited with code [1] via signal [SIGINT]",
+            r#"Task event: task=api type=Terminated msg="Exit Code: 1" failed=false"#,
+            "api.service: Main process exited, code=exited, status=1/FAILURE",
+            "billing-api exited (status 1, signal -1), restarting",
+            "exited: worker (exit status 1; not expected)",
+            "[1] [ERROR] Worker (pid:41) was sent SIGKILL! Perhaps out of memory?",
+            "ingest-6f7c9d8b54-qk2zt   0/1     CrashLoopBackOff   3 (1s ago)    22s",
+            "Last State: Terminated, Reason: OOMKilled",
+            "Segmentation fault (core dumped)",
+            "container die 3f2a (exitCode=137, image=acme/api:1.4, name=api)",
+        ] {
+            assert!(wording(line.as_bytes()).crash, "{line:?} reports a crash");
+        }
+        for line in [
+            "App [api:0] exited with code [0] via signal [SIGINT]",
+            r#"Task event: task=web type=Terminated msg="Exit Code: 0" failed=false"#,
+            "[41] [INFO] Worker exiting (pid: 41)",
+            "Autorestarting worker after current request.",
+            "exit 0",
+            "Booting worker with pid: 41",
+            "web-5d8f7c6b9-q2x7k   0/1     Pending   0          0s",
+            "the index takes a lot of memory",
+            "crash_reporter initialised, 0 crashes",
+        ] {
+            assert!(!wording(line.as_bytes()).crash, "{line:?} reports no crash");
+        }
+    }
+
+    #[test]
+    fn starts_are_read() {
+        for line in [
+            "Booting worker with pid: 41",
+            "Started api.service - Acme API.",
+            "PM2        | App [api:0] starting in -fork mode-",
+            "2024-05-01_10:00:00.11742 starting billing-api (pid 18231)",
+            "INFO spawned: 'worker' with pid 300",
+            "ingest-6f7c9d8b54-qk2zt   1/1     Running            4 (2s ago)    24s",
+            "ingest-6f7c9d8b54-qk2zt   0/1     CrashLoopBackOff   4 (1s ago)    25s",
+        ] {
+            assert!(wording(line.as_bytes()).start, "{line:?} reports a start");
+        }
+        for line in [
+            "api-7d9f   Exited (1) 3 minutes ago",
+            "Worker (pid:41) was sent SIGKILL! Perhaps out of memory?",
+        ] {
+            assert!(!wording(line.as_bytes()).start, "{line:?} reports no start");
+        }
+    }
+
+    #[test]
+    fn a_crash_is_never_a_wait() {
+        let crash = wording(
+            br#"Error from server (BadRequest): container "worker" in pod "worker-7c" is waiting to start: CrashLoopBackOff"#,
+        );
+        assert!(crash.crash && !crash.wait, "{crash:?}");
+        let creating = wording(
+            br#"Error from server (BadRequest): container "worker" in pod "worker-7c" is waiting to start: ContainerCreating"#,
+        );
+        assert!(creating.wait && !creating.crash, "{creating:?}");
     }
 
     #[test]
