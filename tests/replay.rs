@@ -240,8 +240,20 @@ fn a_compiler_warning_flood_is_left_alone() {
     let out = replay(&sandbox, &[&log.to_string_lossy()]);
     assert_eq!(out.code(), 0, "{}", out.describe());
     assert!(
-        out.stdout_text().contains("source locations moving"),
+        out.stdout_text().contains("one place or item after another"),
         "{}",
         out.describe()
     );
+}
+
+#[test]
+fn a_verbose_unittest_run_is_left_alone() {
+    // 181 lines of `python3 -m test -v test_re` on this machine's CPython 3.11: regression
+    // tests named after bug numbers, sorted as text (`test_bug_117612` before
+    // `test_bug_1661`), one `... ok` line each. Replayed at 10 lines/s the run of them was
+    // stopped as "same line repeated"; each line is another test.
+    let sandbox = Sandbox::new("replay-unittest");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/unittest-verbose-re.log");
+    let out = replay(&sandbox, &["--rate", "10", &log.to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
 }

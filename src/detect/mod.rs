@@ -548,7 +548,7 @@ impl Detector {
     /// `Advancing` when a template seen since `since` and within the last two seconds counts
     /// work: a loop on one stream is not a runaway while the other stream reports progress.
     /// The templates of `own` (a restart loop's, whose counts are its own) are left out.
-    /// `Walking` when what it shows is source locations moving, so the protection says so.
+    /// `Walking` when what it shows is places or items moving on, so the protection says so.
     fn recent_progress(&self, since: Duration, now: Duration, own: &[u64]) -> Progress {
         let recent = now.saturating_sub(RECENT_PROGRESS);
         let strongest = self

@@ -59,8 +59,10 @@ pub enum Progress {
     /// bounded below, so whatever repeats around it ends.
     Countdown,
     /// Source locations that keep moving in no fixed turn (`io.c:359`, `:360`, `:358`,
-    /// `:361`, ...): a compiler or linter reporting on one place after another. A loop
-    /// re-runs the same code, so its places repeat every pass, or every few in a fixed turn.
+    /// `:361`, ...): a compiler or linter reporting on one place after another; or, in
+    /// lines that do not fail, a numbered name new on every line (`test_bug_1661 ... ok`):
+    /// one item after another. A loop re-runs the same code, so its places and names repeat
+    /// every pass, or every few in a fixed turn.
     Walking,
     Advancing,
 }
@@ -344,6 +346,31 @@ impl ProgressRing {
             return Progress::Walking;
         }
         best
+    }
+
+    /// True when a numbered name (`test_bug_1661`, `/users/123`) has shown a new value on
+    /// every line the ring holds, at least [`WALK_PLACES`] of them, the latest within
+    /// `freshness`: one item after another, in whatever order (a test runner lists its tests
+    /// sorted as text, so `test_bug_117612` comes before `test_bug_1661`). The caller asks
+    /// only of lines that do not fail: a failing line with a fresh name each pass (`request
+    /// req-5831 failed`) is a loop's.
+    pub fn names_walk(&self, now: Duration, freshness: Duration) -> bool {
+        let latest = self.ordered().last().map(|(_, at)| at);
+        if self.len < WALK_PLACES || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
+            return false;
+        }
+        (0..MAX_SLOTS)
+            .filter(|&slot| has(self.names & !self.locations, slot))
+            .any(|slot| {
+                let values: Vec<u64> = self
+                    .ordered()
+                    .map(|(v, _)| v[slot])
+                    .filter(|v| !v.is_nan())
+                    .map(f64::to_bits)
+                    .collect();
+                values.len() >= WALK_PLACES
+                    && values.iter().enumerate().all(|(i, v)| !values[..i].contains(v))
+            })
     }
 
     /// True when the source location in `slot` has shown at least [`WALK_PLACES`] places,

@@ -110,6 +110,24 @@ fn a_database_client_loading_a_script_of_inserts() {
 }
 
 #[test]
+fn verbose_unittest_with_numbered_test_names_sorted_as_text() {
+    // `python -m unittest -v` of a module with regression tests named after bug numbers:
+    // unittest sorts them as text, so the numbers rise and fall; each line is another test.
+    let mut rng = Rng::new(23);
+    let mut bugs: Vec<String> = (0..400)
+        .map(|_| (1000 + rng.below(900_000)).to_string())
+        .collect();
+    bugs.sort();
+    bugs.dedup();
+    let mut t = Timeline::new();
+    t.every(0.0, 0.1, bugs.len(), |i| {
+        format!("test_bug_{0} (test.test_re.ReTests.test_bug_{0}) ... ok", bugs[i])
+    });
+    t.run(bugs.len() as f64 * 0.1 + 2.0)
+        .assert_never_fires("verbose unittest");
+}
+
+#[test]
 fn test_runner_dots_and_names() {
     let mut t = Timeline::new();
     // Dots flushed in chunks, then a per-file summary with an advancing percentage.

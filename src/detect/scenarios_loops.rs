@@ -1340,3 +1340,19 @@ fn a_journal_of_a_unit_restarted_every_two_and_a_half_seconds() {
     );
     assert!(summary.contains("a restart loop"), "{summary}");
 }
+
+#[test]
+fn a_failing_line_with_a_fresh_numbered_name_each_pass_is_still_a_loop() {
+    // An uploader retrying at once, each attempt under a new random part name: names new
+    // on every line, but the line fails, so they are a loop's, not items done.
+    let mut rng = Rng::new(31);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.05, 600, |_| {
+        format!(
+            "PUT /v1/uploads/part-{} failed: 503 Service Unavailable",
+            rng.below(1_000_000)
+        )
+    });
+    assert_fires_within(&mut t, 2.0, 3.0, "fresh numbered names on a failing line");
+}

@@ -68,7 +68,14 @@ impl TemplateInfo {
     pub fn progress(&self, now: Duration, freshness: Duration) -> Progress {
         match &self.progress {
             Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
-            Some(ring) if !self.wording.error && !self.wording.attempt => ring.progress(now, freshness),
+            Some(ring) if !self.wording.error && !self.wording.attempt => {
+                let progress = ring.progress(now, freshness);
+                if progress < Progress::Walking && ring.names_walk(now, freshness) {
+                    Progress::Walking
+                } else {
+                    progress
+                }
+            }
             _ => Progress::None,
         }
     }
