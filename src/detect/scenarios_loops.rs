@@ -673,14 +673,14 @@ fn a_json_tool_call_whose_text_is_reworded_every_pass() {
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
 
-#[test]
-fn a_slow_two_line_call_with_jittering_metadata_and_the_same_error() {
-    // An agent graph printing each step: the call (fresh id, token counts that jitter) and
-    // the same failing tool message, a pass every 0.8-3 s as a model answers, no CPU.
-    let mut rng = Rng::new(5);
+/// An agent graph's steps from 1 s on: the SQL tool call (a fresh id, the model's token
+/// counts) and the same failing tool message, a pass every `pace` seconds (drawn evenly);
+/// also the end of the fifth pass.
+fn sql_tool_steps(seed: u64, passes: usize, pace: (f64, f64)) -> (Timeline, f64) {
+    let mut rng = Rng::new(seed);
     let mut t = Timeline::new();
     let (mut at, mut fifth) = (1.0, 0.0);
-    for n in 0..40 {
+    for n in 0..passes {
         let id = rng.hex(24);
         t.line(
             at,
@@ -701,8 +701,16 @@ fn a_slow_two_line_call_with_jittering_metadata_and_the_same_error() {
         if n == 4 {
             fifth = at + 0.1;
         }
-        at += rng.range(0.8, 3.0);
+        at += rng.range(pace.0, pace.1);
     }
+    (t, fifth)
+}
+
+#[test]
+fn a_slow_two_line_call_with_jittering_metadata_and_the_same_error() {
+    // An agent graph printing each step: the call (fresh id, token counts that jitter) and
+    // the same failing tool message, a pass every 0.8-3 s as a model answers, no CPU.
+    let (mut t, fifth) = sql_tool_steps(5, 40, (0.8, 3.0));
     t.cpu(0.0, 120.0, |_| 2.0);
     // By the end of its fifth pass, plus the short hold and an evaluation.
     let summary = assert_fires_within(
@@ -1028,32 +1036,7 @@ fn a_slow_two_line_model_call_at_a_steady_pace_and_the_same_error() {
     // the same failing tool message, a pass every 1.7-2.3 s: a model can answer at a pace
     // nearly as steady as a poller's (its spread measures 4-8 % over a few passes), but a
     // poller's request reports no tokens.
-    let mut rng = Rng::new(73);
-    let mut t = Timeline::new();
-    let (mut at, mut fifth) = (1.0, 0.0);
-    for n in 0..30 {
-        let id = rng.hex(24);
-        t.line(
-            at,
-            Stream::Stdout,
-            format!(
-                "{{'agent': {{'tool_calls': [{{'id': 'call_{id}', 'name': 'sql_db_query', 'args': {{'query': 'SELECT COUNT(*) FROM shipments'}}}}], 'token_usage': {{'prompt_tokens': {}, 'completion_tokens': {}}}}}}}",
-                800 + rng.below(600),
-                38 + rng.below(4)
-            ),
-        );
-        t.line(
-            at + 0.1,
-            Stream::Stdout,
-            format!(
-                "{{'tools': {{'content': 'Error: no such table: shipments', 'tool_call_id': 'call_{id}'}}}}"
-            ),
-        );
-        if n == 4 {
-            fifth = at + 0.1;
-        }
-        at += rng.range(1.7, 2.3);
-    }
+    let (mut t, fifth) = sql_tool_steps(73, 30, (1.7, 2.3));
     t.cpu(0.0, 80.0, |_| 2.0);
     let summary = assert_fires_within(&mut t, 1.0, fifth - 1.0 + 0.5, "steady two-line model call");
     assert!(summary.contains("2-line call and failed result"), "{summary}");
