@@ -362,14 +362,17 @@ impl ProgressRing {
         (0..MAX_SLOTS)
             .filter(|&slot| has(self.names & !self.locations, slot))
             .any(|slot| {
-                let values: Vec<u64> = self
-                    .ordered()
-                    .map(|(v, _)| v[slot])
-                    .filter(|v| !v.is_nan())
-                    .map(f64::to_bits)
-                    .collect();
-                values.len() >= WALK_PLACES
-                    && values.iter().enumerate().all(|(i, v)| !values[..i].contains(v))
+                let mut values = [0u64; RING];
+                let mut n = 0;
+                for (v, _) in self.ordered().filter(|(v, _)| !v[slot].is_nan()) {
+                    let bits = v[slot].to_bits();
+                    if values[..n].contains(&bits) {
+                        return false;
+                    }
+                    values[n] = bits;
+                    n += 1;
+                }
+                n >= WALK_PLACES
             })
     }
 
