@@ -99,6 +99,7 @@ mod cycle;
 mod progress;
 mod prose;
 mod reason;
+mod replies;
 mod score;
 mod slots;
 mod template;
@@ -118,12 +119,12 @@ mod scenarios_loops;
 use crate::sample::{Sample, Stream};
 use cycle::CycleTracker;
 use progress::Progress;
+use replies::Replies;
 use score::{Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
 use slots::Slots;
 use std::time::Duration;
 use templates::{TemplateInfo, TemplateTable};
 use window::Window;
-use wording::Replies;
 
 /// How many of the most frequent templates the repetition path looks at.
 const TOP_TEMPLATES: usize = 4;

@@ -69,8 +69,8 @@
 //! `ImagePullBackOff`).
 
 use super::progress::Progress;
+use super::replies::Replies;
 use super::window::Rates;
-use super::wording::Replies;
 use crate::sample::Stream;
 use std::time::Duration;
 

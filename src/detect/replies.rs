@@ -1,0 +1,273 @@
+//! Is a line a reply to input from outside the job's own code?
+//!
+//! Two kinds of line repeat because the job's input repeats, not its code: a server's
+//! access-log line (`127.0.0.1 - - [02/Dec/2026 15:01:02] "GET /api/status HTTP/1.1" 200 -`)
+//! records a request a client sent — a frontend polling every 100 ms, a load balancer's
+//! health check or a load test make a server print the same line many times a second while
+//! the server itself does nothing wrong — and a database client's result tag (`INSERT 0 1`)
+//! reports one statement of the script it runs, thirty thousand of them for a data load.
+//!
+//! A loop of nothing but such replies is capped like a heartbeat (`score`). Both are read
+//! once per template, with the rest of its wording (`wording`).
+
+use super::wording::Wording;
+
+/// What a loop of reply lines answers: repetition that comes from the job's input, not
+/// from its own code going round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replies {
+    /// Every line is a server's access-log record: its clients repeat their requests.
+    Requests,
+    /// Every line is a database client's result tag: its script repeats a statement.
+    Statements,
+}
+
+impl Replies {
+    /// The replies of a loop whose templates have these wordings, when all are of one kind.
+    pub fn of<'a>(wordings: impl Iterator<Item = &'a Wording> + Clone) -> Option<Replies> {
+        let all = |f: fn(&Wording) -> bool| {
+            let mut any = false;
+            wordings.clone().all(|w| {
+                any = true;
+                f(w)
+            }) && any
+        };
+        if all(|w| w.served) {
+            Some(Replies::Requests)
+        } else if all(|w| w.statement) {
+            Some(Replies::Statements)
+        } else {
+            None
+        }
+    }
+
+    /// The protection's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Replies::Requests => {
+                "a server answering the same request again (its client repeats, not this job)"
+            }
+            Replies::Statements => "a database client running a script (one result line per statement)",
+        }
+    }
+}
+
+/// HTTP methods of a request line.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"];
+
+/// A server's record of a request it answered: an access-log line ([`quoted_request`]),
+/// Express's `morgan('dev')` line (`GET /api/status 200 1.234 ms - 15`), or a line of a Rails
+/// request (`Started GET "/api/status" for 127.0.0.1 at ...`, `Processing by
+/// StatusController#show as JSON`, `Parameters: {...}`, `Completed 200 OK in 3ms`).
+pub fn served_request(s: &[u8]) -> bool {
+    quoted_request(s) || morgan_dev(s) || rails_request(s)
+}
+
+/// The access-log formats of nginx, Apache, gunicorn, Werkzeug, `python -m http.server`,
+/// uvicorn and Django's runserver: a quoted request line (`"GET /api/status HTTP/1.1"`) and
+/// then a status code, with the client's address or the time in brackets before it. A
+/// client that logs its own requests names the server's URL there instead
+/// (`http://db:8080 "GET /status HTTP/1.1" 200`), and is not a server.
+fn quoted_request(s: &[u8]) -> bool {
+    let Some(quote) = s.iter().position(|&b| b == b'"') else {
+        return false;
+    };
+    let (before, rest) = (&s[..quote], &s[quote + 1..]);
+    let Some(target) = method_and_path(rest) else {
+        return false;
+    };
+    let Some(close) = target.iter().position(|&b| b == b'"') else {
+        return false;
+    };
+    let request = &target[..close];
+    let has_version = request.windows(6).any(|w| w == b" HTTP/");
+    let from_client = before.contains(&b']') || has_ip(before);
+    has_version
+        && status_code(target[close + 1..].trim_ascii_start())
+        && from_client
+        && !before.windows(3).any(|w| w == b"://")
+}
+
+/// `GET /api/status 200 1.234 ms - 15` at the start of the line or after a `| ` prefix
+/// (`docker compose`'s `web-1  | `).
+fn morgan_dev(s: &[u8]) -> bool {
+    let line = after_marker(s, b"| ").unwrap_or(s);
+    let Some(target) = method_and_path(line) else {
+        return false;
+    };
+    let Some(space) = target.iter().position(|&b| b == b' ') else {
+        return false;
+    };
+    let rest = &target[space + 1..];
+    let time = rest.get(4..).unwrap_or_default();
+    let digits = time
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b'.')
+        .count();
+    status_code(rest) && rest.get(3) == Some(&b' ') && digits > 0 && time[digits..].starts_with(b" ms")
+}
+
+/// The lines Rails logs for each request, after any tags in front of them.
+fn rails_request(s: &[u8]) -> bool {
+    if let Some(rest) = after_marker(s, b"Started ") {
+        // `Started GET "/api/status" for 127.0.0.1 at 2026-12-02 15:01:02 +0000`
+        return METHODS.iter().any(|m| {
+            rest.strip_prefix(m.as_bytes())
+                .and_then(|r| r.strip_prefix(b" \"/"))
+                .is_some_and(|r| r.windows(6).any(|w| w == b"\" for "))
+        });
+    }
+    if let Some(rest) = after_marker(s, b"Completed ") {
+        // `Completed 200 OK in 3ms (Views: 0.2ms | ActiveRecord: 0.0ms)`
+        return status_code(rest)
+            && rest.windows(4).any(|w| w == b" in ")
+            && rest.windows(2).any(|w| w == b"ms");
+    }
+    // `  Parameters: {"since"=>"41"}`, between the two
+    if after_marker(s, b"Parameters: {").is_some() {
+        return true;
+    }
+    // `Processing by StatusController#show as JSON`
+    after_marker(s, b"Processing by ")
+        .is_some_and(|rest| rest.contains(&b'#') && rest.windows(4).any(|w| w == b" as "))
+}
+
+/// The text after `marker` where it starts the line or follows a space (after a tag, a
+/// timestamp or a `| ` prefix).
+fn after_marker<'a>(s: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
+    let at = s.windows(marker.len()).position(|w| w == marker)?;
+    (at == 0 || s[at - 1] == b' ').then(|| &s[at + marker.len()..])
+}
+
+/// After an HTTP method and ` /`: the rest of the request target and what follows it.
+fn method_and_path(s: &[u8]) -> Option<&[u8]> {
+    let method = METHODS.iter().find(|m| s.starts_with(m.as_bytes()))?;
+    s[method.len()..].strip_prefix(b" /")
+}
+
+/// Three digits that are not part of a longer number: an HTTP status.
+fn status_code(s: &[u8]) -> bool {
+    s.len() >= 3 && s[..3].iter().all(u8::is_ascii_digit) && s.get(3).is_none_or(|b| !b.is_ascii_digit())
+}
+
+/// Statements whose result tag ends in a row count (`INSERT 0 1`, `UPDATE 3`, `COPY 1000`).
+const COUNTED_TAGS: [&str; 8] = [
+    "INSERT", "UPDATE", "DELETE", "SELECT", "MERGE", "COPY", "FETCH", "MOVE",
+];
+
+/// First words of the other result tags psql prints (`CREATE TABLE`, `ALTER INDEX`, `BEGIN`).
+const BARE_TAGS: [&str; 16] = [
+    "CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "BEGIN", "COMMIT", "ROLLBACK",
+    "SET", "DO", "CALL", "VACUUM", "ANALYZE", "REFRESH",
+];
+
+/// A database client's result for one statement: psql's command tag alone on its line
+/// (`INSERT 0 1`, `UPDATE 3`, `CREATE TABLE`, `COMMIT`), or mysql's `Query OK, 1 row
+/// affected (0.00 sec)`.
+pub fn statement_result(s: &[u8]) -> bool {
+    let line = s.trim_ascii();
+    if line.starts_with(b"Query OK, ") {
+        return line.windows(9).any(|w| w == b" affected");
+    }
+    if line.len() > 40 {
+        return false;
+    }
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let is = |list: &[&str]| list.iter().any(|t| t.as_bytes() == first);
+    let rest: Vec<&[u8]> = words.collect();
+    if is(&COUNTED_TAGS) {
+        (1..=2).contains(&rest.len()) && rest.iter().all(|w| w.iter().all(u8::is_ascii_digit))
+    } else if is(&BARE_TAGS) {
+        rest.len() <= 2 && rest.iter().all(|w| w.iter().all(u8::is_ascii_uppercase))
+    } else {
+        false
+    }
+}
+
+/// An IPv4 address (four dotted numbers) or an IPv6 one (`::1`, `fe80::1`).
+fn has_ip(s: &[u8]) -> bool {
+    s.windows(2).any(|w| w == b"::")
+        || s.split(|b| !(b.is_ascii_digit() || *b == b'.')).any(|part| {
+            let numbers: Vec<&[u8]> = part.split(|&b| b == b'.').collect();
+            numbers.len() == 4 && numbers.iter().all(|n| (1..=3).contains(&n.len()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::wording::wording;
+
+    #[test]
+    fn a_database_clients_result_tag_is_a_statement_result() {
+        for line in [
+            "INSERT 0 1",
+            "UPDATE 3",
+            "COPY 100000",
+            "CREATE TABLE",
+            "COMMIT",
+            "ALTER TABLE",
+            "Query OK, 1 row affected (0.00 sec)",
+        ] {
+            assert!(wording(line.as_bytes()).statement, "{line}");
+        }
+        for line in [
+            "INSERT failed",
+            "UPDATE 3 rows now",
+            "insert 0 1",
+            "CREATE TABLE users (id int)",
+            "ERROR:  duplicate key value",
+            "BEGIN retry 3",
+            "OK",
+        ] {
+            assert!(!wording(line.as_bytes()).statement, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_loop_of_replies_is_of_one_kind() {
+        let served = wording(br#"127.0.0.1 - - [02/Dec/2026 15:01:02] "GET / HTTP/1.1" 200 -"#);
+        let tag = wording(b"INSERT 0 1");
+        let other = wording(b"lock is held by another deploy, checking again");
+        assert_eq!(Replies::of([served, served].iter()), Some(Replies::Requests));
+        assert_eq!(Replies::of([tag].iter()), Some(Replies::Statements));
+        assert_eq!(Replies::of([served, tag].iter()), None);
+        assert_eq!(Replies::of([tag, other].iter()), None);
+        assert_eq!(Replies::of([].iter()), None);
+    }
+
+    #[test]
+    fn a_server_access_log_line_is_a_served_request() {
+        for line in [
+            r#"127.0.0.1 - - [02/Dec/2026 15:01:02] "GET /api/status HTTP/1.1" 200 -"#,
+            r#"10.1.2.3 - - [02/Dec/2026:15:01:02 +0000] "POST /v1/jobs HTTP/1.1" 201 88 "-" "curl/8.5.0""#,
+            r#"INFO:     127.0.0.1:54012 - "GET /healthz HTTP/1.1" 200 OK"#,
+            r#"[02/Dec/2026 15:01:02] "GET /api/poll?since=41 HTTP/1.1" 304 0"#,
+            r#"::1 - - [02/Dec/2026:15:01:02 +0000] "HEAD / HTTP/2.0" 200 0"#,
+            "GET /api/status 200 1.234 ms - 15",
+            "web-1  | GET /api/status 304 0.812 ms - -",
+            r#"Started GET "/api/status" for 127.0.0.1 at 2026-12-02 15:01:02 +0000"#,
+            "[3f9c2e1a] Processing by StatusController#show as JSON",
+            r#"  Parameters: {"since"=>"41"}"#,
+            "Completed 200 OK in 3ms (Views: 0.2ms | ActiveRecord: 0.0ms | Allocations: 412)",
+        ] {
+            assert!(wording(line.as_bytes()).served, "{line}");
+        }
+        for line in [
+            // A client logging its own request names the server's URL.
+            r#"DEBUG:urllib3.connectionpool:http://db:8080 "GET /status HTTP/1.1" 200 None"#,
+            "GET http://inventory:8080/api/stock -> 503 Service Unavailable (took 12ms)",
+            r#"127.0.0.1 said "GET /x is slow" yesterday"#,
+            r#"10.0.0.7 - - "GET /api/status HTTP/1.1" pending"#,
+            "plain text without quotes",
+            "GET /api/status failed: connection refused",
+            "Completed 200 of 500 files",
+            "Started worker 3 for queue default",
+        ] {
+            assert!(!wording(line.as_bytes()).served, "{line}");
+        }
+    }
+}
