@@ -82,10 +82,10 @@
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
 //! compare gists too, and a loose cycle whose variants are all paraphrases — the same gist,
 //! other words, a two-line call and its result included — is the same call again; with a
-//! failed or empty result at a pace that is not a timer's it is a paraphrase loop. And since a display
-//! often shows how long it has waited, a duration that rises with the clock over the passes
-//! (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a wait, which no
-//! slow-loop path stops; a wall-clock timestamp is a time and never counts.
+//! failed or empty result at a pace that is not a timer's it is a paraphrase loop. And
+//! since a display often shows how long it has waited, a duration that rises with the clock
+//! over the passes (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a
+//! wait, which no slow-loop path stops; a wall-clock timestamp is a time and never counts.
 //!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow

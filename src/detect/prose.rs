@@ -13,14 +13,14 @@
 //! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed, and
 //! digits inside a word of two letters or more, `30-day`, `2nd`, and a JSON string's `\n`,
 //! `\t` and `\"` escapes) — no braces, brackets, `=`, other backslashes, `_`, numbers
-//! standing alone or placeholders — so a query string,
-//! JSON-encoded arguments, an identifier or a key/value pair is never prose. Two places hold it: a double-quoted
+//! standing alone or placeholders — so a query string, JSON-encoded arguments, an
+//! identifier or a key/value pair is never prose. Two places hold it: a double-quoted
 //! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
 //! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
 //! `[12:00:01] [say] text ...`, as agents' consoles and output channels print a message),
-//! or the whole line. A line without prose
-//! has no gist of its own: its gist is its template, so the cost is one scan for the quote
-//! and label candidates, and a second normalisation only for lines that hold prose.
+//! or the whole line. A line without prose has no gist of its own: its gist is its
+//! template, so the cost is one scan for the quote and label candidates, and a second
+//! normalisation only for lines that hold prose.
 //!
 //! A sentence can also name the item a job is working on (`Sending the invoice to Acme
 //! Corp`, `the 2nd batch`): two such lines have one gist but name other things, so a gist

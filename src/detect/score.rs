@@ -49,10 +49,10 @@
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
 //! a timer's (a watcher rebuilding: at least 30 % of a core over them; a display redrawn by
 //! `sleep 1` keeps its pace to about 1 %; a failing block must have begun its fifth pass),
-//! or it is the same block with failure words four times over, a fifth begun, without
-//! words of waiting (a wrapper re-running a tool that fails, at whatever pace — a wait loop
-//! that says it waits is left alone), or the same block reporting a crash and a start four
-//! times over, each pass a new process, at a pace that does not back off (a restart loop: a
+//! or it is the same block with failure words four times over, a fifth begun, without words
+//! of waiting (a wrapper re-running a tool that fails, at whatever pace — a wait loop that
+//! says it waits is left alone), or the same block reporting a crash and a start four times
+//! over, each pass a new process, at a pace that does not back off (a restart loop: a
 //! supervisor starting a service that dies again; its plain counts — the fresh pid, the
 //! restart counter — were read as the restarts' own, and a crash line is never a wait), or
 //! it is a two-line call and its failed or empty result four times over at a pace that
@@ -64,9 +64,9 @@
 //! paths; an age in the block that rises with the clock (a display of a wait) always does,
 //! and so does a pace that backs off (1, 2, 4 s) from the re-run and restart paths. It then
 //! scores `slow_loop` (0.2) in place of the line rate it lacks, and needs only a short
-//! hold, having already spent its passes on certainty. A slow reworded block with failure words at a timer's
-//! pace stays capped: a status table whose failing row flaps (`ErrImagePull`, then
-//! `ImagePullBackOff`).
+//! hold, having already spent its passes on certainty. A slow reworded block with failure
+//! words at a timer's pace stays capped: a status table whose failing row flaps
+//! (`ErrImagePull`, then `ImagePullBackOff`).
 
 use super::progress::Progress;
 use super::replies::Replies;

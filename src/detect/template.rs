@@ -2,17 +2,18 @@
 //!
 //! Loop detection compares lines by their template, not their bytes. The scanner walks the
 //! stripped line once, left to right. At each word boundary it tries the recognisers in
-//! `tokens` that can start with that byte, in a fixed order (UUID, hex, time, address, random
-//! id, number), so the most specific shape wins: `2024-01-02` is a date before it is three
-//! numbers, `10.0.0.1` an address before it is a version. Whatever matches becomes a
-//! placeholder (`<ts>`, `<n>`, ...). After a word that names an identifier (`id`, `request`,
-//! `pid`, `traceId`, journald's `__CURSOR` and `__SEQNUM`) the value is `<id>` whatever it
-//! looks like, a whole quoted value without spaces included (a journal cursor,
-//! `"s=739a...;i=4ece7;..."`), because short request ids (`8f3a`) have no shape of their own. Words are kept as written, digits glued to letters
-//! included (`Handler0007`, `sha256`: differently named things are different work), while a
-//! number after a separator (`/users/123`, `worker-3`) is a number. Runs of whitespace
-//! collapse to one space and runs of the same symbol to one (`=====>` → `=>`), so a growing
-//! progress bar keeps one template.
+//! `tokens` that can start with that byte, in a fixed order (UUID, hex, time, address,
+//! random id, number), so the most specific shape wins: `2024-01-02` is a date before it is
+//! three numbers, `10.0.0.1` an address before it is a version. Whatever matches becomes a
+//! placeholder (`<ts>`, `<n>`, ...). After a word that names an identifier (`id`,
+//! `request`, `pid`, `traceId`, journald's `__CURSOR` and `__SEQNUM`) the value is `<id>`
+//! whatever it looks like, a whole quoted value without spaces included (a journal cursor,
+//! `"s=739a...;i=4ece7;..."`), because short request ids (`8f3a`) have no shape of their
+//! own. Words are kept as written, digits glued to letters included (`Handler0007`,
+//! `sha256`: differently named things are different work), while a number after a separator
+//! (`/users/123`, `worker-3`) is a number. Runs of whitespace collapse to one space and
+//! runs of the same symbol to one (`=====>` → `=>`), so a growing progress bar keeps one
+//! template.
 //!
 //! Numbers and identifiers are also kept, in order, in `Slots`: a template that repeats while
 //! one of its counters advances is progress, not a loop, and identifiers tell parallel workers
