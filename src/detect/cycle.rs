@@ -396,54 +396,28 @@ impl CycleTracker {
             latest: self.loose_last[k],
             templates,
             // The pass before the run's first line is part of the loop too.
-            cadence: self.cadence(k, 1, self.loose_run[k] + k as u64),
+            cadence: self.intervals(k, 1, self.loose_run[k] + k as u64).cadence(),
         })
     }
 
     /// The intervals between the line `back` lines ago and the same line of the passes
     /// before it, newest first, at most `CADENCE_INTERVALS` of them that lie within the last
-    /// `run` lines and the ring; returns how many.
-    fn intervals(&self, period: usize, back: usize, run: u64, out: &mut [f64; CADENCE_INTERVALS]) -> usize {
+    /// `run` lines and the ring.
+    fn intervals(&self, period: usize, back: usize, run: u64) -> PassIntervals {
         let reach = (run as usize + back).min(RING).min(self.lines as usize);
-        let mut n = 0;
+        let mut passes = PassIntervals {
+            seconds: [0.0; CADENCE_INTERVALS],
+            len: 0,
+        };
         let mut b = back;
-        while n < CADENCE_INTERVALS && b + period <= reach {
+        while passes.len < CADENCE_INTERVALS && b + period <= reach {
             let later = self.times[self.slot(b)];
             let earlier = self.times[self.slot(b + period)];
-            out[n] = later.saturating_sub(earlier).as_secs_f64();
-            n += 1;
+            passes.seconds[passes.len] = later.saturating_sub(earlier).as_secs_f64();
+            passes.len += 1;
             b += period;
         }
-        n
-    }
-
-    /// Whether the last three pass intervals each grew by a quarter or more over the one
-    /// before (1, 2, 4 s): a supervisor or a wrapper backing off between attempts.
-    fn backing_off(&self, period: usize, back: usize, run: u64) -> bool {
-        let mut intervals = [0f64; CADENCE_INTERVALS];
-        let n = self.intervals(period, back, run, &mut intervals);
-        n >= BACKOFF_INTERVALS
-            && intervals[..BACKOFF_INTERVALS]
-                .windows(2)
-                .all(|w| w[0] >= BACKOFF_GROWTH * w[1])
-    }
-
-    /// The coefficient of variation of the intervals between the line `back` lines ago and
-    /// the same line of the passes before it, over at most `CADENCE_INTERVALS` intervals that
-    /// lie within the last `run` lines and the ring; `None` with fewer than three.
-    fn cadence(&self, period: usize, back: usize, run: u64) -> Option<f64> {
-        let mut intervals = [0f64; CADENCE_INTERVALS];
-        let n = self.intervals(period, back, run, &mut intervals);
-        if n < 3 {
-            return None;
-        }
-        let intervals = &intervals[..n];
-        let mean = intervals.iter().sum::<f64>() / n as f64;
-        if mean <= 0.0 {
-            return None;
-        }
-        let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        Some(variance.sqrt() / mean)
+        passes
     }
 
     /// The period with the longest run (the smallest such period on a tie), if any matched.
@@ -467,6 +441,7 @@ impl CycleTracker {
             .rev()
             .map(|back| self.templates[self.slot(back + since_match)])
             .collect();
+        let passes = self.intervals(best, since_match + 1, self.runs[best]);
         Some(TailCycle {
             period: best,
             run: self.runs[best],
@@ -475,8 +450,8 @@ impl CycleTracker {
             latest: self.last_match[best],
             longest_gap: self.longest_gap[best],
             templates,
-            cadence: self.cadence(best, since_match + 1, self.runs[best]),
-            backing_off: self.backing_off(best, since_match + 1, self.runs[best]),
+            cadence: passes.cadence(),
+            backing_off: passes.backing_off(),
         })
     }
 
@@ -484,6 +459,38 @@ impl CycleTracker {
     #[cfg(test)]
     pub fn lines(&self) -> u64 {
         self.lines
+    }
+}
+
+/// The intervals between a cycle's latest passes, newest first.
+struct PassIntervals {
+    seconds: [f64; CADENCE_INTERVALS],
+    len: usize,
+}
+
+impl PassIntervals {
+    /// Whether the last three pass intervals each grew by a quarter or more over the one
+    /// before (1, 2, 4 s): a supervisor or a wrapper backing off between attempts.
+    fn backing_off(&self) -> bool {
+        self.len >= BACKOFF_INTERVALS
+            && self.seconds[..BACKOFF_INTERVALS]
+                .windows(2)
+                .all(|w| w[0] >= BACKOFF_GROWTH * w[1])
+    }
+
+    /// The coefficient of variation of the intervals; `None` with fewer than three.
+    fn cadence(&self) -> Option<f64> {
+        if self.len < 3 {
+            return None;
+        }
+        let intervals = &self.seconds[..self.len];
+        let n = self.len as f64;
+        let mean = intervals.iter().sum::<f64>() / n;
+        if mean <= 0.0 {
+            return None;
+        }
+        let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        Some(variance.sqrt() / mean)
     }
 }
 
