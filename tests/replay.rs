@@ -247,6 +247,47 @@ fn a_compiler_warning_flood_is_left_alone() {
 }
 
 #[test]
+fn lint_reports_in_stylish_format_are_left_alone() {
+    // ESLint 8 on this machine, `eslint` with its default stylish format: each file's path,
+    // then one `LINE:COL  severity  message  rule` line per problem. Two excerpts: vendored
+    // files (a 201-line stretch of one file's `Extra semicolon` warnings, its columns
+    // taking a few values in turn), stopped at 5 and 10 lines/s by main's detector, which
+    // read `7:30` as a clock time and the rest as a counted loop; and generated files that
+    // all break the same rules at the same places, stopped at 10-50 lines/s as "8-line
+    // block repeated with 1 line reworded". Each block is the next file.
+    let sandbox = Sandbox::new("replay-eslint");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    // yamllint's standard format, the same shape, over GitHub workflow files of vendored
+    // crates: one file's `wrong indentation` errors, 19 in a row, stopped at 5 and 10 lines/s.
+    for (log, rate) in [
+        ("eslint-stylish-vendor.log", "5"),
+        ("eslint-stylish-vendor.log", "10"),
+        ("eslint-stylish-generated.log", "20"),
+        ("yamllint-workflows.log", "5"),
+        ("yamllint-workflows.log", "10"),
+    ] {
+        let log = data.join(log);
+        let out = replay(&sandbox, &["--rate", rate, &log.to_string_lossy()]);
+        assert_eq!(
+            out.code(),
+            0,
+            "{} at {rate} lines/s: {}",
+            log.display(),
+            out.describe()
+        );
+    }
+    let out = replay(
+        &sandbox,
+        &[&data.join("eslint-stylish-generated.log").to_string_lossy()],
+    );
+    assert!(
+        out.stdout_text().contains("each pass names a new file"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
 fn a_verbose_unittest_run_is_left_alone() {
     // 181 lines of `python3 -m test -v test_re` on this machine's CPython 3.11: regression
     // tests named after bug numbers, sorted as text (`test_bug_117612` before

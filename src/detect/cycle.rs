@@ -86,6 +86,15 @@ fn loose_variants(period: usize) -> u32 {
     (period as u32 / 4).max(1)
 }
 
+/// What is new about a line, for the loose cycles' count of new text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Novelty {
+    /// Its template is new to the run.
+    pub new_in_run: bool,
+    /// It names one file and nothing else (`Wording::file_header`).
+    pub file_header: bool,
+}
+
 /// The strongest loose cycle: passes whose lines mostly repeat the pass before, with a few
 /// positions free (an apology worded anew before the same tool call).
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +106,9 @@ pub struct LooseCycle {
     /// Lines of the run that differed from the line a period before and were new to the run:
     /// text the job never printed before, as opposed to a variant from a small set.
     pub novel_variants: u64,
+    /// Novel variants that named a file new to the run and nothing else: the header of a
+    /// linter's report on the next file (`Wording::file_header`).
+    pub novel_files: u64,
     /// Lines of the run that differed from the line a period before.
     pub variants: u64,
     /// Variants that were paraphrases: the same gist as the line a period before, only
@@ -188,6 +200,7 @@ pub struct CycleTracker {
     loose_run: [u64; MAX_PERIOD + 1],
     loose_variants: [u64; MAX_PERIOD + 1],
     loose_novel: [u64; MAX_PERIOD + 1],
+    loose_novel_files: [u64; MAX_PERIOD + 1],
     /// Per period: which of the last k lines were paraphrases of the line k before them,
     /// and how many variants of the loose run were.
     para_hist: [u64; MAX_PERIOD + 1],
@@ -217,6 +230,7 @@ impl Default for CycleTracker {
             loose_run: [0; MAX_PERIOD + 1],
             loose_variants: [0; MAX_PERIOD + 1],
             loose_novel: [0; MAX_PERIOD + 1],
+            loose_novel_files: [0; MAX_PERIOD + 1],
             para_hist: [0; MAX_PERIOD + 1],
             loose_para: [0; MAX_PERIOD + 1],
             loose_start: [Duration::ZERO; MAX_PERIOD + 1],
@@ -239,13 +253,13 @@ impl CycleTracker {
     /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
     #[cfg(test)]
     pub fn push(&mut self, template: u64, at: Duration) -> u32 {
-        self.push_line(template, Gist::of_template(template), at, false)
+        self.push_line(template, Gist::of_template(template), at, Novelty::default())
     }
 
     /// [`push`](Self::push), with the line's gist (`prose`; its template when it holds no
     /// prose) and whether the template is new to the run.
-    pub fn push_line(&mut self, template: u64, gist: Gist, at: Duration, novel: bool) -> u32 {
-        self.push_loose(template, gist, at, novel);
+    pub fn push_line(&mut self, template: u64, gist: Gist, at: Duration, novelty: Novelty) -> u32 {
+        self.push_loose(template, gist, at, novelty);
         let mut matched = 0u32;
         for k in 1..=MAX_PERIOD {
             let leaving = if self.lines >= k as u64 {
@@ -324,7 +338,7 @@ impl CycleTracker {
     /// most `loose_variants(k)` lines unlike the line k before them, and at least two alike;
     /// for a two-line period, one alike and one paraphrase (the same gist). Gaps reset
     /// them: a flood is judged by the exact cycle.
-    fn push_loose(&mut self, template: u64, gist: Gist, at: Duration, novel: bool) {
+    fn push_loose(&mut self, template: u64, gist: Gist, at: Duration, novelty: Novelty) {
         // Only a line that holds prose can be a paraphrase (its gist is not its template).
         let prose = gist.hash != template;
         for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
@@ -359,13 +373,15 @@ impl CycleTracker {
                 self.loose_start[k] = self.times[self.slot(k)];
                 self.loose_variants[k] = 0;
                 self.loose_novel[k] = 0;
+                self.loose_novel_files[k] = 0;
                 self.loose_para[k] = 0;
             }
             self.loose_run[k] += 1;
             self.loose_last[k] = at;
             if !alike {
                 self.loose_variants[k] += 1;
-                self.loose_novel[k] += u64::from(novel);
+                self.loose_novel[k] += u64::from(novelty.new_in_run);
+                self.loose_novel_files[k] += u64::from(novelty.new_in_run && novelty.file_header);
                 self.loose_para[k] += u64::from(paraphrase);
             }
         }
@@ -390,6 +406,7 @@ impl CycleTracker {
             period: k,
             run: self.loose_run[k],
             novel_variants: self.loose_novel[k],
+            novel_files: self.loose_novel_files[k],
             variants: self.loose_variants[k],
             paraphrases: self.loose_para[k],
             started: self.loose_start[k],
@@ -504,7 +521,11 @@ mod tests {
         let mut tracker = CycleTracker::default();
         for pass in 0..8u64 {
             let at = Duration::from_millis(800 * pass);
-            tracker.push_line(1000 + pass, Gist::of_template(1000 + pass), at, true);
+            let novelty = Novelty {
+                new_in_run: true,
+                file_header: false,
+            };
+            tracker.push_line(1000 + pass, Gist::of_template(1000 + pass), at, novelty);
             for (i, t) in [1u64, 2, 3].iter().enumerate() {
                 tracker.push(*t, at + Duration::from_millis(100 * (i as u64 + 1)));
             }

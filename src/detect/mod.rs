@@ -117,7 +117,7 @@ mod scenarios_healthy;
 mod scenarios_loops;
 
 use crate::sample::{Sample, Stream};
-use cycle::CycleTracker;
+use cycle::{CycleTracker, Novelty};
 use progress::Progress;
 use replies::Replies;
 use score::{Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
@@ -274,7 +274,10 @@ impl Detector {
         let observed = self.templates.observe(shape, at, &self.slots, || {
             (wording::wording(stripped), templates::example(template_text))
         });
-        let novel = observed.new_in_run;
+        let novelty = Novelty {
+            new_in_run: observed.new_in_run,
+            file_header: observed.file_header,
+        };
         let gist = prose::gist(
             &self.stripped,
             &mut self.prose_line,
@@ -282,12 +285,12 @@ impl Detector {
             &mut self.prose_slots,
         )
         .unwrap_or(prose::Gist::of_template(shape.template));
-        let matched = self.cycles[0].push_line(shape.template, gist, at, novel);
+        let matched = self.cycles[0].push_line(shape.template, gist, at, novelty);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
             // With one stream only, its own cycle is the merged one.
-            self.cycles[tracker].push_line(shape.template, gist, at, novel);
+            self.cycles[tracker].push_line(shape.template, gist, at, novelty);
         }
         self.window
             .add_text_line(at, matched, observed.new_in_run, observed.error);
@@ -507,6 +510,7 @@ impl Detector {
                     silence: now.saturating_sub(l.latest),
                     variants: l.variants,
                     novel_variants: l.novel_variants,
+                    novel_files: l.novel_files,
                     error: infos.iter().any(|t| t.wording.error),
                     progress: loop_progress(&infos, now, freshness).max(self.recent_progress(
                         l.started,

@@ -454,8 +454,12 @@ impl ProgressRing {
             .fold(0, |mask, s| mask | 1 << s)
     }
 
+    /// Source locations are never texture: they are places, not values measured. A loop
+    /// re-running a build or a lint that fails prints the same few in turn (a stack trace's
+    /// frames, a file's problems), and a walk through new ones is progress of its own
+    /// (`Walking`).
     fn texture_besides(&self, skip: u8, distinct: &[usize; MAX_SLOTS]) -> bool {
-        (0..MAX_SLOTS).any(|s| !has(self.keys | skip, s) && distinct[s] >= 2)
+        (0..MAX_SLOTS).any(|s| !has(self.keys | self.locations | skip, s) && distinct[s] >= 2)
     }
 
     /// Rises and falls of `slot`, counted per worker group.

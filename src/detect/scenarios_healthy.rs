@@ -61,6 +61,38 @@ fn compiler_warning_flood_over_macro_expansions() {
 }
 
 #[test]
+fn a_linter_reporting_the_same_problems_in_one_file_after_another() {
+    // ESLint's stylish format over generated files that all break the same rules at the
+    // same places: each file's header, then the same seven problem lines (their positions
+    // a line and a column, read as places, not clock times), then a blank line. Replayed
+    // at 20 lines a second, as `flowforge replay` reads a plain log.
+    let mut t = Timeline::new();
+    t.passes(0.0, 0.4, 150, |i| {
+        let mut block = vec![
+            String::new(),
+            format!("/home/dev/shop/src/generated/{}.js", name(i)),
+        ];
+        for (at, severity, message, rule) in [
+            (
+                "1:1",
+                "error",
+                "Unexpected var, use let or const instead",
+                "no-var",
+            ),
+            ("1:22", "warning", "Strings must use singlequote", "quotes"),
+            ("1:33", "warning", "Extra semicolon", "semi"),
+            ("3:9", "error", "Expected '===' and instead saw '=='", "eqeqeq"),
+            ("3:18", "warning", "Expected { after 'if' condition", "curly"),
+            ("4:11", "warning", "Extra semicolon", "semi"),
+        ] {
+            block.push(format!("  {at:<5} {severity:<8} {message:<42} {rule}"));
+        }
+        block
+    });
+    t.run(65.0).assert_never_fires("a linter over generated files");
+}
+
+#[test]
 fn a_server_answering_the_same_request_many_times_a_second() {
     // An API server's access log while a dashboard polls it and a load balancer checks it:
     // two access-log lines, a dozen times a second, busy CPU from serving; the clients

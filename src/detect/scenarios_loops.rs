@@ -1325,6 +1325,50 @@ fn a_journal_of_a_unit_restarted_every_two_and_a_half_seconds() {
 }
 
 #[test]
+fn a_linter_re_run_on_the_same_file_is_still_a_loop() {
+    // A watcher re-running ESLint on the file it just rewrote: the same header and the same
+    // problems every pass. The header names a file, but never a new one.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.3, 200, |_| {
+        vec![
+            String::new(),
+            "/home/dev/shop/src/api/users.js".to_string(),
+            "  12:5   error    'session' is not defined         no-undef".to_string(),
+            "  40:17  warning  Unexpected console statement     no-console".to_string(),
+            "✖ 2 problems (1 error, 1 warning)".to_string(),
+        ]
+    });
+    t.cpu(2.0, 70.0, |_| 60.0);
+    assert_fires_within(&mut t, 2.0, 5.0, "a linter re-run on the same file");
+    // `until npx eslint users.js; do :; done`: a pass every 1.4 s, Node's start-up at a
+    // full core. The problems' places take several values in turn within one template; a
+    // place is not a value measured, so nothing in the block moves.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut rng = Rng::new(37);
+    let mut at = 2.0;
+    for _ in 0..40 {
+        let mut pass = vec![String::new(), "/home/dev/shop/src/api/users.js".to_string()];
+        for (place, message) in [
+            ("1:1", "Unexpected var, use let or const instead"),
+            ("1:33", "Extra semicolon"),
+            ("4:11", "Extra semicolon"),
+            ("5:2", "Extra semicolon"),
+        ] {
+            pass.push(format!("  {place:<5} error  {message}"));
+        }
+        pass.push("✖ 4 problems (4 errors, 0 warnings)".to_string());
+        for (i, line) in pass.into_iter().enumerate() {
+            t.line(at + 0.01 * i as f64, Stream::Stdout, line);
+        }
+        at += rng.range(1.3, 1.5);
+    }
+    t.cpu(2.0, 70.0, |_| 100.0);
+    assert_fires_within(&mut t, 2.0, 5.0 * 1.5, "a linter re-run every 1.4 s");
+}
+
+#[test]
 fn a_failing_line_with_a_fresh_numbered_name_each_pass_is_still_a_loop() {
     // An uploader retrying at once, each attempt under a new random part name: names new
     // on every line, but the line fails, so they are a loop's, not items done.

@@ -161,6 +161,9 @@ pub struct LooseSignals {
     /// Lines that differed from the pass before, and how many of them were new to the run.
     pub variants: u64,
     pub novel_variants: u64,
+    /// Novel variants that named a new file and nothing else: a linter's header above its
+    /// report on the next file.
+    pub novel_files: u64,
     /// Error wording in the lines that repeat.
     pub error: bool,
     pub progress: Progress,
@@ -922,6 +925,17 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
             }
         }
     }
+    if names_a_new_file_each_pass(l) {
+        // A linter reporting the same problems in one file after another (generated code, a
+        // rule new to the codebase): each pass is the next file, not the loop going round.
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push(format!(
+                "each pass names a new file ({} files in {} passes): one file's report after another",
+                l.novel_files, l.passes
+            ));
+        }
+    }
     if parts.progress_penalty < 0.0 {
         protections.push(progress_protection(l.progress, l.countdown.as_deref()));
     }
@@ -929,6 +943,12 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     assessment.protections = protections;
     assessment.slow_loop = slow_work;
     assessment
+}
+
+/// Every pass of a loose cycle but at most one named a file new to the run, alone on its
+/// line (`Wording::file_header`).
+fn names_a_new_file_each_pass(l: &LooseSignals) -> bool {
+    l.novel_files >= 2 && l.novel_files + 1 >= l.passes
 }
 
 /// Scores the signals against `threshold`; the stronger path wins.

@@ -175,6 +175,55 @@ pub fn in_location(s: &[u8], at: &std::ops::Range<usize>) -> bool {
             .is_some_and(|d| s[d] == b'.' && d > 0 && (s[d - 1].is_ascii_alphanumeric() || s[d - 1] == b'_'))
 }
 
+/// Severities a lint report's position line names after the position (`error`, `warning`,
+/// stylelint's `✖` and `⚠`).
+const LINT_SEVERITIES: [&[u8]; 10] = [
+    b"error",
+    b"warning",
+    b"warn",
+    b"info",
+    b"note",
+    b"hint",
+    b"fatal",
+    "✖".as_bytes(),
+    "⚠".as_bytes(),
+    "×".as_bytes(),
+];
+
+/// A lint report's position at `i`, the first thing on its line: a line and a column, then
+/// a severity (`  12:5  error  'x' is never used  no-unused-vars`, the stylish format of
+/// ESLint, yamllint and stylelint, which name the file once in a header line above its
+/// problems). Returns the line, the column and where the position ends. Both are places in
+/// that file, never a clock time (`7:30`) or an iteration number.
+pub fn lint_position(s: &[u8], i: usize) -> Option<(f64, f64, usize)> {
+    if !s[..i].iter().all(|&b| b == b' ' || b == b'\t') {
+        return None;
+    }
+    let digits_at = |j: usize| {
+        s.get(j..)
+            .map_or(0, |r| r.iter().take_while(|b| b.is_ascii_digit()).count())
+    };
+    let line_len = digits_at(i);
+    let colon = i + line_len;
+    let col_len = digits_at(colon + 1);
+    if line_len == 0 || s.get(colon) != Some(&b':') || col_len == 0 {
+        return None;
+    }
+    let end = colon + 1 + col_len;
+    let gap = s[end..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    let rest = &s[end + gap..];
+    let severity = LINT_SEVERITIES.iter().any(|word| {
+        rest.len() >= word.len()
+            && rest[..word.len()].eq_ignore_ascii_case(word)
+            && rest.get(word.len()).is_none_or(|b| !b.is_ascii_alphanumeric())
+    });
+    let number = |from: usize, to: usize| std::str::from_utf8(&s[from..to]).ok()?.parse::<f64>().ok();
+    if gap == 0 || !severity {
+        return None;
+    }
+    Some((number(i, colon)?, number(colon + 1, end)?, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +267,32 @@ mod tests {
         assert!(!place("ratio 3:14 done", "14"));
         assert!(!place("v1.2:3", "3"));
         assert!(!place("io.c 360", "360"));
+        let lint = |s: &str| {
+            lint_position(
+                s.as_bytes(),
+                s.find(|c: char| c.is_ascii_digit()).expect("a digit"),
+            )
+        };
+        assert_eq!(
+            lint("  12:5  error  'x' is never used  no-unused-vars"),
+            Some((12.0, 5.0, 6))
+        );
+        assert_eq!(
+            lint("  7:30   warning  Missing semicolon  semi").map(|p| p.0),
+            Some(7.0)
+        );
+        assert_eq!(
+            lint(" 3:15  ✖  Unexpected unknown property  property-no-unknown").map(|p| p.1),
+            Some(15.0)
+        );
+        assert_eq!(
+            lint("  10:81     error    line too long (85 > 80 characters)").map(|p| p.1),
+            Some(81.0)
+        );
+        assert_eq!(lint("7:30 backup started"), None, "a clock time");
+        assert_eq!(lint("at 7:30 error"), None, "not the first thing on the line");
+        assert_eq!(lint("  12:5  errors found"), None);
+        assert_eq!(lint("  12:5error"), None);
         assert_eq!(key_value(b"a3f9c2"), key_value(b"a3f9c2"));
         assert_ne!(key_value(b"a3f9c2"), key_value(b"a3f9c3"));
     }

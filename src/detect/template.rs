@@ -24,7 +24,7 @@
 //! The template text goes into a reused buffer (no allocation per line) and is hashed with
 //! FNV-1a. A line without letters, digits or placeholders (`-----`, dots) is decoration.
 
-use super::slots::{in_location, in_name, key_value, SlotKind, Slots};
+use super::slots::{in_location, in_name, key_value, lint_position, SlotKind, Slots};
 use super::tokens::{self, is_alnum, Num, Token};
 
 /// Template text is cut here (about three times the scanned prefix at worst).
@@ -265,6 +265,14 @@ fn id_value(s: &[u8], i: usize) -> Option<usize> {
 /// end of the match.
 fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize> {
     let next = s.get(i + 1).copied().unwrap_or(0);
+    if s[i].is_ascii_digit() {
+        if let Some((line, column, end)) = lint_position(s, i) {
+            slots.push(SlotKind::Location, line);
+            slots.push(SlotKind::Location, column);
+            w.word_bytes(b"<n>:<n>");
+            return Some(end);
+        }
+    }
     // Only the recognisers that can start with this byte are tried: most boundaries start
     // a plain word, and those cost one look at the word's letters and digits.
     let (end, token) = match s[i] {

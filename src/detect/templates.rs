@@ -141,6 +141,8 @@ pub struct Observed {
     /// First time this template appears in the run.
     pub new_in_run: bool,
     pub error: bool,
+    /// The line names one file and nothing else (`Wording::file_header`).
+    pub file_header: bool,
 }
 
 pub struct TemplateTable {
@@ -229,6 +231,7 @@ impl TemplateTable {
         Observed {
             new_in_run,
             error: info.wording.error,
+            file_header: info.wording.file_header,
         }
     }
 

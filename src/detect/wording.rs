@@ -155,6 +155,10 @@ pub struct Wording {
     /// A process starts, or starts again (`Started`, `restarting`, `Booting worker`,
     /// `spawned`, `Running`; `CrashLoopBackOff` is the kubelet restarting a container).
     pub start: bool,
+    /// The line names one file and nothing else (`/app/src/api/users.js`, `config/app.yaml`):
+    /// the header above a linter's problems in that file (ESLint's, yamllint's and stylelint's
+    /// stylish format), so a block under a new one is the report on the next file.
+    pub file_header: bool,
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -231,6 +235,38 @@ fn is_metric(s: &[u8], w: Word) -> bool {
     off || s.get(j).is_some_and(u8::is_ascii_digit)
 }
 
+/// The whole line, but for the spaces around it, is one file's path: a single word with a
+/// letter that holds a path separator or ends in an extension of one to five letters and
+/// digits (`src/a.css`, `app.yaml`), not a version (`1.2.3`) or a sentence's last word.
+fn names_one_file(s: &[u8]) -> bool {
+    let path = s.trim_ascii();
+    // A Windows drive (`C:\`) is the only colon a path may hold (`app.js:12` is a place).
+    let path = match path {
+        [drive, b':', b'\\', rest @ ..] if drive.is_ascii_alphabetic() => rest,
+        _ => path,
+    };
+    if path.len() < 3
+        || path.iter().any(|b| b.is_ascii_whitespace())
+        || !path.iter().any(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    let ext = path
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    let extension = (1..=5).contains(&ext)
+        && path.len() > ext + 1
+        && path[path.len() - ext - 1] == b'.'
+        && path[path.len() - ext..].iter().any(u8::is_ascii_alphabetic);
+    let separated = path.contains(&b'/') || path.contains(&b'\\');
+    let plain = path
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"/\\._-@+~".contains(&b));
+    plain && (separated || extension) && !path.contains(&b':')
+}
+
 /// An empty JSON value: `[]`, `{}`, or `""` after a `:`.
 fn empty_value(s: &[u8]) -> bool {
     let compact: Vec<u8> = s.iter().copied().filter(|b| *b != b' ').collect();
@@ -250,6 +286,7 @@ pub fn wording(s: &[u8]) -> Wording {
         empty: empty_value(s),
         served: replies::served_request(s),
         statement: replies::statement_result(s),
+        file_header: names_one_file(s),
         ..Wording::default()
     };
     let mut previous: Option<Word> = None;
@@ -435,6 +472,34 @@ mod tests {
             "Read 120 lines",
         ] {
             assert!(!wording(line.as_bytes()).empty, "{line:?} is not empty");
+        }
+    }
+
+    #[test]
+    fn a_line_that_names_one_file_is_a_file_header() {
+        for line in [
+            "/home/dev/shop/src/api/users.js",
+            "  src/styles/a.css  ",
+            "config/app.yaml",
+            "app.yaml",
+            r"C:\work\shop\src\main.ts",
+        ] {
+            assert!(wording(line.as_bytes()).file_header, "{line:?} names a file");
+        }
+        for line in [
+            "Done.",
+            "1.2.3",
+            "v1.2.3",
+            "---",
+            "src/app.js: line 3, col 1, Error - Unexpected var",
+            "Reading src/app.js",
+            "https://example.com/a.js",
+            "ok",
+        ] {
+            assert!(
+                !wording(line.as_bytes()).file_header,
+                "{line:?} is not a file header"
+            );
         }
     }
 
