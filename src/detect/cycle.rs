@@ -46,11 +46,20 @@
 use super::prose::Gist;
 use std::time::Duration;
 
-/// Longest cycle looked for, in lines.
-pub const MAX_PERIOD: usize = 32;
+/// Longest exact cycle looked for, in lines: a failing test's report or a stack trace
+/// printed again by a re-run wrapper is often 50-100 lines long (pytest's default traceback
+/// of one refused connection is 51).
+pub const MAX_PERIOD: usize = 128;
 
-/// Recent templates kept: a period back, plus the misses a run may absorb in a row.
-const RING: usize = 64;
+/// Longest loose cycle looked for, and the periods whose matches [`CycleTracker::push`]
+/// reports as a bit mask (for the window's repetition judgement): a block reworded in a
+/// few places is judged over passes this short.
+pub const MAX_SHORT_PERIOD: usize = 32;
+
+/// Recent templates kept: four passes of the longest period, for its pass intervals (a
+/// cadence needs three), which also covers a period back plus the misses a run may absorb
+/// in a row.
+const RING: usize = 4 * MAX_PERIOD;
 
 /// A run absorbs one mismatch per this many matched lines.
 pub const TOLERANCE: u64 = 16;
@@ -196,17 +205,17 @@ pub struct CycleTracker {
     gap_at: Option<u64>,
     /// Per period: which of the last k lines matched the line k before them (bit 0 = the
     /// latest), and the loose run built on it.
-    loose_hist: [u64; MAX_PERIOD + 1],
-    loose_run: [u64; MAX_PERIOD + 1],
-    loose_variants: [u64; MAX_PERIOD + 1],
-    loose_novel: [u64; MAX_PERIOD + 1],
-    loose_novel_files: [u64; MAX_PERIOD + 1],
+    loose_hist: [u64; MAX_SHORT_PERIOD + 1],
+    loose_run: [u64; MAX_SHORT_PERIOD + 1],
+    loose_variants: [u64; MAX_SHORT_PERIOD + 1],
+    loose_novel: [u64; MAX_SHORT_PERIOD + 1],
+    loose_novel_files: [u64; MAX_SHORT_PERIOD + 1],
     /// Per period: which of the last k lines were paraphrases of the line k before them,
     /// and how many variants of the loose run were.
-    para_hist: [u64; MAX_PERIOD + 1],
-    loose_para: [u64; MAX_PERIOD + 1],
-    loose_start: [Duration; MAX_PERIOD + 1],
-    loose_last: [Duration; MAX_PERIOD + 1],
+    para_hist: [u64; MAX_SHORT_PERIOD + 1],
+    loose_para: [u64; MAX_SHORT_PERIOD + 1],
+    loose_start: [Duration; MAX_SHORT_PERIOD + 1],
+    loose_last: [Duration; MAX_SHORT_PERIOD + 1],
 }
 
 impl Default for CycleTracker {
@@ -226,15 +235,15 @@ impl Default for CycleTracker {
             run_sums: [0; MAX_PERIOD + 1],
             foreign: [0; MAX_PERIOD + 1],
             gap_at: None,
-            loose_hist: [0; MAX_PERIOD + 1],
-            loose_run: [0; MAX_PERIOD + 1],
-            loose_variants: [0; MAX_PERIOD + 1],
-            loose_novel: [0; MAX_PERIOD + 1],
-            loose_novel_files: [0; MAX_PERIOD + 1],
-            para_hist: [0; MAX_PERIOD + 1],
-            loose_para: [0; MAX_PERIOD + 1],
-            loose_start: [Duration::ZERO; MAX_PERIOD + 1],
-            loose_last: [Duration::ZERO; MAX_PERIOD + 1],
+            loose_hist: [0; MAX_SHORT_PERIOD + 1],
+            loose_run: [0; MAX_SHORT_PERIOD + 1],
+            loose_variants: [0; MAX_SHORT_PERIOD + 1],
+            loose_novel: [0; MAX_SHORT_PERIOD + 1],
+            loose_novel_files: [0; MAX_SHORT_PERIOD + 1],
+            para_hist: [0; MAX_SHORT_PERIOD + 1],
+            loose_para: [0; MAX_SHORT_PERIOD + 1],
+            loose_start: [Duration::ZERO; MAX_SHORT_PERIOD + 1],
+            loose_last: [Duration::ZERO; MAX_SHORT_PERIOD + 1],
         }
     }
 }
@@ -250,7 +259,8 @@ impl CycleTracker {
         self.gap_at = Some(self.lines);
     }
 
-    /// Adds a line's template; returns the periods that matched (bit k-1 for period k).
+    /// Adds a line's template; returns the periods up to `MAX_SHORT_PERIOD` that matched (bit
+    /// k-1 for period k).
     #[cfg(test)]
     pub fn push(&mut self, template: u64, at: Duration) -> u32 {
         self.push_line(template, Gist::of_template(template), at, Novelty::default())
@@ -279,7 +289,9 @@ impl CycleTracker {
                         self.runs[k] += k as u64;
                         self.last_match[k] = at;
                         self.last_match_line[k] = self.lines;
-                        matched |= 1 << (k - 1);
+                        if k <= MAX_SHORT_PERIOD {
+                            matched |= 1 << (k - 1);
+                        }
                     } else {
                         self.runs[k] = 0;
                     }
@@ -316,7 +328,9 @@ impl CycleTracker {
                 self.runs[k] += 1;
                 self.last_match[k] = at;
                 self.last_match_line[k] = self.lines;
-                matched |= 1 << (k - 1);
+                if k <= MAX_SHORT_PERIOD {
+                    matched |= 1 << (k - 1);
+                }
             } else if self.runs[k] > 0 {
                 self.foreign[k] = 0;
                 self.misses[k] += 1;
@@ -341,7 +355,7 @@ impl CycleTracker {
     fn push_loose(&mut self, template: u64, gist: Gist, at: Duration, novelty: Novelty) {
         // Only a line that holds prose can be a paraphrase (its gist is not its template).
         let prose = gist.hash != template;
-        for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
+        for k in MIN_PARAPHRASE_PERIOD..=MAX_SHORT_PERIOD {
             let known = self.lines >= k as u64;
             let alike = known && self.templates[self.slot(k)] == template;
             // A one-line pass holds its result too: the same values, or it is news.
@@ -391,7 +405,7 @@ impl CycleTracker {
     /// (an exact cycle is the exact tracker's to judge); the smallest period on a tie.
     pub fn loose(&self) -> Option<LooseCycle> {
         let mut best: Option<(u64, usize)> = None;
-        for k in MIN_PARAPHRASE_PERIOD..=MAX_PERIOD {
+        for k in MIN_PARAPHRASE_PERIOD..=MAX_SHORT_PERIOD {
             let passes = self.loose_run[k] / k as u64;
             if passes >= 2 && self.loose_variants[k] >= 2 && best.is_none_or(|(p, _)| passes > p) {
                 best = Some((passes, k));

@@ -1369,6 +1369,55 @@ fn a_linter_re_run_on_the_same_file_is_still_a_loop() {
 }
 
 #[test]
+fn a_re_run_of_a_test_whose_failure_report_is_longer_than_a_short_cycle() {
+    // `until pytest tests/test_db.py; do :; done` with the database down: pytest's default
+    // traceback of one refused connection is 51 lines (the test, the frames of `socket`
+    // with their source, the error), printed again every 2.7 s or so at a full core, only
+    // the run's duration changing. As on this machine, where it ran for 90 s unstopped.
+    let frames = [
+        "F                                                                        [100%]",
+        "=================================== FAILURES ===================================",
+        "___________________________________ test_db ____________________________________",
+        "    def test_db():",
+        "        import socket",
+        ">       socket.create_connection((\"127.0.0.1\", 5499), timeout=1)",
+        "tests/test_db.py:3: ",
+        "/usr/lib/python3.11/socket.py:851: in create_connection",
+        "    raise exceptions[0]",
+        "address = ('127.0.0.1', 5499), timeout = 1, source_address = None",
+    ];
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut rng = Rng::new(41);
+    let mut at = 2.0;
+    for _ in 0..30 {
+        let mut pass: Vec<String> = frames.iter().map(|f| f.to_string()).collect();
+        for i in 0..36 {
+            pass.push(format!(
+                "        source line {i} of create_connection in socket.py"
+            ));
+        }
+        pass.push("E       ConnectionRefusedError: [Errno 111] Connection refused".to_string());
+        pass.push("/usr/lib/python3.11/socket.py:836: ConnectionRefusedError".to_string());
+        pass.push(
+            "=========================== short test summary info ============================".to_string(),
+        );
+        pass.push(
+            "FAILED tests/test_db.py::test_db - ConnectionRefusedError: [Errno 111] Connection refused"
+                .to_string(),
+        );
+        pass.push(format!("1 failed in {:.2}s", rng.range(1.5, 2.5)));
+        for (i, line) in pass.into_iter().enumerate() {
+            t.line(at + 0.004 * i as f64, Stream::Stdout, line);
+        }
+        at += rng.range(2.4, 3.0);
+    }
+    t.cpu(2.0, 90.0, |_| 95.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0 * 3.0, "a 51-line failure report re-run");
+    assert!(summary.contains("51-line cycle"), "{summary}");
+}
+
+#[test]
 fn a_failing_line_with_a_fresh_numbered_name_each_pass_is_still_a_loop() {
     // An uploader retrying at once, each attempt under a new random part name: names new
     // on every line, but the line fails, so they are a loop's, not items done.

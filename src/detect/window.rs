@@ -13,7 +13,7 @@
 //! access log). `repetition` finds the best period over the last second and walks back while
 //! each bucket agrees, so its span starts at the loop's onset, not at the window's start.
 
-use super::cycle::MAX_PERIOD;
+use super::cycle::MAX_SHORT_PERIOD;
 use crate::sample::Stream;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ struct Bucket {
     text_lines: u64,
     error_lines: u64,
     new_templates: u64,
-    matches: [u64; MAX_PERIOD],
+    matches: [u64; MAX_SHORT_PERIOD],
 }
 
 /// Output rates over the recent past.
@@ -172,7 +172,7 @@ impl Window {
     pub fn repetition(&self, now: Duration) -> Option<Repetition> {
         let now_number = bucket_number(now);
         let mut lines = 0;
-        let mut per_period = [0u64; MAX_PERIOD];
+        let mut per_period = [0u64; MAX_SHORT_PERIOD];
         for number in now_number.saturating_sub(RECENT_BUCKETS - 1)..=now_number {
             if let Some(b) = self.bucket(number) {
                 lines += b.text_lines;
@@ -185,7 +185,7 @@ impl Window {
             return None;
         }
         let mut period = 0;
-        for k in 1..MAX_PERIOD {
+        for k in 1..MAX_SHORT_PERIOD {
             if per_period[k] > per_period[period] {
                 period = k;
             }
