@@ -288,6 +288,21 @@ fn lint_reports_in_stylish_format_are_left_alone() {
 }
 
 #[test]
+fn a_parallel_terraform_apply_is_left_alone() {
+    // Terraform 1.11 on this machine applying 27 `terraform_data` resources with
+    // `local-exec` provisioners, four at a time: each resource prints the same six lines
+    // (Creating, Provisioning, Executing, its command's output, Creation complete), its index
+    // in the address taking a new value each time in no fixed order. Stopped live after
+    // 16.5 s (`6-line cycle repeated 5x`) and, replayed at 10 lines/s, at line 225.
+    let sandbox = Sandbox::new("replay-terraform");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform-apply-parallel.log");
+    for rate in ["10", "20"] {
+        let out = replay(&sandbox, &["--rate", rate, &log.to_string_lossy()]);
+        assert_eq!(out.code(), 0, "at {rate} lines/s: {}", out.describe());
+    }
+}
+
+#[test]
 fn a_verbose_unittest_run_is_left_alone() {
     // 181 lines of `python3 -m test -v test_re` on this machine's CPython 3.11: regression
     // tests named after bug numbers, sorted as text (`test_bug_117612` before

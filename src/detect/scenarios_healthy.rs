@@ -93,6 +93,30 @@ fn a_linter_reporting_the_same_problems_in_one_file_after_another() {
 }
 
 #[test]
+fn a_plan_creating_many_resources_of_one_kind_in_parallel() {
+    // `terraform apply -parallelism=4` of a `count = 40` resource with a provisioner: the same
+    // five lines per resource, its index in the address new each time and in no fixed order
+    // (whichever finishes first), nothing failing. Replayed at 10 lines a second.
+    let mut rng = Rng::new(43);
+    let mut order: Vec<u64> = (0..40).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut t = Timeline::new();
+    t.passes(0.0, 0.5, order.len(), |i| {
+        let n = order[i];
+        vec![
+            format!("terraform_data.shard[{n}]: Creating..."),
+            format!("terraform_data.shard[{n}]: Provisioning with 'local-exec'..."),
+            format!("terraform_data.shard[{n}] (local-exec): Executing: [\"/bin/sh\" \"-c\" \"./provision.sh {n}\"]"),
+            format!("terraform_data.shard[{n}] (local-exec): shard {n} ready"),
+            format!("terraform_data.shard[{n}]: Creation complete after 2s [id={}]", rng.uuid()),
+        ]
+    });
+    t.run(25.0).assert_never_fires("a parallel terraform apply");
+}
+
+#[test]
 fn a_server_answering_the_same_request_many_times_a_second() {
     // An API server's access log while a dashboard polls it and a load balancer checks it:
     // two access-log lines, a dozen times a second, busy CPU from serving; the clients

@@ -142,7 +142,26 @@ pub fn key_value(text: &[u8]) -> f64 {
 pub fn in_name(s: &[u8], at: &std::ops::Range<usize>) -> bool {
     let before = at.start >= 2 && b"_-./".contains(&s[at.start - 1]) && s[at.start - 2].is_ascii_alphabetic();
     let after = at.end + 1 < s.len() && b"_-.".contains(&s[at.end]) && s[at.end + 1].is_ascii_alphabetic();
-    before || after
+    before || after || in_address_index(s, at)
+}
+
+/// True when the number at `at` indexes a dotted address (`terraform_data.step[19]`,
+/// `module.vpc.aws_subnet.private[2]`): one of the resources a plan creates. A program's
+/// name with its pid (`sshd[1234]:`, as syslog writes it) has no dot.
+fn in_address_index(s: &[u8], at: &std::ops::Range<usize>) -> bool {
+    if at.start < 2 || s[at.start - 1] != b'[' || s.get(at.end) != Some(&b']') {
+        return false;
+    }
+    let address = s[..at.start - 1]
+        .iter()
+        .rev()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        .count();
+    let word = &s[at.start - 1 - address..at.start - 1];
+    word.contains(&b'.')
+        && word
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 /// True when the number at `at` is a line or column of a source location: it follows a
@@ -255,6 +274,16 @@ mod tests {
         assert!(!at("--- step 41 ---", "41"));
         assert!(!at("range 10-20 done", "20"));
         assert!(!at("step=41", "41"));
+        assert!(at("terraform_data.step[19]: Creating...", "19"));
+        assert!(at(
+            "module.vpc.aws_subnet.private[2]: Still creating... [10s elapsed]",
+            "2"
+        ));
+        assert!(!at(
+            "Dec  2 18:01:23 build-7 sshd[1234]: Accepted publickey",
+            "1234"
+        ));
+        assert!(!at("retry [3] of 5", "3"));
         let place = |s: &str, n: &str| {
             let i = s.find(n).expect("present");
             in_location(s.as_bytes(), &(i..i + n.len()))
