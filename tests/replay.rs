@@ -18,6 +18,17 @@ fn replay(sandbox: &Sandbox, args: &[&str]) -> Outcome {
     sandbox.run(&all)
 }
 
+/// Replays the real log `tests/data/NAME` as plain text at `rate` lines/s and asserts that
+/// FlowForge would have left it alone.
+fn assert_left_alone(sandbox: &Sandbox, name: &str, rate: &str) -> Outcome {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    let out = replay(sandbox, &["--rate", rate, &log.to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{name} at {rate} lines/s: {}", out.describe());
+    out
+}
+
 /// The time (s) of the recording's last tick: the one at which a stopped run decided.
 fn last_tick(recording: &[u8]) -> f64 {
     let text = String::from_utf8_lossy(recording);
@@ -223,9 +234,7 @@ fn an_importer_skipping_rows_is_left_alone() {
     // so the failing line reads as a pass of three): each line is the next row, not an
     // attempt. Replayed as plain text at the fixture's pace.
     let sandbox = Sandbox::new("replay-importer");
-    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/importer-skipping-rows.log");
-    let out = replay(&sandbox, &["--rate", "30", &log.to_string_lossy()]);
-    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert_left_alone(&sandbox, "importer-skipping-rows.log", "30");
 }
 
 #[test]
@@ -236,9 +245,7 @@ fn a_compiler_warning_flood_is_left_alone() {
     // Replayed at the default 20 lines/s it is a 4-line cycle for 16 s, which main's
     // detector stopped after 2 s; the places it names tell a walk from a loop.
     let sandbox = Sandbox::new("replay-gcc-flood");
-    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gcc-macro-warning-flood.log");
-    let out = replay(&sandbox, &[&log.to_string_lossy()]);
-    assert_eq!(out.code(), 0, "{}", out.describe());
+    let out = assert_left_alone(&sandbox, "gcc-macro-warning-flood.log", "20");
     assert!(
         out.stdout_text().contains("one place or item after another"),
         "{}",
@@ -255,31 +262,18 @@ fn lint_reports_in_stylish_format_are_left_alone() {
     // read `7:30` as a clock time and the rest as a counted loop; and generated files that
     // all break the same rules at the same places, stopped at 10-50 lines/s as "8-line
     // block repeated with 1 line reworded". Each block is the next file.
-    let sandbox = Sandbox::new("replay-eslint");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     // yamllint's standard format, the same shape, over GitHub workflow files of vendored
     // crates: one file's `wrong indentation` errors, 19 in a row, stopped at 5 and 10 lines/s.
+    let sandbox = Sandbox::new("replay-eslint");
     for (log, rate) in [
         ("eslint-stylish-vendor.log", "5"),
         ("eslint-stylish-vendor.log", "10"),
-        ("eslint-stylish-generated.log", "20"),
         ("yamllint-workflows.log", "5"),
         ("yamllint-workflows.log", "10"),
     ] {
-        let log = data.join(log);
-        let out = replay(&sandbox, &["--rate", rate, &log.to_string_lossy()]);
-        assert_eq!(
-            out.code(),
-            0,
-            "{} at {rate} lines/s: {}",
-            log.display(),
-            out.describe()
-        );
+        assert_left_alone(&sandbox, log, rate);
     }
-    let out = replay(
-        &sandbox,
-        &[&data.join("eslint-stylish-generated.log").to_string_lossy()],
-    );
+    let out = assert_left_alone(&sandbox, "eslint-stylish-generated.log", "20");
     assert!(
         out.stdout_text().contains("each pass names a new file"),
         "{}",
@@ -295,10 +289,8 @@ fn a_parallel_terraform_apply_is_left_alone() {
     // in the address taking a new value each time in no fixed order. Stopped live after
     // 16.5 s (`6-line cycle repeated 5x`) and, replayed at 10 lines/s, at line 225.
     let sandbox = Sandbox::new("replay-terraform");
-    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform-apply-parallel.log");
     for rate in ["10", "20"] {
-        let out = replay(&sandbox, &["--rate", rate, &log.to_string_lossy()]);
-        assert_eq!(out.code(), 0, "at {rate} lines/s: {}", out.describe());
+        assert_left_alone(&sandbox, "terraform-apply-parallel.log", rate);
     }
 }
 
@@ -309,7 +301,5 @@ fn a_verbose_unittest_run_is_left_alone() {
     // `test_bug_1661`), one `... ok` line each. Replayed at 10 lines/s the run of them was
     // stopped as "same line repeated"; each line is another test.
     let sandbox = Sandbox::new("replay-unittest");
-    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/unittest-verbose-re.log");
-    let out = replay(&sandbox, &["--rate", "10", &log.to_string_lossy()]);
-    assert_eq!(out.code(), 0, "{}", out.describe());
+    assert_left_alone(&sandbox, "unittest-verbose-re.log", "10");
 }
