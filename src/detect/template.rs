@@ -265,7 +265,8 @@ fn id_value(s: &[u8], i: usize) -> Option<usize> {
 /// end of the match.
 fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize> {
     let next = s.get(i + 1).copied().unwrap_or(0);
-    if s[i].is_ascii_digit() {
+    // Only the first thing on the line can be a lint position: one check per line.
+    if s[i].is_ascii_digit() && !w.has_content {
         if let Some((line, column, end)) = lint_position(s, i) {
             slots.push(SlotKind::Location, line);
             slots.push(SlotKind::Location, column);
