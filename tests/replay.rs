@@ -303,3 +303,21 @@ fn a_verbose_unittest_run_is_left_alone() {
     let sandbox = Sandbox::new("replay-unittest");
     assert_left_alone(&sandbox, "unittest-verbose-re.log", "10");
 }
+
+#[test]
+fn a_resolver_backtracking_through_versions_is_left_alone() {
+    // pip 23.2 on this machine, `pip install --dry-run boto3 'botocore<1.20'`: the resolver
+    // downloads one boto3 release after another, newest first (`boto3-1.44.8`, `.7`, ...,
+    // `1.43.127`, ...), each with the same progress bar, looking for one that accepts the
+    // old botocore. It ends (it runs out of releases or finds one); replayed at 10 lines/s
+    // it was stopped at line 80 as a "2-line cycle", the versions masked away.
+    let sandbox = Sandbox::new("replay-pip");
+    for rate in ["10", "50"] {
+        let out = assert_left_alone(&sandbox, "pip-resolver-backtracking.log", rate);
+        assert!(
+            out.stdout_text().contains("versions"),
+            "the protection names the versions: {}",
+            out.describe()
+        );
+    }
+}

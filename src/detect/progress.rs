@@ -408,9 +408,11 @@ impl ProgressRing {
     }
 
     /// A count that only went down, at least [`MIN_FALLS`] times and last within
-    /// `freshness`: remaining work, retries left, replicas still pending. Identifiers and
-    /// fractions (latencies, losses) are never countdowns; a countdown that starts over
-    /// (`retrying in 3, 2, 1, 3, ...`) rises once per turn and is none either.
+    /// `freshness`: remaining work, retries left, replicas still pending. Identifiers,
+    /// fractions (latencies, losses) and names are never countdowns (a resolver trying
+    /// `boto3-1.44.7`, `.6`, `.5` walks through items, which `names_walk` reads); a
+    /// countdown that starts over (`retrying in 3, 2, 1, 3, ...`) rises once per turn and is
+    /// none either.
     pub fn countdown(&self, now: Duration, freshness: Duration) -> Option<Countdown> {
         if self.len == 0 {
             return None;
@@ -419,7 +421,7 @@ impl ProgressRing {
         let limit = (self.len / 2).clamp(1, 8);
         let categorical = distinct.map(|d| d > 0 && d <= limit);
         (0..MAX_SLOTS)
-            .filter(|&s| !has(self.keys | self.fractions, s))
+            .filter(|&s| !has(self.keys | self.fractions | self.names, s))
             .find_map(|slot| {
                 let t = self.trend(slot, &categorical);
                 let recent = t.last_fall.is_some_and(|at| now.saturating_sub(at) <= freshness);

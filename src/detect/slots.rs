@@ -19,7 +19,8 @@ pub const MAX_SLOTS: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotKind {
     Count,
-    /// A count that is part of a name: `module_17.c`, `/users/123`.
+    /// A count that is part of a name: `module_17.c`, `/users/123`; or a dotted version
+    /// (`boto3-1.44.7`), valued so that versions sort as numbers.
     Name,
     /// A line or column in a source file: `io.c:360:14`, `src/main.rs:10`. A name too (a
     /// place, never an iteration number); a loop re-runs the same code, so the places it

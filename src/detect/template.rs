@@ -17,8 +17,9 @@
 //!
 //! Numbers and identifiers are also kept, in order, in `Slots`: a template that repeats while
 //! one of its counters advances is progress, not a loop, and identifiers tell parallel workers
-//! apart. Times, durations and addresses are masked but never kept, because they change in
-//! loops too. Besides the template hash, the scanner returns a skeleton hash that leaves the
+//! apart, and a dotted version is kept as a name (one release after another is one item after
+//! another). Times, durations and addresses are masked but never kept, because they change
+//! in loops too. Besides the template hash, the scanner returns a skeleton hash that leaves the
 //! symbols out, so the frames of a spinner (`⠋ fetching`, `⠙ fetching`) can be recognised.
 //!
 //! The template text goes into a reused buffer (no allocation per line) and is hashed with
@@ -348,7 +349,12 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
             }
             b"<dur>"
         }
-        Token::Version => b"<ver>",
+        Token::Version => {
+            // `Downloading boto3-1.44.7`, `.6`, `.5`: each version is another item (a
+            // resolver trying one release after another), never an iteration number.
+            slots.push(SlotKind::Name, tokens::version_value(text));
+            b"<ver>"
+        }
         // `"ts": 1717171717.5`, `"__MONOTONIC_TIMESTAMP": "5186900000"`: a time, which
         // rises with the clock in a loop as in real work.
         Token::Num(Num::Count(_) | Num::Fraction(_)) if w.time_context => b"<ts>",
@@ -615,6 +621,11 @@ mod tests {
         assert_eq!(
             kinds("cc -c src/module_17.c /users/9 step 3 10-20"),
             vec![Name, Name, Count, Count, Count]
+        );
+        assert_eq!(
+            kinds("Downloading boto3-1.44.8-py3-none-any.whl (140 kB)"),
+            vec![Name, Count],
+            "a version is a name"
         );
         assert_eq!(
             kinds("req a3f9c2e1 uuid 550e8400-e29b-41d4-a716-446655440000"),

@@ -23,7 +23,7 @@ pub enum Token {
     /// Long random-looking identifiers (`k3J9xQ2m`, 15+ digit numbers).
     Id,
     Duration,
-    /// Dotted versions with three or more parts (`1.2.3`).
+    /// Dotted versions with three or more parts (`1.2.3`); [`version_value`] orders them.
     Version,
     Num(Num),
 }
@@ -72,6 +72,27 @@ fn value(s: &[u8], from: usize, to: usize) -> f64 {
         .ok()
         .and_then(|t| t.parse::<f64>().ok())
         .unwrap_or(0.0)
+}
+
+/// A dotted version as one number that sorts as versions do: `1.43.127` before `1.44.0`.
+/// The first three parts weigh 10¹², 10⁶ and 1 (exact in an `f64` for any version a tool
+/// prints); later parts are left out, so two versions differing only there read as one.
+pub fn version_value(text: &[u8]) -> f64 {
+    // `boto3-1.44.7`: the dash before it is a separator, not a sign.
+    let text = text
+        .strip_prefix(b"-")
+        .or(text.strip_prefix(b"+"))
+        .unwrap_or(text);
+    let mut value = 0.0;
+    for (weight, part) in [1e12, 1e6, 1.0].into_iter().zip(text.split(|&b| b == b'.')) {
+        let whole = &part[..digits(part, 0)];
+        let n = std::str::from_utf8(whole)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        value += weight * n.min(999_999.0);
+    }
+    value
 }
 
 /// `550e8400-e29b-41d4-a716-446655440000`.
@@ -504,6 +525,11 @@ mod tests {
         assert_eq!(num("45.2/120.0"), Some((10, Token::Num(Num::Ratio(45.2, 120.0)))));
         assert_eq!(num("450MB"), Some((3, Token::Num(Num::Count(450.0)))));
         assert_eq!(num("1.2.3"), Some((5, Token::Version)));
+        assert!(version_value(b"1.43.127") < version_value(b"1.44.0"));
+        assert!(version_value(b"1.44.0") < version_value(b"1.44.8"));
+        assert!(version_value(b"2.0.0") > version_value(b"1.999.999"));
+        assert_eq!(version_value(b"1.2.3.4"), version_value(b"1.2.3.5"));
+        assert_eq!(version_value(b"-1.44.7"), version_value(b"1.44.7"));
         assert_eq!(num("123456789012345678"), Some((18, Token::Id)));
         assert_eq!(num("12x3"), Some((2, Token::Num(Num::Count(12.0)))));
         assert_eq!(num("45.2MB"), Some((4, Token::Num(Num::Count(45.2)))));
