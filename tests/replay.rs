@@ -321,3 +321,16 @@ fn a_resolver_backtracking_through_versions_is_left_alone() {
         );
     }
 }
+
+#[test]
+fn a_parametrized_test_named_retry_is_left_alone() {
+    // pytest 9.2 `-v -rs` on this machine over 220 parametrized cases, the last 40 of a
+    // test named `test_flaky_retry` that skips every seventh case: six `PASSED` lines and
+    // one `SKIPPED (needs network)` in turn, the case number and the percentage advancing.
+    // Replayed at 20 lines/s it was stopped at line 225 as a "7-line cycle": `retry` in the
+    // test's name made its numbers read as attempt numbers.
+    let sandbox = Sandbox::new("replay-pytest-retry");
+    for rate in ["10", "20", "50"] {
+        assert_left_alone(&sandbox, "pytest-parametrized-retry.log", rate);
+    }
+}

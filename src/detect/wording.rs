@@ -10,7 +10,9 @@
 //! guards keep healthy lines healthy: a word glued to another by `_` or `.` is an
 //! identifier (`train_error`, `log.error`), a word followed by `=`/`:` and a number is a
 //! metric (`errors=0`, `failures: 3`, `"isError": false`), and a word after `no`, `zero`,
-//! `without` or `0` is negated (`0 errors`, `no failures`).
+//! `without` or `0` is negated (`0 errors`, `no failures`). An attempt word in an
+//! identifier counts attempts only when the identifier holds a number (`retry_count=3`),
+//! not in a name (`test_http_retry[21] PASSED`).
 //!
 //! Two more facts feed the slow-loop paths. Words of waiting (`waiting`, `polling`,
 //! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
@@ -211,6 +213,15 @@ fn in_identifier(s: &[u8], w: Word) -> bool {
     before || after
 }
 
+/// An attempt word inside an identifier counts attempts only when the identifier holds a
+/// number (`retry_count=3`, `attempts_left: 2`); elsewhere it is a name (`test_http_retry[21]
+/// PASSED`, `retry_policy.py`), and the numbers around it are not attempts.
+fn counts_attempts(s: &[u8], w: Word) -> bool {
+    let glued = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.');
+    let end = w.end + s[w.end..].iter().take_while(|b| glued(b)).count();
+    is_metric(s, Word { start: w.start, end })
+}
+
 /// Followed by `=` or `:` and then a number (`errors=0`, `failures: 3`, `"errors": 0`) or a
 /// flag that is off (`"isError": false`, `error=null`).
 fn is_metric(s: &[u8], w: Word) -> bool {
@@ -373,7 +384,7 @@ pub fn wording(s: &[u8]) -> Wording {
                 .find(|(first, _)| is(s, w, first))
                 .map(|p| p.1);
         }
-        if any_of(s, w, &ATTEMPT_WORDS) {
+        if any_of(s, w, &ATTEMPT_WORDS) && (!in_identifier(s, w) || counts_attempts(s, w)) {
             found.attempt = true;
         }
         previous = Some(w);
@@ -573,6 +584,10 @@ mod tests {
         assert!(wording(b"Try 3: connecting").attempt);
         assert!(!wording(b"step 4 of 10").attempt);
         assert!(!wording(b"attempted to be clever").attempt);
+        assert!(wording(b"retry_count=3 backing off").attempt);
+        assert!(wording(b"upload attempts_left: 2").attempt);
+        assert!(!wording(b"test_many.py::test_http_retry[21] PASSED [ 91%]").attempt);
+        assert!(!wording(b"collecting tests/test_retry_policy.py").attempt);
     }
 
     #[test]
