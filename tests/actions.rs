@@ -176,16 +176,27 @@ fn tight_identical_line_loop_is_killed_with_124() {
     out.assert_code(124);
     let line = the_stop_line(&out);
     assert!(line.contains("output loop"), "{line}");
-    assert_eq!(
-        out.stderr_lines().len(),
-        1,
-        "nothing else on stderr\n{}",
-        out.describe()
-    );
-    // What the loop printed before the stop passed through, whole lines and nothing else.
+    // Besides the stop line, stderr holds at most the notice that output was dropped: after
+    // a stop the drain waits 1 s for our reader, and a test harness starved on a busy runner
+    // can take longer than that (seen: 515 KB dropped with a load average of 10).
+    let others: Vec<String> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| !l.contains("; killed "))
+        .collect();
+    let dropped = match others.as_slice() {
+        [] => false,
+        [notice] if notice.starts_with("flowforge: dropped ") && notice.contains("reader") => true,
+        _ => panic!("nothing else on stderr\n{}", out.describe()),
+    };
+    // What the loop printed before the stop passed through, whole lines and nothing else
+    // (the last one cut short only where the rest was dropped).
     let text = out.stdout_text();
+    let (whole, rest) = text.rsplit_once('\n').unwrap_or(("", &text));
     assert!(
-        !text.is_empty() && text.ends_with('\n') && text.lines().all(|l| l == LOOP_LINE),
+        !whole.is_empty()
+            && whole.lines().all(|l| l == LOOP_LINE)
+            && (rest.is_empty() || dropped && LOOP_LINE.starts_with(rest)),
         "stdout is not the loop's lines ({} bytes)",
         text.len()
     );

@@ -236,15 +236,16 @@ fn twenty_concurrent_runs_share_one_database() {
 // A database that is locked, unwritable, damaged or from another version
 // ---------------------------------------------------------------------------------------
 
-/// Holds `BEGIN EXCLUSIVE` on `db` until its stdin closes (10 s at most); says "locked" by
-/// creating `ready`, and "released" by creating `released`.
+/// Holds `BEGIN EXCLUSIVE` on `db` until its stdin closes (120 s at most: a run of 2 M
+/// lines on a busy 2-core runner took 13.8 s); says "locked" by creating `ready`, and
+/// "released" by creating `released`.
 const LOCK_HOLDER: &str = "\
 import select, sqlite3, sys
 db, ready, released = sys.argv[1:4]
 con = sqlite3.connect(db, isolation_level=None, timeout=30)
 con.execute('BEGIN EXCLUSIVE')
 open(ready, 'w').close()
-select.select([sys.stdin], [], [], 10)
+select.select([sys.stdin], [], [], 120)
 con.execute('COMMIT')
 open(released, 'w').close()
 ";
