@@ -334,3 +334,15 @@ fn a_parametrized_test_named_retry_is_left_alone() {
         assert_left_alone(&sandbox, "pytest-parametrized-retry.log", rate);
     }
 }
+
+#[test]
+fn passing_tests_named_after_failures_are_left_alone() {
+    // Jest 30 `--verbose` on this machine: 100 `test.each` cases, 60 of them named
+    // `retries page N after a timeout`, each reported `✓ ... (NN ms)`. Replayed at 5 and
+    // 20 lines/s it was stopped as "same line repeated, error wording": the words of a
+    // test's name (`retries`, `timeout`) read as a failing retry, its number as an attempt.
+    let sandbox = Sandbox::new("replay-jest");
+    for rate in ["5", "20", "50"] {
+        assert_left_alone(&sandbox, "jest-verbose-failure-words.log", rate);
+    }
+}

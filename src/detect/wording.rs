@@ -12,7 +12,8 @@
 //! metric (`errors=0`, `failures: 3`, `"isError": false`), and a word after `no`, `zero`,
 //! `without` or `0` is negated (`0 errors`, `no failures`). An attempt word in an
 //! identifier counts attempts only when the identifier holds a number (`retry_count=3`),
-//! not in a name (`test_http_retry[21] PASSED`).
+//! not in a name (`test_http_retry[21] PASSED`). And a test runner's line for a passing
+//! test (`✓ retries after a timeout (40 ms)`) fails nothing: its words are the test's name.
 //!
 //! Two more facts feed the slow-loop paths. Words of waiting (`waiting`, `polling`,
 //! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
@@ -389,9 +390,37 @@ pub fn wording(s: &[u8]) -> Wording {
         }
         previous = Some(w);
     });
+    if reports_a_pass(s) {
+        // `✓ retries the request after a timeout (40 ms)`: the failure words name the test.
+        found.error = false;
+        found.attempt = false;
+        found.crash = false;
+    }
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
     found
+}
+
+/// A test runner's line for a test that passed: a leading check mark (Jest, Vitest, Mocha:
+/// `✓ handles a refused connection (12 ms)`), TAP's `ok 12 - ...`, Go's `--- PASS: ...`,
+/// pytest's `... PASSED`, or unittest's and cargo's `... ok` at the end. Test names are
+/// prose about what can go wrong (`retries on timeout`, `TestConnectionRefused`), so the
+/// failure and attempt words in such a line are the test's name, not a failure.
+fn reports_a_pass(s: &[u8]) -> bool {
+    let start = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let line = &s[start..];
+    let end = line.len() - line.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    let line = &line[..end];
+    let marks: [&[u8]; 3] = ["✓ ".as_bytes(), "✔ ".as_bytes(), "√ ".as_bytes()];
+    let tap = line
+        .strip_prefix(b"ok ")
+        .is_some_and(|rest| rest.first().is_some_and(u8::is_ascii_digit));
+    let pytest = line.windows(8).any(|w| w == b" PASSED " || w == b" PASSED[") || line.ends_with(b" PASSED");
+    marks.iter().any(|m| line.starts_with(m))
+        || tap
+        || line.starts_with(b"--- PASS: ")
+        || pytest
+        || line.ends_with(b" ... ok")
 }
 
 #[cfg(test)]
@@ -576,6 +605,24 @@ mod tests {
             br#"Error from server (BadRequest): container "worker" in pod "worker-7c" is waiting to start: ContainerCreating"#,
         );
         assert!(creating.wait && !creating.crash, "{creating:?}");
+    }
+
+    #[test]
+    fn a_passing_test_named_after_a_failure_is_no_failure() {
+        for line in [
+            "    ✓ retries request 12 with backoff (40 ms)",
+            "  ✔ throws an error when the connection is refused (3ms)",
+            "ok 12 - times out after 5 s",
+            "--- PASS: TestRetryOnTimeout (0.00s)",
+            "tests/test_net.py::test_x[connection refused] PASSED   [ 40%]",
+            "test client::retry_on_error ... ok",
+        ] {
+            let w = wording(line.as_bytes());
+            assert!(!w.error && !w.attempt, "{line}");
+        }
+        assert!(error("    ✕ retries request 12 with backoff (40 ms)"));
+        assert!(error("not ok 12 - handles a refused connection"));
+        assert!(error("--- FAIL: TestRetryOnTimeout (0.00s)"));
     }
 
     #[test]
