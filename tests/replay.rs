@@ -346,3 +346,22 @@ fn passing_tests_named_after_failures_are_left_alone() {
         assert_left_alone(&sandbox, "jest-verbose-failure-words.log", rate);
     }
 }
+
+#[test]
+fn a_java_service_crash_loop_longer_than_the_tail_tracker_is_stopped() {
+    // A Spring-style service on this machine's Java 17, restarted by `while true; do java
+    // ...; echo "service exited with code $?, restarting"; sleep 0.5; done` while what it
+    // connects to is down: a banner, eight bean lines and a 120-frame `ConnectException`
+    // trace, 134 lines a pass, more than the 128 lines the tail tracker compares. It ran
+    // unstopped for 70 s; the sampled tracker finds it. Replayed at a JVM's pace (the
+    // live run printed about 200 lines a second).
+    let sandbox = Sandbox::new("replay-java");
+    for rate in ["100", "200"] {
+        let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/java-service-crash-loop.log");
+        let out = replay(&sandbox, &["--rate", rate, &log.to_string_lossy()]);
+        assert_eq!(out.code(), 1, "at {rate} lines/s: {}", out.describe());
+        let (at, reason) = intervention(&out);
+        assert!(reason.contains("134-line cycle"), "{reason}");
+        assert!(at <= 5.0, "stopped after {at} s");
+    }
+}

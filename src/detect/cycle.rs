@@ -487,9 +487,18 @@ impl CycleTracker {
     }
 
     /// Lines pushed so far.
-    #[cfg(test)]
     pub fn lines(&self) -> u64 {
         self.lines
+    }
+
+    /// The templates of the latest `n` lines, oldest first, while the ring still holds them.
+    pub fn recent_templates(&self, n: usize) -> Option<Vec<u64>> {
+        (n <= RING && n as u64 <= self.lines).then(|| {
+            (1..=n)
+                .rev()
+                .map(|back| self.templates[self.slot(back)])
+                .collect()
+        })
     }
 }
 

@@ -7,7 +7,8 @@
 //! parts masked into a template hash, numbers and identifiers kept in `slots`) and `wording`
 //! (error words, read once per template), then updates bounded structures: three `cycle`
 //! trackers (the exact cycle at the tail of the merged output, of stdout alone and of stderr
-//! alone), the `window` (per-quarter-second counts) and the `templates` table (recent
+//! alone), a fourth on a sample of the merged lines for passes longer than those trackers
+//! compare (`sampled`: a Java service's crash loop with its stack trace), the `window` (per-quarter-second counts) and the `templates` table (recent
 //! shares, novelty, `progress` rings). Every 250 ms `evaluate` gathers these into
 //! `score::Signals`, scores them, and applies the hold: confidence must stay at or above the
 //! threshold for `DetectConfig::hold` before `Decision::Runaway` is returned; after that
@@ -100,6 +101,7 @@ mod progress;
 mod prose;
 mod reason;
 mod replies;
+mod sampled;
 mod score;
 mod slots;
 mod template;
@@ -120,6 +122,7 @@ use crate::sample::{Sample, Stream};
 use cycle::{CycleTracker, Novelty};
 use progress::Progress;
 use replies::Replies;
+use sampled::SampledCycles;
 use score::{Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
 use slots::Slots;
 use std::time::Duration;
@@ -203,6 +206,9 @@ pub struct Detector {
     /// stderr between lines on stdout interleaves differently from pass to pass, but each
     /// stream on its own repeats exactly.
     cycles: [CycleTracker; 3],
+    /// Cycles of the merged output too long for `cycles` (a Java service's crash loop),
+    /// followed through a sample of the lines (`sampled`).
+    long_cycles: SampledCycles,
     /// Whether stdout and stderr have each carried a text line yet.
     streams_with_text: [bool; 2],
     window: Window,
@@ -235,6 +241,7 @@ impl Detector {
         Detector {
             config,
             cycles: Default::default(),
+            long_cycles: SampledCycles::default(),
             streams_with_text: [false, false],
             window,
             templates,
@@ -286,6 +293,8 @@ impl Detector {
         )
         .unwrap_or(prose::Gist::of_template(shape.template));
         let matched = self.cycles[0].push_line(shape.template, gist, at, novelty);
+        self.long_cycles
+            .push_line(shape.template, gist, at, novelty, self.cycles[0].lines());
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
@@ -301,6 +310,7 @@ impl Detector {
     pub fn observe_gap(&mut self, stream: Stream) {
         self.cycles[0].gap();
         self.cycles[stream_tracker(stream)].gap();
+        self.long_cycles.gap();
     }
 
     /// One sample of the process tree (about once a second).
@@ -407,6 +417,7 @@ impl Detector {
             .iter()
             .enumerate()
             .filter_map(|(i, tracker)| Some((i, tracker.tail()?)))
+            .chain(self.long_cycles.tail(&self.cycles[0]).map(|tail| (0, tail)))
             .map(|(i, tail)| {
                 let infos: Vec<_> = tail
                     .templates

@@ -1432,3 +1432,37 @@ fn a_failing_line_with_a_fresh_numbered_name_each_pass_is_still_a_loop() {
     });
     assert_fires_within(&mut t, 2.0, 3.0, "fresh numbered names on a failing line");
 }
+
+#[test]
+fn a_crash_loop_with_a_stack_trace_longer_than_the_tail_tracker() {
+    // A Java service restarted every 1.5 s that dies at start-up: a start line with its
+    // fresh pid, 40 framework lines and a 260-frame stack trace of distinct methods, 302
+    // lines a pass, more than the tail tracker compares; only the sample sees the cycle.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    t.passes(3.0, 1.5, 40, |p| {
+        let mut pass = vec![format!(
+            "Starting OrderServiceApplication using Java 17 with PID {}",
+            4100 + 37 * p
+        )];
+        pass.extend((0..40).map(|i| {
+            format!(
+                "INFO [main] o.s.b.f.s.DefaultListableBeanFactory : Creating bean '{}'",
+                name(i)
+            )
+        }));
+        pass.push("ERROR [main] o.s.boot.SpringApplication : Application run failed".into());
+        pass.extend((0..260).map(|i| {
+            format!(
+                "\tat org.example.{}.{}(Source.java:{})",
+                name(i),
+                name(i + 7),
+                10 + i
+            )
+        }));
+        pass
+    });
+    t.cpu(0.0, 70.0, |_| 60.0);
+    let summary = assert_fires_within(&mut t, 3.0, 7.5, "long crash loop");
+    assert!(summary.contains("302-line cycle"), "{summary}");
+}
