@@ -1227,3 +1227,51 @@ fn a_pod_table_polled_every_second_while_one_pod_crashloops() {
     t.run(30.0)
         .assert_never_fires("pod table polled while one pod crashloops");
 }
+
+#[test]
+fn an_agent_polling_a_build_at_a_model_pace() {
+    // An agent waiting for CI through a tool, at a real model's pace (6-12 s an answer):
+    // it rewords its message each time and reports its tokens, and the build's status is
+    // `pending` (a wait), then moves on through the stages. Slow passes of a model are
+    // judged as a loop only when the result stays the same and says nothing of waiting.
+    let say = [
+        "The build is still running, let me check again.",
+        "Let me check the status of the build once more.",
+        "I'll wait a moment and look at the build again.",
+    ];
+    let mut rng = Rng::new(31);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for n in 0..14 {
+        let id = rng.hex(22);
+        let status = if n < 8 {
+            r#"{\"status\": \"pending\", \"stage\": \"queued\"}"#.to_string()
+        } else {
+            format!(
+                r#"{{\"status\": \"running\", \"stage\": \"test\", \"done\": {}}}"#,
+                10 * (n - 7)
+            )
+        };
+        let lines = [
+            format!(
+                r#"{{"role":"assistant","content":[{{"type":"text","text":"{}"}},{{"type":"tool_use","id":"toolu_01{id}","name":"get_build","input":{{"build":"4411"}}}}]}}"#,
+                say[rng.below(3) as usize]
+            ),
+            format!(
+                r#"{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"toolu_01{id}","content":"{status}"}}]}}"#
+            ),
+            format!(
+                r#"{{"usage":{{"input_tokens":{},"output_tokens":{}}}}}"#,
+                900 + 150 * n,
+                30 + rng.below(40)
+            ),
+        ];
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.005 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(6.0, 12.0);
+    }
+    t.cpu(0.0, at, |_| 1.0);
+    t.run(at + 5.0)
+        .assert_never_fires("agent polling a build at a model's pace");
+}

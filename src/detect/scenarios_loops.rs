@@ -1466,3 +1466,54 @@ fn a_crash_loop_with_a_stack_trace_longer_than_the_tail_tracker() {
     let summary = assert_fires_within(&mut t, 3.0, 7.5, "long crash loop");
     assert!(summary.contains("302-line cycle"), "{summary}");
 }
+
+#[test]
+fn an_agent_stuck_on_one_call_at_a_slow_model_pace() {
+    // The same stuck tool call at the pace of a real model (6-12 s an answer): the assistant
+    // rewords its message, calls `read_file` on the same path with a fresh id, gets the
+    // same content back, and the call reports the tokens it used. Passes this far apart
+    // are no status display: stopped within five of them.
+    let say = [
+        "I'll check the configuration file to find the database settings.",
+        "Let me look at the config file again to verify the database URL.",
+        "I need to read the configuration once more to understand the connection settings.",
+        "Let me re-examine the settings file.",
+    ];
+    let mut rng = Rng::new(29);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut input_tokens = 1200;
+    paced_passes(
+        &mut t,
+        2.0,
+        12,
+        &mut rng,
+        |r| r.range(6.0, 12.0),
+        |_, r| {
+            let id = r.hex(22);
+            input_tokens += 180 + r.below(40);
+            vec![
+                format!(
+                    r#"{{"role":"assistant","content":[{{"type":"text","text":"{}"}},{{"type":"tool_use","id":"toolu_01{id}","name":"read_file","input":{{"path":"config/settings.yaml"}}}}]}}"#,
+                    say[r.below(4) as usize]
+                ),
+                format!(
+                    r#"{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"toolu_01{id}","content":"database:\n  url: postgres://localhost:5432/app\n"}}]}}"#
+                ),
+                format!(
+                    r#"{{"usage":{{"input_tokens":{input_tokens},"output_tokens":{}}}}}"#,
+                    40 + r.below(50)
+                ),
+            ]
+        },
+    );
+    t.cpu(0.0, 150.0, |_| 1.0);
+    let outcome = t.run(150.0);
+    let delay = outcome.delay_after(2.0);
+    let summary = outcome.reason.map(|r| r.summary).unwrap_or_default();
+    assert!(delay >= 0.0, "stopped: {summary}");
+    assert!(
+        delay <= 5.0 * 12.0,
+        "stopped within five passes, not after {delay:.1} s: {summary}"
+    );
+}

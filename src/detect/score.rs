@@ -43,8 +43,9 @@
 //! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
 //! report errors.
 //!
-//! **Slow loops of work.** A slow block (0.3-1.2 passes a second, or a two-line pass up to
-//! the heartbeat's pace) is not capped when it is a loop of work rather than a display
+//! **Slow loops of work.** A slow block (0.3-1.2 passes a second, down to a pass every 20 s
+//! when its passes are a model's answers, or a two-line pass up to the heartbeat's pace) is
+//! not capped when it is a loop of work rather than a display
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
 //! a timer's (a watcher rebuilding: at least 30 % of a core over them; a display redrawn by
@@ -375,6 +376,14 @@ const SLOW_LOOP_MIN_PASSES_PER_S: f64 = 0.3;
 /// The slowest restart loop judged (a pass every 5 s): four passes take 20 s.
 const RESTART_LOOP_MIN_PASSES_PER_S: f64 = 0.2;
 
+/// The slowest loop judged whose passes are a model's answers (they report the tokens a
+/// call used, or their prose is written anew each pass) and say nothing of waiting: a pass
+/// every 20 s. A model takes 3-15 s an answer, so an agent stuck on one tool call repeats
+/// at that pace; its passes need no window to hold them, only the tracker's run and the
+/// result that never changes. An agent polling something that reports it is `pending`
+/// waits on purpose, and is judged only at the pace of any other slow block.
+const MODEL_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
+
 /// Confidence a slow loop of work adds, making up for the line rate it does not have.
 const SLOW_LOOP_WEIGHT: f64 = 0.2;
 
@@ -448,7 +457,7 @@ struct SlowBlock {
 /// Always: it has repeated with no number in it moving (no progress, and no other value
 /// changing: the same result every pass; for a two-line pass, the result), no age in it
 /// rising with the clock (a display of a wait), at 0.3 passes a second or more (0.2 for a
-/// restart loop). Then one of:
+/// restart loop; 0.05 for a model's answers that say nothing of waiting). Then one of:
 ///
 /// * a block whose passes differ only in their prose (every variant a paraphrase), with a
 ///   failed or empty result, no words of waiting, at a pace that is not a timer's (at least
@@ -502,6 +511,8 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // hold many passes to judge its progress.
     let slowest = if b.crash {
         RESTART_LOOP_MIN_PASSES_PER_S
+    } else if (b.model_call || b.paraphrased) && !b.wait {
+        MODEL_LOOP_MIN_PASSES_PER_S
     } else {
         SLOW_LOOP_MIN_PASSES_PER_S
     };
