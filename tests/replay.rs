@@ -365,3 +365,37 @@ fn a_java_service_crash_loop_longer_than_the_tail_tracker_is_stopped() {
         assert!(at <= 5.0, "stopped after {at} s");
     }
 }
+
+#[test]
+fn boosting_warnings_between_evaluation_lines_are_left_alone() {
+    // LightGBM 4.7 on this machine, from a script that trains 3000 rounds on 300 rows with
+    // `verbose=1`, `num_leaves=63`, `min_data_in_leaf=20` and `log_evaluation(100)`:
+    // every tree runs out of splits, so `[LightGBM] [Warning] No further splits with
+    // positive gain, best gain: -inf` a hundred times between two `[100] valid_0's l2: x`
+    // lines. Main's detector stopped it at 200 lines/s after 2 s (`same line repeated
+    // 389x`), when the evaluation line had returned three times and its round counter risen
+    // twice; the same script on 100,000 rows (168 lines/s) was stopped live after 3.3 s.
+    // `lightgbm-no-split-warnings-live.ffrec` is `flowforge run --record` of the same script
+    // on 100,000 rows (3000 rounds in 26 s, 120 lines/s, a core busy): its real times and
+    // CPU samples, which main's detector would have stopped after 4.25 s.
+    let sandbox = Sandbox::new("replay-lightgbm");
+    for rate in ["200", "1000"] {
+        assert_left_alone(&sandbox, "lightgbm-no-split-warnings.log", rate);
+    }
+    assert_left_alone(&sandbox, "lightgbm-no-split-warnings-live.ffrec", "20");
+}
+
+#[test]
+fn a_grid_search_warning_at_every_fit_is_left_alone() {
+    // scikit-learn 1.9 on this machine: the first 3600 lines of `GridSearchCV(
+    // LogisticRegression(solver="lbfgs"), grid, cv=5, n_jobs=2, verbose=3)` over 200
+    // candidates with `max_iter` 5-40, so every fit warns `ConvergenceWarning: lbfgs failed
+    // to converge` (eight lines on stderr) before its `[CV 2/5] END C=..., score=...` line.
+    // Main's detector stopped it at 20 and 50 lines/s (`9-line cycle repeated 4x`, error
+    // wording): the folds of the two workers finish out of order, so the done part fell.
+    // Paths anonymised.
+    let sandbox = Sandbox::new("replay-gridsearch");
+    for rate in ["20", "50", "200"] {
+        assert_left_alone(&sandbox, "sklearn-gridsearch-convergence.log", rate);
+    }
+}

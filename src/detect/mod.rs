@@ -41,6 +41,13 @@
 //! ([`Evaluation::protections`], printed by `flowforge replay --explain`), and a decision
 //! says which path decided (`numbers.decided_by`).
 //!
+//! Training and search tools showed two more (`tests/data/lightgbm-*`, `sklearn-*`). A
+//! booster warns once per tree, a hundred identical warnings between two evaluation lines:
+//! the one-line run absorbs those lines, whose round counter rising at every return since
+//! the run began says it trains, before it has returned often enough to be progress on
+//! its own. And cross-validation folds done by two workers finish out of order (`[CV 2/5]`
+//! before `[CV 1/5]`): each fold of each candidate done once is one item after another.
+//!
 //! Two more facts say a repeating block is not the job looping. A loop re-runs the same
 //! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
 //! few in a fixed turn; a compiler reporting one warning at place after place walks
@@ -434,7 +441,9 @@ impl Detector {
                         &tail.templates,
                     ))
                 } else {
-                    loop_progress(&infos, now, freshness).max(self.recent_progress(tail.started, now, &[]))
+                    loop_progress(&infos, now, freshness)
+                        .max(self.recent_progress(tail.started, now, &[]))
+                        .max(self.returning_counter(tail.started, now))
                 };
                 CycleSignals {
                     started: tail.started,
@@ -496,7 +505,8 @@ impl Detector {
                 silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
-                progress: loop_progress(&top_infos, now, freshness),
+                progress: loop_progress(&top_infos, now, freshness)
+                    .max(self.returning_counter(now.saturating_sub(r.span), now)),
                 replies: Replies::of(top_infos.iter().map(|t| &t.wording)),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
@@ -578,6 +588,24 @@ impl Detector {
             Progress::Walking => Progress::Walking,
             p if p >= Progress::Countdown => Progress::Advancing,
             _ => Progress::None,
+        }
+    }
+
+    /// `Advancing` when a line seen since `since` and within the last two seconds, not
+    /// worded as a failure or an attempt, came back with a higher count every time since
+    /// then (`TemplateInfo::returns_counting`): an evaluation line between a hundred
+    /// identical warnings (`[200] valid_0's l2: 0.31`) numbers the passes of a training
+    /// run, though a long pass has not let it return the four times a count otherwise needs.
+    fn returning_counter(&self, since: Duration, now: Duration) -> Progress {
+        let recent = now.saturating_sub(RECENT_PROGRESS);
+        if self
+            .templates
+            .seen_since(since.max(recent))
+            .any(|(_, t)| t.returns_counting(since))
+        {
+            Progress::Advancing
+        } else {
+            Progress::None
         }
     }
 

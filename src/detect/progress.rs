@@ -24,6 +24,14 @@
 //! falls about equally and never passes; a counter that cycles (`step 1/3, 2/3, 3/3, 1/3`)
 //! falls once per turn and never passes either. Attempt numbers are excluded by the caller,
 //! which knows the template's wording.
+//!
+//! Two readings need fewer lines. Parts of a whole done in whatever order workers finish
+//! them (`[CV 2/5]`, `[CV 1/5]`, `[CV 3/5]`, then the next candidate's folds) are a walk
+//! when each part is new to its group: a loop starting its parts over shows one again. And
+//! a line that returns inside a repeating run — one evaluation line per hundred identical
+//! warnings — has not returned `MIN_RISES` times by the time the run could be judged, so
+//! `rises_at_every_return` asks only that its count rose at every return since the run
+//! began, by more than one or beside another value that changes.
 
 use super::slots::{Reading, MAX_SLOTS};
 use super::template;
@@ -376,6 +384,89 @@ impl ProgressRing {
             })
     }
 
+    /// True when the done part of a `done/total` has shown a value new to its group on every
+    /// line the ring holds, at least [`WALK_PLACES`] of them, the latest within `freshness`,
+    /// and the groups hold two lines or more on average: the parts of a known whole being
+    /// completed in whatever order parallel workers finish them (cross-validation folds
+    /// `[CV 2/5]`, `[CV 1/5]`, `[CV 3/5]` under two workers, then the next candidate's), one
+    /// item after another. A group is the combination of the line's other categorical values
+    /// (the `/5`, a grid's parameters), as for worker counters. A loop that starts its parts
+    /// over (`1/3, 2/3, 3/3, 1/3`) shows a part again in the same group.
+    pub fn parts_walk(&self, now: Duration, freshness: Duration) -> bool {
+        let latest = self.ordered().last().map(|(_, at)| at);
+        if self.len < WALK_PLACES || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
+            return false;
+        }
+        let distinct = self.distinct();
+        let limit = (self.len / 2).clamp(1, 8);
+        let categorical = distinct.map(|d| d > 0 && d <= limit);
+        (0..MAX_SLOTS).filter(|&slot| has(self.ratio, slot)).any(|slot| {
+            let mut seen = [(0u64, 0u64); RING];
+            let mut groups = [0u64; RING];
+            let (mut n, mut g) = (0, 0);
+            for (values, _) in self.ordered().filter(|(v, _)| !v[slot].is_nan()) {
+                let key = (0..MAX_SLOTS)
+                    .filter(|&other| other != slot && categorical[other])
+                    .fold(template::FNV_OFFSET, |h, other| {
+                        template::fnv_mix(h, values[other].to_bits())
+                    });
+                let part = (key, values[slot].to_bits());
+                if seen[..n].contains(&part) {
+                    return false;
+                }
+                seen[n] = part;
+                n += 1;
+                if !groups[..g].contains(&key) {
+                    groups[g] = key;
+                    g += 1;
+                }
+            }
+            n >= WALK_PLACES && 2 * g <= n
+        })
+    }
+
+    /// True when a count of this template rose at every one of its readings since `since`,
+    /// at least two of them, and never fell there, by more than one at a time or next to
+    /// another value that changes (`[200] valid_0's l2: 0.31` after `[100] ... 0.35`): a
+    /// line that returns inside a repeating run with a higher count each time counts the
+    /// run's passes of work. The ring needs [`MIN_RISES`] rises to call a count progress on
+    /// its own; a line printed once per long pass (one evaluation per hundred warnings) has
+    /// not returned that often by the time the run could be judged.
+    pub fn rises_at_every_return(&self, since: Duration) -> bool {
+        let mut readings = self.ordered().filter(|(_, at)| *at >= since);
+        let Some((first, _)) = readings.next() else {
+            return false;
+        };
+        let (mut previous, mut returns) = (*first, 0);
+        let (mut rising, mut unit, mut changed) = (self.counts(), self.counts(), 0u8);
+        for (values, _) in readings {
+            returns += 1;
+            for slot in 0..MAX_SLOTS {
+                let (v, before) = (values[slot], previous[slot]);
+                if v.partial_cmp(&before) != Some(std::cmp::Ordering::Greater) {
+                    rising &= !(1 << slot);
+                }
+                if v - before != 1.0 {
+                    unit &= !(1 << slot);
+                }
+                if v.to_bits() != before.to_bits() {
+                    changed |= 1 << slot;
+                }
+            }
+            previous = *values;
+        }
+        let texture = changed & !(self.keys | self.locations);
+        returns >= 1
+            && (0..MAX_SLOTS)
+                .filter(|&s| has(rising, s))
+                .any(|s| !has(unit, s) || texture & !(1 << s) != 0)
+    }
+
+    /// Slots that may count work: not identifiers, fractions or source locations.
+    fn counts(&self) -> u8 {
+        !(self.keys | self.fractions | self.locations)
+    }
+
     /// True when the source location in `slot` has shown at least [`WALK_PLACES`] places,
     /// moved within `freshness`, follows no fixed turn (no lag at which every value of the
     /// ring equals the one that lag before: a loop printing the same six warnings each pass
@@ -576,6 +667,47 @@ mod tests {
             "{}",
             countdown.describe()
         );
+    }
+
+    #[test]
+    fn parts_of_a_whole_done_out_of_order_are_a_walk() {
+        // `[CV 2/5] ... C=0.001`: the fold (done part), the total, the candidate's C.
+        let ratio = |rows: &[&[f64]]| ring_with(rows, |r| (r.ratio, r.fractions) = (0b001, 0b100));
+        let folds: Vec<[f64; 3]> = [2.0, 1.0, 3.0, 5.0, 4.0, 1.0, 2.0, 4.0, 3.0, 5.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &fold)| [fold, 5.0, if i < 5 { 0.001 } else { 0.0017 }])
+            .collect();
+        let rows = rows_of(&folds);
+        assert!(ratio(&rows).parts_walk(at_end(&rows), FRESH));
+        // Parts that start over with nothing else changing: a loop's `1/3, 2/3, 3/3, 1/3`.
+        let over: Vec<[f64; 3]> = (0..12).map(|i| [f64::from(i % 3 + 1), 3.0, 0.5]).collect();
+        let rows = rows_of(&over);
+        assert!(!ratio(&rows).parts_walk(at_end(&rows), FRESH));
+        // The same parts as plain counts are no parts of a whole.
+        let rows = rows_of(&folds);
+        assert!(!ring(&rows).parts_walk(at_end(&rows), FRESH));
+    }
+
+    #[test]
+    fn a_line_returning_with_a_higher_count_each_time_counts_passes() {
+        let since = Duration::ZERO;
+        // `[100] valid_0's l2: 0.81`, `[200] ... 0.33`: twice is enough.
+        let eval = ring_with(&[&[100.0, 0.0, 0.81], &[200.0, 0.0, 0.33]], |r| {
+            (r.names, r.fractions) = (0b010, 0b100)
+        });
+        assert!(eval.rises_at_every_return(since));
+        assert!(
+            !eval.rises_at_every_return(Duration::from_millis(50)),
+            "once since then"
+        );
+        // A bare iteration number rising by one is not a pass of work by itself.
+        assert!(!ring(&[&[41.0], &[42.0], &[43.0]]).rises_at_every_return(since));
+        assert!(ring(&[&[41.0, 7.0], &[42.0, 9.0]]).rises_at_every_return(since));
+        // A count that fell since is no counter of passes; nor are identifiers.
+        assert!(!ring(&[&[120.0], &[300.0], &[80.0]]).rises_at_every_return(since));
+        let keys = ring_with(&[&[5e9], &[7e9]], |r| r.keys = 1);
+        assert!(!keys.rises_at_every_return(since));
     }
 
     #[test]

@@ -1275,3 +1275,91 @@ fn an_agent_polling_a_build_at_a_model_pace() {
     t.run(at + 5.0)
         .assert_never_fires("agent polling a build at a model's pace");
 }
+
+#[test]
+fn boosting_warnings_between_evaluation_lines() {
+    // LightGBM on data too small for its leaves: every tree runs out of splits and the core
+    // warns (`No further splits with positive gain`), a hundred identical warnings between
+    // two evaluation lines of `log_evaluation(100)`. A one-line run for 0.5 s at a time,
+    // absorbing the evaluation lines; their round counter is what says the run trains, and
+    // a long pass lets it return only twice before the run could be judged.
+    let mut t = Timeline::new();
+    t.line(0.0, Stream::Stdout, "[LightGBM] [Info] Total Bins 808");
+    t.line(
+        0.01,
+        Stream::Stdout,
+        "[LightGBM] [Info] Start training from score 0.056064",
+    );
+    let mut l2 = 0.9;
+    for round in 1..=3000usize {
+        let at = 0.02 + round as f64 * 0.005;
+        t.line(
+            at,
+            Stream::Stdout,
+            "[LightGBM] [Warning] No further splits with positive gain, best gain: -inf",
+        );
+        if round % 100 == 0 {
+            l2 = 0.2 + (l2 - 0.2) * 0.6;
+            t.line(
+                at + 0.0005,
+                Stream::Stdout,
+                format!("[{round}]\tvalid_0's l2: {l2:.6}"),
+            );
+        }
+    }
+    t.cpu(0.0, 16.0, |_| 100.0);
+    t.run(16.0)
+        .assert_never_fires("boosting warnings between evaluation lines");
+}
+
+#[test]
+fn cross_validation_folds_finishing_out_of_order() {
+    // GridSearchCV with two workers over a model that stops at max_iter: each fit warns
+    // (eight lines on stderr, `ConvergenceWarning: lbfgs failed to converge`), then its
+    // `[CV i/5]` line on stdout, two fits a second. The same failing block every pass; the
+    // folds finish in whatever order the two workers take them (2, 1, 3, 4, 5), then the
+    // next candidate's. Each fold of each candidate is done once.
+    let mut rng = Rng::new(7);
+    let mut t = Timeline::new();
+    t.line(
+        0.0,
+        Stream::Stdout,
+        "Fitting 5 folds for each of 40 candidates, totalling 200 fits",
+    );
+    let warning = [
+        "/home/dev/.venv/lib/python3.11/site-packages/sklearn/linear_model/_logistic.py:599: ConvergenceWarning: lbfgs failed to converge after 5 iteration(s) (status=1):",
+        "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT",
+        "Increase the number of iterations to improve the convergence (max_iter=5).",
+        "You might also want to scale the data as shown in:",
+        "    https://scikit-learn.org/stable/modules/preprocessing.html",
+        "Please also refer to the documentation for alternative solver options:",
+        "    https://scikit-learn.org/stable/modules/linear_model.html#logistic-regression",
+        "  n_iter_i = _check_optimize_result(",
+    ];
+    let mut at = 0.3;
+    for candidate in 0..40 {
+        let c = 10f64.powf(-3.0 + candidate as f64 * 0.15);
+        let mut folds = [1, 2, 3, 4, 5];
+        if rng.below(2) == 0 {
+            folds.swap(0, 1);
+        }
+        if rng.below(2) == 0 {
+            folds.swap(2, 3);
+        }
+        for fold in folds {
+            for (j, line) in warning.iter().enumerate() {
+                t.line(at + 0.001 * j as f64, Stream::Stderr, line);
+            }
+            let score = 0.78 + rng.below(60) as f64 / 1000.0;
+            t.line(
+                at + 0.01,
+                Stream::Stdout,
+                format!("[CV {fold}/5] END C={c:.4}, max_iter=5;, score={score:.3} total time=   0.4s"),
+            );
+            at += rng.range(0.4, 0.6);
+        }
+    }
+    t.cpu(0.0, at, |_| 190.0);
+    t.run(at)
+        .assert_never_fires("cross-validation folds finishing out of order");
+}

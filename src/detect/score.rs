@@ -778,7 +778,8 @@ fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
         (Progress::Countdown, None) => "a count going down".to_string(),
         (Progress::Advancing, _) => "a counter advancing".to_string(),
         (Progress::Walking, _) => {
-            "one place or item after another (source locations, numbered names, versions)".to_string()
+            "one place or item after another (source locations, numbered names, versions, parts of a whole)"
+                .to_string()
         }
         (Progress::Counting, _) => "an iteration counter (for the first 2.5 s)".to_string(),
         (Progress::StalledPercent, _) => "a percentage that moved before".to_string(),

@@ -70,7 +70,9 @@ impl TemplateInfo {
             Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
             Some(ring) if !self.wording.error && !self.wording.attempt => {
                 let progress = ring.progress(now, freshness);
-                if progress < Progress::Walking && ring.names_walk(now, freshness) {
+                if progress < Progress::Walking
+                    && (ring.names_walk(now, freshness) || ring.parts_walk(now, freshness))
+                {
                     Progress::Walking
                 } else {
                     progress
@@ -78,6 +80,18 @@ impl TemplateInfo {
             }
             _ => Progress::None,
         }
+    }
+
+    /// True when this template's lines came back with a higher count every time since
+    /// `since` (at least twice), and do not report a failure or count attempts: the counter
+    /// of a pass of work, read before the ring could call it progress on its own.
+    pub fn returns_counting(&self, since: Duration) -> bool {
+        !self.wording.error
+            && !self.wording.attempt
+            && self
+                .progress
+                .as_ref()
+                .is_some_and(|ring| ring.rises_at_every_return(since))
     }
 
     /// What this template's numbers say when each of its lines stands for one item: a
