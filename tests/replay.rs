@@ -358,3 +358,21 @@ fn python_tracebacks_re_run_every_second_are_stopped() {
         );
     }
 }
+
+#[test]
+fn app_servers_that_fail_to_start_again_and_again_are_stopped() {
+    // Two more crash loops run here by `while true; do ...; sleep 1; done`: gunicorn 27
+    // whose app fails to import (`Worker failed to boot`, 45 lines a pass with the worker's
+    // traceback, the master's and worker's pids new every pass), and Node 20's `listen
+    // EADDRINUSE` (an unhandled 'error' event, 20 lines). Both were stopped by main's
+    // detector too; they keep the pid in gunicorn's prefix (now an identifier) from hiding
+    // the restart loop it shows.
+    let sandbox = Sandbox::new("replay-app-servers");
+    for (log, rate, loop_named) in [
+        ("gunicorn-worker-failed-to-boot.log", "20", "a restart loop"),
+        ("node-listen-eaddrinuse.log", "20", "a re-run loop"),
+    ] {
+        let reason = assert_stopped(&sandbox, log, rate);
+        assert!(reason.contains(loop_named), "{log} at {rate} lines/s: {reason}");
+    }
+}

@@ -359,7 +359,9 @@ pub fn wording(s: &[u8]) -> Wording {
         if is(s, w, "no") {
             since_no = Some(0);
         }
-        if is(s, w, "wait") {
+        // `will wait and retry`, `going to wait`: the job says what it does next.
+        let own = previous.is_some_and(|p| any_of(s, p, &["will", "ll", "to", "shall"]));
+        if is(s, w, "wait") && !own {
             // Advice to whoever reads the line (`If not, wait a few seconds and retry.`)
             // until it proves to be the job's own wait.
             bare_wait = Some(Advice::Pending);
@@ -474,7 +476,13 @@ mod tests {
         ] {
             assert!(wording(line.as_bytes()).wait, "{line:?} waits");
         }
-        for line in ["Wait for /healthz to return 200", "wait and see", "please wait"] {
+        for line in [
+            "Wait for /healthz to return 200",
+            "wait and see",
+            "please wait",
+            "rate limited: will wait and retry",
+            "I'll wait and try again",
+        ] {
             assert!(wording(line.as_bytes()).wait, "{line:?} waits");
         }
         for line in [
