@@ -29,6 +29,17 @@ fn assert_left_alone(sandbox: &Sandbox, name: &str, rate: &str) -> Outcome {
     out
 }
 
+/// Replays the real log `tests/data/NAME` as plain text at `rate` lines/s and asserts that
+/// FlowForge would have stopped it; returns the reason it gives.
+fn assert_stopped(sandbox: &Sandbox, name: &str, rate: &str) -> String {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    let out = replay(sandbox, &["--rate", rate, &log.to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{name} at {rate} lines/s: {}", out.describe());
+    intervention(&out).1
+}
+
 /// The time (s) of the recording's last tick: the one at which a stopped run decided.
 fn last_tick(recording: &[u8]) -> f64 {
     let text = String::from_utf8_lossy(recording);
@@ -397,5 +408,66 @@ fn a_grid_search_warning_at_every_fit_is_left_alone() {
     let sandbox = Sandbox::new("replay-gridsearch");
     for rate in ["20", "50", "200"] {
         assert_left_alone(&sandbox, "sklearn-gridsearch-convergence.log", rate);
+    }
+}
+#[test]
+fn servers_restarted_by_a_shell_loop_while_their_port_is_taken_are_stopped() {
+    // PostgreSQL 15 and Redis 7 on this machine, each run by `while true; do ...; sleep 1;
+    // done` while another process held its port (and, for PostgreSQL, by a loop without
+    // sleep while another postmaster held the data directory's lock file). Every line
+    // carries the pid of the process that printed it, in PostgreSQL's log prefix
+    // (`... UTC [18218] FATAL:`) or first on Redis's line (`18218:M`), rising with every
+    // restart: main's detector read it as a counter advancing and left all three alone at
+    // 20 lines/s, and at 6 lines/s (about the live pace of a pass a second) took
+    // PostgreSQL's hint to "wait a few seconds and retry" for the job waiting on purpose.
+    let sandbox = Sandbox::new("replay-port-taken");
+    for (log, rate, loop_named) in [
+        ("postgres-port-in-use.log", "20", "6-line cycle"),
+        ("postgres-port-in-use.log", "6", "a re-run loop"),
+        ("postgres-lock-file-held.log", "20", "2-line cycle"),
+        ("redis-server-port-in-use.log", "20", "6-line cycle"),
+        ("redis-server-port-in-use.log", "6", "a re-run loop"),
+    ] {
+        let reason = assert_stopped(&sandbox, log, rate);
+        assert!(reason.contains(loop_named), "{log} at {rate} lines/s: {reason}");
+    }
+}
+
+#[test]
+fn python_tracebacks_re_run_every_second_are_stopped() {
+    // `while true; do python3 -c '...'; sleep 1; done` against a closed port, on this
+    // machine's CPython 3.11: urllib's two chained tracebacks (44 lines) and requests' three
+    // (66 lines, through urllib3), about one pass every 1.5 s live. Read as counts, the
+    // frames' `line N` made the frames that share a template seem to change within every
+    // pass, so main's detector took the block for a display redrawn and left it alone.
+    let sandbox = Sandbox::new("replay-tracebacks");
+    for (log, rate, lines) in [
+        ("python-urllib-connection-refused.log", "20", "36-line"),
+        ("python-urllib-connection-refused.log", "40", "36-line"),
+        ("python-requests-connection-refused.log", "40", "50-line"),
+    ] {
+        let reason = assert_stopped(&sandbox, log, rate);
+        assert!(
+            reason.contains(&format!("a re-run loop: the same {lines} block")),
+            "{log} at {rate} lines/s: {reason}"
+        );
+    }
+}
+
+#[test]
+fn app_servers_that_fail_to_start_again_and_again_are_stopped() {
+    // Two more crash loops run here by `while true; do ...; sleep 1; done`: gunicorn 27
+    // whose app fails to import (`Worker failed to boot`, 45 lines a pass with the worker's
+    // traceback, the master's and worker's pids new every pass), and Node 20's `listen
+    // EADDRINUSE` (an unhandled 'error' event, 20 lines). Both were stopped by main's
+    // detector too; they keep the pid in gunicorn's prefix (now an identifier) from hiding
+    // the restart loop it shows.
+    let sandbox = Sandbox::new("replay-app-servers");
+    for (log, rate, loop_named) in [
+        ("gunicorn-worker-failed-to-boot.log", "20", "a restart loop"),
+        ("node-listen-eaddrinuse.log", "20", "a re-run loop"),
+    ] {
+        let reason = assert_stopped(&sandbox, log, rate);
+        assert!(reason.contains(loop_named), "{log} at {rate} lines/s: {reason}");
     }
 }

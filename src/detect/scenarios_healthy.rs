@@ -1363,3 +1363,45 @@ fn cross_validation_folds_finishing_out_of_order() {
     t.run(at)
         .assert_never_fires("cross-validation folds finishing out of order");
 }
+#[test]
+fn a_service_that_logs_each_failed_connect_with_a_traceback_then_connects() {
+    // A worker that waits for its database by retrying every 2 s and logging each failure
+    // with its traceback (`logging.exception`, the pid in the log prefix), three times,
+    // then connects and works: the same failing block repeated, but it stops repeating
+    // before a loop would be judged, and the pid in every line is the same process's.
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for _ in 0..3 {
+        let ts = iso(at);
+        let pass = [
+            format!("{ts} [4170] ERROR worker: could not connect to the database"),
+            "Traceback (most recent call last):".to_string(),
+            "  File \"/home/dev/shop/worker.py\", line 41, in connect".to_string(),
+            "    return psycopg.connect(DSN)".to_string(),
+            "  File \"/home/dev/shop/.venv/lib/python3.11/site-packages/psycopg/connection.py\", line 748, in connect".to_string(),
+            "    raise last_ex.with_traceback(None)".to_string(),
+            "psycopg.OperationalError: connection failed: Connection refused".to_string(),
+        ];
+        for (i, line) in pass.into_iter().enumerate() {
+            t.line(at + 0.001 * i as f64, Stream::Stderr, line);
+        }
+        at += 2.0;
+    }
+    t.line(
+        at,
+        Stream::Stderr,
+        format!("{} [4170] INFO worker: connected", iso(at)),
+    );
+    let mut rng = Rng::new(77);
+    let mut done = 0;
+    t.every(at + 0.5, 0.7, 60, |i| {
+        done += rng.below(40) + 1;
+        format!(
+            "{} [4170] INFO worker: synced {done} orders",
+            iso(at + 0.5 + 0.7 * i as f64)
+        )
+    });
+    t.cpu(0.0, 60.0, |_| 4.0);
+    t.run(60.0)
+        .assert_never_fires("a worker waiting for its database");
+}

@@ -1517,3 +1517,170 @@ fn an_agent_stuck_on_one_call_at_a_slow_model_pace() {
         "stopped within five passes, not after {delay:.1} s: {summary}"
     );
 }
+#[test]
+fn a_postgres_restarted_by_a_shell_loop_while_its_port_is_taken() {
+    // `while true; do postgres -D ...; sleep 1; done` with the port held by another
+    // server: the same six lines every second, each carrying the new postmaster's pid in
+    // the log prefix (rising from pass to pass) and PostgreSQL's hint to "wait a few seconds
+    // and retry". The pid named a process, not work done; the hint was advice, not a wait.
+    let mut rng = Rng::new(52);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut pid = 18_218;
+    let mut at = 2.0;
+    for _ in 0..40 {
+        let ts = format!("{} UTC [{pid}]", iso(at).replace('T', " ").trim_end_matches('Z'));
+        let pass = [
+            format!("{ts} LOG:  starting PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit"),
+            format!("{ts} LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use"),
+            format!("{ts} HINT:  Is another postmaster already running on port 5432? If not, wait a few seconds and retry."),
+            format!("{ts} WARNING:  could not create listen socket for \"127.0.0.1\""),
+            format!("{ts} FATAL:  could not create any TCP/IP sockets"),
+            format!("{ts} LOG:  database system is shut down"),
+        ];
+        for (i, line) in pass.into_iter().enumerate() {
+            t.line(at + 0.001 * i as f64, Stream::Stderr, line);
+        }
+        pid += 2 + rng.below(9) as u32;
+        at += rng.range(1.02, 1.05);
+    }
+    t.cpu(2.0, 60.0, |_| 3.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0 * 1.05 + 0.5, "postgres restarted, port taken");
+    assert!(summary.contains("a re-run loop"), "{summary}");
+}
+
+#[test]
+fn a_redis_server_restarted_while_its_port_is_taken() {
+    // `while true; do redis-server --port 6379; sleep 0.5; done` with the port taken: Redis
+    // starts every line with its pid and role (`18231:C`, `18231:M`), rising on every
+    // restart, and fails the same way about twice a second.
+    let mut rng = Rng::new(53);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut pid = 10_319;
+    let mut at = 2.0;
+    for _ in 0..60 {
+        let clock = |role: char, dt: f64| {
+            let s = 10.0 + at + dt;
+            format!("{pid}:{role} 03 Dec 2026 07:26:{:06.3}", s % 60.0)
+        };
+        let pass = [
+            format!("{} # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo", clock('C', 0.0)),
+            format!("{} # Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={pid}, just started", clock('C', 0.01)),
+            format!("{} # Configuration loaded", clock('C', 0.01)),
+            format!("{} * monotonic clock: POSIX clock_gettime", clock('M', 0.012)),
+            format!("{} # Warning: Could not create server TCP listening socket *:6379: bind: Address already in use", clock('M', 0.013)),
+            format!("{} # Failed listening on port 6379 (TCP), aborting.", clock('M', 0.013)),
+        ];
+        for (i, line) in pass.into_iter().enumerate() {
+            t.line(at + 0.002 * i as f64, Stream::Stdout, line);
+        }
+        pid += 5 + rng.below(20) as u32;
+        at += rng.range(0.52, 0.56);
+    }
+    t.cpu(2.0, 60.0, |_| 2.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0, "redis restarted, port taken");
+    assert!(summary.contains("6-line cycle"), "{summary}");
+}
+
+#[test]
+fn a_python_traceback_re_run_every_second() {
+    // `while true; do python3 -c 'urllib.request.urlopen(...)'; sleep 1; done` against a
+    // closed port: the interpreter's two chained tracebacks (44 lines, carets included)
+    // every 1.5 s. Each frame's `line N` is a place in the source; read as counts, the
+    // numbers of the frames that share a template seemed to change within every pass.
+    let frames = [
+        (
+            "urllib/request.py",
+            1348,
+            "do_open",
+            "h.request(req.get_method(), req.selector, req.data, headers,",
+        ),
+        (
+            "http/client.py",
+            1294,
+            "request",
+            "self._send_request(method, url, body, headers, encode_chunked)",
+        ),
+        (
+            "http/client.py",
+            1340,
+            "_send_request",
+            "self.endheaders(body, encode_chunked=encode_chunked)",
+        ),
+        (
+            "http/client.py",
+            1289,
+            "endheaders",
+            "self._send_output(message_body, encode_chunked=encode_chunked)",
+        ),
+        ("http/client.py", 1048, "_send_output", "self.send(msg)"),
+        ("http/client.py", 986, "send", "self.connect()"),
+        (
+            "http/client.py",
+            952,
+            "connect",
+            "self.sock = self._create_connection(",
+        ),
+        ("socket.py", 851, "create_connection", "raise exceptions[0]"),
+        ("socket.py", 836, "create_connection", "sock.connect(sa)"),
+    ];
+    let outer = [
+        (
+            "urllib/request.py",
+            216,
+            "urlopen",
+            "return opener.open(url, data, timeout)",
+        ),
+        (
+            "urllib/request.py",
+            519,
+            "open",
+            "response = self._open(req, data)",
+        ),
+        (
+            "urllib/request.py",
+            536,
+            "_open",
+            "result = self._call_chain(self.handle_open, protocol, protocol +",
+        ),
+        ("urllib/request.py", 496, "_call_chain", "result = func(*args)"),
+        (
+            "urllib/request.py",
+            1377,
+            "http_open",
+            "return self.do_open(http.client.HTTPConnection, req)",
+        ),
+        ("urllib/request.py", 1351, "do_open", "raise URLError(err)"),
+    ];
+    let frame = |(file, line, function, code): (&str, u32, &str, &str)| {
+        vec![
+            format!("  File \"/home/dev/.pyenv/versions/3.11.7/lib/python3.11/{file}\", line {line}, in {function}"),
+            format!("    {code}"),
+            format!("    {}", "^".repeat(code.len().min(40))),
+        ]
+    };
+    let mut pass = vec!["Traceback (most recent call last):".to_string()];
+    pass.extend(frames.into_iter().flat_map(frame));
+    pass.push("ConnectionRefusedError: [Errno 111] Connection refused".into());
+    pass.push(String::new());
+    pass.push("During handling of the above exception, another exception occurred:".into());
+    pass.push(String::new());
+    pass.push("Traceback (most recent call last):".into());
+    pass.push("  File \"<string>\", line 1, in <module>".into());
+    pass.extend(outer.into_iter().flat_map(frame));
+    pass.push("urllib.error.URLError: <urlopen error [Errno 111] Connection refused>".into());
+    let mut rng = Rng::new(54);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut at = 2.0;
+    for _ in 0..30 {
+        for (i, line) in pass.iter().enumerate() {
+            t.line(at + 0.001 * i as f64, Stream::Stderr, line);
+        }
+        at += rng.range(1.45, 1.6);
+    }
+    t.cpu(2.0, 60.0, |_| 12.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0 * 1.6, "python traceback every 1.5 s");
+    assert!(summary.contains("a re-run loop"), "{summary}");
+}

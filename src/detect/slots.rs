@@ -4,7 +4,9 @@
 //! advances is progress (`step 1200`, `processed 450/1000`), a count that is part of a name
 //! (`module_17.c`) is an item of work, a fraction that changes (`loss=0.31`) shows that
 //! something other than an iteration number moves, and an identifier (`[pid 4242]`, a
-//! request id) groups interleaved workers without ever counting as progress. `Slots` keeps
+//! request id, the pid in a log line's prefix) groups interleaved workers without ever
+//! counting as progress. A line number is a place (`io.c:360`, a Python frame's `File
+//! "db.py", line 42`): a loop's traceback names the same places every pass. `Slots` keeps
 //! them in line order in a fixed array (no allocation per line); `Reading` is the form the
 //! progress ring stores: values plus one bit mask per kind.
 
@@ -167,8 +169,12 @@ fn in_address_index(s: &[u8], at: &std::ops::Range<usize>) -> bool {
 
 /// True when the number at `at` is a line or column of a source location: it follows a
 /// colon after a file name with an extension (`io.c:360`, `main.rs:10`), or after such a
-/// line number (the `14` of `io.c:360:14`).
+/// line number (the `14` of `io.c:360:14`), or the word `line` after such a file name (a
+/// Python traceback's `File "/app/db.py", line 42`, Perl's `at x.pl line 7.`).
 pub fn in_location(s: &[u8], at: &std::ops::Range<usize>) -> bool {
+    if after_file_and_line_word(s, at.start) {
+        return true;
+    }
     let Some(colon) = at.start.checked_sub(1).filter(|&c| s[c] == b':') else {
         return false;
     };
@@ -183,16 +189,44 @@ pub fn in_location(s: &[u8], at: &std::ops::Range<usize>) -> bool {
     }
     // The extension: one to five letters or digits, at least one a letter, after a dot
     // that follows a file name's character.
-    let ext = s[..end]
-        .iter()
-        .rev()
-        .take_while(|b| b.is_ascii_alphanumeric())
-        .count();
+    ends_in_file_name(&s[..end])
+}
+
+/// True when `s` ends in a file name with an extension: one to five letters or digits, at
+/// least one a letter, after a dot that follows a file name's character (`io.c`, `db.py`).
+fn ends_in_file_name(s: &[u8]) -> bool {
+    let end = s.len();
+    let ext = s.iter().rev().take_while(|b| b.is_ascii_alphanumeric()).count();
     let dot = end.checked_sub(ext + 1);
     (1..=5).contains(&ext)
         && s[end - ext..end].iter().any(u8::is_ascii_alphabetic)
         && dot
             .is_some_and(|d| s[d] == b'.' && d > 0 && (s[d - 1].is_ascii_alphanumeric() || s[d - 1] == b'_'))
+}
+
+/// True when `line ` stands before `start`, and before it, but for a closing quote, a comma
+/// and spaces, a file name with an extension (`File "/app/db.py", line 42`, `at x.pl line
+/// 7`) or the quoted name Python gives code without a file (`File "<frozen os>", line 679`,
+/// `"<string>"`).
+fn after_file_and_line_word(s: &[u8], start: usize) -> bool {
+    let Some(before) = start.checked_sub(5).map(|w| &s[..w]) else {
+        return false;
+    };
+    if !s[start - 5..start].eq_ignore_ascii_case(b"line ") {
+        return false;
+    }
+    let name_end = before.len()
+        - before
+            .iter()
+            .rev()
+            .take(4)
+            .take_while(|&&b| matches!(b, b' ' | b',' | b'"' | b'\''))
+            .count();
+    let name = &before[..name_end];
+    let pseudo = before.get(name_end) == Some(&b'"')
+        && name.ends_with(b">")
+        && name.iter().rev().take(64).any(|&b| b == b'<');
+    name_end < before.len() && (ends_in_file_name(name) || pseudo)
 }
 
 /// Severities a lint report's position line names after the position (`error`, `warning`,
@@ -297,6 +331,15 @@ mod tests {
         assert!(!place("ratio 3:14 done", "14"));
         assert!(!place("v1.2:3", "3"));
         assert!(!place("io.c 360", "360"));
+        assert!(place(r#"  File "/app/db.py", line 42, in connect"#, "42"));
+        assert!(place("Died at /opt/tools/sync.pl line 7.", "7"));
+        assert!(place(
+            r#"  File "<frozen importlib._bootstrap>", line 1204, in _gcd_import"#,
+            "1204"
+        ));
+        assert!(place(r#"  File "<string>", line 1, in <module>"#, "1"));
+        assert!(!place("read config.yaml: 3 errors on line 12", "12"));
+        assert!(!place("line 12 of the input", "12"));
         let lint = |s: &str| {
             lint_position(
                 s.as_bytes(),

@@ -19,8 +19,11 @@
 //! one of its counters advances is progress, not a loop, and identifiers tell parallel workers
 //! apart, and a dotted version is kept as a name (one release after another is one item after
 //! another). Times, durations and addresses are masked but never kept, because they change
-//! in loops too. Besides the template hash, the scanner returns a skeleton hash that leaves the
-//! symbols out, so the frames of a spinner (`⠋ fetching`, `⠙ fetching`) can be recognised.
+//! in loops too. The pid a log line's prefix carries (`<ts> UTC [12345] FATAL:`, syslog's
+//! `sshd[1234]:`, Redis's `12345:M`) is kept as an identifier: a loop that restarts a
+//! process prints a higher one on every pass, which is no work done. Besides the template
+//! hash, the scanner returns a skeleton hash that leaves the symbols out, so the frames of a
+//! spinner (`⠋ fetching`, `⠙ fetching`) can be recognised.
 //!
 //! The template text goes into a reused buffer (no allocation per line) and is hashed with
 //! FNV-1a. A line without letters, digits or placeholders (`-----`, dots) is decoration.
@@ -373,6 +376,8 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
                 SlotKind::Location
             } else if in_name(s, &at) {
                 SlotKind::Name
+            } else if process_id(s, &at, w.out) {
+                SlotKind::Key
             } else {
                 SlotKind::Count
             };
@@ -394,6 +399,35 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
         }
     };
     w.word_bytes(placeholder);
+}
+
+/// True when the count at `at` is the process id a log line's prefix carries: the same on
+/// every line a process prints, new when the process is started again, so an identifier
+/// and never a count of work (a crash-restart loop's pids rise from pass to pass). It is
+/// `[12345]` right after the line's timestamp (PostgreSQL's `2026-12-03 07:00:00.123 UTC
+/// [12345] FATAL:`, gunicorn's `[<ts> +0000] [12345] [INFO]`), a program's `name[1234]:`
+/// (syslog's `sshd[1234]:`), or the pid and role letter Redis starts its lines with
+/// (`12345:M 03 Dec 2026 07:00:00.123 #`).
+fn process_id(s: &[u8], at: &std::ops::Range<usize>, written: &[u8]) -> bool {
+    let bracketed = at.start > 0 && s[at.start - 1] == b'[' && s.get(at.end) == Some(&b']');
+    if bracketed {
+        let after_name = at.start >= 2 && is_alnum(s[at.start - 2]) && s.get(at.end + 1) == Some(&b':');
+        return after_name || only_a_timestamp(written);
+    }
+    let role = s.get(at.end + 1).is_some_and(u8::is_ascii_uppercase) && s.get(at.end + 2) == Some(&b' ');
+    written.is_empty() && s.get(at.end) == Some(&b':') && role
+}
+
+/// True when the template written so far is a log line's timestamp and nothing else: a
+/// `<ts>`, perhaps with its zone (`UTC`, `+0000`) and brackets around it.
+fn only_a_timestamp(written: &[u8]) -> bool {
+    let mut words = written
+        .split(|&b| !(is_alnum(b) || b == b'<' || b == b'>'))
+        .filter(|w| !w.is_empty());
+    words.next() == Some(b"<ts>")
+        && words.all(|w| {
+            w == b"<ts>" || w == b"<n>" || (2..=5).contains(&w.len()) && w.iter().all(u8::is_ascii_uppercase)
+        })
 }
 
 /// Copies a run of letters and digits as written: digits glued after letters belong to a
@@ -505,6 +539,46 @@ mod tests {
 
     fn shape(line: &str) -> Option<Shape> {
         normalise(line.as_bytes(), &mut Vec::new(), &mut Slots::default())
+    }
+
+    #[test]
+    fn the_process_id_of_a_log_prefix_is_an_identifier() {
+        for (a, b) in [
+            (
+                r#"2026-12-03 07:00:00.123 UTC [12345] FATAL:  lock file "postmaster.pid" already exists"#,
+                r#"2026-12-03 07:00:01.160 UTC [12351] FATAL:  lock file "postmaster.pid" already exists"#,
+            ),
+            (
+                "12345:M 03 Dec 2026 07:00:00.123 # Failed listening on port 6379 (TCP), aborting.",
+                "12377:M 03 Dec 2026 07:00:00.651 # Failed listening on port 6379 (TCP), aborting.",
+            ),
+            (
+                "[2026-12-03 07:00:00 +0000] [4170] [INFO] Starting gunicorn 23.0.0",
+                "[2026-12-03 07:00:01 +0000] [4178] [INFO] Starting gunicorn 23.0.0",
+            ),
+            (
+                "Dec  3 07:00:00 build-7 sshd[1234]: Connection closed",
+                "Dec  3 07:00:01 build-7 sshd[1240]: Connection closed",
+            ),
+        ] {
+            assert_eq!(template(a), template(b));
+            assert_eq!(kinds(a).first(), kinds(b).first());
+            assert!(
+                kinds(a).contains(&SlotKind::Key) && numbers(a).len() + 1 == kinds(a).len(),
+                "{a}: {:?}",
+                kinds(a)
+            );
+        }
+        // Counts that are no process's id stay counts.
+        for line in [
+            "epoch [3] loss 0.31",
+            "07:00:00 processed [120] rows",
+            "12:5  error  'x' is never used",
+            "3:M",
+            "[4170] [INFO] ready",
+        ] {
+            assert!(!kinds(line).contains(&SlotKind::Key), "{line}: {:?}", kinds(line));
+        }
     }
 
     #[test]

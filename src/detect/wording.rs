@@ -17,8 +17,10 @@
 //!
 //! Two more facts feed the slow-loop paths. Words of waiting (`waiting`, `polling`,
 //! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
-//! takes; an empty result (`No matches found`, `no results`, `[]`, `""`) is the evidence a
-//! two-line call-and-result loop needs when nothing fails.
+//! takes; a bare `wait` followed by `and retry` or `and try again` is advice to the reader
+//! (PostgreSQL's `If not, wait a few seconds and retry.`), not the job waiting. An empty
+//! result (`No matches found`, `no results`, `[]`, `""`) is the evidence a two-line
+//! call-and-result loop needs when nothing fails.
 //!
 //! Whether a line is a reply to input from outside the job (a server's access log, a
 //! database client's result tag) is read here too, by `replies`, once per template.
@@ -134,6 +136,16 @@ const EXIT_FILLERS: [&str; 4] = ["with", "code", "status", "value"];
 const EMPTY_NOUNS: [&str; 10] = [
     "match", "matches", "result", "results", "items", "entries", "records", "rows", "output", "found",
 ];
+
+/// How far a bare `wait` has been read as advice to the reader: a job that waits says it
+/// waits (`waiting for db`, `retrying in 2s`); one that tells you to `wait a few seconds
+/// and retry` (PostgreSQL's hint when its port is taken) leaves the retrying to you.
+#[derive(Clone, Copy)]
+enum Advice {
+    Pending,
+    And,
+    Given,
+}
 
 /// What a template's wording says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -311,6 +323,7 @@ pub fn wording(s: &[u8]) -> Wording {
     let mut out_of_memory = 0;
     // Fillers read since an exit word (`exited with code`), while its number may follow.
     let mut since_exit: Option<u32> = None;
+    let mut bare_wait: Option<Advice> = None;
     words(s, |w| {
         if let Some(second) = pending_crash.take() {
             if is(s, w, second) {
@@ -358,9 +371,21 @@ pub fn wording(s: &[u8]) -> Wording {
         if is(s, w, "no") {
             since_no = Some(0);
         }
-        if any_of(s, w, &WAIT_WORDS) {
+        // `will wait and retry`, `going to wait`: the job says what it does next.
+        let own = previous.is_some_and(|p| any_of(s, p, &["will", "ll", "to", "shall"]));
+        if is(s, w, "wait") && !own {
+            // Advice to whoever reads the line (`If not, wait a few seconds and retry.`)
+            // until it proves to be the job's own wait.
+            bare_wait = Some(Advice::Pending);
+        } else if any_of(s, w, &WAIT_WORDS) {
             found.wait = true;
         }
+        bare_wait = match bare_wait {
+            Some(Advice::Pending) if is(s, w, "and") => Some(Advice::And),
+            Some(Advice::And) if is(s, w, "retry") || is(s, w, "try") => Some(Advice::Given),
+            Some(Advice::And) => Some(Advice::Pending),
+            other => other,
+        };
         pending_wait = WAIT_PHRASES
             .iter()
             .find(|(first, _)| is(s, w, first))
@@ -390,6 +415,7 @@ pub fn wording(s: &[u8]) -> Wording {
         }
         previous = Some(w);
     });
+    found.wait |= matches!(bare_wait, Some(Advice::Pending | Advice::And));
     if reports_a_pass(s) {
         // `✓ retries the request after a timeout (40 ms)`: the failure words name the test.
         found.error = false;
@@ -491,6 +517,17 @@ mod tests {
             assert!(wording(line.as_bytes()).wait, "{line:?} waits");
         }
         for line in [
+            "Wait for /healthz to return 200",
+            "wait and see",
+            "please wait",
+            "rate limited: will wait and retry",
+            "I'll wait and try again",
+        ] {
+            assert!(wording(line.as_bytes()).wait, "{line:?} waits");
+        }
+        for line in [
+            "Is another postmaster already running on port 5432? If not, wait a few seconds and retry.",
+            "Please wait a moment and try again.",
             "exec rg -n 'RetryHandler' src",
             "GET /api/items 200",
             "retrying the upload",
