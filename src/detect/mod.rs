@@ -505,7 +505,7 @@ impl Detector {
                 silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
-                progress: loop_progress(&top_infos, now, freshness)
+                progress: repetition_progress(&top_infos, now, freshness)
                     .max(self.returning_counter(now.saturating_sub(r.span), now)),
                 replies: Replies::of(top_infos.iter().map(|t| &t.wording)),
                 top_share: self.templates.share(&top, now),
@@ -675,6 +675,22 @@ fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) ->
     } else {
         Progress::Counting
     }
+}
+
+/// What the busiest templates say when lines repeat without an exact cycle: as for a loop
+/// (`loop_progress`), and besides, a failing line that advances an item of its own
+/// (`skipping row 1042: invalid date ...`) is one item after another even beside other
+/// lines. Without a fixed pass no other line does the work of a pass, so the failing line's
+/// number cannot be counting passes; a counter that counts attempts (`retry 7 failed`)
+/// still counts nothing.
+fn repetition_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
+    let items = infos
+        .iter()
+        .filter(|t| t.wording.error)
+        .map(|t| t.item_progress(now, freshness))
+        .max()
+        .unwrap_or(Progress::None);
+    loop_progress(infos, now, freshness).max(items)
 }
 
 /// The strongest progress among the templates of a block that reports a crash (a process
