@@ -303,3 +303,82 @@ fn a_verbose_unittest_run_is_left_alone() {
     let sandbox = Sandbox::new("replay-unittest");
     assert_left_alone(&sandbox, "unittest-verbose-re.log", "10");
 }
+
+#[test]
+fn a_database_server_logging_its_clients_statements_is_left_alone() {
+    // PostgreSQL 15 on this machine in the foreground, under pgbench: `log_statement=all`
+    // (the TPC-B-like transaction as fast as it goes, and at `-R 2`; `-S -M prepared` with
+    // its `execute`/`DETAIL: parameters` pairs), `log_min_duration_statement=0` (the same
+    // transaction; `-S`), and both at once with two clients. Each was stopped live within
+    // 5-10 s as a 7- or 14-line cycle (`-S`: "same line repeated"), and replayed at 20
+    // lines/s (all but the two-client log at 10 too); the server records the statements its
+    // client sends, each with new values.
+    let sandbox = Sandbox::new("replay-postgres");
+    for log in [
+        "postgres-log-statement-pgbench.log",
+        "postgres-log-statement-pgbench-rate2.log",
+        "postgres-log-statement-prepared-select.log",
+        "postgres-log-min-duration-pgbench.log",
+        "postgres-log-min-duration-select-only.log",
+        "postgres-statement-and-duration-two-clients.log",
+    ] {
+        for rate in ["10", "20"] {
+            assert_left_alone(&sandbox, log, rate);
+        }
+    }
+}
+
+#[test]
+fn key_value_servers_tracing_their_clients_are_left_alone() {
+    // Redis 7.0 and memcached 1.6 on this machine, each the wrapped job while a client loads
+    // it: `redis-server --loglevel verbose` (redis-benchmark's connections, then one
+    // `redis-cli` connection after another), `redis-cli monitor` (redis-benchmark with random
+    // keys; an application script bumping counters) and `memcached -vv` (a cache-aside
+    // client: get, set on a miss). All were stopped live within 4-14 s ("2-line cycle",
+    // "same line repeated"), and replayed at 10 and 20 lines/s: each line is a command a
+    // client sent or its connection, named by the client's address or descriptor.
+    let sandbox = Sandbox::new("replay-kv-servers");
+    for log in [
+        "redis-verbose-benchmark-clients.log",
+        "redis-verbose-short-connections.log",
+        "redis-monitor-benchmark.log",
+        "redis-monitor-app-script.log",
+        "memcached-vv-cache-aside.log",
+    ] {
+        for rate in ["10", "20"] {
+            assert_left_alone(&sandbox, log, rate);
+        }
+    }
+}
+
+#[test]
+fn a_queue_worker_logging_each_job_done_is_left_alone() {
+    // A Python worker on a Redis list (tests' own, `BRPOP` in a loop) logging one line per
+    // job, `job <uuid> (send_email) done in 2.1 ms`, while a producer pushed 20 jobs a
+    // second: stopped live after 4.3 s as "same line repeated", and replayed at 10 lines/s.
+    let sandbox = Sandbox::new("replay-queue-worker");
+    let out = assert_left_alone(&sandbox, "queue-worker-jobs-done.log", "10");
+    assert!(out.stdout_text().contains("jobs done"), "{}", out.describe());
+}
+
+#[test]
+fn monitors_and_benchmark_progress_are_left_alone() {
+    // `iostat 1`, `iostat -x 1`, `mpstat 1`, `mpstat -P ALL 1`, `sar 1` (sysstat 12.6) for a
+    // minute on this machine while a benchmark ran, `pgbench -P 1` and `redis-benchmark -q`
+    // (its `\r` redraws as lines): replayed as plain logs at 10 and 20 lines/s, all were
+    // stopped as a cycle of their block; each block reports new measurements.
+    let sandbox = Sandbox::new("replay-monitors");
+    for log in [
+        "sysstat-iostat-1.log",
+        "sysstat-iostat-x-1.log",
+        "sysstat-mpstat-1.log",
+        "sysstat-mpstat-P-ALL-1.log",
+        "sysstat-sar-1.log",
+        "pgbench-progress.log",
+        "redis-benchmark-quiet.log",
+    ] {
+        for rate in ["10", "20"] {
+            assert_left_alone(&sandbox, log, rate);
+        }
+    }
+}

@@ -48,7 +48,11 @@
 //! one statement of its script (`wording::Replies`): a dashboard polling ten times a second
 //! makes a server repeat itself, and a data load makes psql print one tag thirty thousand
 //! times, while only the input repeats; a loop of nothing but such replies is capped like a
-//! heartbeat.
+//! heartbeat. So is a server's log of what its clients send (a statement log, a protocol
+//! trace, a line naming the client's address), a block whose lines carry two values or more
+//! drawn afresh each pass (a request's parameters, a monitor's measurements: a loop prints
+//! its own fixed values, stamps and one measurement at most), and a worker's line per job
+//! done under an id new on every line; never when they report a failure (`replies`).
 //!
 //! Slow loops (about a pass a second) are where a display and a loop look most alike: a
 //! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both
@@ -453,7 +457,7 @@ impl Detector {
                         .any(|t| (t.wording.error || t.wording.empty) && texture(t, crash)),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
-                    replies: Replies::of(infos.iter().map(|t| &t.wording)),
+                    replies: Replies::of_templates(&infos, now, freshness),
                     crash,
                     model_call: infos.iter().any(|t| t.model_call),
                     backing_off: tail.backing_off,
@@ -486,7 +490,7 @@ impl Detector {
                 error_fraction: r.error_lines as f64 / lines,
                 new_templates: r.new_templates,
                 progress: loop_progress(&top_infos, now, freshness),
-                replies: Replies::of(top_infos.iter().map(|t| &t.wording)),
+                replies: Replies::of_templates(&top_infos, now, freshness),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),

@@ -1227,3 +1227,138 @@ fn a_pod_table_polled_every_second_while_one_pod_crashloops() {
     t.run(30.0)
         .assert_never_fires("pod table polled while one pod crashloops");
 }
+
+/// PostgreSQL's time and pid prefix (`log_line_prefix = '%m [%p] '`), `t` s after 10:00.
+fn pg_prefix(t: f64, pid: u64) -> String {
+    format!(
+        "2026-12-03 10:{:02}:{:06.3} UTC [{pid}]",
+        (t / 60.0) as u64,
+        t % 60.0
+    )
+}
+
+#[test]
+fn a_database_server_logging_every_statement_under_a_benchmark() {
+    // `postgres -c log_statement=all` while pgbench runs its TPC-B-like transaction: the
+    // same seven statements every transaction, the account, teller, branch and amount new
+    // in each, at 2 transactions a second (`-R 2`) and as fast as it goes.
+    for (every, count) in [(0.5, 60), (0.0012, 20_000)] {
+        let mut rng = Rng::new(41);
+        let mut t = Timeline::new();
+        t.passes(1.0, every, count, |p| {
+            let at = 1.0 + every * p as f64;
+            let (aid, tid, bid) = (1 + rng.below(200_000), 1 + rng.below(20), 1 + rng.below(2));
+            let delta = rng.below(10_000) as i64 - 5000;
+            let pre = pg_prefix(at, 16537);
+            vec![
+                format!("{pre} LOG:  statement: BEGIN;"),
+                format!("{pre} LOG:  statement: UPDATE pgbench_accounts SET abalance = abalance + {delta} WHERE aid = {aid};"),
+                format!("{pre} LOG:  statement: SELECT abalance FROM pgbench_accounts WHERE aid = {aid};"),
+                format!("{pre} LOG:  statement: UPDATE pgbench_tellers SET tbalance = tbalance + {delta} WHERE tid = {tid};"),
+                format!("{pre} LOG:  statement: UPDATE pgbench_branches SET bbalance = bbalance + {delta} WHERE bid = {bid};"),
+                format!("{pre} LOG:  statement: INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ({tid}, {bid}, {aid}, {delta}, CURRENT_TIMESTAMP);"),
+                format!("{pre} LOG:  statement: END;"),
+            ]
+        });
+        t.cpu(0.0, 40.0, |_| if every < 0.01 { 60.0 } else { 2.0 });
+        t.run(35.0).assert_never_fires("statement log under pgbench");
+    }
+}
+
+#[test]
+fn a_database_server_logging_the_duration_of_one_repeated_query() {
+    // `log_min_duration_statement=0` under `pgbench -S`: one SELECT per transaction, only
+    // the account number new; the server records what its client sent.
+    let mut rng = Rng::new(42);
+    let mut t = Timeline::new();
+    t.every(1.0, 0.0005, 60_000, |i| {
+        format!(
+            "{} LOG:  duration: 0.{:03} ms  statement: SELECT abalance FROM pgbench_accounts WHERE aid = {};",
+            pg_prefix(1.0 + 0.0005 * i as f64, 20117),
+            40 + rng.below(300),
+            1 + rng.below(200_000)
+        )
+    });
+    t.cpu(0.0, 40.0, |_| 80.0);
+    t.run(32.0)
+        .assert_never_fires("statement durations under pgbench -S");
+}
+
+#[test]
+fn a_command_monitor_and_a_cache_tracing_their_clients() {
+    // `redis-cli monitor` while redis-benchmark sets random keys over four connections, and
+    // `memcached -vv` answering gets: each line a command a client sent (its address, its
+    // connection) and the reply, only the key new.
+    let mut rng = Rng::new(43);
+    let mut t = Timeline::new();
+    t.every(1.0, 0.0002, 100_000, |i| {
+        format!(
+            r#"{:.6} [0 127.0.0.1:{}] "SET" "key:{:012}" "VXK""#,
+            1_796_283_110.0 + 0.0002 * i as f64,
+            35754 + 8 * rng.below(4),
+            rng.below(100_000)
+        )
+    });
+    t.run(25.0).assert_never_fires("redis monitor");
+    let mut t = Timeline::new();
+    t.passes(1.0, 0.01, 2500, |_| {
+        vec![
+            format!("<26 get user:{}", rng.below(50_000)),
+            ">26 END".to_string(),
+        ]
+    });
+    t.run(28.0).assert_never_fires("memcached -vv");
+}
+
+#[test]
+fn a_queue_worker_logging_each_job_done() {
+    // A worker taking jobs off a Redis list, one line per job, its id a fresh UUID: a
+    // producer pushing 20 jobs a second, at random moments.
+    let mut rng = Rng::new(44);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    while at < 30.0 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "{} INFO worker: job {} (send_email) done in 2.1 ms",
+                iso(at),
+                rng.uuid()
+            ),
+        );
+        at += -0.05 * (1.0 - rng.range(0.0, 0.999)).ln();
+    }
+    t.cpu(0.0, 30.0, |_| 6.0);
+    t.run(31.0).assert_never_fires("queue worker");
+}
+
+#[test]
+fn a_system_monitor_printing_a_block_of_measurements() {
+    // `mpstat -P ALL 1` replayed at 20 lines a second, as a plain log is: the same block
+    // every pass, its percentages new in every one.
+    let mut rng = Rng::new(45);
+    let mut t = Timeline::new();
+    let mut line = 0;
+    for pass in 0..60 {
+        let mut block = vec![
+            String::new(),
+            format!("07:34:{:02}     CPU    %usr   %nice    %sys %iowait    %irq   %soft  %steal  %guest  %gnice   %idle", pass % 60),
+        ];
+        for cpu in ["all", "  0", "  1"] {
+            let (usr, sys) = (rng.range(0.0, 60.0), rng.range(0.0, 20.0));
+            block.push(format!(
+                "07:34:{:02}     {cpu}   {usr:5.2}    0.00   {sys:5.2}    0.00    0.00    {:4.2}    0.00    0.00    0.00   {:5.2}",
+                pass % 60,
+                rng.range(0.0, 2.0),
+                100.0 - usr - sys
+            ));
+        }
+        for text in block {
+            t.line(0.05 * line as f64, Stream::Stdout, text);
+            line += 1;
+        }
+    }
+    t.run(0.05 * line as f64 + 2.0)
+        .assert_never_fires("mpstat replayed");
+}

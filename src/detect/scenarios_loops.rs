@@ -1432,3 +1432,58 @@ fn a_failing_line_with_a_fresh_numbered_name_each_pass_is_still_a_loop() {
     });
     assert_fires_within(&mut t, 2.0, 3.0, "fresh numbered names on a failing line");
 }
+
+#[test]
+fn a_client_retrying_a_reset_connection_from_a_new_port_each_time() {
+    // A Go client re-sending a request that the peer resets, each attempt from a new local
+    // port: the address with an ephemeral port is its own end, not a client of a server.
+    let mut rng = Rng::new(32);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.02, 1500, |i| {
+        format!(
+            "{} Get \"https://api.internal/v1/jobs\": read tcp 10.0.0.5:{}->10.0.0.7:443: read: connection reset by peer",
+            iso(2.0 + 0.02 * i as f64),
+            32768 + rng.below(28_000)
+        )
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "reset connection from a new port");
+}
+
+#[test]
+fn a_worker_failing_the_same_job_under_fresh_ids_is_still_a_loop() {
+    // A worker that takes a poisoned job, fails it and puts it back under a new id: every
+    // line has a fresh UUID and says the job finished, but it finished with an error.
+    let mut rng = Rng::new(33);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.01, 3000, |i| {
+        format!(
+            "{} INFO worker: job {} (send_email) finished with error: SMTP connection refused",
+            iso(2.0 + 0.01 * i as f64),
+            rng.uuid()
+        )
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "a job failing under fresh ids");
+}
+
+#[test]
+fn a_loop_stamping_a_fresh_id_and_one_latency_is_still_a_loop() {
+    // What a loop does print afresh on every pass: the time, an id of its own, and one
+    // measurement of its own call. Two passes' worth of such lines are not data from outside.
+    let mut rng = Rng::new(34);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.05, 600, |p| {
+        vec![
+            format!(
+                "{} calling inventory service request_id={} latency_ms={}",
+                iso(2.0 + 0.05 * p as f64),
+                rng.uuid(),
+                rng.below(900)
+            ),
+            "inventory service returned no items".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "fresh id and one latency");
+}

@@ -107,6 +107,26 @@ impl TemplateInfo {
         ))
     }
 
+    /// How many values of this template's lines are drawn afresh on most lines (a
+    /// request's parameters, a monitor's measurements; `ProgressRing::fresh_values`).
+    pub fn fresh_values(&self, now: Duration, freshness: Duration) -> usize {
+        self.progress
+            .as_ref()
+            .map_or(0, |ring| ring.fresh_values(now, freshness))
+    }
+
+    /// True when each line of this template names something by an identifier new to the
+    /// template, and nothing fails: with a line that says it finished, one job after
+    /// another (`replies`).
+    pub fn fresh_ids(&self, now: Duration, freshness: Duration) -> bool {
+        !self.wording.error
+            && !self.wording.attempt
+            && self
+                .progress
+                .as_ref()
+                .is_some_and(|ring| ring.ids_walk(now, freshness))
+    }
+
     /// True when a value other than identifiers and iteration numbers changes.
     pub fn has_texture(&self) -> bool {
         self.progress.as_ref().is_some_and(|ring| ring.has_texture())

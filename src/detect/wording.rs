@@ -17,8 +17,9 @@
 //! takes; an empty result (`No matches found`, `no results`, `[]`, `""`) is the evidence a
 //! two-line call-and-result loop needs when nothing fails.
 //!
-//! Whether a line is a reply to input from outside the job (a server's access log, a
-//! database client's result tag) is read here too, by `replies`, once per template.
+//! Whether a line is a reply to input from outside the job (a server's access log or
+//! statement log, a line naming its client, a database client's result tag) is read here
+//! too, by `replies`, once per template, and whether it reports something finished.
 //!
 //! And a crash: a process that ended abnormally — an exit code or status other than zero
 //! (`exited with code 1`, `Exit Code: 1`, `status=1/FAILURE`), a fatal signal (`was sent
@@ -119,6 +120,19 @@ const START_WORDS: [&str; 18] = [
     "running",
 ];
 
+/// Words that report something finished: a job, a task, a request handled.
+const DONE_WORDS: [&str; 9] = [
+    "done",
+    "completed",
+    "complete",
+    "succeeded",
+    "success",
+    "successful",
+    "successfully",
+    "finished",
+    "processed",
+];
+
 /// Words that announce an exit code or status (`exited with code 1`, `Exit Code: 1`, `exit
 /// status 1`, `code=exited, status=1/FAILURE`, `exitCode=1`).
 const EXIT_WORDS: [&str; 3] = ["exit", "exited", "exits"];
@@ -145,8 +159,12 @@ pub struct Wording {
     /// An empty result: `No matches found`, `no results`, or an empty JSON value (`[]`,
     /// `{}`, `""`) — a search or a read that found nothing.
     pub empty: bool,
-    /// A server's record of a request it answered ([`served_request`]).
+    /// A server's record of a request it answered ([`served_request`]), or a line without
+    /// failure words that names the client end of a connection ([`names_client`]).
     pub served: bool,
+    /// The line reports something finished (`done`, `completed`, `succeeded`, `processed`):
+    /// with an identifier new on every line, one job after another (`replies`).
+    pub done: bool,
     /// A database client's result for one statement of its script ([`statement_result`]).
     pub statement: bool,
     /// A process ended abnormally: an exit code or status other than zero, a fatal signal,
@@ -376,10 +394,14 @@ pub fn wording(s: &[u8]) -> Wording {
         if any_of(s, w, &ATTEMPT_WORDS) {
             found.attempt = true;
         }
+        if !negated && any_of(s, w, &DONE_WORDS) {
+            found.done = true;
+        }
         previous = Some(w);
     });
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
+    found.served |= !found.error && !found.crash && replies::names_client(s);
     found
 }
 
