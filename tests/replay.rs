@@ -382,3 +382,20 @@ fn monitors_and_benchmark_progress_are_left_alone() {
         }
     }
 }
+
+#[test]
+fn a_query_redrawn_by_psql_watch_is_left_alone() {
+    // A FlowForge recording (`--record`, its lines' own times) of `psql` on this machine
+    // running `select count(*), sum(abalance), now() from pgbench_accounts \watch 0.2` for
+    // 25 s while pgbench updated the table: stopped after 2.5 s live and at 3.75 s of the
+    // recording by main's detector (`4-line cycle repeated 18x`). Its header says `(every
+    // 0.2s)` and the passes keep to it. (A recording replays at its own times; the rate is
+    // not used.)
+    let sandbox = Sandbox::new("replay-psql-watch");
+    let out = assert_left_alone(&sandbox, "psql-watch-query.ffrec", "20");
+    assert!(
+        out.stdout_text().contains("a display redrawn every 0.2 s"),
+        "{}",
+        out.describe()
+    );
+}

@@ -467,6 +467,7 @@ impl Detector {
                         .max()
                         .unwrap_or(0),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
+                    interval: infos.iter().find_map(|t| t.interval),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {

@@ -1362,3 +1362,23 @@ fn a_system_monitor_printing_a_block_of_measurements() {
     t.run(0.05 * line as f64 + 2.0)
         .assert_never_fires("mpstat replayed");
 }
+
+#[test]
+fn a_query_redrawn_by_psql_watch_at_the_interval_it_names() {
+    // `psql` with `select count(*), sum(abalance), now() from pgbench_accounts \watch 0.2`:
+    // the same five-line result five times a second, its header naming the interval.
+    let mut t = Timeline::new();
+    t.passes(1.0, 0.2004, 140, |p| {
+        let at = 1.0 + 0.2004 * p as f64;
+        vec![
+            format!("      Thu Dec  3 10:00:{:02} 2026 (every 0.2s)", at as u64 % 60),
+            " count  |   sum   |              now".to_string(),
+            "--------+---------+-------------------------------".to_string(),
+            format!(" 200000 | -161352 | {}", iso(at)),
+            "(1 row)".to_string(),
+            String::new(),
+        ]
+    });
+    t.cpu(0.0, 30.0, |_| 3.0);
+    t.run(30.0).assert_never_fires("psql \\watch 0.2");
+}

@@ -1487,3 +1487,29 @@ fn a_loop_stamping_a_fresh_id_and_one_latency_is_still_a_loop() {
     });
     assert_fires_within(&mut t, 2.0, 2.5, "fresh id and one latency");
 }
+
+#[test]
+fn a_loop_naming_an_interval_it_does_not_keep_or_failing_on_it_is_still_a_loop() {
+    // A display redrawn at its announced interval is its timer's; a block that names an
+    // interval and runs far faster, or fails at that pace, is not.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.05, 600, |_| {
+        vec![
+            "sync status (refreshing every 5s)".to_string(),
+            "queue: 0 items".to_string(),
+            "workers: 4 idle".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "an interval it does not keep");
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.2, 150, |_| {
+        vec![
+            "health check (every 0.2s)".to_string(),
+            "GET http://db:8080/health failed: connection refused".to_string(),
+            "marking backend db down".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 2.0, 5.0, "failing at its announced interval");
+}

@@ -54,6 +54,8 @@ pub struct TemplateInfo {
     pub skeleton: u64,
     /// A line of this template reported what a model call used (`prompt_tokens`, a cost).
     pub model_call: bool,
+    /// The interval the line says it is printed at (`(every 0.2s)`), in seconds.
+    pub interval: Option<f64>,
     pub last_seen: Duration,
     weight: f64,
     progress: Option<Box<ProgressRing>>,
@@ -228,6 +230,7 @@ impl TemplateTable {
                 example,
                 skeleton: shape.skeleton,
                 model_call: false,
+                interval: None,
                 last_seen: at,
                 weight: 0.0,
                 progress: None,
@@ -237,6 +240,9 @@ impl TemplateTable {
         info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
         info.last_seen = info.last_seen.max(at);
         info.model_call |= slots.model_usage;
+        if info.wording.every {
+            info.interval = slots.elapsed.filter(|&s| s > 0.0);
+        }
         if let Some(elapsed) = slots.elapsed {
             info.clock.record(elapsed, at);
         }

@@ -12,6 +12,9 @@
 //! metric (`errors=0`, `failures: 3`, `"isError": false`), and a word after `no`, `zero`,
 //! `without` or `0` is negated (`0 errors`, `no failures`).
 //!
+//! A line may also say how often it is printed (`(every 0.2s)`, `Every 2.0s:`): a display
+//! redrawn by its own timer, which the scorer checks against the pace.
+//!
 //! Two more facts feed the slow-loop paths. Words of waiting (`waiting`, `polling`,
 //! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
 //! takes; an empty result (`No matches found`, `no results`, `[]`, `""`) is the evidence a
@@ -162,6 +165,9 @@ pub struct Wording {
     /// A server's record of a request it answered ([`served_request`]), or a line without
     /// failure words that names the client end of a connection ([`names_client`]).
     pub served: bool,
+    /// The line says how often it is printed (`(every 0.2s)`, watch's `Every 2.0s:`): a
+    /// display redrawn by its own timer.
+    pub every: bool,
     /// The line reports something finished (`done`, `completed`, `succeeded`, `processed`):
     /// with an identifier new on every line, one job after another (`replies`).
     pub done: bool,
@@ -393,6 +399,9 @@ pub fn wording(s: &[u8]) -> Wording {
         }
         if any_of(s, w, &ATTEMPT_WORDS) {
             found.attempt = true;
+        }
+        if previous.is_some_and(|p| is(s, p, "every")) && s[w.start].is_ascii_digit() {
+            found.every = true;
         }
         if !negated && any_of(s, w, &DONE_WORDS) {
             found.done = true;
