@@ -362,28 +362,6 @@ fn a_queue_worker_logging_each_job_done_is_left_alone() {
 }
 
 #[test]
-fn monitors_and_benchmark_progress_are_left_alone() {
-    // `iostat 1`, `iostat -x 1`, `mpstat 1`, `mpstat -P ALL 1`, `sar 1` (sysstat 12.6) for a
-    // minute on this machine while a benchmark ran, `pgbench -P 1` and `redis-benchmark -q`
-    // (its `\r` redraws as lines): replayed as plain logs at 10 and 20 lines/s, all were
-    // stopped as a cycle of their block; each block reports new measurements.
-    let sandbox = Sandbox::new("replay-monitors");
-    for log in [
-        "sysstat-iostat-1.log",
-        "sysstat-iostat-x-1.log",
-        "sysstat-mpstat-1.log",
-        "sysstat-mpstat-P-ALL-1.log",
-        "sysstat-sar-1.log",
-        "pgbench-progress.log",
-        "redis-benchmark-quiet.log",
-    ] {
-        for rate in ["10", "20"] {
-            assert_left_alone(&sandbox, log, rate);
-        }
-    }
-}
-
-#[test]
 fn a_query_redrawn_by_psql_watch_is_left_alone() {
     // A FlowForge recording (`--record`, its lines' own times) of `psql` on this machine
     // running `select count(*), sum(abalance), now() from pgbench_accounts \watch 0.2` for

@@ -49,10 +49,10 @@
 //! makes a server repeat itself, and a data load makes psql print one tag thirty thousand
 //! times, while only the input repeats; a loop of nothing but such replies is capped like a
 //! heartbeat. So is a server's log of what its clients send (a statement log, a protocol
-//! trace, a line naming the client's address), a block whose lines carry two values or more
-//! drawn afresh each pass (a request's parameters, a monitor's measurements: a loop prints
-//! its own fixed values, stamps and one measurement at most), and a worker's line per job
-//! done under an id new on every line; never when they report a failure (`replies`).
+//! trace, a line naming the client's address), a block whose lines carry two whole numbers
+//! or more drawn afresh each pass (a request's parameters: a loop prints its own fixed
+//! values, stamps and measurements), and a worker's one line per job done under an id new on
+//! every line; never when they report a failure (`replies`).
 //!
 //! Slow loops (about a pass a second) are where a display and a loop look most alike: a
 //! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both

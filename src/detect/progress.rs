@@ -26,8 +26,8 @@
 //! which knows the template's wording.
 //!
 //! The ring also says what no progress is but a loop does not print either (`replies`): how
-//! many of a line's values are drawn afresh (new on most lines, going up and down: a
-//! request's parameters, a measurement), and whether an id has been new on every line.
+//! many of a line's whole numbers are drawn afresh (new on most lines, going up and down: a
+//! request's parameters), and whether an id has been new on every line.
 
 use super::slots::{Reading, MAX_SLOTS};
 use super::template;
@@ -394,19 +394,24 @@ impl ProgressRing {
             .any(|slot| self.all_new(slot) >= WALK_PLACES)
     }
 
-    /// How many values of a line are drawn afresh: numbers other than identifiers and
-    /// source locations that, over the ring (at least [`WALK_PLACES`] readings, the latest
+    /// How many values of a line are drawn afresh: whole numbers (not identifiers, source
+    /// locations, percentages, done parts or decimal figures) that, over the ring (at least [`WALK_PLACES`] readings, the latest
     /// within `freshness`), took a new value on most readings and went both up and down —
     /// neither fixed, nor a counter, nor a few values in turn (workers, pids). A request's
-    /// parameters (`WHERE aid = 80667`, `+ -695`) and a monitor's measurements are; a loop
-    /// prints its own fixed values, stamps and at most one measurement of its own.
+    /// parameters (`WHERE aid = 80667`, `+ -695`) are; a loop prints its own fixed values,
+    /// stamps, and measurements of its own work (decimal figures: a loss, a throughput).
     pub fn fresh_values(&self, now: Duration, freshness: Duration) -> usize {
         let latest = self.ordered().last().map(|(_, at)| at);
         if self.len < WALK_PLACES || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
             return 0;
         }
         (0..MAX_SLOTS)
-            .filter(|&slot| !has(self.keys | self.locations, slot))
+            .filter(|&slot| {
+                !has(
+                    self.keys | self.locations | self.fractions | self.percent | self.ratio,
+                    slot,
+                )
+            })
             .filter(|&slot| {
                 let (mut rises, mut falls, mut last, mut n) = (0, 0, f64::NAN, 0);
                 for (values, _) in self.ordered() {

@@ -13,11 +13,14 @@
 //! connection (an address with an ephemeral port: `Accepted 127.0.0.1:44952`, a command
 //! monitor's `[0 127.0.0.1:35786] "SET" ...`) record what a client sent. And what varies
 //! tells input from a loop's own doing: a loop re-runs the same code on the same input, so
-//! its lines carry fixed values, the time, ids it stamps itself and perhaps one measurement
-//! of its own call (`latency_ms=412`); a line carrying two values or more drawn afresh each
-//! time (a request's parameters, a monitor's measurements) reports data from outside. A fresh
-//! id alone is what a retry loop stamps too, so it counts only where the line says a job
-//! finished (a queue worker: `job 3f2a... done`), and nothing with failure, attempt or crash
+//! its lines carry fixed values, the time, ids it stamps itself and measurements of its own
+//! work (`latency_ms=412`, a loss, a throughput); a line carrying two whole numbers or more
+//! drawn afresh each time (a request's parameters: an account, an amount) reports data from
+//! outside, while decimal figures never count (a trainer reloading its checkpoint prints new
+//! losses every pass). A fresh id alone is what a retry loop stamps too, so it counts only
+//! where one line is the whole pass and says a job finished (a queue worker: `job 3f2a...
+//! done`; an operator's pass of four lines sharing a fresh `reconcileID` is its own code going
+//! round), and nothing with failure, attempt or crash
 //! words is ever a reply read from its values.
 //!
 //! A loop of nothing but such replies is capped like a heartbeat (`score`). The wording is
@@ -36,12 +39,12 @@ pub enum Replies {
     Requests,
     /// Every line is a database client's result tag: its script repeats a statement.
     Statements,
-    /// A line of every pass carries two values or more drawn afresh (a request's
-    /// parameters, a monitor's measurements) and nothing fails: the passes report data
-    /// from outside, each one different.
+    /// A line of every pass carries two whole numbers or more drawn afresh (a request's
+    /// parameters) and nothing fails: the passes report data from outside, each one
+    /// different.
     Data,
-    /// Every line names a job by an identifier new on every line, one says it finished,
-    /// nothing fails: a worker taking jobs from a queue.
+    /// One line a pass, naming a job by an identifier new on every line and saying it
+    /// finished, nothing failing: a worker taking jobs from a queue.
     Jobs,
 }
 
@@ -66,8 +69,8 @@ impl Replies {
 
     /// The replies of a loop of these templates: by their wording ([`Replies::of`]), else
     /// by their values. A loop prints its own fixed values, the time, a fresh id of its own
-    /// and perhaps one measurement (`latency_ms=412`); a line that carries two values or
-    /// more drawn afresh each time reports data that came from outside. An id new on every
+    /// and measurements of its own work (`latency_ms=412`, a loss); a line that carries two
+    /// whole numbers or more drawn afresh each time reports data that came from outside. An id new on every
     /// line is what a retry loop stamps too, so it says "another job" only next to words of
     /// a job finished, and never next to failure or attempt words.
     pub fn of_templates(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Option<Replies> {
@@ -81,7 +84,9 @@ impl Replies {
         if infos.iter().any(|t| t.fresh_values(now, freshness) >= 2) {
             return Some(Replies::Data);
         }
-        (infos.iter().all(|t| t.fresh_ids(now, freshness)) && infos.iter().any(|t| t.wording.done))
+        // One line per job: a pass of several lines sharing a fresh id is one run of the
+        // job's own code, stamped (a controller's `reconcileID` on every requeue).
+        (infos.len() == 1 && infos[0].fresh_ids(now, freshness) && infos[0].wording.done)
             .then_some(Replies::Jobs)
     }
 
@@ -93,7 +98,7 @@ impl Replies {
             }
             Replies::Statements => "a database client running a script (one result line per statement)",
             Replies::Data => {
-                "each pass carries new values (two or more in a line drawn afresh, nothing failing): data from outside"
+                "each pass carries new values (two whole numbers or more in a line drawn afresh, nothing failing): data from outside"
             }
             Replies::Jobs => "a worker reporting jobs done, each under an id new on every line (jobs from a queue)",
         }

@@ -1334,36 +1334,6 @@ fn a_queue_worker_logging_each_job_done() {
 }
 
 #[test]
-fn a_system_monitor_printing_a_block_of_measurements() {
-    // `mpstat -P ALL 1` replayed at 20 lines a second, as a plain log is: the same block
-    // every pass, its percentages new in every one.
-    let mut rng = Rng::new(45);
-    let mut t = Timeline::new();
-    let mut line = 0;
-    for pass in 0..60 {
-        let mut block = vec![
-            String::new(),
-            format!("07:34:{:02}     CPU    %usr   %nice    %sys %iowait    %irq   %soft  %steal  %guest  %gnice   %idle", pass % 60),
-        ];
-        for cpu in ["all", "  0", "  1"] {
-            let (usr, sys) = (rng.range(0.0, 60.0), rng.range(0.0, 20.0));
-            block.push(format!(
-                "07:34:{:02}     {cpu}   {usr:5.2}    0.00   {sys:5.2}    0.00    0.00    {:4.2}    0.00    0.00    0.00   {:5.2}",
-                pass % 60,
-                rng.range(0.0, 2.0),
-                100.0 - usr - sys
-            ));
-        }
-        for text in block {
-            t.line(0.05 * line as f64, Stream::Stdout, text);
-            line += 1;
-        }
-    }
-    t.run(0.05 * line as f64 + 2.0)
-        .assert_never_fires("mpstat replayed");
-}
-
-#[test]
 fn a_query_redrawn_by_psql_watch_at_the_interval_it_names() {
     // `psql` with `select count(*), sum(abalance), now() from pgbench_accounts \watch 0.2`:
     // the same five-line result five times a second, its header naming the interval.

@@ -1513,3 +1513,56 @@ fn a_loop_naming_an_interval_it_does_not_keep_or_failing_on_it_is_still_a_loop()
     });
     assert_fires_within(&mut t, 2.0, 5.0, "failing at its announced interval");
 }
+
+#[test]
+fn a_training_loop_reloading_its_checkpoint_is_still_a_loop_though_its_losses_differ() {
+    // A trainer that hits a non-finite loss at the same step, reloads the checkpoint and
+    // runs the same steps again: its loss and throughput differ every pass, but they are
+    // the loop's own measurements, not values from outside.
+    let mut rng = Rng::new(35);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.33, 100, |_| {
+        let mut pass: Vec<String> = (0..4)
+            .map(|k| {
+                format!(
+                    "step {} | loss {:.4} | lr 3.00e-04 | {:.1} samples/s",
+                    4002 + 2 * k,
+                    rng.range(1.8, 2.0),
+                    rng.range(950.0, 990.0)
+                )
+            })
+            .collect();
+        pass.push("step 4010 | loss nan | lr 3.00e-04 | 0.0 samples/s".to_string());
+        pass.push(
+            "WARNING: non-finite loss at step 4010, reloading checkpoint ckpt/step-4000.pt".to_string(),
+        );
+        pass
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "checkpoint reload loop");
+}
+
+#[test]
+fn a_controller_requeueing_the_same_object_under_fresh_reconcile_ids_is_still_a_loop() {
+    // An operator reconciling one object, finding nothing to do and requeueing at once:
+    // every line carries the pass's fresh `reconcileID` and one says `done`, but the pass is
+    // the controller's own code going round, not a job taken from a queue.
+    let mut rng = Rng::new(36);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.2, 150, |_| {
+        let id = rng.uuid();
+        [
+            "Reconciling WebApp",
+            "Deployment up to date",
+            "Updated status",
+            "Reconcile done, requeue",
+        ]
+        .iter()
+        .map(|msg| {
+            format!(r#"{{"level": "info", "msg": "{msg}", "name": "storefront", "reconcileID": "{id}"}}"#)
+        })
+        .collect()
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "requeue loop");
+}

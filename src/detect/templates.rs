@@ -110,7 +110,7 @@ impl TemplateInfo {
     }
 
     /// How many values of this template's lines are drawn afresh on most lines (a
-    /// request's parameters, a monitor's measurements; `ProgressRing::fresh_values`).
+    /// request's parameters; `ProgressRing::fresh_values`).
     pub fn fresh_values(&self, now: Duration, freshness: Duration) -> usize {
         self.progress
             .as_ref()
