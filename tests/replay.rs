@@ -479,3 +479,77 @@ fn app_servers_that_fail_to_start_again_and_again_are_stopped() {
         assert!(reason.contains(loop_named), "{log} at {rate} lines/s: {reason}");
     }
 }
+
+#[test]
+fn a_database_server_logging_its_clients_statements_is_left_alone() {
+    // PostgreSQL 15 on this machine in the foreground, under pgbench: `log_statement=all`
+    // (the TPC-B-like transaction as fast as it goes, and at `-R 2`; `-S -M prepared` with
+    // its `execute`/`DETAIL: parameters` pairs), `log_min_duration_statement=0` (the same
+    // transaction; `-S`), and both at once with two clients. Each was stopped live within
+    // 5-10 s as a 7- or 14-line cycle (`-S`: "same line repeated"), and replayed at 20
+    // lines/s (all but the two-client log at 10 too); the server records the statements its
+    // client sends, each with new values.
+    let sandbox = Sandbox::new("replay-postgres");
+    for log in [
+        "postgres-log-statement-pgbench.log",
+        "postgres-log-statement-pgbench-rate2.log",
+        "postgres-log-statement-prepared-select.log",
+        "postgres-log-min-duration-pgbench.log",
+        "postgres-log-min-duration-select-only.log",
+        "postgres-statement-and-duration-two-clients.log",
+    ] {
+        for rate in ["10", "20"] {
+            assert_left_alone(&sandbox, log, rate);
+        }
+    }
+}
+
+#[test]
+fn key_value_servers_tracing_their_clients_are_left_alone() {
+    // Redis 7.0 and memcached 1.6 on this machine, each the wrapped job while a client loads
+    // it: `redis-server --loglevel verbose` (redis-benchmark's connections, then one
+    // `redis-cli` connection after another), `redis-cli monitor` (redis-benchmark with random
+    // keys; an application script bumping counters) and `memcached -vv` (a cache-aside
+    // client: get, set on a miss). All were stopped live within 4-14 s ("2-line cycle",
+    // "same line repeated"), and replayed at 10 and 20 lines/s: each line is a command a
+    // client sent or its connection, named by the client's address or descriptor.
+    let sandbox = Sandbox::new("replay-kv-servers");
+    for log in [
+        "redis-verbose-benchmark-clients.log",
+        "redis-verbose-short-connections.log",
+        "redis-monitor-benchmark.log",
+        "redis-monitor-app-script.log",
+        "memcached-vv-cache-aside.log",
+    ] {
+        for rate in ["10", "20"] {
+            assert_left_alone(&sandbox, log, rate);
+        }
+    }
+}
+
+#[test]
+fn a_queue_worker_logging_each_job_done_is_left_alone() {
+    // A Python worker on a Redis list (tests' own, `BRPOP` in a loop) logging one line per
+    // job, `job <uuid> (send_email) done in 2.1 ms`, while a producer pushed 20 jobs a
+    // second: stopped live after 4.3 s as "same line repeated", and replayed at 10 lines/s.
+    let sandbox = Sandbox::new("replay-queue-worker");
+    let out = assert_left_alone(&sandbox, "queue-worker-jobs-done.log", "10");
+    assert!(out.stdout_text().contains("jobs done"), "{}", out.describe());
+}
+
+#[test]
+fn a_query_redrawn_by_psql_watch_is_left_alone() {
+    // A FlowForge recording (`--record`, its lines' own times) of `psql` on this machine
+    // running `select count(*), sum(abalance), now() from pgbench_accounts \watch 0.2` for
+    // 25 s while pgbench updated the table: stopped after 2.5 s live and at 3.75 s of the
+    // recording by main's detector (`4-line cycle repeated 18x`). Its header says `(every
+    // 0.2s)` and the passes keep to it. (A recording replays at its own times; the rate is
+    // not used.)
+    let sandbox = Sandbox::new("replay-psql-watch");
+    let out = assert_left_alone(&sandbox, "psql-watch-query.ffrec", "20");
+    assert!(
+        out.stdout_text().contains("a display redrawn every 0.2 s"),
+        "{}",
+        out.describe()
+    );
+}

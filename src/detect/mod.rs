@@ -56,7 +56,11 @@
 //! one statement of its script (`wording::Replies`): a dashboard polling ten times a second
 //! makes a server repeat itself, and a data load makes psql print one tag thirty thousand
 //! times, while only the input repeats; a loop of nothing but such replies is capped like a
-//! heartbeat.
+//! heartbeat. So is a server's log of what its clients send (a statement log, a protocol
+//! trace, a line naming the client's address), a block whose lines carry two whole numbers
+//! or more drawn afresh each pass (a request's parameters: a loop prints its own fixed
+//! values, stamps and measurements), and a worker's one line per job done under an id new on
+//! every line; never when they report a failure (`replies`).
 //!
 //! Slow loops (about a pass a second) are where a display and a loop look most alike: a
 //! `kubectl get pods` table redrawn every second and a watcher rebuilding every second both
@@ -473,7 +477,7 @@ impl Detector {
                         .any(|t| (t.wording.error || t.wording.empty) && texture(t, crash)),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
-                    replies: Replies::of(infos.iter().map(|t| &t.wording)),
+                    replies: Replies::of_templates(&infos, now, freshness),
                     crash,
                     model_call: infos.iter().any(|t| t.model_call),
                     backing_off: tail.backing_off,
@@ -483,6 +487,7 @@ impl Detector {
                         .max()
                         .unwrap_or(0),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
+                    interval: infos.iter().find_map(|t| t.interval),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -507,7 +512,7 @@ impl Detector {
                 new_templates: r.new_templates,
                 progress: repetition_progress(&top_infos, now, freshness)
                     .max(self.returning_counter(now.saturating_sub(r.span), now)),
-                replies: Replies::of(top_infos.iter().map(|t| &t.wording)),
+                replies: Replies::of_templates(&top_infos, now, freshness),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),

@@ -32,6 +32,10 @@
 //! warnings — has not returned `MIN_RISES` times by the time the run could be judged, so
 //! `rises_at_every_return` asks only that its count rose at every return since the run
 //! began, by more than one or beside another value that changes.
+//!
+//! The ring also says what no progress is but a loop does not print either (`replies`): how
+//! many of a line's whole numbers are drawn afresh (new on most lines, going up and down: a
+//! request's parameters), and whether an id has been new on every line.
 
 use super::slots::{Reading, MAX_SLOTS};
 use super::template;
@@ -465,6 +469,82 @@ impl ProgressRing {
     /// Slots that may count work: not identifiers, fractions or source locations.
     fn counts(&self) -> u8 {
         !(self.keys | self.fractions | self.locations)
+    }
+
+    /// True when an identifier (a job's UUID, a request id) has been new on every line the
+    /// ring holds, at least [`WALK_PLACES`] of them, the latest within `freshness`: one
+    /// job after another, when the line says it finished one (the caller asks only of such
+    /// lines, without failure words; a retry loop stamps fresh ids too, on lines that fail).
+    pub fn ids_walk(&self, now: Duration, freshness: Duration) -> bool {
+        let latest = self.ordered().last().map(|(_, at)| at);
+        if self.len < WALK_PLACES || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
+            return false;
+        }
+        (0..MAX_SLOTS)
+            .filter(|&slot| has(self.keys, slot))
+            .any(|slot| self.all_new(slot) >= WALK_PLACES)
+    }
+
+    /// How many values of a line are drawn afresh: whole numbers (not identifiers, source
+    /// locations, percentages, done parts or decimal figures) that, over the ring (at least [`WALK_PLACES`] readings, the latest
+    /// within `freshness`), took a new value on most readings and went both up and down —
+    /// neither fixed, nor a counter, nor a few values in turn (workers, pids). A request's
+    /// parameters (`WHERE aid = 80667`, `+ -695`) are; a loop prints its own fixed values,
+    /// stamps, and measurements of its own work (decimal figures: a loss, a throughput).
+    pub fn fresh_values(&self, now: Duration, freshness: Duration) -> usize {
+        let latest = self.ordered().last().map(|(_, at)| at);
+        if self.len < WALK_PLACES || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
+            return 0;
+        }
+        (0..MAX_SLOTS)
+            .filter(|&slot| {
+                !has(
+                    self.keys | self.locations | self.fractions | self.percent | self.ratio,
+                    slot,
+                )
+            })
+            .filter(|&slot| {
+                let (mut rises, mut falls, mut last, mut n) = (0, 0, f64::NAN, 0);
+                for (values, _) in self.ordered() {
+                    let v = values[slot];
+                    if v.is_nan() {
+                        continue;
+                    }
+                    n += 1;
+                    if v > last {
+                        rises += 1;
+                    } else if v < last {
+                        falls += 1;
+                    }
+                    last = v;
+                }
+                n >= WALK_PLACES && rises >= 2 && falls >= 2 && 2 * self.distinct_values(slot) > n
+            })
+            .count()
+    }
+
+    /// Distinct values of `slot` over the ring.
+    fn distinct_values(&self, slot: usize) -> usize {
+        let mut values = [0u64; RING];
+        let mut n = 0;
+        for (v, _) in self.ordered().filter(|(v, _)| !v[slot].is_nan()) {
+            let bits = v[slot].to_bits();
+            if !values[..n].contains(&bits) {
+                values[n] = bits;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Readings of `slot` (counted while each is new; 0 once one repeats).
+    fn all_new(&self, slot: usize) -> usize {
+        let readings = self.ordered().filter(|(v, _)| !v[slot].is_nan()).count();
+        if self.distinct_values(slot) == readings {
+            readings
+        } else {
+            0
+        }
     }
 
     /// True when the source location in `slot` has shown at least [`WALK_PLACES`] places,

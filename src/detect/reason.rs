@@ -203,6 +203,7 @@ mod tests {
                 backing_off: false,
                 changes: 0,
                 clock: None,
+                interval: None,
             }),
             repetition: None,
             loose: None,

@@ -7,10 +7,29 @@
 //! the server itself does nothing wrong — and a database client's result tag (`INSERT 0 1`)
 //! reports one statement of the script it runs, thirty thousand of them for a data load.
 //!
-//! A loop of nothing but such replies is capped like a heartbeat (`score`). Both are read
-//! once per template, with the rest of its wording (`wording`).
+//! Servers and monitors say it in more ways. A database server logging the statements it
+//! runs (`LOG:  statement: UPDATE ...`, `LOG:  duration: 0.24 ms`), memcached tracing its
+//! protocol (`<26 get user:18594`, `>26 END`) and any line naming the client end of a
+//! connection (an address with an ephemeral port: `Accepted 127.0.0.1:44952`, a command
+//! monitor's `[0 127.0.0.1:35786] "SET" ...`) record what a client sent. And what varies
+//! tells input from a loop's own doing: a loop re-runs the same code on the same input, so
+//! its lines carry fixed values, the time, ids it stamps itself and measurements of its own
+//! work (`latency_ms=412`, a loss, a throughput); a line carrying two whole numbers or more
+//! drawn afresh each time (a request's parameters: an account, an amount) reports data from
+//! outside, while decimal figures never count (a trainer reloading its checkpoint prints new
+//! losses every pass). A fresh id alone is what a retry loop stamps too, so it counts only
+//! where one line is the whole pass and says a job finished (a queue worker: `job 3f2a...
+//! done`; an operator's pass of four lines sharing a fresh `reconcileID` is its own code going
+//! round), and nothing with failure, attempt or crash
+//! words is ever a reply read from its values.
+//!
+//! A loop of nothing but such replies is capped like a heartbeat (`score`). The wording is
+//! read once per template, with the rest of its wording (`wording`); the values from the
+//! template's progress ring (`progress`), at each evaluation.
 
+use super::templates::TemplateInfo;
 use super::wording::Wording;
+use std::time::Duration;
 
 /// What a loop of reply lines answers: repetition that comes from the job's input, not
 /// from its own code going round.
@@ -20,6 +39,13 @@ pub enum Replies {
     Requests,
     /// Every line is a database client's result tag: its script repeats a statement.
     Statements,
+    /// A line of every pass carries two whole numbers or more drawn afresh (a request's
+    /// parameters) and nothing fails: the passes report data from outside, each one
+    /// different.
+    Data,
+    /// One line a pass, naming a job by an identifier new on every line and saying it
+    /// finished, nothing failing: a worker taking jobs from a queue.
+    Jobs,
 }
 
 impl Replies {
@@ -41,6 +67,29 @@ impl Replies {
         }
     }
 
+    /// The replies of a loop of these templates: by their wording ([`Replies::of`]), else
+    /// by their values. A loop prints its own fixed values, the time, a fresh id of its own
+    /// and measurements of its own work (`latency_ms=412`, a loss); a line that carries two
+    /// whole numbers or more drawn afresh each time reports data that came from outside. An id new on every
+    /// line is what a retry loop stamps too, so it says "another job" only next to words of
+    /// a job finished, and never next to failure or attempt words.
+    pub fn of_templates(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Option<Replies> {
+        if let Some(replies) = Replies::of(infos.iter().map(|t| &t.wording)) {
+            return Some(replies);
+        }
+        let failing = |t: &&&TemplateInfo| t.wording.error || t.wording.attempt || t.wording.crash;
+        if infos.is_empty() || infos.iter().any(|t| failing(&t)) {
+            return None;
+        }
+        if infos.iter().any(|t| t.fresh_values(now, freshness) >= 2) {
+            return Some(Replies::Data);
+        }
+        // One line per job: a pass of several lines sharing a fresh id is one run of the
+        // job's own code, stamped (a controller's `reconcileID` on every requeue).
+        (infos.len() == 1 && infos[0].fresh_ids(now, freshness) && infos[0].wording.done)
+            .then_some(Replies::Jobs)
+    }
+
     /// The protection's words.
     pub fn describe(self) -> &'static str {
         match self {
@@ -48,6 +97,10 @@ impl Replies {
                 "a server answering the same request again (its client repeats, not this job)"
             }
             Replies::Statements => "a database client running a script (one result line per statement)",
+            Replies::Data => {
+                "each pass carries new values (two whole numbers or more in a line drawn afresh, nothing failing): data from outside"
+            }
+            Replies::Jobs => "a worker reporting jobs done, each under an id new on every line (jobs from a queue)",
         }
     }
 }
@@ -60,7 +113,131 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OP
 /// request (`Started GET "/api/status" for 127.0.0.1 at ...`, `Processing by
 /// StatusController#show as JSON`, `Parameters: {...}`, `Completed 200 OK in 3ms`).
 pub fn served_request(s: &[u8]) -> bool {
-    quoted_request(s) || morgan_dev(s) || rails_request(s)
+    quoted_request(s) || morgan_dev(s) || rails_request(s) || server_statement(s) || protocol_trace(s)
+}
+
+/// First words of SQL statements, as a database server logs them (either case).
+const SQL_WORDS: [&str; 34] = [
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "WITH",
+    "VALUES",
+    "TABLE",
+    "BEGIN",
+    "START",
+    "END",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "SET",
+    "SHOW",
+    "RESET",
+    "DISCARD",
+    "COPY",
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "TRUNCATE",
+    "VACUUM",
+    "ANALYZE",
+    "EXPLAIN",
+    "CALL",
+    "DO",
+    "PREPARE",
+    "EXECUTE",
+    "DEALLOCATE",
+    "LOCK",
+    "LISTEN",
+];
+
+/// A database server's log of a statement a client sent: PostgreSQL's `log_statement`
+/// (`LOG:  statement: UPDATE ...`, `LOG:  execute P0_1: SELECT ...`), its
+/// `log_min_duration_statement` (`LOG:  duration: 0.244 ms  statement: BEGIN;`, or the
+/// duration alone when the statement was logged already) and the bound parameters
+/// (`DETAIL:  parameters: $1 = '80667'`); MySQL's general query log (`   12 Query\tSELECT ...`).
+fn server_statement(s: &[u8]) -> bool {
+    if let Some(rest) = after_marker(s, b"LOG:  ") {
+        let sql = if let Some(statement) = rest.strip_prefix(b"statement: ") {
+            statement
+        } else if let Some(execute) = rest.strip_prefix(b"execute ") {
+            // `execute <unnamed>: ...`, `execute P0_1: ...`
+            match execute.iter().position(|&b| b == b':') {
+                Some(colon) if colon <= 64 && !execute[..colon].contains(&b' ') => &execute[colon + 1..],
+                _ => return false,
+            }
+        } else if let Some(duration) = rest.strip_prefix(b"duration: ") {
+            let digits = duration
+                .iter()
+                .take_while(|b| b.is_ascii_digit() || **b == b'.')
+                .count();
+            return digits > 0 && duration[digits..].starts_with(b" ms");
+        } else {
+            return false;
+        };
+        return starts_with_sql(sql.trim_ascii_start());
+    }
+    if after_marker(s, b"DETAIL:  parameters: $").is_some() {
+        return true;
+    }
+    after_marker(s, b"Query\t").is_some_and(starts_with_sql)
+}
+
+/// The text begins with an SQL statement's first word.
+fn starts_with_sql(s: &[u8]) -> bool {
+    let word = s.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    SQL_WORDS
+        .iter()
+        .any(|w| w.as_bytes().eq_ignore_ascii_case(&s[..word]))
+}
+
+/// memcached's verbose trace of its protocol (`memcached -vv`): a command read from a
+/// client's connection (`<26 get user:18594`) or the reply written to it (`>26 END`),
+/// marked with the direction and the connection's descriptor.
+fn protocol_trace(s: &[u8]) -> bool {
+    let line = s.trim_ascii_start();
+    let Some(rest) = line.strip_prefix(b"<").or_else(|| line.strip_prefix(b">")) else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    (1..=6).contains(&digits)
+        && rest.get(digits) == Some(&b' ')
+        && rest.get(digits + 1).is_some_and(u8::is_ascii_alphabetic)
+}
+
+/// The first port of the ephemeral range Linux hands to the client end of a connection
+/// (IANA's starts at 49152): a server listens below it, by convention.
+const EPHEMERAL_PORTS: u32 = 32768;
+
+/// The line names the client end of a connection: an IPv4 address with a port in the
+/// ephemeral range (`Accepted 127.0.0.1:44952`, `addr=10.1.2.3:51234`, a command monitor's
+/// `[0 127.0.0.1:35786] "GET" "key:12"`). A server records who sent what; a job calling out
+/// names the server's address, whose port is a listening one (`db:5432`, `10.0.0.5:8080`).
+/// The caller leaves out lines with failure words (`read tcp 10.0.0.5:48362->...: connection
+/// reset`).
+pub fn names_client(s: &[u8]) -> bool {
+    let mut at = 0;
+    s.split(|b| !(b.is_ascii_digit() || *b == b'.' || *b == b':'))
+        .any(|part| {
+            let end = at + part.len();
+            at = end + 1;
+            let Some(colon) = part.iter().position(|&b| b == b':') else {
+                return false;
+            };
+            let (address, port) = (&part[..colon], &part[colon + 1..]);
+            let numbers: Vec<&[u8]> = address.split(|&b| b == b'.').collect();
+            let port: Option<u32> = std::str::from_utf8(port).ok().and_then(|p| p.parse().ok());
+            // `10.0.0.5:48362->10.0.0.7:443`: a job's own end of a connection it made (Go's
+            // `read tcp` errors), not a client of its own.
+            let outgoing = s[end..].starts_with(b"->");
+            numbers.len() == 4
+                && numbers.iter().all(|n| (1..=3).contains(&n.len()))
+                && port.is_some_and(|p| (EPHEMERAL_PORTS..=65535).contains(&p))
+                && !outgoing
+        })
 }
 
 /// The access-log formats of nginx, Apache, gunicorn, Werkzeug, `python -m http.server`,
@@ -237,6 +414,43 @@ mod tests {
         assert_eq!(Replies::of([served, tag].iter()), None);
         assert_eq!(Replies::of([tag, other].iter()), None);
         assert_eq!(Replies::of([].iter()), None);
+    }
+
+    #[test]
+    fn a_servers_record_of_what_a_client_sent_is_a_served_request() {
+        for line in [
+            "2026-12-03 07:29:19.727 UTC [16537] LOG:  statement: BEGIN;",
+            "2026-12-03 07:29:19.727 UTC [16537] LOG:  statement: UPDATE pgbench_accounts SET abalance = abalance + -695 WHERE aid = 80667;",
+            "2026-12-03 07:29:19.612 UTC [16536] LOG:  statement: select count(*) from pgbench_branches",
+            "2026-12-03 07:31:27.916 UTC [19176] LOG:  duration: 0.244 ms",
+            "2026-12-03 07:31:27.916 UTC [19176] LOG:  duration: 0.244 ms  statement: END;",
+            "2026-12-03 07:31:27.916 UTC [19176] LOG:  execute P0_1: SELECT abalance FROM pgbench_accounts WHERE aid = $1;",
+            "2026-12-03 07:31:27.916 UTC [19176] DETAIL:  parameters: $1 = '48466'",
+            "2026-12-03T07:31:27.916123Z\t   12 Query\tSELECT * FROM users WHERE id = 7",
+            "<26 get user:18594",
+            ">26 END",
+            ">26 sending key user:18594",
+            "19254:M 03 Dec 2026 07:31:37.726 - Accepted 127.0.0.1:44952",
+            "19254:M 03 Dec 2026 07:31:38.212 - Client closed connection id=22 addr=127.0.0.1:44956 laddr=127.0.0.1:6379 fd=16 name= age=1",
+            r#"1796283110.776952 [0 127.0.0.1:35786] "SET" "key:000000057802" "VXK""#,
+        ] {
+            assert!(wording(line.as_bytes()).served, "{line}");
+        }
+        for line in [
+            // A job calling out names the server's listening port, or its own end.
+            "connecting to 10.0.0.5:5432",
+            "Get \"https://api/\": read tcp 10.0.0.5:48362->10.0.0.7:443: read: connection reset by peer",
+            "connect ECONNREFUSED 127.0.0.1:54321",
+            "2026-12-03 07:31:27.916 UTC [19176] ERROR:  relation \"accounts\" does not exist",
+            "2026-12-03 07:31:27.916 UTC [19176] STATEMENT:  SELECT * FROM accounts",
+            "2026-12-03 07:31:27.916 UTC [19176] LOG:  checkpoint starting: time",
+            "statement: the run went well",
+            "duration: 12 ms",
+            "<b>bold</b>",
+            "> 26 items",
+        ] {
+            assert!(!wording(line.as_bytes()).served, "{line}");
+        }
     }
 
     #[test]

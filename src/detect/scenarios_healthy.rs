@@ -1405,3 +1405,128 @@ fn a_service_that_logs_each_failed_connect_with_a_traceback_then_connects() {
     t.run(60.0)
         .assert_never_fires("a worker waiting for its database");
 }
+
+/// PostgreSQL's time and pid prefix (`log_line_prefix = '%m [%p] '`), `t` s after 10:00.
+fn pg_prefix(t: f64, pid: u64) -> String {
+    format!(
+        "2026-12-03 10:{:02}:{:06.3} UTC [{pid}]",
+        (t / 60.0) as u64,
+        t % 60.0
+    )
+}
+
+#[test]
+fn a_database_server_logging_every_statement_under_a_benchmark() {
+    // `postgres -c log_statement=all` while pgbench runs its TPC-B-like transaction: the
+    // same seven statements every transaction, the account, teller, branch and amount new
+    // in each, at 2 transactions a second (`-R 2`) and as fast as it goes.
+    for (every, count) in [(0.5, 60), (0.0012, 20_000)] {
+        let mut rng = Rng::new(41);
+        let mut t = Timeline::new();
+        t.passes(1.0, every, count, |p| {
+            let at = 1.0 + every * p as f64;
+            let (aid, tid, bid) = (1 + rng.below(200_000), 1 + rng.below(20), 1 + rng.below(2));
+            let delta = rng.below(10_000) as i64 - 5000;
+            let pre = pg_prefix(at, 16537);
+            vec![
+                format!("{pre} LOG:  statement: BEGIN;"),
+                format!("{pre} LOG:  statement: UPDATE pgbench_accounts SET abalance = abalance + {delta} WHERE aid = {aid};"),
+                format!("{pre} LOG:  statement: SELECT abalance FROM pgbench_accounts WHERE aid = {aid};"),
+                format!("{pre} LOG:  statement: UPDATE pgbench_tellers SET tbalance = tbalance + {delta} WHERE tid = {tid};"),
+                format!("{pre} LOG:  statement: UPDATE pgbench_branches SET bbalance = bbalance + {delta} WHERE bid = {bid};"),
+                format!("{pre} LOG:  statement: INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ({tid}, {bid}, {aid}, {delta}, CURRENT_TIMESTAMP);"),
+                format!("{pre} LOG:  statement: END;"),
+            ]
+        });
+        t.cpu(0.0, 40.0, |_| if every < 0.01 { 60.0 } else { 2.0 });
+        t.run(35.0).assert_never_fires("statement log under pgbench");
+    }
+}
+
+#[test]
+fn a_database_server_logging_the_duration_of_one_repeated_query() {
+    // `log_min_duration_statement=0` under `pgbench -S`: one SELECT per transaction, only
+    // the account number new; the server records what its client sent.
+    let mut rng = Rng::new(42);
+    let mut t = Timeline::new();
+    t.every(1.0, 0.0005, 60_000, |i| {
+        format!(
+            "{} LOG:  duration: 0.{:03} ms  statement: SELECT abalance FROM pgbench_accounts WHERE aid = {};",
+            pg_prefix(1.0 + 0.0005 * i as f64, 20117),
+            40 + rng.below(300),
+            1 + rng.below(200_000)
+        )
+    });
+    t.cpu(0.0, 40.0, |_| 80.0);
+    t.run(32.0)
+        .assert_never_fires("statement durations under pgbench -S");
+}
+
+#[test]
+fn a_command_monitor_and_a_cache_tracing_their_clients() {
+    // `redis-cli monitor` while redis-benchmark sets random keys over four connections, and
+    // `memcached -vv` answering gets: each line a command a client sent (its address, its
+    // connection) and the reply, only the key new.
+    let mut rng = Rng::new(43);
+    let mut t = Timeline::new();
+    t.every(1.0, 0.0002, 100_000, |i| {
+        format!(
+            r#"{:.6} [0 127.0.0.1:{}] "SET" "key:{:012}" "VXK""#,
+            1_796_283_110.0 + 0.0002 * i as f64,
+            35754 + 8 * rng.below(4),
+            rng.below(100_000)
+        )
+    });
+    t.run(25.0).assert_never_fires("redis monitor");
+    let mut t = Timeline::new();
+    t.passes(1.0, 0.01, 2500, |_| {
+        vec![
+            format!("<26 get user:{}", rng.below(50_000)),
+            ">26 END".to_string(),
+        ]
+    });
+    t.run(28.0).assert_never_fires("memcached -vv");
+}
+
+#[test]
+fn a_queue_worker_logging_each_job_done() {
+    // A worker taking jobs off a Redis list, one line per job, its id a fresh UUID: a
+    // producer pushing 20 jobs a second, at random moments.
+    let mut rng = Rng::new(44);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    while at < 30.0 {
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "{} INFO worker: job {} (send_email) done in 2.1 ms",
+                iso(at),
+                rng.uuid()
+            ),
+        );
+        at += -0.05 * (1.0 - rng.range(0.0, 0.999)).ln();
+    }
+    t.cpu(0.0, 30.0, |_| 6.0);
+    t.run(31.0).assert_never_fires("queue worker");
+}
+
+#[test]
+fn a_query_redrawn_by_psql_watch_at_the_interval_it_names() {
+    // `psql` with `select count(*), sum(abalance), now() from pgbench_accounts \watch 0.2`:
+    // the same five-line result five times a second, its header naming the interval.
+    let mut t = Timeline::new();
+    t.passes(1.0, 0.2004, 140, |p| {
+        let at = 1.0 + 0.2004 * p as f64;
+        vec![
+            format!("      Thu Dec  3 10:00:{:02} 2026 (every 0.2s)", at as u64 % 60),
+            " count  |   sum   |              now".to_string(),
+            "--------+---------+-------------------------------".to_string(),
+            format!(" 200000 | -161352 | {}", iso(at)),
+            "(1 row)".to_string(),
+            String::new(),
+        ]
+    });
+    t.cpu(0.0, 30.0, |_| 3.0);
+    t.run(30.0).assert_never_fires("psql \\watch 0.2");
+}

@@ -1684,3 +1684,137 @@ fn a_python_traceback_re_run_every_second() {
     let summary = assert_fires_within(&mut t, 2.0, 5.0 * 1.6, "python traceback every 1.5 s");
     assert!(summary.contains("a re-run loop"), "{summary}");
 }
+
+#[test]
+fn a_client_retrying_a_reset_connection_from_a_new_port_each_time() {
+    // A Go client re-sending a request that the peer resets, each attempt from a new local
+    // port: the address with an ephemeral port is its own end, not a client of a server.
+    let mut rng = Rng::new(32);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.02, 1500, |i| {
+        format!(
+            "{} Get \"https://api.internal/v1/jobs\": read tcp 10.0.0.5:{}->10.0.0.7:443: read: connection reset by peer",
+            iso(2.0 + 0.02 * i as f64),
+            32768 + rng.below(28_000)
+        )
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "reset connection from a new port");
+}
+
+#[test]
+fn a_worker_failing_the_same_job_under_fresh_ids_is_still_a_loop() {
+    // A worker that takes a poisoned job, fails it and puts it back under a new id: every
+    // line has a fresh UUID and says the job finished, but it finished with an error.
+    let mut rng = Rng::new(33);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.every(2.0, 0.01, 3000, |i| {
+        format!(
+            "{} INFO worker: job {} (send_email) finished with error: SMTP connection refused",
+            iso(2.0 + 0.01 * i as f64),
+            rng.uuid()
+        )
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "a job failing under fresh ids");
+}
+
+#[test]
+fn a_loop_stamping_a_fresh_id_and_one_latency_is_still_a_loop() {
+    // What a loop does print afresh on every pass: the time, an id of its own, and one
+    // measurement of its own call. Two passes' worth of such lines are not data from outside.
+    let mut rng = Rng::new(34);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.05, 600, |p| {
+        vec![
+            format!(
+                "{} calling inventory service request_id={} latency_ms={}",
+                iso(2.0 + 0.05 * p as f64),
+                rng.uuid(),
+                rng.below(900)
+            ),
+            "inventory service returned no items".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "fresh id and one latency");
+}
+
+#[test]
+fn a_loop_naming_an_interval_it_does_not_keep_or_failing_on_it_is_still_a_loop() {
+    // A display redrawn at its announced interval is its timer's; a block that names an
+    // interval and runs far faster, or fails at that pace, is not.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.05, 600, |_| {
+        vec![
+            "sync status (refreshing every 5s)".to_string(),
+            "queue: 0 items".to_string(),
+            "workers: 4 idle".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "an interval it does not keep");
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.2, 150, |_| {
+        vec![
+            "health check (every 0.2s)".to_string(),
+            "GET http://db:8080/health failed: connection refused".to_string(),
+            "marking backend db down".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 2.0, 5.0, "failing at its announced interval");
+}
+
+#[test]
+fn a_training_loop_reloading_its_checkpoint_is_still_a_loop_though_its_losses_differ() {
+    // A trainer that hits a non-finite loss at the same step, reloads the checkpoint and
+    // runs the same steps again: its loss and throughput differ every pass, but they are
+    // the loop's own measurements, not values from outside.
+    let mut rng = Rng::new(35);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.33, 100, |_| {
+        let mut pass: Vec<String> = (0..4)
+            .map(|k| {
+                format!(
+                    "step {} | loss {:.4} | lr 3.00e-04 | {:.1} samples/s",
+                    4002 + 2 * k,
+                    rng.range(1.8, 2.0),
+                    rng.range(950.0, 990.0)
+                )
+            })
+            .collect();
+        pass.push("step 4010 | loss nan | lr 3.00e-04 | 0.0 samples/s".to_string());
+        pass.push(
+            "WARNING: non-finite loss at step 4010, reloading checkpoint ckpt/step-4000.pt".to_string(),
+        );
+        pass
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "checkpoint reload loop");
+}
+
+#[test]
+fn a_controller_requeueing_the_same_object_under_fresh_reconcile_ids_is_still_a_loop() {
+    // An operator reconciling one object, finding nothing to do and requeueing at once:
+    // every line carries the pass's fresh `reconcileID` and one says `done`, but the pass is
+    // the controller's own code going round, not a job taken from a queue.
+    let mut rng = Rng::new(36);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    t.passes(2.0, 0.2, 150, |_| {
+        let id = rng.uuid();
+        [
+            "Reconciling WebApp",
+            "Deployment up to date",
+            "Updated status",
+            "Reconcile done, requeue",
+        ]
+        .iter()
+        .map(|msg| {
+            format!(r#"{{"level": "info", "msg": "{msg}", "name": "storefront", "reconcileID": "{id}"}}"#)
+        })
+        .collect()
+    });
+    assert_fires_within(&mut t, 2.0, 2.5, "requeue loop");
+}

@@ -41,7 +41,9 @@
 //! (capped exponential backoff ends up exactly there), or a longer block at most 1.2 passes
 //! a second (a status display redrawn every second, failing pods included). The frames of a
 //! spinner (the lines of a pass differ only in symbols) are capped the same way unless they
-//! report errors.
+//! report errors, and so is a loop of replies to outside input (`replies`) and a display
+//! that says how often it is redrawn and keeps to it (`(every 0.2s)` in a header, its passes
+//! within a quarter of that apart, nothing failing: `psql`'s `\watch`), however fast.
 //!
 //! **Slow loops of work.** A slow block (0.3-1.2 passes a second, down to a pass every 20 s
 //! when its passes are a model's answers, or a two-line pass up to the heartbeat's pace) is
@@ -143,6 +145,8 @@ pub struct CycleSignals {
     pub changes: u64,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
+    /// The interval a line of the cycle says it is printed at (`(every 0.2s)`), seconds.
+    pub interval: Option<f64>,
 }
 
 /// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
@@ -265,6 +269,10 @@ const COUNTING_GRACE: Duration = Duration::from_millis(2500);
 /// A capped loop (heartbeat, spinner, uncorroborated repetition) scores at most this share
 /// of the threshold; the `cap` component says by how much it was cut.
 const HEARTBEAT_CAP: f64 = 0.75;
+
+/// How far a cycle's pass interval may stray from the one its lines announce (`(every
+/// 0.2s)`) and still be that timer's: the work of a pass adds to the sleep.
+const TIMER_TOLERANCE: f64 = 0.25;
 
 /// A cycle silent for two of its passes plus this is over.
 const FRESHNESS_SLACK_S: f64 = 0.3;
@@ -709,6 +717,14 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if c.replies.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
+    // A display that says how often it is redrawn (`psql`'s `\watch 0.2`, `watch -n 0.5`)
+    // and keeps to it is its timer's, however fast: a loop does not announce its pace.
+    let on_its_timer = c
+        .interval
+        .filter(|&every| !c.error && (pass_interval - every).abs() <= TIMER_TOLERANCE * every);
+    if on_its_timer.is_some() {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+    }
     let burst_floor = (bursts.longest * 2).min(MAX_BURST_FLOOR);
     let like_a_burst = bursts.finished > 0 && c.span < burst_floor;
     if like_a_burst {
@@ -734,6 +750,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     }
     if let Some(replies) = c.replies.filter(|_| parts.cap < 0.0) {
         protections.push(replies.describe().to_string());
+    }
+    if let Some(every) = on_its_timer.filter(|_| parts.cap < 0.0) {
+        protections.push(format!(
+            "a display redrawn every {every} s, as it says (a pass every {pass_interval:.2} s)"
+        ));
     }
     if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
@@ -1014,6 +1035,7 @@ mod tests {
             texture: false,
             result_texture: false,
             clock: None,
+            interval: None,
             wait: false,
             empty: false,
             replies: None,

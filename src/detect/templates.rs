@@ -54,6 +54,8 @@ pub struct TemplateInfo {
     pub skeleton: u64,
     /// A line of this template reported what a model call used (`prompt_tokens`, a cost).
     pub model_call: bool,
+    /// The interval the line says it is printed at (`(every 0.2s)`), in seconds.
+    pub interval: Option<f64>,
     pub last_seen: Duration,
     weight: f64,
     progress: Option<Box<ProgressRing>>,
@@ -119,6 +121,26 @@ impl TemplateInfo {
         Some(format!(
             "an age rising with the clock ({from:.0} s → {to:.0} s in {over:.0} s): a display of a wait"
         ))
+    }
+
+    /// How many values of this template's lines are drawn afresh on most lines (a
+    /// request's parameters; `ProgressRing::fresh_values`).
+    pub fn fresh_values(&self, now: Duration, freshness: Duration) -> usize {
+        self.progress
+            .as_ref()
+            .map_or(0, |ring| ring.fresh_values(now, freshness))
+    }
+
+    /// True when each line of this template names something by an identifier new to the
+    /// template, and nothing fails: with a line that says it finished, one job after
+    /// another (`replies`).
+    pub fn fresh_ids(&self, now: Duration, freshness: Duration) -> bool {
+        !self.wording.error
+            && !self.wording.attempt
+            && self
+                .progress
+                .as_ref()
+                .is_some_and(|ring| ring.ids_walk(now, freshness))
     }
 
     /// True when a value other than identifiers and iteration numbers changes.
@@ -222,6 +244,7 @@ impl TemplateTable {
                 example,
                 skeleton: shape.skeleton,
                 model_call: false,
+                interval: None,
                 last_seen: at,
                 weight: 0.0,
                 progress: None,
@@ -231,6 +254,9 @@ impl TemplateTable {
         info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
         info.last_seen = info.last_seen.max(at);
         info.model_call |= slots.model_usage;
+        if info.wording.every {
+            info.interval = slots.elapsed.filter(|&s| s > 0.0);
+        }
         if let Some(elapsed) = slots.elapsed {
             info.clock.record(elapsed, at);
         }

@@ -15,6 +15,9 @@
 //! not in a name (`test_http_retry[21] PASSED`). And a test runner's line for a passing
 //! test (`✓ retries after a timeout (40 ms)`) fails nothing: its words are the test's name.
 //!
+//! A line may also say how often it is printed (`(every 0.2s)`, `Every 2.0s:`): a display
+//! redrawn by its own timer, which the scorer checks against the pace.
+//!
 //! Two more facts feed the slow-loop paths. Words of waiting (`waiting`, `polling`,
 //! `retrying in`, `not ready`) say a loop waits on purpose, for as long as what it waits for
 //! takes; a bare `wait` followed by `and retry` or `and try again` is advice to the reader
@@ -22,8 +25,9 @@
 //! result (`No matches found`, `no results`, `[]`, `""`) is the evidence a two-line
 //! call-and-result loop needs when nothing fails.
 //!
-//! Whether a line is a reply to input from outside the job (a server's access log, a
-//! database client's result tag) is read here too, by `replies`, once per template.
+//! Whether a line is a reply to input from outside the job (a server's access log or
+//! statement log, a line naming its client, a database client's result tag) is read here
+//! too, by `replies`, once per template, and whether it reports something finished.
 //!
 //! And a crash: a process that ended abnormally — an exit code or status other than zero
 //! (`exited with code 1`, `Exit Code: 1`, `status=1/FAILURE`), a fatal signal (`was sent
@@ -124,6 +128,19 @@ const START_WORDS: [&str; 18] = [
     "running",
 ];
 
+/// Words that report something finished: a job, a task, a request handled.
+const DONE_WORDS: [&str; 9] = [
+    "done",
+    "completed",
+    "complete",
+    "succeeded",
+    "success",
+    "successful",
+    "successfully",
+    "finished",
+    "processed",
+];
+
 /// Words that announce an exit code or status (`exited with code 1`, `Exit Code: 1`, `exit
 /// status 1`, `code=exited, status=1/FAILURE`, `exitCode=1`).
 const EXIT_WORDS: [&str; 3] = ["exit", "exited", "exits"];
@@ -160,8 +177,15 @@ pub struct Wording {
     /// An empty result: `No matches found`, `no results`, or an empty JSON value (`[]`,
     /// `{}`, `""`) — a search or a read that found nothing.
     pub empty: bool,
-    /// A server's record of a request it answered ([`served_request`]).
+    /// A server's record of a request it answered ([`served_request`]), or a line without
+    /// failure words that names the client end of a connection ([`names_client`]).
     pub served: bool,
+    /// The line says how often it is printed (`(every 0.2s)`, watch's `Every 2.0s:`): a
+    /// display redrawn by its own timer.
+    pub every: bool,
+    /// The line reports something finished (`done`, `completed`, `succeeded`, `processed`):
+    /// with an identifier new on every line, one job after another (`replies`).
+    pub done: bool,
     /// A database client's result for one statement of its script ([`statement_result`]).
     pub statement: bool,
     /// A process ended abnormally: an exit code or status other than zero, a fatal signal,
@@ -413,6 +437,12 @@ pub fn wording(s: &[u8]) -> Wording {
         if any_of(s, w, &ATTEMPT_WORDS) && (!in_identifier(s, w) || counts_attempts(s, w)) {
             found.attempt = true;
         }
+        if previous.is_some_and(|p| is(s, p, "every")) && s[w.start].is_ascii_digit() {
+            found.every = true;
+        }
+        if !negated && any_of(s, w, &DONE_WORDS) {
+            found.done = true;
+        }
         previous = Some(w);
     });
     found.wait |= matches!(bare_wait, Some(Advice::Pending | Advice::And));
@@ -424,6 +454,7 @@ pub fn wording(s: &[u8]) -> Wording {
     }
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
+    found.served |= !found.error && !found.crash && replies::names_client(s);
     found
 }
 
