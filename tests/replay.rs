@@ -18,12 +18,17 @@ fn replay(sandbox: &Sandbox, args: &[&str]) -> Outcome {
     sandbox.run(&all)
 }
 
+/// `tests/data/NAME`: a real tool's output saved on this machine.
+fn real_log(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
 /// Replays the real log `tests/data/NAME` as plain text at `rate` lines/s and asserts that
 /// FlowForge would have left it alone.
 fn assert_left_alone(sandbox: &Sandbox, name: &str, rate: &str) -> Outcome {
-    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let log = real_log(name);
     let out = replay(sandbox, &["--rate", rate, &log.to_string_lossy()]);
     assert_eq!(out.code(), 0, "{name} at {rate} lines/s: {}", out.describe());
     out
@@ -32,9 +37,7 @@ fn assert_left_alone(sandbox: &Sandbox, name: &str, rate: &str) -> Outcome {
 /// Replays the real log `tests/data/NAME` as plain text at `rate` lines/s and asserts that
 /// FlowForge would have stopped it; returns the reason it gives.
 fn assert_stopped(sandbox: &Sandbox, name: &str, rate: &str) -> String {
-    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let log = real_log(name);
     let out = replay(sandbox, &["--rate", rate, &log.to_string_lossy()]);
     assert_eq!(out.code(), 1, "{name} at {rate} lines/s: {}", out.describe());
     intervention(&out).1
@@ -250,8 +253,7 @@ fn an_importer_skipping_rows_is_left_alone() {
     // 15.8 s without an exact cycle ("299 lines in 10.0 s repeat with period 1", error
     // wording): the bad dates in four shapes and the merge lines between them left the
     // repetition path reading the failing lines' row numbers as no progress. Its real times.
-    let recording =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/importer-skipping-rows-live.ffrec");
+    let recording = real_log("importer-skipping-rows-live.ffrec");
     let out = replay(&sandbox, &[&recording.to_string_lossy()]);
     assert_eq!(out.code(), 0, "{}", out.describe());
 }
@@ -376,7 +378,7 @@ fn a_java_service_crash_loop_longer_than_the_tail_tracker_is_stopped() {
     // live run printed about 200 lines a second).
     let sandbox = Sandbox::new("replay-java");
     for rate in ["100", "200"] {
-        let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/java-service-crash-loop.log");
+        let log = real_log("java-service-crash-loop.log");
         let out = replay(&sandbox, &["--rate", rate, &log.to_string_lossy()]);
         assert_eq!(out.code(), 1, "at {rate} lines/s: {}", out.describe());
         let (at, reason) = intervention(&out);
