@@ -746,7 +746,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         ));
     }
     if parts.progress_penalty < 0.0 {
-        protections.push(progress_protection(c.progress, c.countdown.as_deref()));
+        protections.push(progress_protection(
+            c.progress,
+            c.countdown.as_deref(),
+            c.period == 1,
+        ));
     }
     if let Some(replies) = c.replies.filter(|_| parts.cap < 0.0) {
         protections.push(replies.describe().to_string());
@@ -792,8 +796,9 @@ fn heartbeat_protection(
     words
 }
 
-/// The words for a progress protection.
-fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
+/// The words for a progress protection. An iteration counter protects a one-line cycle
+/// however long it lasts (a unit of work per line), a longer pass only at first.
+fn progress_protection(progress: Progress, countdown: Option<&str>, one_line_cycle: bool) -> String {
     match (progress, countdown) {
         (Progress::Countdown, Some(countdown)) => countdown.to_string(),
         (Progress::Countdown, None) => "a count going down".to_string(),
@@ -802,7 +807,13 @@ fn progress_protection(progress: Progress, countdown: Option<&str>) -> String {
             "one place or item after another (source locations, numbered names, versions, parts of a whole)"
                 .to_string()
         }
-        (Progress::Counting, _) => "an iteration counter (for the first 2.5 s)".to_string(),
+        (Progress::Counting, _) if one_line_cycle => {
+            "an iteration counter, a unit of work per line".to_string()
+        }
+        (Progress::Counting, _) => format!(
+            "an iteration counter (for the first {} s of a multi-line pass)",
+            COUNTING_GRACE.as_secs_f64()
+        ),
         (Progress::StalledPercent, _) => "a percentage that moved before".to_string(),
         (Progress::FrozenPercent, _) => "a percentage that has not moved yet (for the first 3 s)".to_string(),
         (Progress::None, _) => "none".to_string(),
@@ -841,7 +852,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         ));
     }
     if parts.progress_penalty < 0.0 {
-        protections.push(progress_protection(r.progress, None));
+        protections.push(progress_protection(r.progress, None, r.period == 1));
     }
     if parts.cap < 0.0 {
         protections.push(match r.replies {
@@ -970,7 +981,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
         }
     }
     if parts.progress_penalty < 0.0 {
-        protections.push(progress_protection(l.progress, l.countdown.as_deref()));
+        protections.push(progress_protection(l.progress, l.countdown.as_deref(), false));
     }
     let mut assessment = parts.into_assessment(Some(Path::Variants), lines_per_s);
     assessment.protections = protections;
@@ -1167,5 +1178,16 @@ mod tests {
         assert!(with(Some(100.0), 0.0).confidence >= 0.8);
         assert!(with(None, 1.0).confidence >= 0.8);
         assert_eq!(with(None, 1.0).path, Some(Path::Repetition));
+    }
+
+    #[test]
+    fn an_iteration_counter_is_described_by_the_cycle_it_protects() {
+        let one_line = progress_protection(Progress::Counting, None, true);
+        assert_eq!(one_line, "an iteration counter, a unit of work per line");
+        let multi_line = progress_protection(Progress::Counting, None, false);
+        assert_eq!(
+            multi_line,
+            "an iteration counter (for the first 2.5 s of a multi-line pass)"
+        );
     }
 }
