@@ -1818,3 +1818,51 @@ fn a_controller_requeueing_the_same_object_under_fresh_reconcile_ids_is_still_a_
     });
     assert_fires_within(&mut t, 2.0, 2.5, "requeue loop");
 }
+
+/// An agent's step that hands back nothing, over and over: its banner, the tool's empty
+/// answer, an empty thought, the same action, the environment's empty state. Seven lines a
+/// pass, a pass every `gap` seconds, from `start`.
+fn empty_agent_steps(t: &mut Timeline, seed: u64, start: f64, gap: (f64, f64), passes: usize) {
+    let mut rng = Rng::new(seed);
+    paced_passes(
+        t,
+        start,
+        passes,
+        &mut rng,
+        |r| r.range(gap.0, gap.1),
+        |_, _| {
+            [
+                "INFO     MODEL INPUT",
+                "         Your command ran successfully and did not produce any output.",
+                "INFO     THOUGHT",
+                "         ",
+                "         ACTION",
+                "         submit",
+                "DEBUG    Retrieved state from environment: {}",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+    );
+}
+
+#[test]
+fn an_agent_step_that_returns_nothing_at_a_model_pace() {
+    // The same seven-line step a pass every 1.5-3.5 s, nothing failing, no CPU: the
+    // environment answers with an empty state every time. Stopped within five passes.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    empty_agent_steps(&mut t, 31, 2.0, (1.5, 3.5), 40);
+    t.cpu(0.0, 100.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0 * 3.5, "empty agent step");
+    assert!(summary.contains("empty result"), "{summary}");
+}
+
+#[test]
+fn a_step_that_returns_nothing_at_a_timer_pace_is_a_display() {
+    // The same block and empty answer every 2 s and a few ms: a poller's sleep, not an
+    // agent's answers.
+    let mut t = Timeline::new();
+    empty_agent_steps(&mut t, 37, 0.5, (2.0, 2.03), 30);
+    t.run(62.0).assert_never_fires("timer-paced empty block");
+}

@@ -493,6 +493,9 @@ struct SlowBlock {
 ///   or a remote service's answers (at least `TWO_LINE_WORK_PACED`; when the call reports
 ///   the tokens a model used, at least `NOT_A_TIMER`): a poller's pace is its sleep or poll
 ///   timeout, its request reports no tokens, a heartbeat's result is a success;
+/// * a block of three lines or more repeated exactly with an empty result, no words of
+///   waiting, not backing off, at a pace that wanders like work (at least
+///   `TWO_LINE_WORK_PACED`): an agent repeating a step that returns nothing;
 /// * a block of three lines or more whose reworded lines come from a small set, at a pace
 ///   that wanders like work (an agent asking the same thing again).
 ///
@@ -610,6 +613,20 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         return Some(format!(
             "a re-run loop: the same {}-line block with failure words {} times at {:.1}/s, \
              nothing moving, no words of waiting (pace varying {:.0} %)",
+            b.period,
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
+    // A block that hands back nothing (`(no output)`, `{}`, `No results found`) and asks
+    // again, at a pace that wanders like a model's or a remote service's answers: an agent
+    // repeating a step whose result it cannot use. As for a two-line call, a poller's pace
+    // is its sleep or its timeout, and one that says it waits is left alone.
+    if b.exact && b.empty && !b.wait && !b.backing_off && cadence >= TWO_LINE_WORK_PACED {
+        return Some(format!(
+            "a slow loop of work: the same {}-line block and empty result {} times at \
+             {:.1}/s, nothing moving, pace varying {:.0} % like work, no words of waiting",
             b.period,
             b.passes,
             b.passes_per_s,
