@@ -555,3 +555,33 @@ fn a_query_redrawn_by_psql_watch_is_left_alone() {
         out.describe()
     );
 }
+
+/// Replays a live recording of a real watch-mode loop and asserts it is stopped where the
+/// live run stopped it (within a tick), naming the cycle.
+fn assert_recording_stopped_as_live(name: &str) -> String {
+    let sandbox = Sandbox::new("replay-watch-loop");
+    let recording = real_log(name);
+    let out = replay(&sandbox, &[&recording.to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let (at, why) = intervention(&out);
+    let live = last_tick(&std::fs::read(&recording).expect("recording"));
+    assert!(
+        (at - live).abs() <= 0.25,
+        "{name}: replay decided at {at} s, live at {live} s"
+    );
+    assert!(why.contains("-line cycle repeated"), "{name}: {why}");
+    why
+}
+
+#[test]
+fn watch_mode_tools_rebuilding_or_restarting_on_their_own_writes_are_stopped() {
+    // Real webpack 5 `--watch` on this machine with a plugin that writes a build stamp into
+    // the source tree after every build: it rebuilt 16 times in 2 s, each time "compiled
+    // successfully in N ms", and the live run stopped it after 5.8 s.
+    assert_recording_stopped_as_live("webpack-watch-rebuild-loop-live.ffrec");
+    // Real nodemon 3 watching a server that writes its state file next to its source on
+    // start: "restarting due to changes...", "starting `node app/server.js`", a new port
+    // each time; stopped live after 5.6 s.
+    let why = assert_recording_stopped_as_live("nodemon-restart-loop-live.ffrec");
+    assert!(why.contains("tree CPU"), "{why}");
+}
