@@ -128,6 +128,8 @@ mod scenarios;
 mod scenarios_healthy;
 #[cfg(test)]
 mod scenarios_loops;
+#[cfg(test)]
+mod scenarios_slow;
 
 use crate::sample::{Sample, Stream};
 use cycle::{CycleTracker, Novelty};
@@ -475,6 +477,21 @@ impl Detector {
                     result_texture: infos
                         .iter()
                         .any(|t| (t.wording.error || t.wording.empty) && texture(t, crash)),
+                    // A restart's plain counts are its own: its texture already leaves them out.
+                    news: infos.iter().any(|t| {
+                        if crash {
+                            texture(t, crash)
+                        } else {
+                            t.news_since(after_first_pass(&tail), false)
+                        }
+                    }),
+                    counted_news: infos.iter().any(|t| {
+                        if crash {
+                            texture(t, crash)
+                        } else {
+                            t.news_since(after_first_pass(&tail), true)
+                        }
+                    }),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of_templates(&infos, now, freshness),
@@ -709,6 +726,13 @@ fn restart_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration)
         .map(|t| t.restart_progress(now, freshness))
         .max()
         .unwrap_or(Progress::None)
+}
+
+/// A moment after the first pass of `tail` was printed and before the second began: what
+/// the later passes show is read from here on.
+fn after_first_pass(tail: &cycle::TailCycle) -> Duration {
+    let later_passes = tail.repetitions().saturating_sub(1).max(1);
+    tail.started + tail.span() / (2 * later_passes as u32)
 }
 
 /// Whether a value changes in `t` besides identifiers and iteration numbers; in a block that

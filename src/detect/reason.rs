@@ -195,6 +195,8 @@ mod tests {
                 loop_cpu: None,
                 texture: false,
                 result_texture: false,
+                news: false,
+                counted_news: false,
                 wait: false,
                 empty: false,
                 replies: None,

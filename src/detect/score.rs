@@ -125,6 +125,13 @@ pub struct CycleSignals {
     /// Such a value changes in a line that reports the failure or the empty result (the
     /// result itself differs from pass to pass), not only in the call before it.
     pub result_texture: bool,
+    /// A pass after the run's first showed a value that no line of its template showed
+    /// before (`TemplateInfo::news_since`): values that only come round again are the pass
+    /// repeating, however many a pass shows.
+    pub news: bool,
+    /// The same, counting a number that rises by one in a line that does not say it counts
+    /// attempts: the next batch, the next page.
+    pub counted_news: bool,
     /// A line of the cycle says the job waits on purpose (`waiting for`, `retrying in 1s`).
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
@@ -392,6 +399,19 @@ const RESTART_LOOP_MIN_PASSES_PER_S: f64 = 0.2;
 /// waits on purpose, and is judged only at the pace of any other slow block.
 const MODEL_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
 
+/// The slowest re-run loop judged (a pass every 20 s): a block of three lines or more that
+/// fails the same way, exactly, with nothing else printed between its passes and no words of
+/// waiting (a client whose retry loop prints the same traceback and sleeps a few seconds).
+/// Its passes need no window to hold them: the exact run holds them, and a value that
+/// changed in any of them (a count, an item, a measurement) is texture, which keeps it off
+/// this path.
+const RERUN_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
+
+/// The least share of the recent output a slow re-run loop below `SLOW_LOOP_MIN_PASSES_PER_S`
+/// must cover: a service that serves requests between two failures of a background task is
+/// doing its work.
+const RERUN_LOOP_COVERAGE: f64 = 0.9;
+
 /// Confidence a slow loop of work adds, making up for the line rate it does not have.
 const SLOW_LOOP_WEIGHT: f64 = 0.2;
 
@@ -439,6 +459,11 @@ struct SlowBlock {
     crash: bool,
     /// Lines of the run that repeated the line a pass before (an exact cycle's run).
     matched: u64,
+    /// Share of the recent output that belongs to the block's templates.
+    coverage: f64,
+    /// Each pass is printed at once and followed by a wait: the longest gap between two
+    /// lines of the run is at least half the pass interval.
+    printed_at_once: bool,
     /// The most times one line of the block changed its identifiers or counts over the run.
     changes: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
@@ -451,6 +476,10 @@ struct SlowBlock {
     texture: bool,
     /// A value changes in the failed or empty result itself.
     result_texture: bool,
+    /// A pass after the first showed a value never shown before.
+    news: bool,
+    /// The same, counting numbers that rise by one unless they count attempts.
+    counted_news: bool,
     loop_cpu: Option<f64>,
     cadence: Option<f64>,
     /// Not every pass brought new text: its reworded lines come from a small set.
@@ -509,18 +538,36 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // For a two-line call and its failed or empty result, what must not change is the
     // result: numbers that jitter in the call's metadata (token counts, latencies) do not
     // make a pass report something new.
+    // For a block that fails the same way, exactly, what must not change is what it
+    // reports: values a pass shows in turn (`... 5 more`, `... 9 more` in one Java trace)
+    // and came round before are the pass repeating.
     let texture = if b.period <= 2 {
         b.result_texture
+    } else if b.exact && b.error {
+        b.news
     } else {
         b.texture
     };
     // A restart loop's pace is its supervisor's delay plus the service's start-up (a pass
     // every 2-4 s); its plain counts are already read as its own, so the window need not
     // hold many passes to judge its progress.
+    // A block that fails the same way, exactly, and is all the job prints is a re-run loop
+    // however slowly it goes round: a client retrying a refused connection every few seconds.
+    // Its pass is one burst and a wait: four redraws of a display every second whose failing
+    // row flaps in a fixed turn make an exact 4 s cycle too, printed in four bursts.
+    let lone_rerun = b.exact
+        && b.error
+        && !b.wait
+        && !b.backing_off
+        && b.printed_at_once
+        && !b.counted_news
+        && b.coverage >= RERUN_LOOP_COVERAGE;
     let slowest = if b.crash {
         RESTART_LOOP_MIN_PASSES_PER_S
     } else if (b.model_call || b.paraphrased) && !b.wait {
         MODEL_LOOP_MIN_PASSES_PER_S
+    } else if lone_rerun && b.period >= 3 {
+        RERUN_LOOP_MIN_PASSES_PER_S
     } else {
         SLOW_LOOP_MIN_PASSES_PER_S
     };
@@ -528,6 +575,9 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         return None;
     }
     let cadence = b.cadence?;
+    // Below the pace of other slow loops only the re-run path judges.
+    let rerun_only =
+        b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S && !b.crash && !b.model_call && !b.paraphrased;
     // A supervisor starting a service that dies again: its pid and restart counter were
     // already read as its own, so nothing in the block moves but them and the times, and
     // each pass is a new process (a fresh pid, container id or restart count). A status
@@ -594,10 +644,9 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // loop that fails goes on into its next pass. (A loose block's passes are counted
     // whole, after the pass that began its run.)
     let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
-    if let Some(cpu) = b
-        .loop_cpu
-        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error))
-    {
+    if let Some(cpu) = b.loop_cpu.filter(|&cpu| {
+        !rerun_only && cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error)
+    }) {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
              varying {:.0} %",
@@ -616,7 +665,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    if cadence < WORK_PACED || !b.recurring_variants {
+    if rerun_only || cadence < WORK_PACED || !b.recurring_variants {
         return None;
     }
     Some(format!(
@@ -691,12 +740,16 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 backing_off: c.backing_off,
                 model_call: c.model_call,
                 matched: c.run,
+                coverage: c.coverage,
+                printed_at_once: c.longest_gap.as_secs_f64() >= 0.5 * pass_interval,
                 changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
                 progress: c.progress,
                 texture: c.texture,
                 result_texture: c.result_texture,
+                news: c.news,
+                counted_news: c.counted_news,
                 loop_cpu: c.loop_cpu,
                 cadence: c.cadence,
                 recurring_variants: false,
@@ -889,6 +942,8 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 empty: l.empty,
                 crash: false,
                 matched: 0,
+                coverage: 0.0,
+                printed_at_once: false,
                 changes: 0,
                 backing_off: false,
                 model_call: false,
@@ -900,6 +955,8 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 progress: l.progress,
                 texture: l.texture,
                 result_texture: l.result_texture,
+                news: l.texture,
+                counted_news: l.texture,
                 loop_cpu: l.loop_cpu,
                 cadence: l.cadence,
                 // Some pass brought no new text: its reworded line was printed before.
@@ -1034,6 +1091,8 @@ mod tests {
             loop_cpu: None,
             texture: false,
             result_texture: false,
+            news: false,
+            counted_news: false,
             clock: None,
             interval: None,
             wait: false,
