@@ -108,6 +108,7 @@
 //! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
 mod cycle;
+mod passes;
 mod progress;
 mod prose;
 mod reason;
@@ -133,10 +134,11 @@ mod scenarios_slow;
 
 use crate::sample::{Sample, Stream};
 use cycle::{CycleTracker, Novelty};
+use passes::Passes;
 use progress::Progress;
 use replies::Replies;
 use sampled::SampledCycles;
-use score::{Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
+use score::{AlikeSignals, Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
 use slots::Slots;
 use std::time::Duration;
 use templates::{TemplateInfo, TemplateTable};
@@ -222,6 +224,9 @@ pub struct Detector {
     /// Cycles of the merged output too long for `cycles` (a Java service's crash loop),
     /// followed through a sample of the lines (`sampled`).
     long_cycles: SampledCycles,
+    /// The output cut into passes by its silences, for loops whose passes are alike but not
+    /// exact (`passes`).
+    passes: Passes,
     /// Whether stdout and stderr have each carried a text line yet.
     streams_with_text: [bool; 2],
     window: Window,
@@ -255,6 +260,7 @@ impl Detector {
             config,
             cycles: Default::default(),
             long_cycles: SampledCycles::default(),
+            passes: Passes::default(),
             streams_with_text: [false, false],
             window,
             templates,
@@ -308,6 +314,7 @@ impl Detector {
         let matched = self.cycles[0].push_line(shape.template, gist, at, novelty);
         self.long_cycles
             .push_line(shape.template, gist, at, novelty, self.cycles[0].lines());
+        self.passes.push_line(shape.template, at, observed.new_in_run);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
@@ -582,14 +589,59 @@ impl Detector {
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             });
+        let alike = self
+            .passes
+            .alike()
+            .map(|a| self.alike_signals(&a, now, freshness));
         Signals {
             cycle,
             repetition,
             loose,
+            alike,
             bursts: self.bursts,
             cpu_percent,
             rates: self.window.rates(now, RATE_SPAN),
             silence: self.last_line_at.map(|t| now.saturating_sub(t)),
+        }
+    }
+
+    /// What the templates of alike passes (`passes`) say: their wording, their progress, and
+    /// which of the complete passes after the first printed something new.
+    fn alike_signals(&self, a: &passes::AlikeBursts, now: Duration, freshness: Duration) -> AlikeSignals {
+        let templates = a.templates();
+        let infos: Vec<_> = templates.iter().filter_map(|&h| self.templates.get(h)).collect();
+        let complete = &a.bursts[..a.bursts.len() - 1];
+        let surprised: Vec<bool> = complete
+            .iter()
+            .skip(1)
+            .map(|b| b.novel || infos.iter().any(|t| t.news_between(b.started, b.latest, true)))
+            .collect();
+        let intervals = a.intervals();
+        let backing_off = intervals.len() >= 3
+            && intervals[intervals.len() - 3..]
+                .windows(2)
+                .all(|w| w[1] >= 1.25 * w[0]);
+        let first = a.bursts.first().map(|b| b.first);
+        AlikeSignals {
+            passes: a.passes(),
+            lines: (
+                complete.iter().map(|b| b.lines).min().unwrap_or(0),
+                complete.iter().map(|b| b.lines).max().unwrap_or(0),
+            ),
+            interval: intervals.iter().sum::<f64>() / intervals.len().max(1) as f64,
+            silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
+            backing_off,
+            error: infos.iter().any(|t| t.wording.error),
+            wait: infos.iter().any(|t| t.wording.wait),
+            progress: loop_progress(&infos, now, freshness),
+            clock: infos.iter().find_map(|t| t.clock(now, freshness)),
+            replies: Replies::of_templates(&infos, now, freshness),
+            surprising: surprised.iter().filter(|&&s| s).count() as u64,
+            latest_surprising: surprised.last().copied().unwrap_or(false),
+            example: first
+                .and_then(|h| self.templates.get(h))
+                .map(|t| t.example.to_string())
+                .unwrap_or_default(),
         }
     }
 

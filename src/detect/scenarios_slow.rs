@@ -102,6 +102,103 @@ fn a_traceback_every_twelve_seconds_is_stopped_within_five_passes() {
     assert_stopped_within_five_passes(&mut t, &starts, "a pass every 12 s");
 }
 
+/// A java.net.http failure as the JDK prints it when it completes on whichever thread: the
+/// short trace, or (`long`) the one whose connect failed on the caller's thread, with more
+/// frames and other `... N more` counts.
+fn java_trace(n: usize, at: f64, long: bool) -> Vec<String> {
+    let (s, ms) = (at as u64 % 60, (at.fract() * 1000.0) as u64);
+    let mut pass = vec![
+        format!(
+            "2026-12-03 13:42:{s:02}.{ms:03} INFO [pool-1-thread-{}] c.e.inventory.InventorySync - fetching stock list via InventorySync$$Lambda$66/0x00007f2c34000a08@39aeed2f",
+            1 + n % 4
+        ),
+        format!("2026-12-03 13:42:{s:02}.{ms:03} ERROR [Thread-{n}] c.e.inventory.InventorySync - stock sync failed, will try again"),
+        "java.util.concurrent.CompletionException: java.net.ConnectException".into(),
+    ];
+    let frames: &[(&str, u32)] = if long {
+        &[
+            ("CompletableFuture.encodeRelay", 368),
+            ("CompletableFuture.uniComposeStage", 1189),
+            ("CompletableFuture.thenCompose", 2309),
+            ("MultiExchange.responseAsyncImpl", 453),
+            ("CompletableFuture.uniHandle", 934),
+            ("ThreadPoolExecutor.runWorker", 1136),
+        ]
+    } else {
+        &[
+            ("CompletableFuture.encodeRelay", 368),
+            ("CompletableFuture.completeRelay", 377),
+            ("CompletableFuture.postComplete", 510),
+            ("ThreadPoolExecutor.runWorker", 1136),
+        ]
+    };
+    for (frame, line) in frames {
+        let class = frame.split(['.', '$']).next().unwrap_or_default();
+        pass.push(format!(
+            "\tat java.base/java.util.concurrent.{frame}({class}.java:{line})"
+        ));
+    }
+    pass.push("Caused by: java.net.ConnectException".into());
+    pass.push("\tat java.net.http/jdk.internal.net.http.PlainHttpConnection.lambda$connectAsync$1(PlainHttpConnection.java:206)".into());
+    if long {
+        pass.push(
+            "\tat java.net.http/jdk.internal.net.http.Http1Exchange.sendHeadersAsync(Http1Exchange.java:239)"
+                .into(),
+        );
+        pass.push("\tat java.net.http/jdk.internal.net.http.Exchange.checkFor407(Exchange.java:410)".into());
+    }
+    pass.push(format!("\t... {} more", if long { 8 } else { 5 }));
+    pass.push("Caused by: java.nio.channels.ClosedChannelException".into());
+    pass.push("\tat java.net.http/jdk.internal.net.http.PlainHttpConnection.lambda$connectAsync$0(PlainHttpConnection.java:183)".into());
+    pass.push(format!("\t... {} more", if long { 25 } else { 9 }));
+    pass
+}
+
+#[test]
+fn a_java_retry_whose_trace_takes_one_of_two_shapes_is_stopped_within_five_passes() {
+    // No two passes in a row print the same trace often enough for an exact cycle: the
+    // thread that fails decides the frames. Every 5 s.
+    let mut rng = Rng::new(53);
+    let mut t = Timeline::new();
+    let starts = paced(
+        &mut t,
+        60.0,
+        |_| 5.0,
+        |n, at| java_trace(n, at, n % 2 == 1 || rng.below(3) == 0),
+    );
+    let summary = assert_stopped_within_five_passes(&mut t, &starts, "java retry, two trace shapes");
+    assert!(summary.contains("alike passes"), "{summary}");
+}
+
+#[test]
+fn a_display_redrawn_every_two_seconds_whose_failing_row_flaps_is_left_alone() {
+    // `watch -n 2 kubectl get pods` while an image is being pushed: the failing row reads
+    // ErrImagePull or ImagePullBackOff, the pods' ages rise with the clock.
+    let mut t = Timeline::new();
+    paced(
+        &mut t,
+        120.0,
+        |_| 2.0,
+        |n, _| {
+            let age = 40 + 2 * n;
+            vec![
+                "NAME READY STATUS RESTARTS AGE".into(),
+                format!("api-1 1/1 Running 0 {age}s"),
+                format!("api-2 1/1 Running 0 {age}s"),
+                format!(
+                    "api-3 0/1 {} 0 {age}s",
+                    if n % 3 == 0 {
+                        "ErrImagePull"
+                    } else {
+                        "ImagePullBackOff"
+                    }
+                ),
+            ]
+        },
+    );
+    t.run(120.0).assert_never_fires("a display of a failing pod");
+}
+
 #[test]
 fn a_java_retry_whose_traces_name_other_threads_is_stopped_within_five_passes() {
     // java.net.http.HttpClient's failure completed on whichever thread the runtime chose:

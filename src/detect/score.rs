@@ -83,6 +83,8 @@ pub struct Signals {
     pub cycle: Option<CycleSignals>,
     pub repetition: Option<RepetitionSignals>,
     pub loose: Option<LooseSignals>,
+    /// Bursts of output between silences that print alike (`passes`).
+    pub alike: Option<AlikeSignals>,
     /// Earlier exact cycles of this run that scored as loops and then ended.
     pub bursts: Bursts,
     pub cpu_percent: Option<f64>,
@@ -200,6 +202,34 @@ pub struct LooseSignals {
     pub clock: Option<String>,
 }
 
+/// Bursts of output, each followed by seconds of silence, that begin alike and print mostly
+/// the same templates (`passes`): a retry loop whose passes are not exact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlikeSignals {
+    /// The bursts, the latest (perhaps still printing) included.
+    pub passes: u64,
+    /// The fewest and the most lines of a complete pass.
+    pub lines: (u64, u64),
+    /// Mean time between the starts of two passes, seconds.
+    pub interval: f64,
+    /// Time since the latest line.
+    pub silence: Duration,
+    /// The latest intervals grew one after another (1, 2, 4 s): a back-off.
+    pub backing_off: bool,
+    pub error: bool,
+    pub wait: bool,
+    pub progress: Progress,
+    pub clock: Option<String>,
+    pub replies: Option<Replies>,
+    /// Complete passes after the first that printed something new: a template new to the
+    /// run, or a value (an iteration number that counts no attempts included) no line of its
+    /// template showed before.
+    pub surprising: u64,
+    /// The latest complete pass printed something new.
+    pub latest_surprising: bool,
+    pub example: String,
+}
+
 /// Repetition without an exact cycle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepetitionSignals {
@@ -225,6 +255,8 @@ pub enum Path {
     Repetition,
     /// A loose cycle: the same block with reworded lines between.
     Variants,
+    /// Passes between silences that print alike without repeating exactly.
+    Passes,
 }
 
 /// The verdict of one evaluation.
@@ -1041,6 +1073,68 @@ fn names_a_new_file_each_pass(l: &LooseSignals) -> bool {
     l.novel_files >= 2 && l.novel_files + 1 >= l.passes
 }
 
+/// Passes between silences a loop of alike passes must have shown, the latest begun: as
+/// for an exact failing block (`FAILING_BLOCK_PASSES` complete and the next begun).
+const ALIKE_PASSES: u64 = FAILING_BLOCK_PASSES + 1;
+
+/// The fastest and slowest pace of alike passes judged, seconds between them: a display
+/// redrawn every second is left to the cycle paths, and a pass every 20 s is the slowest
+/// re-run loop judged (`RERUN_LOOP_MIN_PASSES_PER_S`).
+const ALIKE_INTERVAL_S: (f64, f64) = (1.5, 1.0 / RERUN_LOOP_MIN_PASSES_PER_S);
+
+/// A retry loop whose passes are alike but not exact (a Java client's trace, its frames
+/// depending on the thread that failed): bursts of three lines or more, each after seconds
+/// of silence, that begin with the same line and print mostly the same templates, five of
+/// them, the latest begun, one every 1.5-20 s, with failure words, no words of waiting, not
+/// backing off, nothing advancing, no age rising with the clock, no replies to outside
+/// input, and the latest complete pass printing nothing new, nor more than half of those
+/// after the first (a thread that takes another path prints frames and counts the run has
+/// not seen, once; a job that moves on prints something new every pass). As with an exact
+/// failing block, a timer's pace is no protection. Everything else scores nothing: the
+/// other paths judge those passes.
+fn alike_assessment(a: &AlikeSignals) -> Assessment {
+    let fresh = a.silence.as_secs_f64() <= 2.0 * a.interval + FRESHNESS_SLACK_S;
+    let moving = !matches!(a.progress, Progress::None | Progress::FrozenPercent);
+    let (fastest, slowest) = ALIKE_INTERVAL_S;
+    let alike_loop = fresh
+        && a.passes >= ALIKE_PASSES
+        && a.lines.0 >= 3
+        && (fastest..=slowest).contains(&a.interval)
+        && a.error
+        && !a.wait
+        && !a.backing_off
+        && !moving
+        && a.clock.is_none()
+        && a.replies.is_none()
+        && !a.latest_surprising
+        && 2 * a.surprising < a.passes;
+    if !alike_loop {
+        return Parts::default().into_assessment(Some(Path::Passes), 0.0);
+    }
+    let parts = Parts {
+        cycle: 0.70,
+        error: 0.15,
+        slow_loop: SLOW_LOOP_WEIGHT,
+        ..Parts::default()
+    };
+    let lines_per_pass = (a.lines.0 + a.lines.1) as f64 / 2.0;
+    let mut assessment = parts.into_assessment(Some(Path::Passes), lines_per_pass / a.interval);
+    let lines = if a.lines.0 == a.lines.1 {
+        format!("{}", a.lines.0)
+    } else {
+        format!("{}-{}", a.lines.0, a.lines.1)
+    };
+    assessment.slow_loop = Some(format!(
+        "a re-run loop: the same failure in {} passes of {lines} lines at {:.1}/s (one every \
+         {:.1} s), alike but for ids, threads, times and the frames a pass takes, nothing \
+         moving, no words of waiting",
+        a.passes,
+        1.0 / a.interval,
+        a.interval
+    ));
+    assessment
+}
+
 /// Scores the signals against `threshold`; the stronger path wins.
 pub fn assess(signals: &Signals, threshold: f64) -> Assessment {
     let cpu = cpu_factor(signals.cpu_percent);
@@ -1056,8 +1150,9 @@ pub fn assess(signals: &Signals, threshold: f64) -> Assessment {
         .loose
         .as_ref()
         .map(|l| loose_assessment(l, cpu, threshold));
+    let alike = signals.alike.as_ref().map(alike_assessment);
     // The strongest path wins; on a tie the exact cycle, then repetition.
-    [cycle, repetition, loose]
+    [cycle, repetition, loose, alike]
         .into_iter()
         .flatten()
         .fold(None, |best: Option<Assessment>, a| match best {
@@ -1110,6 +1205,7 @@ mod tests {
             cycle: Some(c),
             repetition: None,
             loose: None,
+            alike: None,
             bursts: Bursts::default(),
             cpu_percent: cpu,
             rates: Rates::default(),
@@ -1139,6 +1235,7 @@ mod tests {
             cycle: None,
             repetition: None,
             loose: None,
+            alike: None,
             bursts: Bursts::default(),
             cpu_percent: Some(200.0),
             rates: Rates::default(),
@@ -1215,6 +1312,7 @@ mod tests {
                 cycle: None,
                 repetition: Some(r),
                 loose: None,
+                alike: None,
                 bursts: Bursts::default(),
                 cpu_percent: cpu,
                 rates: Rates::default(),
