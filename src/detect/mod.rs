@@ -75,7 +75,12 @@
 //! back off (a restart loop: a supervisor starting a service that dies again, every 1-5 s);
 //! and a two-line pass — a call and the same failed or empty result — four times over at a
 //! pace that wanders like a model's, which a poller's sleep or poll timeout does not (a call
-//! that reports the tokens the model used is a model's, however steady its pace). A single
+//! that reports the tokens the model used is a model's, however steady its pace). A re-run
+//! loop is judged down to a pass every 20 s when each pass is printed at once and then waits
+//! and nothing after its first pass is new (a client retrying a refused connection every few
+//! seconds); and since a Java trace's frames depend on the thread that failed, the output is
+//! also cut into passes by its silences (`passes`), so alike passes that do not repeat
+//! exactly are judged as one. A single
 //! status line at a steady pace, a wait loop that says so, a service that fails a few times
 //! and then serves, or a few rebuilds after real edits, stays alone.
 //!

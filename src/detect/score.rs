@@ -46,7 +46,8 @@
 //! within a quarter of that apart, nothing failing: `psql`'s `\watch`), however fast.
 //!
 //! **Slow loops of work.** A slow block (0.3-1.2 passes a second, down to a pass every 20 s
-//! when its passes are a model's answers, or a two-line pass up to the heartbeat's pace) is
+//! when its passes are a model's answers or the same failing block printed at once and
+//! followed by a wait, or a two-line pass up to the heartbeat's pace) is
 //! not capped when it is a loop of work rather than a display
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
@@ -70,6 +71,10 @@
 //! hold, having already spent its passes on certainty. A slow reworded block with failure
 //! words at a timer's pace stays capped: a status table whose failing row flaps
 //! (`ErrImagePull`, then `ImagePullBackOff`).
+//!
+//! **Alike passes** (`alike_assessment`): bursts of output between silences that begin alike
+//! and share most of their templates, failing five times over at a pace of 1.5-20 s with
+//! nothing new in them: a retry loop whose passes are not exact. It scores all or nothing.
 
 use super::progress::Progress;
 use super::replies::Replies;
