@@ -439,9 +439,9 @@ const MODEL_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
 /// The slowest re-run loop judged (a pass every 20 s): a block of three lines or more that
 /// fails the same way, exactly, with nothing else printed between its passes and no words of
 /// waiting (a client whose retry loop prints the same traceback and sleeps a few seconds).
-/// Its passes need no window to hold them: the exact run holds them, and a value that
-/// changed in any of them (a count, an item, a measurement) is texture, which keeps it off
-/// this path.
+/// Its passes need no window to hold them: the exact run holds them, and a value shown after
+/// its first pass that no pass showed before (a count, an item, a measurement, an iteration
+/// number that counts no attempts) keeps it off this path.
 const RERUN_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
 
 /// The least share of the recent output a slow re-run loop below `SLOW_LOOP_MIN_PASSES_PER_S`
@@ -531,7 +531,8 @@ struct SlowBlock {
 /// Always: it has repeated with no number in it moving (no progress, and no other value
 /// changing: the same result every pass; for a two-line pass, the result), no age in it
 /// rising with the clock (a display of a wait), at 0.3 passes a second or more (0.2 for a
-/// restart loop; 0.05 for a model's answers that say nothing of waiting). Then one of:
+/// restart loop; 0.05 for a model's answers that say nothing of waiting, and for a re-run
+/// loop printed at once between waits that is all the job prints). Then one of:
 ///
 /// * a block whose passes differ only in their prose (every variant a paraphrase), with a
 ///   failed or empty result, no words of waiting, at a pace that is not a timer's (at least
