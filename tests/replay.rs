@@ -585,3 +585,99 @@ fn watch_mode_tools_rebuilding_or_restarting_on_their_own_writes_are_stopped() {
     let why = assert_recording_stopped_as_live("nodemon-restart-loop-live.ffrec");
     assert!(why.contains("tree CPU"), "{why}");
 }
+
+/// How many lines of the recording `tests/data/NAME`, among its first `lines`, contain
+/// `marker`: the passes a loop had begun when the replay decided at that line.
+fn passes_begun(name: &str, marker: &str, lines: usize) -> usize {
+    let bytes = std::fs::read(real_log(name)).expect("the recording exists");
+    let mut rest = &bytes[..];
+    let (mut seen, mut passes) = (0, 0);
+    while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        let head = String::from_utf8_lossy(&rest[..end]).into_owned();
+        rest = &rest[end + 1..];
+        if let Some(fields) = head.strip_prefix("L ") {
+            let len: usize = fields
+                .rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a line record's length");
+            let payload = String::from_utf8_lossy(&rest[..len]).into_owned();
+            rest = &rest[len + 1..];
+            seen += 1;
+            passes += usize::from(payload.contains(marker));
+            if seen == lines {
+                break;
+            }
+        }
+    }
+    passes
+}
+
+/// `would intervene at line N (...)` → N.
+fn intervention_line(out: &Outcome) -> usize {
+    let text = out.stdout_text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("would intervene at line "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no intervention\n{}", out.describe()))
+}
+
+#[test]
+fn clients_retrying_a_refused_connection_every_few_seconds_are_stopped_within_five_passes() {
+    // `flowforge run --record` on this machine of a Python worker on redis-py 8.1 whose
+    // retry loop logs `redis unavailable` with the full traceback (`ConnectionError: Error
+    // 111 connecting to localhost:6379. Connection refused.`) and sleeps, while no Redis
+    // runs: a pass every 4-5 s (its connect retries take about 3.7 s, then `sleep(1)`), and
+    // every 8-10 s (`sleep` of 4-6 s). Main's detector left both alone for the whole 90 s
+    // (`heartbeat: 0.1 passes/s`): below 0.3 passes a second it judged nothing. Paths
+    // anonymised.
+    let sandbox = Sandbox::new("replay-redis-py-retry");
+    for log in [
+        "redis-py-retry-refused-live.ffrec",
+        "redis-py-retry-refused-slow-live.ffrec",
+    ] {
+        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+        assert_eq!(out.code(), 1, "{log}: {}", out.describe());
+        let (_, reason) = intervention(&out);
+        assert!(reason.contains("a re-run loop: the same"), "{log}: {reason}");
+        let passes = passes_begun(log, "ERROR worker: redis unavailable", intervention_line(&out));
+        assert!(
+            (4..=5).contains(&passes),
+            "{log}: stopped after {passes} passes: {reason}"
+        );
+    }
+}
+
+#[test]
+fn a_java_http_client_retrying_forever_is_stopped_within_five_alike_passes() {
+    // `flowforge run --record` on this machine's Java 17 of a sync job that fetches a stock
+    // list with java.net.http.HttpClient.sendAsync from a service that is down and, on
+    // failure, prints the stack trace and schedules the next try: every 2 s, and every 5 s
+    // (twice). Its log names the thread that ran each step (`pool-1-thread-3`, `Thread-12`,
+    // new or other every pass) and the trace depends on the thread that failed: 27 lines
+    // most passes, 29 or 44 with other frames and `... N more` counts now and then. Main's
+    // detector left the 2 s loop alone for 90 s (`heartbeat`: the thread numbers read as
+    // names changing); at 5 s the shapes broke every exact cycle.
+    let sandbox = Sandbox::new("replay-java-httpclient");
+    for (log, path) in [
+        (
+            "java-httpclient-retry-live.ffrec",
+            "a re-run loop: the same 27-line block",
+        ),
+        ("java-httpclient-retry-two-shapes-live.ffrec", "alike passes"),
+        ("java-httpclient-retry-three-shapes-live.ffrec", "alike passes"),
+    ] {
+        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+        assert_eq!(out.code(), 1, "{log}: {}", out.describe());
+        let (_, reason) = intervention(&out);
+        assert!(reason.contains(path), "{log}: {reason}");
+        // The first attempt runs on `main` and begins with another line; the retries after
+        // it are the loop's passes.
+        let retries = passes_begun(log, "INFO [pool-1-thread-", intervention_line(&out));
+        assert!(
+            (4..=5).contains(&retries),
+            "{log}: stopped after {retries} retries: {reason}"
+        );
+    }
+}

@@ -75,7 +75,12 @@
 //! back off (a restart loop: a supervisor starting a service that dies again, every 1-5 s);
 //! and a two-line pass — a call and the same failed or empty result — four times over at a
 //! pace that wanders like a model's, which a poller's sleep or poll timeout does not (a call
-//! that reports the tokens the model used is a model's, however steady its pace). A single
+//! that reports the tokens the model used is a model's, however steady its pace). A re-run
+//! loop is judged down to a pass every 20 s when each pass is printed at once and then waits
+//! and nothing after its first pass is new (a client retrying a refused connection every few
+//! seconds); and since a Java trace's frames depend on the thread that failed, the output is
+//! also cut into passes by its silences (`passes`), so alike passes that do not repeat
+//! exactly are judged as one. A single
 //! status line at a steady pace, a wait loop that says so, a service that fails a few times
 //! and then serves, or a few rebuilds after real edits, stays alone.
 //!
@@ -108,6 +113,7 @@
 //! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
 mod cycle;
+mod passes;
 mod progress;
 mod prose;
 mod reason;
@@ -128,13 +134,16 @@ mod scenarios;
 mod scenarios_healthy;
 #[cfg(test)]
 mod scenarios_loops;
+#[cfg(test)]
+mod scenarios_slow;
 
 use crate::sample::{Sample, Stream};
 use cycle::{CycleTracker, Novelty};
+use passes::Passes;
 use progress::Progress;
 use replies::Replies;
 use sampled::SampledCycles;
-use score::{Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
+use score::{AlikeSignals, Bursts, CycleSignals, LooseSignals, RepetitionSignals, Signals};
 use slots::Slots;
 use std::time::Duration;
 use templates::{TemplateInfo, TemplateTable};
@@ -220,6 +229,9 @@ pub struct Detector {
     /// Cycles of the merged output too long for `cycles` (a Java service's crash loop),
     /// followed through a sample of the lines (`sampled`).
     long_cycles: SampledCycles,
+    /// The output cut into passes by its silences, for loops whose passes are alike but not
+    /// exact (`passes`).
+    passes: Passes,
     /// Whether stdout and stderr have each carried a text line yet.
     streams_with_text: [bool; 2],
     window: Window,
@@ -253,6 +265,7 @@ impl Detector {
             config,
             cycles: Default::default(),
             long_cycles: SampledCycles::default(),
+            passes: Passes::default(),
             streams_with_text: [false, false],
             window,
             templates,
@@ -306,6 +319,7 @@ impl Detector {
         let matched = self.cycles[0].push_line(shape.template, gist, at, novelty);
         self.long_cycles
             .push_line(shape.template, gist, at, novelty, self.cycles[0].lines());
+        self.passes.push_line(shape.template, at, observed.new_in_run);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
@@ -475,6 +489,21 @@ impl Detector {
                     result_texture: infos
                         .iter()
                         .any(|t| (t.wording.error || t.wording.empty) && texture(t, crash)),
+                    // A restart's plain counts are its own: its texture already leaves them out.
+                    news: infos.iter().any(|t| {
+                        if crash {
+                            texture(t, crash)
+                        } else {
+                            t.news_since(after_first_pass(&tail), false)
+                        }
+                    }),
+                    counted_news: infos.iter().any(|t| {
+                        if crash {
+                            texture(t, crash)
+                        } else {
+                            t.news_since(after_first_pass(&tail), true)
+                        }
+                    }),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of_templates(&infos, now, freshness),
@@ -565,14 +594,59 @@ impl Detector {
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                 }
             });
+        let alike = self
+            .passes
+            .alike()
+            .map(|a| self.alike_signals(&a, now, freshness));
         Signals {
             cycle,
             repetition,
             loose,
+            alike,
             bursts: self.bursts,
             cpu_percent,
             rates: self.window.rates(now, RATE_SPAN),
             silence: self.last_line_at.map(|t| now.saturating_sub(t)),
+        }
+    }
+
+    /// What the templates of alike passes (`passes`) say: their wording, their progress, and
+    /// which of the complete passes after the first printed something new.
+    fn alike_signals(&self, a: &passes::AlikeBursts, now: Duration, freshness: Duration) -> AlikeSignals {
+        let templates = a.templates();
+        let infos: Vec<_> = templates.iter().filter_map(|&h| self.templates.get(h)).collect();
+        let complete = &a.bursts[..a.bursts.len() - 1];
+        let surprised: Vec<bool> = complete
+            .iter()
+            .skip(1)
+            .map(|b| b.novel || infos.iter().any(|t| t.news_between(b.started, b.latest, true)))
+            .collect();
+        let intervals = a.intervals();
+        let backing_off = intervals.len() >= 3
+            && intervals[intervals.len() - 3..]
+                .windows(2)
+                .all(|w| w[1] >= 1.25 * w[0]);
+        let first = a.bursts.first().map(|b| b.first);
+        AlikeSignals {
+            passes: a.passes(),
+            lines: (
+                complete.iter().map(|b| b.lines).min().unwrap_or(0),
+                complete.iter().map(|b| b.lines).max().unwrap_or(0),
+            ),
+            interval: intervals.iter().sum::<f64>() / intervals.len().max(1) as f64,
+            silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
+            backing_off,
+            error: infos.iter().any(|t| t.wording.error),
+            wait: infos.iter().any(|t| t.wording.wait),
+            progress: loop_progress(&infos, now, freshness),
+            clock: infos.iter().find_map(|t| t.clock(now, freshness)),
+            replies: Replies::of_templates(&infos, now, freshness),
+            surprising: surprised.iter().filter(|&&s| s).count() as u64,
+            latest_surprising: surprised.last().copied().unwrap_or(false),
+            example: first
+                .and_then(|h| self.templates.get(h))
+                .map(|t| t.example.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -709,6 +783,13 @@ fn restart_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration)
         .map(|t| t.restart_progress(now, freshness))
         .max()
         .unwrap_or(Progress::None)
+}
+
+/// A moment after the first pass of `tail` was printed and before the second began: what
+/// the later passes show is read from here on.
+fn after_first_pass(tail: &cycle::TailCycle) -> Duration {
+    let later_passes = tail.repetitions().saturating_sub(1).max(1);
+    tail.started + tail.span() / (2 * later_passes as u32)
 }
 
 /// Whether a value changes in `t` besides identifiers and iteration numbers; in a block that

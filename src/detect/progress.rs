@@ -613,6 +613,32 @@ impl ProgressRing {
         self.texture_besides(self.unit_counter_slots(), &self.distinct())
     }
 
+    /// True when a reading recorded from `from` to `to` shows, in a slot that could be
+    /// texture (not an identifier, a source location or an iteration number), a value no
+    /// earlier reading showed: something new. (A template's first reading is compared with
+    /// nothing: a line first printed in the second pass of a loop, whose first pass ran in
+    /// another thread, is not news.) A pass that repeats the passes before it shows
+    /// only values they showed — a Java trace's `... 5 more` and `... 9 more`, or `... 25
+    /// more` when the thread that fails takes another path — where a status block whose
+    /// numbers advance shows new ones every pass. With `counters`, a plain count rising by
+    /// one counts too: a number the loop's own passes would not bring unless it counts them.
+    pub fn news_between(&self, from: Duration, to: Duration, counters: bool) -> bool {
+        let counted = if counters { 0 } else { self.unit_counter_slots() };
+        let skip = self.keys | self.locations | counted;
+        let readings: Vec<_> = self.ordered().collect();
+        (0..MAX_SLOTS).filter(|&s| !has(skip, s)).any(|slot| {
+            readings.iter().enumerate().any(|(i, (values, at))| {
+                let v = values[slot];
+                (from..=to).contains(at)
+                    && i > 0
+                    && !v.is_nan()
+                    && !readings[..i]
+                        .iter()
+                        .any(|(earlier, _)| earlier[slot].to_bits() == v.to_bits())
+            })
+        })
+    }
+
     fn unit_counter_slots(&self) -> u8 {
         let distinct = self.distinct();
         let limit = (self.len / 2).clamp(1, 8);

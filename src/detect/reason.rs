@@ -62,6 +62,22 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
                 l.novel_variants
             )
         }
+        (Some(Path::Passes), _, _) if signals.alike.is_some() => {
+            let a = signals.alike.as_ref().expect("checked");
+            numbers.insert("path".into(), json!("passes"));
+            numbers.insert("repetitions".into(), json!(a.passes));
+            numbers.insert("lines_per_pass_min".into(), json!(a.lines.0));
+            numbers.insert("lines_per_pass_max".into(), json!(a.lines.1));
+            numbers.insert("pass_interval_s".into(), json!(round3(a.interval)));
+            numbers.insert("surprising_passes".into(), json!(a.surprising));
+            numbers.insert("error_wording".into(), json!(a.error));
+            numbers.insert("progress".into(), json!(a.progress.name()));
+            numbers.insert("example".into(), json!(a.example));
+            format!(
+                "{} alike passes of {}-{} lines, one every {:.1} s, each after a silence",
+                a.passes, a.lines.0, a.lines.1, a.interval
+            )
+        }
         (Some(Path::Repetition), _, Some(r)) => {
             numbers.insert("path".into(), json!("repetition"));
             numbers.insert("period".into(), json!(r.period));
@@ -148,6 +164,7 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
         Some(Path::Cycle) => "exact cycle",
         Some(Path::Repetition) => "repetition",
         Some(Path::Variants) => "block with reworded lines",
+        Some(Path::Passes) => "alike passes between silences",
         None => "none",
     };
     numbers.insert("decided_by".into(), json!(decided));
@@ -195,6 +212,8 @@ mod tests {
                 loop_cpu: None,
                 texture: false,
                 result_texture: false,
+                news: false,
+                counted_news: false,
                 wait: false,
                 empty: false,
                 replies: None,
@@ -207,6 +226,7 @@ mod tests {
             }),
             repetition: None,
             loose: None,
+            alike: None,
             bursts: Default::default(),
             cpu_percent: cpu,
             rates: Rates {
@@ -282,6 +302,7 @@ mod tests {
                 example: "retry <n> failed".into(),
             }),
             loose: None,
+            alike: None,
             bursts: Default::default(),
             cpu_percent: None,
             rates: Rates::default(),

@@ -46,7 +46,8 @@
 //! within a quarter of that apart, nothing failing: `psql`'s `\watch`), however fast.
 //!
 //! **Slow loops of work.** A slow block (0.3-1.2 passes a second, down to a pass every 20 s
-//! when its passes are a model's answers, or a two-line pass up to the heartbeat's pace) is
+//! when its passes are a model's answers or the same failing block printed at once and
+//! followed by a wait, or a two-line pass up to the heartbeat's pace) is
 //! not capped when it is a loop of work rather than a display
 //! (`slow_loop_of_work`): it has been printed several times with no number in it moving (no
 //! progress, no other value changing), and either its passes cost CPU at a pace that is not
@@ -70,6 +71,10 @@
 //! hold, having already spent its passes on certainty. A slow reworded block with failure
 //! words at a timer's pace stays capped: a status table whose failing row flaps
 //! (`ErrImagePull`, then `ImagePullBackOff`).
+//!
+//! **Alike passes** (`alike_assessment`): bursts of output between silences that begin alike
+//! and share most of their templates, failing five times over at a pace of 1.5-20 s with
+//! nothing new in them: a retry loop whose passes are not exact. It scores all or nothing.
 
 use super::progress::Progress;
 use super::replies::Replies;
@@ -83,6 +88,8 @@ pub struct Signals {
     pub cycle: Option<CycleSignals>,
     pub repetition: Option<RepetitionSignals>,
     pub loose: Option<LooseSignals>,
+    /// Bursts of output between silences that print alike (`passes`).
+    pub alike: Option<AlikeSignals>,
     /// Earlier exact cycles of this run that scored as loops and then ended.
     pub bursts: Bursts,
     pub cpu_percent: Option<f64>,
@@ -125,6 +132,13 @@ pub struct CycleSignals {
     /// Such a value changes in a line that reports the failure or the empty result (the
     /// result itself differs from pass to pass), not only in the call before it.
     pub result_texture: bool,
+    /// A pass after the run's first showed a value that no line of its template showed
+    /// before (`TemplateInfo::news_since`): values that only come round again are the pass
+    /// repeating, however many a pass shows.
+    pub news: bool,
+    /// The same, counting a number that rises by one in a line that does not say it counts
+    /// attempts: the next batch, the next page.
+    pub counted_news: bool,
     /// A line of the cycle says the job waits on purpose (`waiting for`, `retrying in 1s`).
     pub wait: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
@@ -193,6 +207,34 @@ pub struct LooseSignals {
     pub clock: Option<String>,
 }
 
+/// Bursts of output, each followed by seconds of silence, that begin alike and print mostly
+/// the same templates (`passes`): a retry loop whose passes are not exact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlikeSignals {
+    /// The bursts, the latest (perhaps still printing) included.
+    pub passes: u64,
+    /// The fewest and the most lines of a complete pass.
+    pub lines: (u64, u64),
+    /// Mean time between the starts of two passes, seconds.
+    pub interval: f64,
+    /// Time since the latest line.
+    pub silence: Duration,
+    /// The latest intervals grew one after another (1, 2, 4 s): a back-off.
+    pub backing_off: bool,
+    pub error: bool,
+    pub wait: bool,
+    pub progress: Progress,
+    pub clock: Option<String>,
+    pub replies: Option<Replies>,
+    /// Complete passes after the first that printed something new: a template new to the
+    /// run, or a value (an iteration number that counts no attempts included) no line of its
+    /// template showed before.
+    pub surprising: u64,
+    /// The latest complete pass printed something new.
+    pub latest_surprising: bool,
+    pub example: String,
+}
+
 /// Repetition without an exact cycle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepetitionSignals {
@@ -218,6 +260,8 @@ pub enum Path {
     Repetition,
     /// A loose cycle: the same block with reworded lines between.
     Variants,
+    /// Passes between silences that print alike without repeating exactly.
+    Passes,
 }
 
 /// The verdict of one evaluation.
@@ -392,6 +436,19 @@ const RESTART_LOOP_MIN_PASSES_PER_S: f64 = 0.2;
 /// waits on purpose, and is judged only at the pace of any other slow block.
 const MODEL_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
 
+/// The slowest re-run loop judged (a pass every 20 s): a block of three lines or more that
+/// fails the same way, exactly, with nothing else printed between its passes and no words of
+/// waiting (a client whose retry loop prints the same traceback and sleeps a few seconds).
+/// Its passes need no window to hold them: the exact run holds them, and a value shown after
+/// its first pass that no pass showed before (a count, an item, a measurement, an iteration
+/// number that counts no attempts) keeps it off this path.
+const RERUN_LOOP_MIN_PASSES_PER_S: f64 = 0.05;
+
+/// The least share of the recent output a slow re-run loop below `SLOW_LOOP_MIN_PASSES_PER_S`
+/// must cover: a service that serves requests between two failures of a background task is
+/// doing its work.
+const RERUN_LOOP_COVERAGE: f64 = 0.9;
+
 /// Confidence a slow loop of work adds, making up for the line rate it does not have.
 const SLOW_LOOP_WEIGHT: f64 = 0.2;
 
@@ -439,6 +496,11 @@ struct SlowBlock {
     crash: bool,
     /// Lines of the run that repeated the line a pass before (an exact cycle's run).
     matched: u64,
+    /// Share of the recent output that belongs to the block's templates.
+    coverage: f64,
+    /// Each pass is printed at once and followed by a wait: the longest gap between two
+    /// lines of the run is at least half the pass interval.
+    printed_at_once: bool,
     /// The most times one line of the block changed its identifiers or counts over the run.
     changes: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
@@ -451,6 +513,10 @@ struct SlowBlock {
     texture: bool,
     /// A value changes in the failed or empty result itself.
     result_texture: bool,
+    /// A pass after the first showed a value never shown before.
+    news: bool,
+    /// The same, counting numbers that rise by one unless they count attempts.
+    counted_news: bool,
     loop_cpu: Option<f64>,
     cadence: Option<f64>,
     /// Not every pass brought new text: its reworded lines come from a small set.
@@ -465,7 +531,8 @@ struct SlowBlock {
 /// Always: it has repeated with no number in it moving (no progress, and no other value
 /// changing: the same result every pass; for a two-line pass, the result), no age in it
 /// rising with the clock (a display of a wait), at 0.3 passes a second or more (0.2 for a
-/// restart loop; 0.05 for a model's answers that say nothing of waiting). Then one of:
+/// restart loop; 0.05 for a model's answers that say nothing of waiting, and for a re-run
+/// loop printed at once between waits that is all the job prints). Then one of:
 ///
 /// * a block whose passes differ only in their prose (every variant a paraphrase), with a
 ///   failed or empty result, no words of waiting, at a pace that is not a timer's (at least
@@ -512,18 +579,36 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // For a two-line call and its failed or empty result, what must not change is the
     // result: numbers that jitter in the call's metadata (token counts, latencies) do not
     // make a pass report something new.
+    // For a block that fails the same way, exactly, what must not change is what it
+    // reports: values a pass shows in turn (`... 5 more`, `... 9 more` in one Java trace)
+    // and came round before are the pass repeating.
     let texture = if b.period <= 2 {
         b.result_texture
+    } else if b.exact && b.error {
+        b.news
     } else {
         b.texture
     };
     // A restart loop's pace is its supervisor's delay plus the service's start-up (a pass
     // every 2-4 s); its plain counts are already read as its own, so the window need not
     // hold many passes to judge its progress.
+    // A block that fails the same way, exactly, and is all the job prints is a re-run loop
+    // however slowly it goes round: a client retrying a refused connection every few seconds.
+    // Its pass is one burst and a wait: four redraws of a display every second whose failing
+    // row flaps in a fixed turn make an exact 4 s cycle too, printed in four bursts.
+    let lone_rerun = b.exact
+        && b.error
+        && !b.wait
+        && !b.backing_off
+        && b.printed_at_once
+        && !b.counted_news
+        && b.coverage >= RERUN_LOOP_COVERAGE;
     let slowest = if b.crash {
         RESTART_LOOP_MIN_PASSES_PER_S
     } else if (b.model_call || b.paraphrased) && !b.wait {
         MODEL_LOOP_MIN_PASSES_PER_S
+    } else if lone_rerun && b.period >= 3 {
+        RERUN_LOOP_MIN_PASSES_PER_S
     } else {
         SLOW_LOOP_MIN_PASSES_PER_S
     };
@@ -531,6 +616,9 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         return None;
     }
     let cadence = b.cadence?;
+    // Below the pace of other slow loops only the re-run path judges.
+    let rerun_only =
+        b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S && !b.crash && !b.model_call && !b.paraphrased;
     // A supervisor starting a service that dies again: its pid and restart counter were
     // already read as its own, so nothing in the block moves but them and the times, and
     // each pass is a new process (a fresh pid, container id or restart count). A status
@@ -597,10 +685,9 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // loop that fails goes on into its next pass. (A loose block's passes are counted
     // whole, after the pass that began its run.)
     let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
-    if let Some(cpu) = b
-        .loop_cpu
-        .filter(|&cpu| cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error))
-    {
+    if let Some(cpu) = b.loop_cpu.filter(|&cpu| {
+        !rerun_only && cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error)
+    }) {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
              varying {:.0} %",
@@ -623,7 +710,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // again, at a pace that wanders like a model's or a remote service's answers: an agent
     // repeating a step whose result it cannot use. As for a two-line call, a poller's pace
     // is its sleep or its timeout, and one that says it waits is left alone.
-    if b.exact && b.empty && !b.wait && !b.backing_off && cadence >= TWO_LINE_WORK_PACED {
+    if !rerun_only && b.exact && b.empty && !b.wait && !b.backing_off && cadence >= TWO_LINE_WORK_PACED {
         return Some(format!(
             "a slow loop of work: the same {}-line block and empty result {} times at \
              {:.1}/s, nothing moving, pace varying {:.0} % like work, no words of waiting",
@@ -633,7 +720,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    if cadence < WORK_PACED || !b.recurring_variants {
+    if rerun_only || cadence < WORK_PACED || !b.recurring_variants {
         return None;
     }
     Some(format!(
@@ -708,12 +795,16 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 backing_off: c.backing_off,
                 model_call: c.model_call,
                 matched: c.run,
+                coverage: c.coverage,
+                printed_at_once: c.longest_gap.as_secs_f64() >= 0.5 * pass_interval,
                 changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
                 progress: c.progress,
                 texture: c.texture,
                 result_texture: c.result_texture,
+                news: c.news,
+                counted_news: c.counted_news,
                 loop_cpu: c.loop_cpu,
                 cadence: c.cadence,
                 recurring_variants: false,
@@ -917,6 +1008,8 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 empty: l.empty,
                 crash: false,
                 matched: 0,
+                coverage: 0.0,
+                printed_at_once: false,
                 changes: 0,
                 backing_off: false,
                 model_call: false,
@@ -928,6 +1021,8 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 progress: l.progress,
                 texture: l.texture,
                 result_texture: l.result_texture,
+                news: l.texture,
+                counted_news: l.texture,
                 loop_cpu: l.loop_cpu,
                 cadence: l.cadence,
                 // Some pass brought no new text: its reworded line was printed before.
@@ -1012,6 +1107,68 @@ fn names_a_new_file_each_pass(l: &LooseSignals) -> bool {
     l.novel_files >= 2 && l.novel_files + 1 >= l.passes
 }
 
+/// Passes between silences a loop of alike passes must have shown, the latest begun: as
+/// for an exact failing block (`FAILING_BLOCK_PASSES` complete and the next begun).
+const ALIKE_PASSES: u64 = FAILING_BLOCK_PASSES + 1;
+
+/// The fastest and slowest pace of alike passes judged, seconds between them: a display
+/// redrawn every second is left to the cycle paths, and a pass every 20 s is the slowest
+/// re-run loop judged (`RERUN_LOOP_MIN_PASSES_PER_S`).
+const ALIKE_INTERVAL_S: (f64, f64) = (1.5, 1.0 / RERUN_LOOP_MIN_PASSES_PER_S);
+
+/// A retry loop whose passes are alike but not exact (a Java client's trace, its frames
+/// depending on the thread that failed): bursts of three lines or more, each after seconds
+/// of silence, that begin with the same line and print mostly the same templates, five of
+/// them, the latest begun, one every 1.5-20 s, with failure words, no words of waiting, not
+/// backing off, nothing advancing, no age rising with the clock, no replies to outside
+/// input, and the latest complete pass printing nothing new, nor more than half of those
+/// after the first (a thread that takes another path prints frames and counts the run has
+/// not seen, once; a job that moves on prints something new every pass). As with an exact
+/// failing block, a timer's pace is no protection. Everything else scores nothing: the
+/// other paths judge those passes.
+fn alike_assessment(a: &AlikeSignals) -> Assessment {
+    let fresh = a.silence.as_secs_f64() <= 2.0 * a.interval + FRESHNESS_SLACK_S;
+    let moving = !matches!(a.progress, Progress::None | Progress::FrozenPercent);
+    let (fastest, slowest) = ALIKE_INTERVAL_S;
+    let alike_loop = fresh
+        && a.passes >= ALIKE_PASSES
+        && a.lines.0 >= 3
+        && (fastest..=slowest).contains(&a.interval)
+        && a.error
+        && !a.wait
+        && !a.backing_off
+        && !moving
+        && a.clock.is_none()
+        && a.replies.is_none()
+        && !a.latest_surprising
+        && 2 * a.surprising < a.passes;
+    if !alike_loop {
+        return Parts::default().into_assessment(Some(Path::Passes), 0.0);
+    }
+    let parts = Parts {
+        cycle: 0.70,
+        error: 0.15,
+        slow_loop: SLOW_LOOP_WEIGHT,
+        ..Parts::default()
+    };
+    let lines_per_pass = (a.lines.0 + a.lines.1) as f64 / 2.0;
+    let mut assessment = parts.into_assessment(Some(Path::Passes), lines_per_pass / a.interval);
+    let lines = if a.lines.0 == a.lines.1 {
+        format!("{}", a.lines.0)
+    } else {
+        format!("{}-{}", a.lines.0, a.lines.1)
+    };
+    assessment.slow_loop = Some(format!(
+        "a re-run loop: the same failure in {} passes of {lines} lines at {:.1}/s (one every \
+         {:.1} s), alike but for ids, threads, times and the frames a pass takes, nothing \
+         moving, no words of waiting",
+        a.passes,
+        1.0 / a.interval,
+        a.interval
+    ));
+    assessment
+}
+
 /// Scores the signals against `threshold`; the stronger path wins.
 pub fn assess(signals: &Signals, threshold: f64) -> Assessment {
     let cpu = cpu_factor(signals.cpu_percent);
@@ -1027,8 +1184,9 @@ pub fn assess(signals: &Signals, threshold: f64) -> Assessment {
         .loose
         .as_ref()
         .map(|l| loose_assessment(l, cpu, threshold));
+    let alike = signals.alike.as_ref().map(alike_assessment);
     // The strongest path wins; on a tie the exact cycle, then repetition.
-    [cycle, repetition, loose]
+    [cycle, repetition, loose, alike]
         .into_iter()
         .flatten()
         .fold(None, |best: Option<Assessment>, a| match best {
@@ -1062,6 +1220,8 @@ mod tests {
             loop_cpu: None,
             texture: false,
             result_texture: false,
+            news: false,
+            counted_news: false,
             clock: None,
             interval: None,
             wait: false,
@@ -1079,6 +1239,7 @@ mod tests {
             cycle: Some(c),
             repetition: None,
             loose: None,
+            alike: None,
             bursts: Bursts::default(),
             cpu_percent: cpu,
             rates: Rates::default(),
@@ -1108,6 +1269,7 @@ mod tests {
             cycle: None,
             repetition: None,
             loose: None,
+            alike: None,
             bursts: Bursts::default(),
             cpu_percent: Some(200.0),
             rates: Rates::default(),
@@ -1184,6 +1346,7 @@ mod tests {
                 cycle: None,
                 repetition: Some(r),
                 loose: None,
+                alike: None,
                 bursts: Bursts::default(),
                 cpu_percent: cpu,
                 rates: Rates::default(),

@@ -374,6 +374,8 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
         Token::Num(Num::Count(v)) => {
             let kind = if in_location(s, &at) {
                 SlotKind::Location
+            } else if thread_name(s, &at) {
+                SlotKind::Key
             } else if in_name(s, &at) {
                 SlotKind::Name
             } else if process_id(s, &at, w.out) {
@@ -399,6 +401,26 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
         }
     };
     w.word_bytes(placeholder);
+}
+
+/// True when the count at `at` numbers a thread (`Thread-12`, `pool-1-thread-3`,
+/// `HttpClient-1-Worker-3`, `ForkJoinPool.commonPool-worker-5`, `http-nio-8080-exec-2`): a
+/// runtime names its threads in the order it starts them, so a retry loop that hands each
+/// attempt to a new or another pooled thread prints a new number every pass, which is an
+/// identifier of the loop's own machinery and never an item of work.
+fn thread_name(s: &[u8], at: &std::ops::Range<usize>) -> bool {
+    let part = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let start = at.start - s[..at.start].iter().rev().take_while(|b| part(b)).count();
+    let end = at.end + s[at.end..].iter().take_while(|b| part(b)).count();
+    let name = &s[start..end];
+    name.len() > at.len()
+        && name.split(|b| matches!(b, b'-' | b'_' | b'.')).any(|segment| {
+            let lower = segment.to_ascii_lowercase();
+            ["thread", "worker", "executor"]
+                .iter()
+                .any(|w| lower.ends_with(w.as_bytes()))
+                || lower == b"exec"
+        })
 }
 
 /// True when the count at `at` is the process id a log line's prefix carries: the same on
@@ -539,6 +561,25 @@ mod tests {
 
     fn shape(line: &str) -> Option<Shape> {
         normalise(line.as_bytes(), &mut Vec::new(), &mut Slots::default())
+    }
+
+    #[test]
+    fn the_number_of_a_thread_is_an_identifier() {
+        for line in [
+            "13:42:20.231 ERROR [Thread-12] c.e.Sync - stock sync failed",
+            "13:42:20.208 INFO [pool-1-thread-3] c.e.Sync - fetching stock list",
+            r#"Exception in thread "HttpClient-1-Worker-3" java.net.ConnectException"#,
+            "[ForkJoinPool.commonPool-worker-5] WARN retry failed",
+            "[http-nio-8080-exec-2] ERROR request failed",
+            "[2026-12-03 07:00:00,001: ERROR/ForkPoolWorker-7] Task failed",
+        ] {
+            let kinds = kinds(line);
+            assert!(kinds.contains(&SlotKind::Key), "{line}: {kinds:?}");
+            assert_eq!(numbers(line), vec![], "{line}: {kinds:?}");
+        }
+        // Numbered names that are no thread stay names; a count after the word stays a count.
+        assert_eq!(kinds("uploaded shard-17 of the index"), vec![SlotKind::Name]);
+        assert_eq!(kinds("worker 3 done"), vec![SlotKind::Count]);
     }
 
     #[test]

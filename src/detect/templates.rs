@@ -148,6 +148,21 @@ impl TemplateInfo {
         self.progress.as_ref().is_some_and(|ring| ring.has_texture())
     }
 
+    /// True when a reading since `since` shows a value no earlier one did
+    /// (`ProgressRing::news_between`): the pass reports something new. With `counters`, an
+    /// iteration number counts too, unless the line says it counts attempts (`attempt 7`).
+    pub fn news_since(&self, since: Duration, counters: bool) -> bool {
+        self.news_between(since, Duration::MAX, counters)
+    }
+
+    /// `news_since` for the lines printed from `from` to `to`.
+    pub fn news_between(&self, from: Duration, to: Duration, counters: bool) -> bool {
+        let counters = counters && !self.wording.attempt;
+        self.progress
+            .as_ref()
+            .is_some_and(|ring| ring.news_between(from, to, counters))
+    }
+
     /// What this template's numbers say in a block that reports a crash: its plain counts
     /// are the restarts' own (a fresh pid, `restart counter is at 7`), so only percentages,
     /// done parts and numbered names count, and a countdown (`3 restarts left`).
