@@ -71,6 +71,7 @@
 //! words at a timer's pace stays capped: a status table whose failing row flaps
 //! (`ErrImagePull`, then `ImagePullBackOff`).
 
+use super::measures::Measurements;
 use super::progress::Progress;
 use super::replies::Replies;
 use super::window::Rates;
@@ -132,6 +133,9 @@ pub struct CycleSignals {
     /// Every line of the cycle replies to input from outside the job's loop (a server's
     /// access log, a database client's result per statement).
     pub replies: Option<Replies>,
+    /// A line of every pass is a row of readings whose values move on their own, and
+    /// nothing in the cycle fails (`measures`): a sampler's output, not a loop.
+    pub measured: Option<Measurements>,
     /// Lines of the cycle report a crash (a process that ended abnormally) and a start: a
     /// restart; its plain counts were read as the restarts' own, not as progress.
     pub crash: bool,
@@ -145,8 +149,12 @@ pub struct CycleSignals {
     pub changes: u64,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
-    /// The interval a line of the cycle says it is printed at (`(every 0.2s)`), seconds.
+    /// The interval a line of the cycle says it is printed at (`(every 0.2s)`, a traced
+    /// wait's timeout), seconds.
     pub interval: Option<f64>,
+    /// A line of the cycle traces a wait that ran out its timeout (`syscall`): the interval
+    /// is a traced process's timer.
+    pub traced_wait: bool,
 }
 
 /// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
@@ -206,6 +214,8 @@ pub struct RepetitionSignals {
     pub progress: Progress,
     /// The most frequent templates all reply to input from outside the job's loop.
     pub replies: Option<Replies>,
+    /// The most frequent templates are a sampler's readings (`measures`).
+    pub measured: Option<Measurements>,
     /// Share of recent lines that belong to the most frequent templates.
     pub top_share: f64,
     pub top_templates: usize,
@@ -717,6 +727,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if c.replies.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
+    // A sampler's rows (`iostat`, `mpstat`, `pgbench -P 1`) repeat at its tick, however
+    // fast they are replayed; a loop's line moves a clock or one latency at most.
+    if c.measured.is_some() {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+    }
     // A display that says how often it is redrawn (`psql`'s `\watch 0.2`, `watch -n 0.5`)
     // and keeps to it is its timer's, however fast: a loop does not announce its pace.
     let on_its_timer = c
@@ -751,10 +766,21 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if let Some(replies) = c.replies.filter(|_| parts.cap < 0.0) {
         protections.push(replies.describe().to_string());
     }
+    if let Some(measured) = c
+        .measured
+        .as_ref()
+        .filter(|_| parts.cap < 0.0 && c.replies.is_none())
+    {
+        protections.push(measured.describe());
+    }
     if let Some(every) = on_its_timer.filter(|_| parts.cap < 0.0) {
-        protections.push(format!(
-            "a display redrawn every {every} s, as it says (a pass every {pass_interval:.2} s)"
-        ));
+        protections.push(if c.traced_wait {
+            format!(
+                "a traced process waiting out its {every} s timeout every pass (a pass every {pass_interval:.2} s): its timer, not a loop"
+            )
+        } else {
+            format!("a display redrawn every {every} s, as it says (a pass every {pass_interval:.2} s)")
+        });
     }
     if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
@@ -830,7 +856,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         ..Parts::default()
     };
     let corroborated = error || cpu >= 0.5;
-    if !corroborated || (!error && lines_per_s <= 2.0) || r.replies.is_some() {
+    if !corroborated || (!error && lines_per_s <= 2.0) || r.replies.is_some() || r.measured.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let mut protections = Vec::new();
@@ -844,9 +870,10 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         protections.push(progress_protection(r.progress, None));
     }
     if parts.cap < 0.0 {
-        protections.push(match r.replies {
-            Some(replies) => replies.describe().to_string(),
-            None => "repetition without an exact cycle, errors or CPU".to_string(),
+        protections.push(match (r.replies, &r.measured) {
+            (Some(replies), _) => replies.describe().to_string(),
+            (None, Some(measured)) => measured.describe(),
+            (None, None) => "repetition without an exact cycle, errors or CPU".to_string(),
         });
     }
     let mut assessment = parts.into_assessment(Some(Path::Repetition), lines_per_s);
@@ -1036,9 +1063,11 @@ mod tests {
             result_texture: false,
             clock: None,
             interval: None,
+            traced_wait: false,
             wait: false,
             empty: false,
             replies: None,
+            measured: None,
             crash: false,
             model_call: false,
             backing_off: false,
@@ -1143,6 +1172,7 @@ mod tests {
             new_templates: 0,
             progress: Progress::None,
             replies: None,
+            measured: None,
             top_share: 0.97,
             top_templates: 2,
             example: "x".into(),
