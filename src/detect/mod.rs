@@ -577,6 +577,7 @@ impl Detector {
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
+                    measured: Measurements::of_loop(&infos, l.started),
                 }
             });
         Signals {

@@ -199,6 +199,9 @@ pub struct LooseSignals {
     pub paraphrased: bool,
     /// An age in the loop's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
+    /// A line of the loop is a row of readings moving on their own (`measures`): a
+    /// sampler redrawing its figures (`redis-benchmark`'s `rps=... avg_msec=...`).
+    pub measured: Option<Measurements>,
 }
 
 /// Repetition without an exact cycle.
@@ -983,6 +986,12 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
             if let Some(clock) = &l.clock {
                 protections.push(clock.clone());
             }
+        }
+    }
+    if let Some(measured) = &l.measured {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push(measured.describe());
         }
     }
     if names_a_new_file_each_pass(l) {
