@@ -562,9 +562,9 @@ fn system_samplers_replayed_from_a_pasted_log_are_left_alone() {
     // as a user pastes them: `iostat -x 1` (an `avg-cpu` row and a `vda` row under their
     // headers), `mpstat 1`, `mpstat -P ALL 1`, `sar -u 1`, `sar -n DEV 1` (an idle
     // interface's row all zeros beside the busy one's), `pgbench -c 2 -P 1 -T 40` and the
-    // final lines of `redis-benchmark -q -t set,get -l`. Replayed at 10 and 20 lines/s each
-    // was stopped by main's detector within 2-2.75 s ("same line repeated", "4-line
-    // cycle"): its rows repeat exactly, but in each of them several readings move up and
+    // final lines of `redis-benchmark -q -t set,get -l`, and procps' `free -w -s 1`.
+    // Replayed at 10 and 20 lines/s each was stopped by main's detector within 2-2.75 s
+    // (`free` at 10 only; "same line repeated", "4-line cycle"): its rows repeat exactly, but in each of them several readings move up and
     // down on their own, where a loop moves a clock or one latency at most.
     let sandbox = Sandbox::new("replay-samplers");
     for log in [
@@ -575,6 +575,7 @@ fn system_samplers_replayed_from_a_pasted_log_are_left_alone() {
         "sar-n-dev-1.log",
         "pgbench-progress-1s.log",
         "redis-benchmark-q-set-get-loop.log",
+        "free-w-s1.log",
     ] {
         for rate in ["10", "20"] {
             assert_left_alone(&sandbox, log, rate);
