@@ -1145,6 +1145,27 @@ mod tests {
     }
 
     #[test]
+    fn a_samplers_rows_are_capped_however_fast() {
+        // `mpstat 1` replayed at 20 lines/s: the fast path alone would cross in 0.5 s.
+        let c = cycle(1, 400, 20.0);
+        assert!(score(c.clone(), None).confidence >= 0.8);
+        let measured = CycleSignals {
+            measured: Some(Measurements {
+                moving: 3,
+                example: "<ts> all <n> <n> <n>".into(),
+            }),
+            ..c
+        };
+        let a = score(measured, Some(5.0));
+        assert!((a.confidence - 0.6).abs() < 1e-9, "{a:?}");
+        assert!(
+            a.protections[0].starts_with("measurements that vary on every line (3 values"),
+            "{:?}",
+            a.protections
+        );
+    }
+
+    #[test]
     fn progress_outweighs_everything() {
         let mut c = cycle(1, 5000, 10.0);
         c.progress = Progress::Advancing;
