@@ -61,7 +61,10 @@ pub fn timed_out_wait(line: &[u8]) -> Option<TimedOutWait> {
         result,
         resumed,
     } = call(line)?;
-    let &(_, timeout) = WAITS.iter().find(|(n, _)| n.as_bytes() == name)?;
+    let &(_, timeout) = WAITS
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .expect("call() reads waits only");
     // A resumed call shows only its last arguments, and a timeout already partly spent.
     let timeout = if resumed { Timeout::Unknown } else { timeout };
     let timed_out = match result {
@@ -102,7 +105,7 @@ struct Call<'a> {
     resumed: bool,
 }
 
-/// The call a trace line shows.
+/// The call a trace line shows, when it is one of the `WAITS`.
 fn call(line: &[u8]) -> Option<Call<'_>> {
     let line = line.trim_ascii();
     let mut rest = line;
@@ -131,11 +134,8 @@ fn call(line: &[u8]) -> Option<Call<'_>> {
         let open = rest.iter().position(|&b| b == b'(')?;
         (&rest[..open], &rest[open + 1..])
     };
-    if name.is_empty()
-        || !name
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
-    {
+    // Only waits are read further: most lines are no trace at all, and stop here.
+    if !WAITS.iter().any(|(wait, _)| wait.as_bytes() == name) {
         return None;
     }
     let equals = body.windows(4).rposition(|w| w == b") = ")?;
