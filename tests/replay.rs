@@ -650,6 +650,64 @@ fn clients_retrying_a_refused_connection_every_few_seconds_are_stopped_within_fi
 }
 
 #[test]
+fn system_samplers_replayed_from_a_pasted_log_are_left_alone() {
+    // sysstat 12.6 and PostgreSQL 15 / Redis 7 on this machine, one sample a second, saved
+    // as a user pastes them: `iostat -x 1` (an `avg-cpu` row and a `vda` row under their
+    // headers), `mpstat 1`, `mpstat -P ALL 1`, `sar -u 1`, `sar -n DEV 1` (an idle
+    // interface's row all zeros beside the busy one's), `pgbench -c 2 -P 1 -T 40` and the
+    // final lines of `redis-benchmark -q -t set,get -l`, and procps' `free -w -s 1`.
+    // Replayed at 10 and 20 lines/s each was stopped by main's detector within 2-2.75 s
+    // (`free` at 10 only; "same line repeated", "4-line cycle"): its rows repeat exactly, but in each of them several readings move up and
+    // down on their own, where a loop moves a clock or one latency at most.
+    let sandbox = Sandbox::new("replay-samplers");
+    for log in [
+        "iostat-x-1.log",
+        "mpstat-1.log",
+        "mpstat-all-cpus-1.log",
+        "sar-u-1.log",
+        "sar-n-dev-1.log",
+        "pgbench-progress-1s.log",
+        "redis-benchmark-q-set-get-loop.log",
+        "free-w-s1.log",
+    ] {
+        for rate in ["10", "20"] {
+            assert_left_alone(&sandbox, log, rate);
+        }
+    }
+    let out = assert_left_alone(&sandbox, "pgbench-progress-1s.log", "20");
+    assert!(
+        out.stdout_text().contains("measurements that vary on every line"),
+        "{}",
+        out.describe()
+    );
+    // `flowforge run --record` of `redis-benchmark -q -t set,get -n 5000 -l` itself, its
+    // `rps=... (overall: ...) avg_msec=...` line redrawn with `\r` about ten times a test:
+    // main's detector stopped it live after 9.0 s and this recording at 3.75 s ("4-line
+    // cycle repeated 6×", a core busy), and left it alone live for 20 s with this change.
+    assert_left_alone(&sandbox, "redis-benchmark-set-get-loop-live.ffrec", "20");
+}
+
+#[test]
+fn a_loop_printing_one_failure_with_a_varying_latency_is_stopped() {
+    // The loops a sampler must not be mistaken for, run on this machine: `curl -sS
+    // --connect-timeout 0.03` against an unreachable address in a shell loop (`curl: (7)
+    // Failed to connect to 192.0.2.1 port 8080 after 2 ms: ...`, the milliseconds varying),
+    // and a Python client against a closed port logging `<ts> ERROR connection refused
+    // (took 0.3 ms) attempt=17`: a time, a latency and an attempt counter move, nothing
+    // else.
+    let sandbox = Sandbox::new("replay-latency-loops");
+    for log in ["curl-connect-failed-loop.log", "connect-refused-took-loop.log"] {
+        for rate in ["10", "20"] {
+            let reason = assert_stopped(&sandbox, log, rate);
+            assert!(
+                reason.contains("same line repeated"),
+                "{log} at {rate} lines/s: {reason}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_java_http_client_retrying_forever_is_stopped_within_five_alike_passes() {
     // `flowforge run --record` on this machine's Java 17 of a sync job that fetches a stock
     // list with java.net.http.HttpClient.sendAsync from a service that is down and, on
@@ -680,4 +738,21 @@ fn a_java_http_client_retrying_forever_is_stopped_within_five_alike_passes() {
             "{log}: stopped after {retries} retries: {reason}"
         );
     }
+}
+
+#[test]
+fn strace_of_an_idle_server_waiting_on_its_timer_is_left_alone() {
+    // `flowforge run --record ... -- strace -tt -f -p PID` on this machine, PID a Python
+    // 3.11 HTTP server idling in `serve_forever(poll_interval=0.1)`: `poll([{fd=3,
+    // events=POLLIN}], 1, 100) = 0 (Timeout)` ten times a second for 25 s. Main's detector
+    // stopped it live after 2.8 s ("same line repeated 26×") and this recording at 3 s: the
+    // trace repeats exactly and says `Timeout`, but it records another process sleeping
+    // out the 100 ms it asked for, pass after pass, at that very pace.
+    let sandbox = Sandbox::new("replay-strace-idle");
+    let out = assert_left_alone(&sandbox, "strace-idle-python-server-live.ffrec", "20");
+    assert!(
+        out.stdout_text().contains("waiting out its 0.1 s timeout"),
+        "{}",
+        out.describe()
+    );
 }

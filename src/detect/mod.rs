@@ -95,6 +95,14 @@
 //! stays dead reports the crash but no start; a pod table polled every second shows a
 //! crashlooping pod beside running ones, but nothing in it is new from pass to pass.
 //!
+//! And a sampler is not a loop (`measures`): `iostat -x 1`, `mpstat 1`, `pgbench -P 1` or
+//! `redis-benchmark -l` repeat one row (under a header or not) as exactly as a loop, and
+//! far faster than their tick when a pasted log is replayed, but in each row several
+//! readings move up and down on their own, where a loop's line moves a clock, an attempt
+//! counter or the one latency of its failing call. Such a cycle is capped like a heartbeat,
+//! never when a line of it fails, counts attempts, crashes, comes back empty or reports a
+//! model call.
+//!
 //! Agents word their thoughts anew before the same tool call, so each line also has a
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
 //! compare gists too, and a loose cycle whose variants are all paraphrases — the same gist,
@@ -113,6 +121,7 @@
 //! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
 mod cycle;
+mod measures;
 mod passes;
 mod progress;
 mod prose;
@@ -121,6 +130,7 @@ mod replies;
 mod sampled;
 mod score;
 mod slots;
+mod syscall;
 mod template;
 mod templates;
 mod text;
@@ -139,6 +149,7 @@ mod scenarios_slow;
 
 use crate::sample::{Sample, Stream};
 use cycle::{CycleTracker, Novelty};
+use measures::Measurements;
 use passes::Passes;
 use progress::Progress;
 use replies::Replies;
@@ -507,6 +518,7 @@ impl Detector {
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of_templates(&infos, now, freshness),
+                    measured: Measurements::of_loop(&infos, tail.started),
                     crash,
                     model_call: infos.iter().any(|t| t.model_call),
                     backing_off: tail.backing_off,
@@ -517,6 +529,7 @@ impl Detector {
                         .unwrap_or(0),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                     interval: infos.iter().find_map(|t| t.interval),
+                    traced_wait: infos.iter().any(|t| t.wording.traced_wait.is_some()),
                 }
             })
             .fold(None, |best: Option<(f64, CycleSignals)>, c| {
@@ -542,6 +555,7 @@ impl Detector {
                 progress: repetition_progress(&top_infos, now, freshness)
                     .max(self.returning_counter(now.saturating_sub(r.span), now)),
                 replies: Replies::of_templates(&top_infos, now, freshness),
+                measured: Measurements::of_loop(&top_infos, now.saturating_sub(r.span)),
                 top_share: self.templates.share(&top, now),
                 top_templates: top.len(),
                 example: top.first().map(|&h| example(h)).unwrap_or_default(),
@@ -592,6 +606,7 @@ impl Detector {
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
+                    measured: Measurements::of_loop(&infos, l.started),
                 }
             });
         let alike = self

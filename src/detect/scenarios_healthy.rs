@@ -1530,3 +1530,95 @@ fn a_query_redrawn_by_psql_watch_at_the_interval_it_names() {
     t.cpu(0.0, 30.0, |_| 3.0);
     t.run(30.0).assert_never_fires("psql \\watch 0.2");
 }
+
+#[test]
+fn samplers_replayed_at_ten_and_twenty_lines_a_second() {
+    // `iostat -x 1`, `mpstat 1` and `pgbench -P 1` pasted and replayed at a fixed pace: a
+    // header between rows (iostat's `avg-cpu:` and `Device` lines) or none, and in each row
+    // several readings moving up and down on their own. Each repeats as exactly as a loop,
+    // far faster than its tick.
+    for every in [0.1, 0.05] {
+        let mut rng = Rng::new(17);
+        let mut t = Timeline::new();
+        t.passes(0.0, 4.0 * every, 60, |_| {
+            let user = rng.range(2.0, 30.0);
+            let system = rng.range(1.0, 12.0);
+            vec![
+                "avg-cpu:  %user   %nice %system %iowait  %steal   %idle".to_string(),
+                format!(
+                    "          {user:.2}    0.00   {system:.2}    0.00    {:.2}   {:.2}",
+                    rng.range(0.0, 3.0),
+                    100.0 - user - system
+                ),
+                "Device            r/s     rkB/s   rrqm/s  %rrqm r_await rareq-sz     w/s     wkB/s"
+                    .to_string(),
+                format!(
+                    "vda            {:.2}   {:.2}     0.00   0.00    {:.2}    {:.2}   {:.2}   {:.2}",
+                    rng.range(0.0, 140.0),
+                    rng.range(0.0, 4900.0),
+                    rng.range(0.1, 0.6),
+                    rng.range(4.0, 40.0),
+                    rng.range(0.0, 70.0),
+                    rng.range(0.0, 4200.0)
+                ),
+            ]
+        });
+        t.run(30.0)
+            .assert_never_fires(&format!("iostat -x 1, a line every {every} s"));
+        let mut t = Timeline::new();
+        t.every(0.0, every, 300, |i| {
+            format!(
+                "progress: {}.0 s, {:.1} tps, lat {:.3} ms stddev {:.3}, 0 failed",
+                i + 1,
+                rng.range(400.0, 1900.0),
+                rng.range(1.0, 5.5),
+                rng.range(0.3, 4.0)
+            )
+        });
+        t.run(30.0)
+            .assert_never_fires(&format!("pgbench -P 1, a line every {every} s"));
+        let mut t = Timeline::new();
+        t.every(0.0, every, 300, |i| {
+            let (usr, sys) = (rng.range(0.0, 8.0), rng.range(0.5, 4.0));
+            format!(
+                "14:{:02}:{:02}     all    {usr:.2}    0.00    {sys:.2}    0.00    0.00    {:.2}    0.00    0.00    0.00   {:.2}",
+                i / 60 % 60,
+                i % 60,
+                rng.range(0.0, 0.6),
+                100.0 - usr - sys
+            )
+        });
+        t.run(30.0)
+            .assert_never_fires(&format!("mpstat 1, a line every {every} s"));
+    }
+}
+
+#[test]
+fn strace_of_an_idle_server_keeps_its_timers_pace() {
+    // `strace -tt -f -p PID` of a server idling in its event loop: Python's
+    // `serve_forever(poll_interval=0.1)`, and Redis at `hz 10` reading its own stat file
+    // between two `epoll_wait`s of 100 ms. The passes keep the timeout the trace shows.
+    let mut rng = Rng::new(29);
+    let mut t = Timeline::new();
+    t.every(0.0, 0.1005, 250, |i| {
+        format!(
+            "14:07:{:02}.{:06} poll([{{fd=3, events=POLLIN}}], 1, 100) = 0 (Timeout)",
+            i / 10 % 60,
+            rng.below(1_000_000)
+        )
+    });
+    t.run(30.0).assert_never_fires("strace of an idle python server");
+    let mut t = Timeline::new();
+    t.passes(0.0, 0.1004, 250, |_| {
+        [
+            "openat(AT_FDCWD, \"/proc/self/stat\", O_RDONLY) = 8",
+            "read(8, \"17513 (redis-server) R 1 17513 1\"..., 4095) = 316",
+            "close(8)          = 0",
+            "epoll_wait(5, [], 10128, 100) = 0",
+        ]
+        .iter()
+        .map(|l| format!("17513 13:45:{:02}.{:06} {l}", rng.below(60), rng.below(1_000_000)))
+        .collect()
+    });
+    t.run(30.0).assert_never_fires("strace of an idle redis-server");
+}

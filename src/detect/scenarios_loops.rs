@@ -1866,3 +1866,40 @@ fn a_step_that_returns_nothing_at_a_timer_pace_is_a_display() {
     empty_agent_steps(&mut t, 37, 0.5, (2.0, 2.03), 30);
     t.run(62.0).assert_never_fires("timer-paced empty block");
 }
+
+#[test]
+fn a_loop_moving_only_its_clock_and_one_latency_is_no_sampler() {
+    // A sync loop whose sleep was lost: nothing to upload, again, 20 times a second, each
+    // line with its time and how long the empty listing took. No failure word; one value
+    // moves, which is a loop measuring its own call, not a row of readings.
+    let mut rng = Rng::new(23);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 5.0);
+    t.every(5.0, 0.05, 600, |i| {
+        format!(
+            "{} sync: listed bucket, 0 new objects (took {:.1} ms, {} bytes)",
+            iso(5.0 + 0.05 * i as f64),
+            rng.range(3.0, 40.0),
+            612
+        )
+    });
+    let summary = assert_fires_within(&mut t, 5.0, 2.5, "a loop with one latency");
+    assert!(summary.contains("same line repeated"), "{summary}");
+}
+
+#[test]
+fn a_traced_process_retrying_a_refused_connect_is_stopped_whatever_it_sleeps() {
+    // `strace -f` of a client retrying a refused connection with a 100 ms sleep between
+    // attempts: the sleep is a traced wait on its timer, but the pass reports the failure.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 5.0);
+    t.passes(5.0, 0.102, 250, |_| {
+        vec![
+            "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 3".to_string(),
+            "connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = -1 ECONNREFUSED (Connection refused)".to_string(),
+            "close(3)                                = 0".to_string(),
+            "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=100000000}, NULL) = 0".to_string(),
+        ]
+    });
+    assert_fires_within(&mut t, 5.0, 2.5, "a traced connect retry loop");
+}

@@ -76,6 +76,7 @@
 //! and share most of their templates, failing five times over at a pace of 1.5-20 s with
 //! nothing new in them: a retry loop whose passes are not exact. It scores all or nothing.
 
+use super::measures::Measurements;
 use super::progress::Progress;
 use super::replies::Replies;
 use super::window::Rates;
@@ -146,6 +147,9 @@ pub struct CycleSignals {
     /// Every line of the cycle replies to input from outside the job's loop (a server's
     /// access log, a database client's result per statement).
     pub replies: Option<Replies>,
+    /// A line of every pass is a row of readings whose values move on their own, and
+    /// nothing in the cycle fails (`measures`): a sampler's output, not a loop.
+    pub measured: Option<Measurements>,
     /// Lines of the cycle report a crash (a process that ended abnormally) and a start: a
     /// restart; its plain counts were read as the restarts' own, not as progress.
     pub crash: bool,
@@ -159,8 +163,12 @@ pub struct CycleSignals {
     pub changes: u64,
     /// An age in the cycle's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
-    /// The interval a line of the cycle says it is printed at (`(every 0.2s)`), seconds.
+    /// The interval a line of the cycle says it is printed at (`(every 0.2s)`, a traced
+    /// wait's timeout), seconds.
     pub interval: Option<f64>,
+    /// A line of the cycle traces a wait that ran out its timeout (`syscall`): the interval
+    /// is a traced process's timer.
+    pub traced_wait: bool,
 }
 
 /// Bursts of repetition that ended: the job repeats a block for a while, then moves on.
@@ -205,6 +213,9 @@ pub struct LooseSignals {
     pub paraphrased: bool,
     /// An age in the loop's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
+    /// A line of the loop is a row of readings moving on their own (`measures`): a
+    /// sampler redrawing its figures (`redis-benchmark`'s `rps=... avg_msec=...`).
+    pub measured: Option<Measurements>,
 }
 
 /// Bursts of output, each followed by seconds of silence, that begin alike and print mostly
@@ -248,6 +259,8 @@ pub struct RepetitionSignals {
     pub progress: Progress,
     /// The most frequent templates all reply to input from outside the job's loop.
     pub replies: Option<Replies>,
+    /// The most frequent templates are a sampler's readings (`measures`).
+    pub measured: Option<Measurements>,
     /// Share of recent lines that belong to the most frequent templates.
     pub top_share: f64,
     pub top_templates: usize,
@@ -825,6 +838,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if c.replies.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
+    // A sampler's rows (`iostat`, `mpstat`, `pgbench -P 1`) repeat at its tick, however
+    // fast they are replayed; a loop's line moves a clock or one latency at most.
+    if c.measured.is_some() {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+    }
     // A display that says how often it is redrawn (`psql`'s `\watch 0.2`, `watch -n 0.5`)
     // and keeps to it is its timer's, however fast: a loop does not announce its pace.
     let on_its_timer = c
@@ -863,10 +881,21 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     if let Some(replies) = c.replies.filter(|_| parts.cap < 0.0) {
         protections.push(replies.describe().to_string());
     }
+    if let Some(measured) = c
+        .measured
+        .as_ref()
+        .filter(|_| parts.cap < 0.0 && c.replies.is_none())
+    {
+        protections.push(measured.describe());
+    }
     if let Some(every) = on_its_timer.filter(|_| parts.cap < 0.0) {
-        protections.push(format!(
-            "a display redrawn every {every} s, as it says (a pass every {pass_interval:.2} s)"
-        ));
+        protections.push(if c.traced_wait {
+            format!(
+                "a traced process waiting out its {every} s timeout every pass (a pass every {pass_interval:.2} s): its timer, not a loop"
+            )
+        } else {
+            format!("a display redrawn every {every} s, as it says (a pass every {pass_interval:.2} s)")
+        });
     }
     if parts.cap < 0.0 && (heartbeat || spinner) && slow_work.is_none() {
         protections.push(if spinner && !heartbeat {
@@ -949,7 +978,7 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         ..Parts::default()
     };
     let corroborated = error || cpu >= 0.5;
-    if !corroborated || (!error && lines_per_s <= 2.0) || r.replies.is_some() {
+    if !corroborated || (!error && lines_per_s <= 2.0) || r.replies.is_some() || r.measured.is_some() {
         parts.cap_at(HEARTBEAT_CAP * threshold);
     }
     let mut protections = Vec::new();
@@ -963,9 +992,10 @@ fn repetition_assessment(r: &RepetitionSignals, cpu: f64, threshold: f64) -> Ass
         protections.push(progress_protection(r.progress, None, r.period == 1));
     }
     if parts.cap < 0.0 {
-        protections.push(match r.replies {
-            Some(replies) => replies.describe().to_string(),
-            None => "repetition without an exact cycle, errors or CPU".to_string(),
+        protections.push(match (r.replies, &r.measured) {
+            (Some(replies), _) => replies.describe().to_string(),
+            (None, Some(measured)) => measured.describe(),
+            (None, None) => "repetition without an exact cycle, errors or CPU".to_string(),
         });
     }
     let mut assessment = parts.into_assessment(Some(Path::Repetition), lines_per_s);
@@ -1079,6 +1109,12 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
             if let Some(clock) = &l.clock {
                 protections.push(clock.clone());
             }
+        }
+    }
+    if let Some(measured) = &l.measured {
+        parts.cap_at(HEARTBEAT_CAP * threshold);
+        if parts.cap < 0.0 {
+            protections.push(measured.describe());
         }
     }
     if names_a_new_file_each_pass(l) {
@@ -1224,9 +1260,11 @@ mod tests {
             counted_news: false,
             clock: None,
             interval: None,
+            traced_wait: false,
             wait: false,
             empty: false,
             replies: None,
+            measured: None,
             crash: false,
             model_call: false,
             backing_off: false,
@@ -1297,6 +1335,27 @@ mod tests {
     }
 
     #[test]
+    fn a_samplers_rows_are_capped_however_fast() {
+        // `mpstat 1` replayed at 20 lines/s: the fast path alone would cross in 0.5 s.
+        let c = cycle(1, 400, 20.0);
+        assert!(score(c.clone(), None).confidence >= 0.8);
+        let measured = CycleSignals {
+            measured: Some(Measurements {
+                moving: 3,
+                example: "<ts> all <n> <n> <n>".into(),
+            }),
+            ..c
+        };
+        let a = score(measured, Some(5.0));
+        assert!((a.confidence - 0.6).abs() < 1e-9, "{a:?}");
+        assert!(
+            a.protections[0].starts_with("measurements that vary on every line (3 values"),
+            "{:?}",
+            a.protections
+        );
+    }
+
+    #[test]
     fn progress_outweighs_everything() {
         let mut c = cycle(1, 5000, 10.0);
         c.progress = Progress::Advancing;
@@ -1333,6 +1392,7 @@ mod tests {
             new_templates: 0,
             progress: Progress::None,
             replies: None,
+            measured: None,
             top_share: 0.97,
             top_templates: 2,
             example: "x".into(),

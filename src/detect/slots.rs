@@ -47,6 +47,10 @@ pub struct Slots {
     pub model_usage: bool,
     kinds: [SlotKind; MAX_SLOTS],
     values: [f64; MAX_SLOTS],
+    /// The line's readings, in order (`measures`): its plain counts, fractions, percentages
+    /// and durations in seconds; never identifiers, names, places, times or done parts.
+    measures: [f64; MAX_SLOTS],
+    measure_count: usize,
 }
 
 impl Default for Slots {
@@ -57,6 +61,8 @@ impl Default for Slots {
             model_usage: false,
             kinds: [SlotKind::Count; MAX_SLOTS],
             values: [0.0; MAX_SLOTS],
+            measures: [0.0; MAX_SLOTS],
+            measure_count: 0,
         }
     }
 }
@@ -66,6 +72,7 @@ impl Slots {
         self.len = 0;
         self.elapsed = None;
         self.model_usage = false;
+        self.measure_count = 0;
     }
 
     pub fn push(&mut self, kind: SlotKind, value: f64) {
@@ -86,6 +93,19 @@ impl Slots {
 
     pub fn value(&self, i: usize) -> Option<f64> {
         (i < self.len).then(|| self.values[i])
+    }
+
+    /// Records one reading of the line: a value that may be a measurement (`measures`).
+    pub fn push_measure(&mut self, value: f64) {
+        if self.measure_count < MAX_SLOTS && value.is_finite() {
+            self.measures[self.measure_count] = value;
+            self.measure_count += 1;
+        }
+    }
+
+    /// The line's readings, in order.
+    pub fn measures(&self) -> &[f64] {
+        &self.measures[..self.measure_count]
     }
 }
 

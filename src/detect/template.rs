@@ -347,8 +347,12 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
         Token::Time => b"<ts>",
         Token::Ip => b"<ip>",
         Token::Duration => {
+            let seconds = tokens::duration_seconds(text);
             if slots.elapsed.is_none() {
-                slots.elapsed = tokens::duration_seconds(text);
+                slots.elapsed = seconds;
+            }
+            if let Some(seconds) = seconds {
+                slots.push_measure(seconds);
             }
             b"<dur>"
         }
@@ -383,15 +387,20 @@ fn emit(token: Token, s: &[u8], at: std::ops::Range<usize>, w: &mut Writer, slot
             } else {
                 SlotKind::Count
             };
+            if kind == SlotKind::Count {
+                slots.push_measure(v);
+            }
             slots.push(kind, v);
             b"<n>"
         }
         Token::Num(Num::Fraction(v)) => {
             slots.push(SlotKind::Fraction, v);
+            slots.push_measure(v);
             b"<n>"
         }
         Token::Num(Num::Percent(v)) => {
             slots.push(SlotKind::Percent, v);
+            slots.push_measure(v);
             b"<n>%"
         }
         Token::Num(Num::Ratio(done, total)) => {

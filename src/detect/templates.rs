@@ -12,6 +12,7 @@
 //! 3 % false "seen" after a hundred thousand distinct templates, which only makes novelty
 //! slightly less eager to veto.
 
+use super::measures::{MeasureRing, Movement};
 use super::progress::{Countdown, ElapsedClock, Progress, ProgressRing};
 use super::slots::{Reading, Slots};
 use super::template::Shape;
@@ -54,11 +55,14 @@ pub struct TemplateInfo {
     pub skeleton: u64,
     /// A line of this template reported what a model call used (`prompt_tokens`, a cost).
     pub model_call: bool,
-    /// The interval the line says it is printed at (`(every 0.2s)`), in seconds.
+    /// The interval the line says it is printed at (`(every 0.2s)`, a traced wait's
+    /// timeout), in seconds.
     pub interval: Option<f64>,
     pub last_seen: Duration,
     weight: f64,
     progress: Option<Box<ProgressRing>>,
+    /// The readings of its lines, when they carry two or more (`measures`).
+    measures: Option<Box<MeasureRing>>,
     clock: ElapsedClock,
 }
 
@@ -180,6 +184,14 @@ impl TemplateInfo {
         self.progress.as_ref().map_or(0, |ring| ring.changes_since(since))
     }
 
+    /// How this template's readings moved since `since` (`measures`): a sampler's move on
+    /// their own.
+    pub fn movement(&self, since: Duration) -> Movement {
+        self.measures
+            .as_ref()
+            .map_or(Movement::default(), |ring| ring.movement(since))
+    }
+
     /// `has_texture` in a block that reports a crash: plain counts left out.
     pub fn restart_texture(&self) -> bool {
         self.progress.as_ref().is_some_and(|ring| ring.restart_texture())
@@ -259,10 +271,12 @@ impl TemplateTable {
                 example,
                 skeleton: shape.skeleton,
                 model_call: false,
-                interval: None,
+                // A traced wait's timeout is the pace its trace keeps (`syscall`).
+                interval: wording.traced_wait.flatten().map(|ms| f64::from(ms) / 1000.0),
                 last_seen: at,
                 weight: 0.0,
                 progress: None,
+                measures: None,
                 clock: ElapsedClock::default(),
             }
         });
@@ -274,6 +288,11 @@ impl TemplateTable {
         }
         if let Some(elapsed) = slots.elapsed {
             info.clock.record(elapsed, at);
+        }
+        if slots.measures().len() >= 2 {
+            info.measures
+                .get_or_insert_with(Box::default)
+                .record(slots.measures(), at);
         }
         if slots.len() > 0 {
             let reading = Reading::of(slots);

@@ -25,6 +25,10 @@
 //! result (`No matches found`, `no results`, `[]`, `""`) is the evidence a two-line
 //! call-and-result loop needs when nothing fails.
 //!
+//! A system-call trace's wait that ran out its timeout (`poll(..., 100) = 0 (Timeout)`,
+//! `futex(...) = -1 ETIMEDOUT`, `syscall`) is a wait too, and its `Timeout` no failure: the
+//! traced process slept with nothing to do.
+//!
 //! Whether a line is a reply to input from outside the job (a server's access log or
 //! statement log, a line naming its client, a database client's result tag) is read here
 //! too, by `replies`, once per template, and whether it reports something finished.
@@ -38,6 +42,7 @@
 //! waiting to start: CrashLoopBackOff` is the crash loop, not a job waiting on purpose.
 
 use super::replies;
+use super::syscall;
 
 const ERROR_WORDS: [&str; 30] = [
     "error",
@@ -198,6 +203,10 @@ pub struct Wording {
     /// the header above a linter's problems in that file (ESLint's, yamllint's and stylelint's
     /// stylish format), so a block under a new one is the report on the next file.
     pub file_header: bool,
+    /// The line is a system-call trace of a wait that ran out its timeout (`poll(..., 100)
+    /// = 0 (Timeout)`, `syscall`): a wait, never a failure; the timeout in milliseconds when
+    /// the call shows it.
+    pub traced_wait: Option<Option<u32>>,
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -451,6 +460,14 @@ pub fn wording(s: &[u8]) -> Wording {
         found.error = false;
         found.attempt = false;
         found.crash = false;
+    }
+    if let Some(wait) = syscall::timed_out_wait(s) {
+        // `= 0 (Timeout)`, `ETIMEDOUT`: the traced process slept through its timeout.
+        // Its `[]` is the empty list of events a timeout returns, no empty result.
+        found.error = false;
+        found.empty = false;
+        found.wait = true;
+        found.traced_wait = Some(wait.timeout_ms);
     }
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
