@@ -555,3 +555,23 @@ fn a_query_redrawn_by_psql_watch_is_left_alone() {
         out.describe()
     );
 }
+
+#[test]
+fn an_optimiser_restarted_from_new_starting_points_is_left_alone() {
+    // scikit-learn 1.9 on this machine: `KMeans(n_clusters=4, n_init=10, verbose=1)` on
+    // 2000 well-separated points, where every start converges after one iteration, so
+    // `Initialization complete`, `Iteration 0, inertia X.`, `Iteration 1, inertia Y.`,
+    // `Converged at iteration 1` repeat exactly, X new every start and Y the same optimum;
+    // and `KMeans(n_clusters=5, n_init=20, algorithm="elkan")` on 3000 points, whose starts
+    // take 1 to 21 iterations. Main's detector stopped the first at 10 and 20 lines/s
+    // (`4-line cycle repeated 10x`) and the second at 10 lines/s.
+    let sandbox = Sandbox::new("replay-kmeans");
+    for (log, rate) in [
+        ("sklearn-kmeans-restarts.log", "10"),
+        ("sklearn-kmeans-restarts.log", "20"),
+        ("sklearn-kmeans-elkan-restarts.log", "10"),
+        ("sklearn-kmeans-elkan-restarts.log", "20"),
+    ] {
+        assert_left_alone(&sandbox, log, rate);
+    }
+}

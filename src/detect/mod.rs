@@ -47,6 +47,10 @@
 //! the run began says it trains, before it has returned often enough to be progress on
 //! its own. And cross-validation folds done by two workers finish out of order (`[CV 2/5]`
 //! before `[CV 1/5]`): each fold of each candidate done once is one item after another.
+//! A multi-start optimiser (`KMeans(n_init=10)`) whose starts all converge in as many
+//! iterations repeats a block exactly; its iteration count starts over while the measured
+//! value falls at every iteration, from a start of its own each time (`descent`), which a
+//! loop re-running the same step never shows (the same numbers again, or numbers that jitter).
 //!
 //! Two more facts say a repeating block is not the job looping. A loop re-runs the same
 //! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
@@ -108,6 +112,7 @@
 //! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
 mod cycle;
+mod descent;
 mod progress;
 mod prose;
 mod reason;
@@ -465,10 +470,7 @@ impl Detector {
                         && infos.iter().all(|t| t.skeleton == infos[0].skeleton),
                     coverage: self.templates.share(&tail.templates, now),
                     example: tail.templates.first().map(|&h| example(h)).unwrap_or_default(),
-                    countdown: infos
-                        .iter()
-                        .find_map(|t| t.countdown(now, freshness))
-                        .map(|c| c.describe()),
+                    countdown: infos.iter().find_map(|t| t.progress_words(now, freshness)),
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
                     texture: infos.iter().any(|t| texture(t, crash)),
@@ -543,10 +545,7 @@ impl Detector {
                         now,
                         &[],
                     )),
-                    countdown: infos
-                        .iter()
-                        .find_map(|t| t.countdown(now, freshness))
-                        .map(|c| c.describe()),
+                    countdown: infos.iter().find_map(|t| t.progress_words(now, freshness)),
                     example: infos
                         .iter()
                         .find(|t| t.wording.error)
@@ -579,7 +578,8 @@ impl Detector {
     /// `Advancing` when a template seen since `since` and within the last two seconds counts
     /// work: a loop on one stream is not a runaway while the other stream reports progress.
     /// The templates of `own` (a restart loop's, whose counts are its own) are left out.
-    /// `Walking` when what it shows is places or items moving on, so the protection says so.
+    /// `Walking` when what it shows is places or items moving on, `Descending` when it is an
+    /// optimisation's restarts, so the protection says so.
     fn recent_progress(&self, since: Duration, now: Duration, own: &[u64]) -> Progress {
         let recent = now.saturating_sub(RECENT_PROGRESS);
         let strongest = self
@@ -590,7 +590,7 @@ impl Detector {
             .max()
             .unwrap_or(Progress::None);
         match strongest {
-            Progress::Walking => Progress::Walking,
+            Progress::Walking | Progress::Descending => strongest,
             p if p >= Progress::Countdown => Progress::Advancing,
             _ => Progress::None,
         }

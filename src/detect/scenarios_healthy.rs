@@ -1530,3 +1530,28 @@ fn a_query_redrawn_by_psql_watch_at_the_interval_it_names() {
     t.cpu(0.0, 30.0, |_| 3.0);
     t.run(30.0).assert_never_fires("psql \\watch 0.2");
 }
+
+#[test]
+fn an_optimiser_restarted_from_new_starting_points() {
+    // `KMeans(n_init=60, verbose=1)` on well-separated clusters: every start converges in
+    // two iterations, so the same four lines repeat exactly, twenty lines a second at full
+    // CPU. Each start begins at an inertia of its own and falls to the same optimum.
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    let mut at = 0.0;
+    for _ in 0..60 {
+        let start = rng.range(12_000.0, 27_000.0);
+        for line in [
+            "Initialization complete".to_string(),
+            format!("Iteration 0, inertia {start}."),
+            "Iteration 1, inertia 9734.214474149434.".to_string(),
+            "Converged at iteration 1: strict convergence.".to_string(),
+        ] {
+            t.line(at, Stream::Stdout, line);
+            at += 0.05;
+        }
+    }
+    t.cpu(0.0, at, |_| 100.0);
+    t.run(at)
+        .assert_never_fires("an optimiser restarted from new starting points");
+}
