@@ -51,6 +51,9 @@
 //! iterations repeats a block exactly; its iteration count starts over while the measured
 //! value falls at every iteration, from a start of its own each time (`descent`), which a
 //! loop re-running the same step never shows (the same numbers again, or numbers that jitter).
+//! And before a booster's first evaluation line its warning per tree is all there is: a
+//! warning about the work (nothing failing, retried or redone) repeated with nothing else
+//! between is not acted on for its first 256 lines or 20 s (`advisory`), while the hold runs.
 //!
 //! Two more facts say a repeating block is not the job looping. A loop re-runs the same
 //! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
@@ -111,6 +114,7 @@
 //! test repeated forty times) end inside it — and still leaves room under the 3 s median and
 //! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
+mod advisory;
 mod cycle;
 mod descent;
 mod progress;
@@ -248,6 +252,9 @@ pub struct Detector {
     /// Repetition that scored as a loop and is still going on: (start, span so far).
     burst: Option<(Duration, Duration)>,
     bursts: Bursts,
+    /// The latest lines of one template in a row: a warning printed once per round of work
+    /// (`advisory`).
+    streak: advisory::Streak,
 }
 
 impl Detector {
@@ -275,6 +282,7 @@ impl Detector {
             last: None,
             burst: None,
             bursts: Bursts::default(),
+            streak: advisory::Streak::default(),
         }
     }
 
@@ -297,6 +305,12 @@ impl Detector {
         let observed = self.templates.observe(shape, at, &self.slots, || {
             (wording::wording(stripped), templates::example(template_text))
         });
+        self.streak.observe(
+            shape.template,
+            advisory::stem(&self.template_text),
+            observed.advisory,
+            at,
+        );
         let novelty = Novelty {
             new_in_run: observed.new_in_run,
             file_header: observed.file_header,
@@ -356,7 +370,15 @@ impl Detector {
             return Decision::Runaway(reason.clone());
         }
         let signals = self.signals(at);
-        let assessment = score::assess(&signals, self.config.threshold);
+        let mut assessment = score::assess(&signals, self.config.threshold);
+        // A warning about the work, printed once per round, gets the room of its bounds; the
+        // hold runs meanwhile (`advisory`).
+        let flood = self
+            .warning_flood(&signals, &assessment, at)
+            .filter(|f| f.held() && assessment.confidence >= self.config.threshold);
+        if let Some(flood) = &flood {
+            assessment.protections.push(flood.describe());
+        }
         self.track_bursts(&signals, &assessment);
         self.last = Some(Evaluation {
             confidence: assessment.confidence,
@@ -375,7 +397,7 @@ impl Detector {
         } else {
             self.config.hold
         };
-        if at.saturating_sub(since) < hold {
+        if at.saturating_sub(since) < hold || flood.is_some() {
             return Decision::Continue;
         }
         let reason = reason::explain(&signals, &assessment, self.config.threshold);
@@ -409,6 +431,42 @@ impl Detector {
         if let (None, Some(c), true) = (self.burst, live, looping) {
             self.burst = Some((c.started, c.span));
         }
+    }
+
+    /// The warning about the work (`Wording::advisory`) that the latest lines repeat with
+    /// nothing between, when it is the one-line loop `assessment` judged (`advisory`).
+    fn warning_flood(
+        &self,
+        signals: &Signals,
+        assessment: &score::Assessment,
+        now: Duration,
+    ) -> Option<advisory::Flood> {
+        let (template, lines, since) = self.streak.latest()?;
+        let info = self.templates.get(template)?;
+        let of_the_warning = |period: usize, example: &str| period == 1 && example == &*info.example;
+        let judged = match assessment.path {
+            Some(score::Path::Cycle) => signals
+                .cycle
+                .as_ref()
+                .is_some_and(|c| of_the_warning(c.period, &c.example)),
+            Some(score::Path::Repetition) => signals
+                .repetition
+                .as_ref()
+                .is_some_and(|r| of_the_warning(r.period, &r.example)),
+            // The warning seen as a block of a few of its lines, the lines that interrupt
+            // it (an evaluation line) taken for reworded ones.
+            Some(score::Path::Variants) => self
+                .cycles
+                .iter()
+                .filter_map(CycleTracker::loose)
+                .max_by_key(|l| l.passes())
+                .is_some_and(|l| l.templates.iter().all(|&t| t == template)),
+            None => false,
+        };
+        judged.then(|| advisory::Flood {
+            lines,
+            span: now.saturating_sub(since),
+        })
     }
 
     /// What the latest [`evaluate`](Detector::evaluate) found (before the hold).

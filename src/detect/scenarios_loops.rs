@@ -1863,3 +1863,21 @@ fn a_training_step_that_goes_nan_and_is_retried_is_a_loop() {
     t.cpu(0.0, 40.0, |_| 100.0);
     assert_fires_within(&mut t, 3.0, 3.0, "a training step retried after it goes NaN");
 }
+
+#[test]
+fn the_same_warning_forever_is_a_loop_once_it_outlasts_a_round_of_work() {
+    // A training script stuck on one step that warns about it and tries the step again,
+    // printing nothing else: the warning names no failure and no retry, so it is given the
+    // room a library's warning per round of work gets, and no more.
+    for (every, limit) in [(0.02, 8.0), (0.1, 23.0)] {
+        let mut t = Timeline::new();
+        healthy_prefix(&mut t, 3.0);
+        let lines = (60.0 / every) as usize;
+        t.every(3.0, every, lines, |_| {
+            "/app/train.py:88: UserWarning: gradient of the embedding is zero for this batch".to_string()
+        });
+        t.cpu(0.0, 63.0, |_| 100.0);
+        let summary = assert_fires_within(&mut t, 3.0, limit, "the same warning forever");
+        assert!(summary.contains("same line repeated"), "{summary}");
+    }
+}

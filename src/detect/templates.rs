@@ -190,6 +190,8 @@ pub struct Observed {
     pub error: bool,
     /// The line names one file and nothing else (`Wording::file_header`).
     pub file_header: bool,
+    /// The line is a warning about the work (`Wording::advisory`).
+    pub advisory: bool,
 }
 
 pub struct TemplateTable {
@@ -283,6 +285,7 @@ impl TemplateTable {
             new_in_run,
             error: info.wording.error,
             file_header: info.wording.file_header,
+            advisory: info.wording.advisory(),
         }
     }
 
