@@ -756,3 +756,60 @@ fn strace_of_an_idle_server_waiting_on_its_timer_is_left_alone() {
         out.describe()
     );
 }
+
+#[test]
+fn an_optimiser_restarted_from_new_starting_points_is_left_alone() {
+    // scikit-learn 1.9 on this machine: `KMeans(n_clusters=4, n_init=10, verbose=1)` on
+    // 2000 well-separated points, where every start converges after one iteration, so
+    // `Initialization complete`, `Iteration 0, inertia X.`, `Iteration 1, inertia Y.`,
+    // `Converged at iteration 1` repeat exactly, X new every start and Y the same optimum;
+    // and `KMeans(n_clusters=5, n_init=20, algorithm="elkan")` on 3000 points, whose starts
+    // take 1 to 21 iterations. Main's detector stopped the first at 10 and 20 lines/s
+    // (`4-line cycle repeated 10x`) and the second at 10 lines/s.
+    let sandbox = Sandbox::new("replay-kmeans");
+    for (log, rate) in [
+        ("sklearn-kmeans-restarts.log", "10"),
+        ("sklearn-kmeans-restarts.log", "20"),
+        ("sklearn-kmeans-elkan-restarts.log", "10"),
+        ("sklearn-kmeans-elkan-restarts.log", "20"),
+    ] {
+        assert_left_alone(&sandbox, log, rate);
+    }
+}
+
+#[test]
+fn boosting_warnings_before_the_first_evaluation_line_are_left_alone() {
+    // LightGBM 4.7 on this machine: 600 rounds on 20,000 rows with `verbose=1`,
+    // `lambda_l2=1e6` (no split has positive gain) and `log_evaluation(100)`, so a hundred
+    // identical `[LightGBM] [Warning] No further splits with positive gain, best gain:
+    // -inf` lines come before the first `[100] valid_0's l2: x`. Main's detector stopped the
+    // saved text at 10, 20 and 50 lines/s before that line (`same line repeated 40x`), and
+    // stopped the same script live while two busy loops shared the machine's two cores
+    // (after 4.8 s, and 16 s on 100,000 rows). The `-loaded.ffrec` is `flowforge run
+    // --record` of the whole run under that load (611 lines in 28 s, its rounds arriving in
+    // bursts), which main's detector would have stopped after 32 s.
+    let sandbox = Sandbox::new("replay-lightgbm-first-eval");
+    for rate in ["10", "20", "50"] {
+        let out = assert_left_alone(&sandbox, "lightgbm-warnings-before-first-eval.log", rate);
+        assert!(
+            out.stdout_text().contains("a warning about the work repeated"),
+            "the protection says what held: {}",
+            out.describe()
+        );
+    }
+    assert_left_alone(&sandbox, "lightgbm-warnings-before-first-eval-loaded.ffrec", "20");
+}
+
+#[test]
+fn a_training_step_retried_after_it_goes_nan_is_stopped() {
+    // The loop the training fixes above must still catch: NumPy 2.4 on this machine, a
+    // script that re-runs a diverging gradient step with the same settings after it fails,
+    // so every pass warns `RuntimeWarning: overflow encountered in matmul` and `invalid value
+    // encountered in matmul` and prints `epoch 4: loss: nan` (the first 300 lines; path
+    // anonymised).
+    let sandbox = Sandbox::new("replay-nan-retried");
+    for rate in ["10", "20"] {
+        let reason = assert_stopped(&sandbox, "numpy-nan-step-retried.log", rate);
+        assert!(reason.contains("7-line cycle"), "at {rate} lines/s: {reason}");
+    }
+}

@@ -47,6 +47,13 @@
 //! the run began says it trains, before it has returned often enough to be progress on
 //! its own. And cross-validation folds done by two workers finish out of order (`[CV 2/5]`
 //! before `[CV 1/5]`): each fold of each candidate done once is one item after another.
+//! A multi-start optimiser (`KMeans(n_init=10)`) whose starts all converge in as many
+//! iterations repeats a block exactly; its iteration count starts over while the measured
+//! value falls at every iteration, from a start of its own each time (`descent`), which a
+//! loop re-running the same step never shows (the same numbers again, or numbers that jitter).
+//! And before a booster's first evaluation line its warning per tree is all there is: a
+//! warning about the work (nothing failing, retried or redone) repeated with nothing else
+//! between is not acted on for its first 256 lines or 20 s (`advisory`), while the hold runs.
 //!
 //! Two more facts say a repeating block is not the job looping. A loop re-runs the same
 //! code, so a source location it prints (`io.c:360:14`) is the same every pass or one of a
@@ -120,7 +127,9 @@
 //! test repeated forty times) end inside it — and still leaves room under the 3 s median and
 //! 5 s maximum onset-to-exit targets for the 250 ms evaluation cadence and the tree stop.
 
+mod advisory;
 mod cycle;
+mod descent;
 mod measures;
 mod passes;
 mod progress;
@@ -266,6 +275,9 @@ pub struct Detector {
     /// Repetition that scored as a loop and is still going on: (start, span so far).
     burst: Option<(Duration, Duration)>,
     bursts: Bursts,
+    /// The latest lines of one template in a row: a warning printed once per round of work
+    /// (`advisory`).
+    streak: advisory::Streak,
 }
 
 impl Detector {
@@ -294,6 +306,7 @@ impl Detector {
             last: None,
             burst: None,
             bursts: Bursts::default(),
+            streak: advisory::Streak::default(),
         }
     }
 
@@ -316,6 +329,12 @@ impl Detector {
         let observed = self.templates.observe(shape, at, &self.slots, || {
             (wording::wording(stripped), templates::example(template_text))
         });
+        self.streak.observe(
+            shape.template,
+            advisory::stem(&self.template_text),
+            observed.advisory,
+            at,
+        );
         let novelty = Novelty {
             new_in_run: observed.new_in_run,
             file_header: observed.file_header,
@@ -376,7 +395,15 @@ impl Detector {
             return Decision::Runaway(reason.clone());
         }
         let signals = self.signals(at);
-        let assessment = score::assess(&signals, self.config.threshold);
+        let mut assessment = score::assess(&signals, self.config.threshold);
+        // A warning about the work, printed once per round, gets the room of its bounds; the
+        // hold runs meanwhile (`advisory`).
+        let flood = self
+            .warning_flood(&signals, &assessment, at)
+            .filter(|f| f.held() && assessment.confidence >= self.config.threshold);
+        if let Some(flood) = &flood {
+            assessment.protections.push(flood.describe());
+        }
         self.track_bursts(&signals, &assessment);
         self.last = Some(Evaluation {
             confidence: assessment.confidence,
@@ -395,7 +422,7 @@ impl Detector {
         } else {
             self.config.hold
         };
-        if at.saturating_sub(since) < hold {
+        if at.saturating_sub(since) < hold || flood.is_some() {
             return Decision::Continue;
         }
         let reason = reason::explain(&signals, &assessment, self.config.threshold);
@@ -429,6 +456,43 @@ impl Detector {
         if let (None, Some(c), true) = (self.burst, live, looping) {
             self.burst = Some((c.started, c.span));
         }
+    }
+
+    /// The warning about the work (`Wording::advisory`) that the latest lines repeat with
+    /// nothing between, when it is the one-line loop `assessment` judged (`advisory`).
+    fn warning_flood(
+        &self,
+        signals: &Signals,
+        assessment: &score::Assessment,
+        now: Duration,
+    ) -> Option<advisory::Flood> {
+        let (template, lines, since) = self.streak.latest()?;
+        let info = self.templates.get(template)?;
+        let of_the_warning = |period: usize, example: &str| period == 1 && example == &*info.example;
+        let judged = match assessment.path {
+            Some(score::Path::Cycle) => signals
+                .cycle
+                .as_ref()
+                .is_some_and(|c| of_the_warning(c.period, &c.example)),
+            Some(score::Path::Repetition) => signals
+                .repetition
+                .as_ref()
+                .is_some_and(|r| of_the_warning(r.period, &r.example)),
+            // The warning seen as a block of a few of its lines, the lines that interrupt
+            // it (an evaluation line) taken for reworded ones.
+            Some(score::Path::Variants) => self
+                .cycles
+                .iter()
+                .filter_map(CycleTracker::loose)
+                .max_by_key(|l| l.passes())
+                .is_some_and(|l| l.templates.iter().all(|&t| t == template)),
+            // Alike passes report failures, which an advisory warning does not.
+            Some(score::Path::Passes) | None => false,
+        };
+        judged.then(|| advisory::Flood {
+            lines,
+            span: now.saturating_sub(since),
+        })
     }
 
     /// What the latest [`evaluate`](Detector::evaluate) found (before the hold).
@@ -490,10 +554,7 @@ impl Detector {
                         && infos.iter().all(|t| t.skeleton == infos[0].skeleton),
                     coverage: self.templates.share(&tail.templates, now),
                     example: tail.templates.first().map(|&h| example(h)).unwrap_or_default(),
-                    countdown: infos
-                        .iter()
-                        .find_map(|t| t.countdown(now, freshness))
-                        .map(|c| c.describe()),
+                    countdown: infos.iter().find_map(|t| t.progress_words(now, freshness)),
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
                     texture: infos.iter().any(|t| texture(t, crash)),
@@ -586,10 +647,7 @@ impl Detector {
                         now,
                         &[],
                     )),
-                    countdown: infos
-                        .iter()
-                        .find_map(|t| t.countdown(now, freshness))
-                        .map(|c| c.describe()),
+                    countdown: infos.iter().find_map(|t| t.progress_words(now, freshness)),
                     example: infos
                         .iter()
                         .find(|t| t.wording.error)
@@ -668,7 +726,8 @@ impl Detector {
     /// `Advancing` when a template seen since `since` and within the last two seconds counts
     /// work: a loop on one stream is not a runaway while the other stream reports progress.
     /// The templates of `own` (a restart loop's, whose counts are its own) are left out.
-    /// `Walking` when what it shows is places or items moving on, so the protection says so.
+    /// `Walking` when what it shows is places or items moving on, `Descending` when it is an
+    /// optimisation's restarts, so the protection says so.
     fn recent_progress(&self, since: Duration, now: Duration, own: &[u64]) -> Progress {
         let recent = now.saturating_sub(RECENT_PROGRESS);
         let strongest = self
@@ -679,7 +738,7 @@ impl Detector {
             .max()
             .unwrap_or(Progress::None);
         match strongest {
-            Progress::Walking => Progress::Walking,
+            Progress::Walking | Progress::Descending => strongest,
             p if p >= Progress::Countdown => Progress::Advancing,
             _ => Progress::None,
         }

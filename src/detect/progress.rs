@@ -37,6 +37,7 @@
 //! many of a line's whole numbers are drawn afresh (new on most lines, going up and down: a
 //! request's parameters), and whether an id has been new on every line.
 
+use super::descent::{self, Descent};
 use super::slots::{Reading, MAX_SLOTS};
 use super::template;
 use std::time::Duration;
@@ -70,6 +71,10 @@ pub enum Progress {
     /// A count that only goes down (remaining items, retries left, replicas pending): it is
     /// bounded below, so whatever repeats around it ends.
     Countdown,
+    /// An iteration count that starts over while a measured value falls at every iteration
+    /// of every start, each start from somewhere new (`descent`): an optimiser restarted
+    /// from fresh starting points (`KMeans(n_init=10)`), not a pass done again.
+    Descending,
     /// Source locations that keep moving in no fixed turn (`io.c:359`, `:360`, `:358`,
     /// `:361`, ...): a compiler or linter reporting on one place after another; or, in
     /// lines that do not fail, a numbered name new on every line (`test_bug_1661 ... ok`):
@@ -170,6 +175,7 @@ impl Progress {
             Progress::StalledPercent => "stalled_percent",
             Progress::Counting => "iteration_counter",
             Progress::Countdown => "countdown",
+            Progress::Descending => "descending",
             Progress::Walking => "walking",
             Progress::Advancing => "advancing",
         }
@@ -464,6 +470,21 @@ impl ProgressRing {
             && (0..MAX_SLOTS)
                 .filter(|&s| has(rising, s))
                 .any(|s| !has(unit, s) || texture & !(1 << s) != 0)
+    }
+
+    /// The restarts of an optimisation in this template's lines (`descent`), the latest
+    /// within `freshness`: an iteration count that starts over while a measured value falls
+    /// at every iteration of every start, each start from a value not seen before.
+    pub fn restarted_descent(&self, now: Duration, freshness: Duration) -> Option<Descent> {
+        let latest = self.ordered().last().map(|(_, at)| at)?;
+        if now.saturating_sub(latest) > freshness {
+            return None;
+        }
+        let counters =
+            !(self.keys | self.fractions | self.locations | self.names | self.percent | self.ratio);
+        let values = !(self.keys | self.locations | self.names);
+        let readings: Vec<[f64; MAX_SLOTS]> = self.ordered().map(|(v, _)| *v).collect();
+        descent::restarted_descent(&readings, counters, values)
     }
 
     /// Slots that may count work: not identifiers, fractions or source locations.

@@ -1622,3 +1622,73 @@ fn strace_of_an_idle_server_keeps_its_timers_pace() {
     });
     t.run(30.0).assert_never_fires("strace of an idle redis-server");
 }
+
+#[test]
+fn an_optimiser_restarted_from_new_starting_points() {
+    // `KMeans(n_init=60, verbose=1)` on well-separated clusters: every start converges in
+    // two iterations, so the same four lines repeat exactly, twenty lines a second at full
+    // CPU. Each start begins at an inertia of its own and falls to the same optimum.
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    let mut at = 0.0;
+    for _ in 0..60 {
+        let start = rng.range(12_000.0, 27_000.0);
+        for line in [
+            "Initialization complete".to_string(),
+            format!("Iteration 0, inertia {start}."),
+            "Iteration 1, inertia 9734.214474149434.".to_string(),
+            "Converged at iteration 1: strict convergence.".to_string(),
+        ] {
+            t.line(at, Stream::Stdout, line);
+            at += 0.05;
+        }
+    }
+    t.cpu(0.0, at, |_| 100.0);
+    t.run(at)
+        .assert_never_fires("an optimiser restarted from new starting points");
+}
+
+#[test]
+fn boosting_warnings_before_the_first_evaluation_line_on_a_loaded_machine() {
+    // LightGBM with `log_evaluation(100)` on a machine busy with other work: a warning per
+    // tree, a hundred identical lines before the first evaluation line, the rounds slowed
+    // to eight a second and arriving in bursts (a round stalls for a second, then several
+    // finish at once). Nothing in the output moves until `[100] valid_0's l2: ...`.
+    let mut rng = Rng::new(3);
+    let mut t = Timeline::new();
+    t.line(
+        0.0,
+        Stream::Stdout,
+        "[LightGBM] [Info] Number of data points in the train set: 80000, number of used features: 8",
+    );
+    t.line(
+        0.01,
+        Stream::Stdout,
+        "[LightGBM] [Info] Start training from score 0.000858",
+    );
+    let mut at = 0.1;
+    let mut l2 = 1.01;
+    for round in 1..=600usize {
+        at += if rng.below(8) == 0 {
+            rng.range(0.6, 1.4)
+        } else {
+            rng.range(0.0, 0.05)
+        };
+        t.line(
+            at,
+            Stream::Stdout,
+            "[LightGBM] [Warning] No further splits with positive gain, best gain: -inf",
+        );
+        if round % 100 == 0 {
+            l2 -= 0.002;
+            t.line(
+                at + 0.001,
+                Stream::Stdout,
+                format!("[{round}]\tvalid_0's l2: {l2:.6}"),
+            );
+        }
+    }
+    t.cpu(0.0, at, |_| 65.0);
+    t.run(at)
+        .assert_never_fires("boosting warnings before the first evaluation line");
+}

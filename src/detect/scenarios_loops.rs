@@ -1903,3 +1903,66 @@ fn a_traced_process_retrying_a_refused_connect_is_stopped_whatever_it_sleeps() {
     });
     assert_fires_within(&mut t, 5.0, 2.5, "a traced connect retry loop");
 }
+
+#[test]
+fn an_optimisation_re_run_from_the_same_start_is_a_loop() {
+    // The counterpart of multi-start optimisation: a script that re-runs the same seeded
+    // fit after it fails, so every pass descends from the same start to the same value.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let block = [
+        "Initialization complete",
+        "Iteration 0, inertia 13481.68198632427.",
+        "Iteration 1, inertia 9734.214474149434.",
+        "Converged at iteration 1: strict convergence.",
+    ];
+    t.passes(3.0, 0.2, 200, |_| block.iter().map(|l| l.to_string()).collect());
+    assert_fires_within(&mut t, 3.0, 2.5, "the same optimisation re-run");
+}
+
+#[test]
+fn a_training_step_that_goes_nan_and_is_retried_is_a_loop() {
+    // A training script stuck re-trying the same failing step: the steps before it jitter
+    // (no descent), the step itself prints `loss: nan` and the same warning every pass.
+    let mut rng = Rng::new(5);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let mut at = 3.0;
+    while at < 40.0 {
+        for step in [4002, 4004, 4006, 4008] {
+            t.line(
+                at,
+                Stream::Stdout,
+                format!("step {step} | loss {:.4} | lr 3.00e-04", rng.range(1.8, 2.0)),
+            );
+            at += 0.05;
+        }
+        t.line(at, Stream::Stdout, "step 4010 | loss: nan | lr 3.00e-04");
+        t.line(
+            at + 0.01,
+            Stream::Stderr,
+            "UserWarning: non-finite loss at step 4010, reloading checkpoint step-4000",
+        );
+        at += 0.1;
+    }
+    t.cpu(0.0, 40.0, |_| 100.0);
+    assert_fires_within(&mut t, 3.0, 3.0, "a training step retried after it goes NaN");
+}
+
+#[test]
+fn the_same_warning_forever_is_a_loop_once_it_outlasts_a_round_of_work() {
+    // A training script stuck on one step that warns about it and tries the step again,
+    // printing nothing else: the warning names no failure and no retry, so it is given the
+    // room a library's warning per round of work gets, and no more.
+    for (every, limit) in [(0.02, 8.0), (0.1, 23.0)] {
+        let mut t = Timeline::new();
+        healthy_prefix(&mut t, 3.0);
+        let lines = (60.0 / every) as usize;
+        t.every(3.0, every, lines, |_| {
+            "/app/train.py:88: UserWarning: gradient of the embedding is zero for this batch".to_string()
+        });
+        t.cpu(0.0, 63.0, |_| 100.0);
+        let summary = assert_fires_within(&mut t, 3.0, limit, "the same warning forever");
+        assert!(summary.contains("same line repeated"), "{summary}");
+    }
+}

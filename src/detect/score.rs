@@ -121,7 +121,8 @@ pub struct CycleSignals {
     /// Share of recent lines that belong to the cycle's templates.
     pub coverage: f64,
     pub example: String,
-    /// The countdown among the cycle's templates, in words (`countdown 10→7 in 6 s`).
+    /// The countdown among the cycle's templates, or an optimisation's restarts, in words
+    /// (`countdown 10→7 in 6 s`).
     pub countdown: Option<String>,
     /// How regular the passes are (coefficient of variation of the pass intervals).
     pub cadence: Option<f64>,
@@ -304,7 +305,7 @@ impl Assessment {
 /// Penalties for a counter that advances, and for a percentage that has not moved yet.
 fn progress_penalty(progress: Progress, span: Duration, one_line_cycle: bool) -> f64 {
     match progress {
-        Progress::Advancing | Progress::Walking | Progress::Countdown => -0.6,
+        Progress::Advancing | Progress::Walking | Progress::Countdown | Progress::Descending => -0.6,
         // One line per unit of work ("processed record 41", "processed record 42", ...) is
         // progress however long it lasts; a counter once per multi-line pass numbers a
         // stuck agent's steps.
@@ -937,8 +938,9 @@ fn heartbeat_protection(
 /// however long it lasts (a unit of work per line), a longer pass only at first.
 fn progress_protection(progress: Progress, countdown: Option<&str>, one_line_cycle: bool) -> String {
     match (progress, countdown) {
-        (Progress::Countdown, Some(countdown)) => countdown.to_string(),
+        (Progress::Countdown | Progress::Descending, Some(words)) => words.to_string(),
         (Progress::Countdown, None) => "a count going down".to_string(),
+        (Progress::Descending, None) => "an optimisation restarted from new starting points".to_string(),
         (Progress::Advancing, _) => "a counter advancing".to_string(),
         (Progress::Walking, _) => {
             "one place or item after another (source locations, numbered names, versions, parts of a whole)"

@@ -13,7 +13,7 @@
 //! slightly less eager to veto.
 
 use super::measures::{MeasureRing, Movement};
-use super::progress::{Countdown, ElapsedClock, Progress, ProgressRing};
+use super::progress::{ElapsedClock, Progress, ProgressRing};
 use super::slots::{Reading, Slots};
 use super::template::Shape;
 use super::wording::Wording;
@@ -76,7 +76,9 @@ impl TemplateInfo {
             Some(ring) if ring.countdown(now, freshness).is_some() => Progress::Countdown,
             Some(ring) if !self.wording.error && !self.wording.attempt => {
                 let progress = ring.progress(now, freshness);
-                if progress < Progress::Walking
+                if progress < Progress::Descending && ring.restarted_descent(now, freshness).is_some() {
+                    Progress::Descending
+                } else if progress < Progress::Walking
                     && (ring.names_walk(now, freshness) || ring.parts_walk(now, freshness))
                 {
                     Progress::Walking
@@ -114,8 +116,17 @@ impl TemplateInfo {
         }
     }
 
-    pub fn countdown(&self, now: Duration, freshness: Duration) -> Option<Countdown> {
-        self.progress.as_ref()?.countdown(now, freshness)
+    /// What a countdown or an optimisation's restarts in this template's lines show, in
+    /// words for the protection (`countdown 75→41 in 20 s`, `an optimisation restarted from
+    /// 4 new starting points, ...`).
+    pub fn progress_words(&self, now: Duration, freshness: Duration) -> Option<String> {
+        let ring = self.progress.as_ref()?;
+        ring.countdown(now, freshness).map(|c| c.describe()).or_else(|| {
+            (!self.wording.error && !self.wording.attempt)
+                .then(|| ring.restarted_descent(now, freshness))
+                .flatten()
+                .map(|d| d.describe())
+        })
     }
 
     /// An age in the line rising with the clock, in words (`an age rising with the clock,
@@ -206,6 +217,8 @@ pub struct Observed {
     pub error: bool,
     /// The line names one file and nothing else (`Wording::file_header`).
     pub file_header: bool,
+    /// The line is a warning about the work (`Wording::advisory`).
+    pub advisory: bool,
 }
 
 pub struct TemplateTable {
@@ -306,6 +319,7 @@ impl TemplateTable {
             new_in_run,
             error: info.wording.error,
             file_header: info.wording.file_header,
+            advisory: info.wording.advisory(),
         }
     }
 

@@ -134,6 +134,24 @@ const START_WORDS: [&str; 18] = [
 ];
 
 /// Words that report something finished: a job, a task, a request handled.
+/// A warning's severity word (`[Warning]`, `WARN`, `ConvergenceWarning` split at its hump).
+const WARNING_WORDS: [&str; 2] = ["warning", "warn"];
+
+/// Words saying the job does something over again (`reloading checkpoint`, `re-queueing`,
+/// `polling again`, `falling back`): a warning that says so reports a loop's own step.
+const REDO_WORDS: [&str; 10] = [
+    "again",
+    "back",
+    "re",
+    "reload",
+    "reloading",
+    "reloaded",
+    "requeue",
+    "requeueing",
+    "requeuing",
+    "rerunning",
+];
+
 const DONE_WORDS: [&str; 9] = [
     "done",
     "completed",
@@ -207,6 +225,21 @@ pub struct Wording {
     /// = 0 (Timeout)`, `syscall`): a wait, never a failure; the timeout in milliseconds when
     /// the call shows it.
     pub traced_wait: Option<Option<u32>>,
+    /// A warning's severity word (`[Warning]`, `WARN`, `UserWarning`), not negated or
+    /// counted (`0 warnings`, `warnings=3`).
+    pub warning: bool,
+    /// A word saying the job does something over again (`again`, `reloading`, `re-queueing`).
+    pub redo: bool,
+}
+
+impl Wording {
+    /// A warning about the work that reports nothing failing, nothing retried or redone,
+    /// no wait, no crash and no empty result (`[LightGBM] [Warning] No further splits with
+    /// positive gain`): a job that tells of a condition it goes on working under, the kind
+    /// of line a library prints once per round of work (`advisory`).
+    pub fn advisory(&self) -> bool {
+        self.warning && !self.error && !self.attempt && !self.wait && !self.crash && !self.empty && !self.redo
+    }
 }
 
 /// A word of the line: its byte range and the bytes just around it.
@@ -431,6 +464,12 @@ pub fn wording(s: &[u8]) -> Wording {
         if counts && any_of(s, w, &CRASH_WORDS) {
             found.crash = true;
         }
+        if counts && any_of(s, w, &WARNING_WORDS) {
+            found.warning = true;
+        }
+        if any_of(s, w, &REDO_WORDS) {
+            found.redo = true;
+        }
         if any_of(s, w, &START_WORDS) {
             found.start = true;
         }
@@ -552,6 +591,28 @@ mod tests {
         assert!(!error(r#"{"result": [], "isError": false}"#));
         assert!(!error("error=null status=200"));
         assert!(error(r#"{"isError": true}"#));
+    }
+
+    #[test]
+    fn a_warning_about_the_work_is_told_from_a_loop_s_own_warning() {
+        for line in [
+            "[LightGBM] [Warning] No further splits with positive gain, best gain: -inf",
+            "/app/train.py:41: UserWarning: The given NumPy array is not writable",
+            "WARN  tokenizer: sequence longer than the model's maximum, truncated",
+        ] {
+            assert!(wording(line.as_bytes()).advisory(), "{line:?}");
+        }
+        for line in [
+            "WARNING consumer: queue 'jobs' returned no messages, polling again",
+            "WARNING: non-finite loss at step 4010, reloading checkpoint ckpt/step-4000.pt",
+            "WARN  scheduler: worker rejected job 4411 (409 conflict), re-queueing",
+            "Warning: Attempt 3 failed. Reason: Child_process exited with error code 1",
+            "ConvergenceWarning: lbfgs failed to converge after 5 iteration(s)",
+            "Finished: 0 errors, 2 warnings",
+            "loss: nan",
+        ] {
+            assert!(!wording(line.as_bytes()).advisory(), "{line:?}");
+        }
     }
 
     #[test]
