@@ -108,7 +108,8 @@
 //! readings move up and down on their own, where a loop's line moves a clock, an attempt
 //! counter or the one latency of its failing call. Such a cycle is capped like a heartbeat,
 //! never when a line of it fails, counts attempts, crashes, comes back empty or reports a
-//! model call.
+//! model call. Nor is a system-call trace of a process waiting out its timer (`syscall`):
+//! `poll(..., 100) = 0 (Timeout)` ten times a second is a wait at its timeout's pace.
 //!
 //! Agents word their thoughts anew before the same tool call, so each line also has a
 //! *gist* (`prose`): its template with natural-language sentences masked. The trackers
