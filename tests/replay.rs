@@ -778,6 +778,69 @@ fn an_optimiser_restarted_from_new_starting_points_is_left_alone() {
 }
 
 #[test]
+fn a_parameter_search_walking_its_grid_is_left_alone() {
+    // scikit-learn 1.9 on this machine: `GridSearchCV(SVC(), param_grid={'C': [0.1, 1, 10,
+    // 100], 'gamma': [0.001, 0.01, 0.1, 1]}, cv=5, verbose=2).fit(X, y)` on the iris data:
+    // five identical `[CV] END ....C=0.1, gamma=0.001; total time=   0.0s` lines per
+    // candidate, then the next candidate's five. Main's detector stopped it at 10 lines/s
+    // (line 28) and 20 lines/s (line 40): `same line repeated`.
+    let sandbox = Sandbox::new("replay-grid-walk");
+    for rate in ["10", "20"] {
+        let out = assert_left_alone(&sandbox, "sklearn-gridsearch-svc-verbose2.log", rate);
+        assert!(
+            out.stdout_text().contains("a grid of parameters walked"),
+            "the protection says what held: {}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn a_parameter_search_re_fitting_the_same_candidates_is_stopped() {
+    // The loop the grid walk must still catch: the same script with a one-candidate grid
+    // (`C=0.1, gamma=0.001`) and with a two-candidate grid, each re-run forty times in a
+    // `for` loop, so the same combinations come back every pass (the first 120 and 200
+    // lines). The two-candidate loop's 11-line pass at 10 lines/s is capped like a
+    // heartbeat, on main too; at 20 lines/s it is stopped.
+    let sandbox = Sandbox::new("replay-grid-same-candidates");
+    for (log, rate) in [
+        ("sklearn-gridsearch-same-candidate-loop.log", "10"),
+        ("sklearn-gridsearch-same-candidate-loop.log", "20"),
+        ("sklearn-gridsearch-two-candidates-loop.log", "20"),
+    ] {
+        let reason = assert_stopped(&sandbox, log, rate);
+        assert!(
+            reason.contains("-line cycle"),
+            "{log} at {rate} lines/s: {reason}"
+        );
+    }
+}
+
+#[test]
+fn a_mixture_restarted_from_counted_starts_that_converge_is_left_alone() {
+    // scikit-learn 1.9 on this machine: `GaussianMixture(n_components=k, n_init=10,
+    // verbose=2, verbose_interval=1)` on 3000 points from `make_blobs`, k = 1 and k = 2:
+    // every start prints `Initialization N`, `Iteration 1 ... ll change inf`, `Iteration 2
+    // ... ll change 0.00000` and `Initialization converged. ... lower bound -4.29357.`,
+    // the same numbers every start but N. Main's detector stopped both at 10 lines/s
+    // (`4-line cycle repeated 10x`, line 40).
+    let sandbox = Sandbox::new("replay-mixture-restarts");
+    for log in [
+        "sklearn-gaussian-mixture-restarts.log",
+        "sklearn-gaussian-mixture-two-components-restarts.log",
+    ] {
+        for rate in ["10", "20"] {
+            let out = assert_left_alone(&sandbox, log, rate);
+            assert!(
+                out.stdout_text().contains("each start converging"),
+                "{log} at {rate} lines/s: {}",
+                out.describe()
+            );
+        }
+    }
+}
+
+#[test]
 fn boosting_warnings_before_the_first_evaluation_line_are_left_alone() {
     // LightGBM 4.7 on this machine: 600 rounds on 20,000 rows with `verbose=1`,
     // `lambda_l2=1e6` (no split has positive gain) and `log_evaluation(100)`, so a hundred

@@ -18,6 +18,18 @@
 //! drops at a restart, the value falls at every step of every run, at least [`MIN_STARTS`]
 //! runs of two readings or more are seen, and their starting values are all distinct. The
 //! caller asks only of lines that report no failure and count no attempts.
+//!
+//! A start need not begin anywhere new to be a start. `GaussianMixture(n_init=10,
+//! verbose=2)` on data with one clear optimum prints `Initialization 3`, `Iteration 1 ...
+//! ll change inf`, `Iteration 2 ... ll change 0.00000`, `Initialization converged.` for
+//! every start, the same numbers each time but the start's own number. What tells it from a
+//! loop is that it says so: the line that opens each pass numbers the starts, one more at
+//! every pass since the block began repeating, and another line of the pass says the start
+//! converged (`wording`: `converged`, not `not converged` or `converged: False`); nothing in
+//! it fails, retries or crashes. Such a counter may also be a loop's own pass counter, so it
+//! protects a handful of starts only: [`counted_restarts`] answers up to
+//! [`MAX_COUNTED_STARTS`], as many as a multi-start fit asks for, and a block numbering more
+//! passes than that is judged like any other.
 
 use super::slots::MAX_SLOTS;
 
@@ -47,6 +59,34 @@ impl Descent {
             significant(self.to)
         )
     }
+}
+
+/// The highest start number a counted restart protects: multi-start fits ask for a few to a
+/// few dozen starts (`n_init=10`); a pass counter beyond this is a loop's.
+pub const MAX_COUNTED_STARTS: f64 = 50.0;
+
+/// Starts of an optimisation numbered by a counter, each one converging.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CountedRestarts {
+    pub first: f64,
+    pub latest: f64,
+}
+
+impl CountedRestarts {
+    /// `an optimisation restarted, each start converging (starts 2 → 7 numbered)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "an optimisation restarted, each start converging (starts numbered {} → {})",
+            self.first, self.latest
+        )
+    }
+}
+
+/// The restarts a pass counter (`first` to `latest`, one more at every pass) numbers in a
+/// block that says each start converged, while it numbers no more than
+/// [`MAX_COUNTED_STARTS`].
+pub fn counted_restarts(first: f64, latest: f64) -> Option<CountedRestarts> {
+    (latest <= MAX_COUNTED_STARTS).then_some(CountedRestarts { first, latest })
 }
 
 /// A value with about five significant digits, for the protection's words.
@@ -184,6 +224,21 @@ mod tests {
             (3.0, 40500.1),
         ];
         assert!(descent(&uneven).is_some());
+    }
+
+    #[test]
+    fn a_counter_numbers_a_handful_of_restarts_only() {
+        let found = counted_restarts(0.0, 9.0).expect("ten starts");
+        assert_eq!(
+            found.describe(),
+            "an optimisation restarted, each start converging (starts numbered 0 → 9)"
+        );
+        assert!(counted_restarts(3.0, MAX_COUNTED_STARTS).is_some());
+        assert_eq!(
+            counted_restarts(3.0, MAX_COUNTED_STARTS + 1.0),
+            None,
+            "a loop's pass counter"
+        );
     }
 
     #[test]

@@ -51,6 +51,13 @@
 //! iterations repeats a block exactly; its iteration count starts over while the measured
 //! value falls at every iteration, from a start of its own each time (`descent`), which a
 //! loop re-running the same step never shows (the same numbers again, or numbers that jitter).
+//! A mixture fit restarted from starts that all reach the same numbers
+//! (`GaussianMixture(n_init=10)`) numbers its starts instead (`Initialization 4`, one more
+//! every pass) and says each converged: a handful of such starts is one fit after another.
+//! And a parameter search at `verbose=2` prints five identical lines per candidate
+//! (`C=0.1, gamma=0.001`): each parameter takes a few values again and again, nested, and
+//! their combination is new at every candidate (`Progress::Walking`, a grid walk), where a
+//! loop re-fitting one candidate, or the same few in turn, shows a combination again.
 //! And before a booster's first evaluation line its warning per tree is all there is: a
 //! warning about the work (nothing failing, retried or redone) repeated with nothing else
 //! between is not acted on for its first 256 lines or 20 s (`advisory`), while the hold runs.
@@ -528,6 +535,9 @@ impl Detector {
                 // A restart loop's block reports a crash and a start: a display of a
                 // container that stays dead (`Exited (1) 3 minutes ago`) shows no start.
                 let crash = infos.iter().any(|t| t.wording.crash) && infos.iter().any(|t| t.wording.start);
+                let restarts = (!crash)
+                    .then(|| converging_restarts(&infos, tail.started))
+                    .flatten();
                 let progress = if crash {
                     restart_progress(&infos, now, freshness).max(self.recent_progress(
                         tail.started,
@@ -538,6 +548,7 @@ impl Detector {
                     loop_progress(&infos, now, freshness)
                         .max(self.recent_progress(tail.started, now, &[]))
                         .max(self.returning_counter(tail.started, now))
+                        .max(restarts.map_or(Progress::None, |_| Progress::Descending))
                 };
                 CycleSignals {
                     started: tail.started,
@@ -555,7 +566,10 @@ impl Detector {
                         && infos.iter().all(|t| t.skeleton == infos[0].skeleton),
                     coverage: self.templates.share(&tail.templates, now),
                     example: tail.templates.first().map(|&h| example(h)).unwrap_or_default(),
-                    countdown: infos.iter().find_map(|t| t.progress_words(now, freshness)),
+                    countdown: infos
+                        .iter()
+                        .find_map(|t| t.progress_words(now, freshness))
+                        .or_else(|| restarts.map(|r| r.describe())),
                     cadence: tail.cadence,
                     loop_cpu: self.cpu_since(tail.started, now),
                     texture: infos.iter().any(|t| texture(t, crash)),
@@ -858,6 +872,24 @@ fn restart_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration)
         .map(|t| t.restart_progress(now, freshness))
         .max()
         .unwrap_or(Progress::None)
+}
+
+/// The restarts of an optimisation whose pass says each start converged and numbers the
+/// starts (`descent::counted_restarts`): a line of the pass whose count rose by one at
+/// every pass since `since`, in a block where nothing fails, retries or crashes.
+fn converging_restarts(infos: &[&TemplateInfo], since: Duration) -> Option<descent::CountedRestarts> {
+    if !infos.iter().any(|t| t.wording.converged)
+        || infos
+            .iter()
+            .any(|t| t.wording.error || t.wording.attempt || t.wording.crash || t.wording.redo)
+    {
+        return None;
+    }
+    infos
+        .iter()
+        .filter(|t| !t.wording.converged)
+        .find_map(|t| t.counted_passes(since, descent::MIN_STARTS))
+        .and_then(|(first, latest)| descent::counted_restarts(first, latest))
 }
 
 /// A moment after the first pass of `tail` was printed and before the second began: what

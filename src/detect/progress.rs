@@ -54,6 +54,13 @@ const MIN_FALLS: u32 = 2;
 /// Distinct places a source location must have shown to be a walk over them.
 const WALK_PLACES: usize = 4;
 
+/// Readings a grid walk needs: with two parameters, enough for each to have come back to
+/// a value (four values of the inner one, then the outer one's next, at the least).
+const GRID_READINGS: usize = 5;
+
+/// How a grid walk's protection begins, so the scorer can tell its words from a countdown's.
+pub const GRID_WALK: &str = "a grid of parameters walked";
+
 /// Worker groups told apart per slot.
 const MAX_GROUPS: usize = 16;
 
@@ -435,6 +442,116 @@ impl ProgressRing {
         })
     }
 
+    /// True when the line walks a grid: two values or more change, each drawn from a set
+    /// its lines come back to (some value of each varying slot shown again over the ring:
+    /// a value drawn afresh every time is no parameter of a grid), nested (only one of them
+    /// changes at most steps), while their combination is new on every reading the ring
+    /// holds, at least [`GRID_READINGS`] of them, the latest within `freshness`. A parameter
+    /// search prints one line per fit (`[CV] END ....C=0.1, gamma=0.001; total time= 0.0s`,
+    /// five folds alike, then `C=0.1, gamma=0.01`): each parameter takes a few values again
+    /// and again, but no candidate comes back. A loop re-running one candidate shows one
+    /// combination (the ring keeps only changes, so one reading, or the same few if a
+    /// timing jitters), and a loop cycling through a few candidates shows them again.
+    /// Identifiers, places, percentages and done parts are no parameters.
+    pub fn grid_walk(&self, now: Duration, freshness: Duration) -> bool {
+        self.grid_combinations(now, freshness).is_some()
+    }
+
+    /// `a grid of parameters walked: 2 values from small sets, 7 combinations each new`,
+    /// as protections are worded, when the line walks a grid (`grid_walk`).
+    pub fn grid_words(&self, now: Duration, freshness: Duration) -> Option<String> {
+        let (parameters, combinations) = self.grid_combinations(now, freshness)?;
+        Some(format!(
+            "{GRID_WALK}: {parameters} values each from a small set, {combinations} combinations \
+             each new (a parameter search)"
+        ))
+    }
+
+    /// How many values vary and how many combinations the ring holds, when `grid_walk`.
+    fn grid_combinations(&self, now: Duration, freshness: Duration) -> Option<(u32, usize)> {
+        let latest = self.ordered().last().map(|(_, at)| at);
+        if self.len < GRID_READINGS || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
+            return None;
+        }
+        let parameters = !(self.keys | self.locations | self.percent | self.ratio);
+        let mut varying = 0u8;
+        for slot in (0..MAX_SLOTS).filter(|&s| has(parameters, s)) {
+            let shown = self.ordered().filter(|(v, _)| !v[slot].is_nan()).count();
+            if shown == 0 {
+                continue;
+            }
+            if shown < self.len {
+                return None;
+            }
+            let distinct = self.distinct_values(slot);
+            if distinct >= 2 {
+                if distinct == self.len {
+                    return None;
+                }
+                varying |= 1 << slot;
+            }
+        }
+        if varying.count_ones() < 2 || self.slots_changing_every_time(varying) > 1 {
+            return None;
+        }
+        let mut combinations = [0u64; RING];
+        for (n, (values, _)) in self.ordered().enumerate() {
+            let combination = (0..MAX_SLOTS)
+                .filter(|&s| has(parameters, s) && !values[s].is_nan())
+                .fold(template::FNV_OFFSET, |h, s| {
+                    template::fnv_mix(h, values[s].to_bits())
+                });
+            if combinations[..n].contains(&combination) {
+                return None;
+            }
+            combinations[n] = combination;
+        }
+        Some((varying.count_ones(), self.len))
+    }
+
+    /// The first and latest value of a plain count that rose by exactly one at every
+    /// reading since `since`, at least `returns` times: a counter of the passes themselves
+    /// (`Initialization 4`, then `5`), read with nothing else in the line required to change.
+    pub fn counted_passes(&self, since: Duration, returns: usize) -> Option<(f64, f64)> {
+        let plain = self.plain_counts();
+        (0..MAX_SLOTS).filter(|&s| has(plain, s)).find_map(|slot| {
+            let mut readings = self
+                .ordered()
+                .filter(|(_, at)| *at >= since)
+                .map(|(v, _)| v[slot]);
+            let first = readings.next().filter(|v| !v.is_nan())?;
+            let (mut latest, mut rises) = (first, 0);
+            for v in readings {
+                if v - latest != 1.0 {
+                    return None;
+                }
+                (latest, rises) = (v, rises + 1);
+            }
+            (rises >= returns).then_some((first, latest))
+        })
+    }
+
+    /// How many slots of `mask` changed at more than half of the steps from one reading to
+    /// the next. A grid's parameters are nested: the innermost one changes at every
+    /// candidate, the others only when the one inside them has gone round; a loop's own
+    /// measurements (a loss, a throughput) and its step numbers change at every line.
+    fn slots_changing_every_time(&self, mask: u8) -> usize {
+        let steps = self.len.saturating_sub(1);
+        (0..MAX_SLOTS)
+            .filter(|&slot| has(mask, slot))
+            .filter(|&slot| {
+                let mut previous: Option<u64> = None;
+                let mut changes = 0;
+                for (values, _) in self.ordered() {
+                    let bits = values[slot].to_bits();
+                    changes += usize::from(previous.is_some_and(|p| p != bits));
+                    previous = Some(bits);
+                }
+                2 * changes > steps
+            })
+            .count()
+    }
+
     /// True when a count of this template rose at every one of its readings since `since`,
     /// at least two of them, and never fell there, by more than one at a time or next to
     /// another value that changes (`[200] valid_0's l2: 0.31` after `[100] ... 0.35`): a
@@ -814,6 +931,84 @@ mod tests {
         // The same parts as plain counts are no parts of a whole.
         let rows = rows_of(&folds);
         assert!(!ring(&rows).parts_walk(at_end(&rows), FRESH));
+    }
+
+    #[test]
+    fn nested_parameters_combined_anew_are_a_grid_walk() {
+        // `[CV] END ....C=0.1, gamma=0.001`: the ring keeps one reading per candidate.
+        let grid: Vec<[f64; 2]> = [0.1, 1.0, 10.0]
+            .iter()
+            .flat_map(|&c| [0.001, 0.01, 0.1, 1.0].map(|g| [c, g]))
+            .collect();
+        let fractions = |rows: &[&[f64]]| ring_with(rows, |r| r.fractions = 0b11);
+        let rows = rows_of(&grid);
+        let walk = fractions(&rows);
+        assert!(walk.grid_walk(at_end(&rows), FRESH));
+        assert_eq!(walk.progress(at_end(&rows), FRESH), Progress::None, "no counter");
+        assert_eq!(
+            walk.grid_words(at_end(&rows), FRESH).as_deref(),
+            Some("a grid of parameters walked: 2 values each from a small set, 12 combinations each new (a parameter search)")
+        );
+        // As soon as the inner value has come back once: four candidates and the fifth.
+        let rows = rows_of(&grid[..5]);
+        assert!(fractions(&rows).grid_walk(at_end(&rows), FRESH));
+        let rows = rows_of(&grid[..4]);
+        assert!(
+            !fractions(&rows).grid_walk(at_end(&rows), FRESH),
+            "no value came back yet"
+        );
+        // The same few candidates in turn: a combination comes back.
+        let turn: Vec<[f64; 2]> = (0..12)
+            .map(|i| [[0.1, 1.0, 10.0][i % 3], [0.001, 0.01, 0.001][i % 3]])
+            .collect();
+        let rows = rows_of(&turn);
+        assert!(!fractions(&rows).grid_walk(at_end(&rows), FRESH));
+        // One candidate whose timing jitters: its readings alternate, and come back.
+        let jitter: Vec<[f64; 3]> = (0..12).map(|i| [0.1, 0.001, f64::from(i % 2) / 10.0]).collect();
+        let rows = rows_of(&jitter);
+        assert!(!ring_with(&rows, |r| r.fractions = 0b111).grid_walk(at_end(&rows), FRESH));
+        // One parameter alone is a walk of names or a counter, read elsewhere.
+        let single: Vec<[f64; 2]> = (0..12).map(|i| [f64::from(i % 4), 5.0]).collect();
+        let rows = rows_of(&single);
+        assert!(!ring(&rows).grid_walk(at_end(&rows), FRESH));
+        // A loop's step numbers beside its own measurements change at every line, and a
+        // rounded loss may come back: not nested, so no grid.
+        let steps: Vec<[f64; 2]> = (0..16)
+            .map(|i| {
+                [
+                    4002.0 + 2.0 * f64::from(i % 4),
+                    [1.87, 1.93, 1.81, 1.87, 1.95][i as usize % 5],
+                ]
+            })
+            .collect();
+        let rows = rows_of(&steps);
+        assert!(!ring_with(&rows, |r| r.fractions = 0b10).grid_walk(at_end(&rows), FRESH));
+        // Values drawn afresh every time (a randomised search's) come from no small set.
+        let fresh: Vec<[f64; 2]> = (0..8)
+            .map(|i| [0.37 * f64::from(i) + 0.01, 3.1 - 0.2 * f64::from(i)])
+            .collect();
+        let rows = rows_of(&fresh);
+        assert!(!fractions(&rows).grid_walk(at_end(&rows), FRESH));
+        // An old walk is no progress now.
+        let rows = rows_of(&grid);
+        assert!(!walk.grid_walk(at_end(&rows) + 2 * FRESH, FRESH));
+    }
+
+    #[test]
+    fn a_count_rising_by_one_every_pass_counts_passes() {
+        let starts: Vec<[f64; 1]> = (0..6).map(|i| [f64::from(i)]).collect();
+        let rows = rows_of(&starts);
+        assert_eq!(ring(&rows).counted_passes(Duration::ZERO, 3), Some((0.0, 5.0)));
+        assert_eq!(ring(&rows).counted_passes(Duration::ZERO, 6), None, "five rises");
+        let skipping: Vec<[f64; 1]> = [0.0, 1.0, 2.0, 4.0, 5.0].map(|v| [v]).to_vec();
+        let rows = rows_of(&skipping);
+        assert_eq!(ring(&rows).counted_passes(Duration::ZERO, 3), None);
+        let fraction = ring_with(&rows_of(&starts), |r| r.fractions = 1);
+        assert_eq!(
+            fraction.counted_passes(Duration::ZERO, 3),
+            None,
+            "a measurement counts no passes"
+        );
     }
 
     #[test]

@@ -1692,3 +1692,96 @@ fn boosting_warnings_before_the_first_evaluation_line_on_a_loaded_machine() {
     t.run(at)
         .assert_never_fires("boosting warnings before the first evaluation line");
 }
+
+/// `GridSearchCV(..., cv=folds, verbose=2)` over `grid` (each row one candidate's
+/// parameters, as scikit-learn prints them): `folds` identical lines per candidate, one
+/// every `every` s at full CPU.
+fn grid_search(grid: &[String], folds: usize, every: f64) -> (Timeline, f64) {
+    let mut rng = Rng::new(17);
+    let mut t = Timeline::new();
+    t.line(
+        0.0,
+        Stream::Stdout,
+        format!(
+            "Fitting {folds} folds for each of {} candidates, totalling {} fits",
+            grid.len(),
+            folds * grid.len()
+        ),
+    );
+    let mut at = every;
+    for candidate in grid {
+        for _ in 0..folds {
+            let time = if rng.below(4) == 0 { "0.1" } else { "0.0" };
+            t.line(
+                at,
+                Stream::Stdout,
+                format!("[CV] END ..........................{candidate}; total time=   {time}s"),
+            );
+            at += every;
+        }
+    }
+    t.cpu(0.0, at, |_| 100.0);
+    (t, at)
+}
+
+#[test]
+fn a_parameter_search_walks_its_grid() {
+    // `GridSearchCV(SVC(), {'C': [0.1, 1, 10, 100], 'gamma': [0.001, 0.01, 0.1, 1]}, cv=5,
+    // verbose=2)`: five identical lines per candidate (no fold number at verbose=2), so
+    // with the numbers masked the whole search is one line; each parameter takes its few
+    // values again and again, but no combination comes back.
+    let svc: Vec<String> = ["0.1", "1", "10", "100"]
+        .iter()
+        .flat_map(|c| ["0.001", "0.01", "0.1", "1"].map(|g| format!("C={c}, gamma={g}")))
+        .collect();
+    for every in [0.1, 0.05, 0.02] {
+        let (mut t, end) = grid_search(&svc, 5, every);
+        let outcome = t.run(end);
+        outcome.assert_never_fires(&format!("a 4x4 grid search at {every} s a line"));
+    }
+    // Three parameters, 60 candidates: more than the progress ring holds.
+    let forest: Vec<String> = [2, 4, 8, 16, 32]
+        .iter()
+        .flat_map(|d| {
+            [1, 2, 4, 8].iter().flat_map(move |l| {
+                [10, 50, 100].map(|n| format!("max_depth={d}, min_samples_leaf={l}, n_estimators={n}"))
+            })
+        })
+        .collect();
+    let (mut t, end) = grid_search(&forest, 3, 0.05);
+    t.run(end)
+        .assert_never_fires("a 5x4x3 grid search, three folds per candidate");
+}
+
+#[test]
+fn a_mixture_restarted_from_a_counted_start_that_converges() {
+    // `GaussianMixture(n_init=10, verbose=2, verbose_interval=1)` on data with one clear
+    // optimum: every start converges in two iterations with the same numbers, the first
+    // `ll change` being `inf`; only the start's own number and the time lapses change.
+    let mut rng = Rng::new(23);
+    let mut t = Timeline::new();
+    let mut at = 0.0;
+    for start in 0..10 {
+        for line in [
+            format!("Initialization {start}"),
+            format!(
+                "  Iteration 1\t time lapse {:.5}s\t ll change inf",
+                rng.range(0.01, 0.03)
+            ),
+            format!(
+                "  Iteration 2\t time lapse {:.5}s\t ll change 0.00000",
+                rng.range(0.0005, 0.0007)
+            ),
+            format!(
+                "Initialization converged. time lapse {:.5}s\t lower bound -4.29357.",
+                rng.range(0.01, 0.03)
+            ),
+        ] {
+            t.line(at, Stream::Stdout, line);
+            at += 0.1;
+        }
+    }
+    t.cpu(0.0, at, |_| 100.0);
+    t.run(at)
+        .assert_never_fires("a mixture restarted ten times, each start converging");
+}

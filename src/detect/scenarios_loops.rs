@@ -1966,3 +1966,77 @@ fn the_same_warning_forever_is_a_loop_once_it_outlasts_a_round_of_work() {
         assert!(summary.contains("same line repeated"), "{summary}");
     }
 }
+
+/// A script that fits the same candidates again and again with `verbose=2`: five lines per
+/// candidate, twenty lines a second at full CPU, from t = 3 s.
+fn candidates_again(candidates: &[&str]) -> Timeline {
+    let mut rng = Rng::new(29);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let mut at = 3.0;
+    while at < 45.0 {
+        for candidate in candidates {
+            for _ in 0..5 {
+                let time = if rng.below(4) == 0 { "0.1" } else { "0.0" };
+                t.line(
+                    at,
+                    Stream::Stdout,
+                    format!("[CV] END .................................{candidate}; total time=   {time}s"),
+                );
+                at += 0.05;
+            }
+        }
+    }
+    t.cpu(0.0, 45.0, |_| 100.0);
+    t
+}
+
+#[test]
+fn a_parameter_search_re_running_the_same_candidates_is_a_loop() {
+    // The counterpart of a grid walk: the same `C=0.1, gamma=0.001` fit for ever, or the
+    // same two or three combinations in turn, shows a combination again.
+    let mut t = candidates_again(&["C=0.1, gamma=0.001"]);
+    assert_fires_within(&mut t, 3.0, 2.5, "the same candidate re-fitted for ever");
+    let mut t = candidates_again(&["C=0.1, gamma=0.001", "C=1, gamma=0.001"]);
+    assert_fires_within(&mut t, 3.0, 4.0, "two candidates re-fitted in turn");
+    let mut t = candidates_again(&["C=0.1, gamma=0.001", "C=1, gamma=0.01", "C=10, gamma=0.001"]);
+    assert_fires_within(&mut t, 3.0, 5.0, "three candidates re-fitted in turn");
+}
+
+/// A block that opens with `Initialization N` and says it converged, N one more each pass
+/// from `first` (or the same every pass), twenty lines a second from t = 3 s.
+fn converging_block(first: u32, counted: bool) -> Timeline {
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let mut at = 3.0;
+    let mut start = first;
+    while at < 45.0 {
+        for line in [
+            format!("Initialization {start}"),
+            "  Iteration 1\t time lapse 0.02000s\t ll change inf".to_string(),
+            "  Iteration 2\t time lapse 0.00060s\t ll change 0.00000".to_string(),
+            "Initialization converged. time lapse 0.02060s\t lower bound -4.29357.".to_string(),
+        ] {
+            t.line(at, Stream::Stdout, line);
+            at += 0.05;
+        }
+        start += u32::from(counted);
+    }
+    t.cpu(0.0, 45.0, |_| 100.0);
+    t
+}
+
+#[test]
+fn a_converging_fit_re_run_for_ever_is_a_loop() {
+    // The counterpart of a mixture's counted restarts: the same fit re-run with the same
+    // start number is a loop at once; a pass counter numbering starts past the few dozen a
+    // multi-start fit asks for is a loop's own counter.
+    let mut t = converging_block(0, false);
+    assert_fires_within(&mut t, 3.0, 2.5, "the same converging fit re-run as start 0");
+    let mut t = converging_block(200, true);
+    // An iteration counter protects a multi-line pass for its first seconds only.
+    assert_fires_within(&mut t, 3.0, 4.5, "a converging fit re-run as start 200, 201, ...");
+    // From start 0: protected up to start 50 (about 10 s at five passes a second).
+    let mut t = converging_block(0, true);
+    assert_fires_within(&mut t, 3.0, 13.0, "a converging fit re-run as start 0, 1, ...");
+}

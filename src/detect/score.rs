@@ -77,7 +77,7 @@
 //! nothing new in them: a retry loop whose passes are not exact. It scores all or nothing.
 
 use super::measures::Measurements;
-use super::progress::Progress;
+use super::progress::{Progress, GRID_WALK};
 use super::replies::Replies;
 use super::window::Rates;
 use crate::sample::Stream;
@@ -942,6 +942,7 @@ fn progress_protection(progress: Progress, countdown: Option<&str>, one_line_cyc
         (Progress::Countdown, None) => "a count going down".to_string(),
         (Progress::Descending, None) => "an optimisation restarted from new starting points".to_string(),
         (Progress::Advancing, _) => "a counter advancing".to_string(),
+        (Progress::Walking, Some(words)) if words.starts_with(GRID_WALK) => words.to_string(),
         (Progress::Walking, _) => {
             "one place or item after another (source locations, numbered names, versions, parts of a whole)"
                 .to_string()

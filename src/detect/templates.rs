@@ -79,7 +79,9 @@ impl TemplateInfo {
                 if progress < Progress::Descending && ring.restarted_descent(now, freshness).is_some() {
                     Progress::Descending
                 } else if progress < Progress::Walking
-                    && (ring.names_walk(now, freshness) || ring.parts_walk(now, freshness))
+                    && (ring.names_walk(now, freshness)
+                        || ring.parts_walk(now, freshness)
+                        || ring.grid_walk(now, freshness))
                 {
                     Progress::Walking
                 } else {
@@ -100,6 +102,16 @@ impl TemplateInfo {
                 .progress
                 .as_ref()
                 .is_some_and(|ring| ring.rises_at_every_return(since))
+    }
+
+    /// The first and latest value of a counter of this template's lines that rose by one
+    /// at every return since `since`, at least `returns` times, in lines that report no
+    /// failure and count no attempts (`ProgressRing::counted_passes`).
+    pub fn counted_passes(&self, since: Duration, returns: usize) -> Option<(f64, f64)> {
+        if self.wording.error || self.wording.attempt {
+            return None;
+        }
+        self.progress.as_ref()?.counted_passes(since, returns)
     }
 
     /// What this template's numbers say when each of its lines stands for one item: a
@@ -126,6 +138,7 @@ impl TemplateInfo {
                 .then(|| ring.restarted_descent(now, freshness))
                 .flatten()
                 .map(|d| d.describe())
+                .or_else(|| ring.grid_words(now, freshness))
         })
     }
 

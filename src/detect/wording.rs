@@ -230,6 +230,9 @@ pub struct Wording {
     pub warning: bool,
     /// A word saying the job does something over again (`again`, `reloading`, `re-queueing`).
     pub redo: bool,
+    /// An optimisation says it converged (`Initialization converged.`, `Converged at
+    /// iteration 3`, `converged: True`), not `not converged` or `converged: False`.
+    pub converged: bool,
 }
 
 impl Wording {
@@ -390,7 +393,12 @@ pub fn wording(s: &[u8]) -> Wording {
     // Fillers read since an exit word (`exited with code`), while its number may follow.
     let mut since_exit: Option<u32> = None;
     let mut bare_wait: Option<Advice> = None;
+    // Just read `converged`, while a `False` may still follow it.
+    let mut converged_now = false;
     words(s, |w| {
+        if std::mem::take(&mut converged_now) && any_of(s, w, &["false", "no"]) {
+            found.converged = false;
+        }
         if let Some(second) = pending_crash.take() {
             if is(s, w, second) {
                 found.crash = true;
@@ -469,6 +477,10 @@ pub fn wording(s: &[u8]) -> Wording {
         }
         if any_of(s, w, &REDO_WORDS) {
             found.redo = true;
+        }
+        if is(s, w, "converged") && !previous.is_some_and(|p| any_of(s, p, &["not", "never", "no"])) {
+            found.converged = true;
+            converged_now = true;
         }
         if any_of(s, w, &START_WORDS) {
             found.start = true;
@@ -564,6 +576,26 @@ mod tests {
             r#"The Deployment "web" is invalid: spec.replicas: Invalid value: -1"#,
         ] {
             assert!(error(line), "{line:?} should have error wording");
+        }
+    }
+
+    #[test]
+    fn an_optimisation_says_it_converged() {
+        let converged = |line: &str| wording(line.as_bytes()).converged;
+        for line in [
+            "Initialization converged. time lapse 0.02558s\t lower bound -4.29357.",
+            "Initialization converged: True\t time lapse 0.03s\t ll -4.29",
+            "Converged at iteration 1: strict convergence.",
+        ] {
+            assert!(converged(line), "{line:?}");
+        }
+        for line in [
+            "Initialization converged: False\t time lapse 0.03s\t ll -4.29",
+            "not converged after 100 iterations",
+            "ConvergenceWarning: lbfgs failed to converge",
+            "Iteration 2\t time lapse 0.00060s\t ll change 0.00000",
+        ] {
+            assert!(!converged(line), "{line:?}");
         }
     }
 
