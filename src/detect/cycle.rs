@@ -513,9 +513,7 @@ impl PassIntervals {
     /// before (1, 2, 4 s): a supervisor or a wrapper backing off between attempts.
     fn backing_off(&self) -> bool {
         self.len >= BACKOFF_INTERVALS
-            && self.seconds[..BACKOFF_INTERVALS]
-                .windows(2)
-                .all(|w| w[0] >= BACKOFF_GROWTH * w[1])
+            && backing_off_newest_first(self.seconds[..BACKOFF_INTERVALS].iter().copied())
     }
 
     /// The coefficient of variation of the intervals; `None` with fewer than three.
@@ -532,6 +530,32 @@ impl PassIntervals {
         let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
         Some(variance.sqrt() / mean)
     }
+}
+
+/// Whether the latest pass intervals, oldest first, back off: the last three each grew by
+/// a quarter or more over the one before (1, 2, 4 s). The rule of [`TailCycle`]'s
+/// `backing_off`, for passes measured elsewhere (`passes`).
+pub fn backs_off(intervals_oldest_first: &[f64]) -> bool {
+    intervals_oldest_first.len() >= BACKOFF_INTERVALS
+        && backing_off_newest_first(
+            intervals_oldest_first
+                .iter()
+                .rev()
+                .take(BACKOFF_INTERVALS)
+                .copied(),
+        )
+}
+
+/// Each interval (newest first) at least `BACKOFF_GROWTH` times the one before it.
+fn backing_off_newest_first(newest_first: impl Iterator<Item = f64>) -> bool {
+    let mut later: Option<f64> = None;
+    for earlier in newest_first {
+        if later.is_some_and(|later| later < BACKOFF_GROWTH * earlier) {
+            return false;
+        }
+        later = Some(earlier);
+    }
+    true
 }
 
 #[cfg(test)]
@@ -738,5 +762,14 @@ mod tests {
     fn long_runs_keep_their_start_beyond_the_ring() {
         let t = feed(&"A".repeat(500)).tail().expect("a cycle");
         assert_eq!((t.period, t.run, t.started), (1, 499, Duration::ZERO));
+    }
+
+    #[test]
+    fn intervals_back_off_when_each_of_the_last_three_grows_by_a_quarter() {
+        assert!(backs_off(&[1.0, 2.0, 4.0]));
+        assert!(backs_off(&[3.0, 1.0, 1.25, 1.6]), "only the last three count");
+        assert!(!backs_off(&[1.0, 2.0, 2.2]), "grew by less than a quarter");
+        assert!(!backs_off(&[4.0, 2.0, 1.0]), "shrinking");
+        assert!(!backs_off(&[1.0, 2.0]), "too few");
     }
 }

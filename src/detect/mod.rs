@@ -710,10 +710,7 @@ impl Detector {
             .map(|b| b.novel || infos.iter().any(|t| t.news_between(b.started, b.latest, true)))
             .collect();
         let intervals = a.intervals();
-        let backing_off = intervals.len() >= 3
-            && intervals[intervals.len() - 3..]
-                .windows(2)
-                .all(|w| w[1] >= 1.25 * w[0]);
+        let backing_off = cycle::backs_off(&intervals);
         let first = a.bursts.first().map(|b| b.first);
         AlikeSignals {
             passes: a.passes(),
