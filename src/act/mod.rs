@@ -21,7 +21,7 @@ pub mod watch;
 use crate::diag::diag;
 use crate::evidence::retention::Policy;
 use crate::evidence::{self, Actor, Category, NewRun, Recorder};
-use crate::supervise::{self, AttemptEnd, Launched, SpawnError, StopReport, Supervisor};
+use crate::supervise::{self, AttemptEnd, CaughtSignals, Launched, SpawnError, StopReport, Supervisor};
 use crate::units::format_duration;
 use flowforge_platform::kill::signal_name;
 use flowforge_platform::reap::ExitStatus;
@@ -153,14 +153,16 @@ pub fn run(args: RunArgs) -> i32 {
         kill_grace: args.kill_grace,
     };
     // Everything that can refuse the run has been checked: the command starts now, and
-    // the recorder and the loop are set up while its shim execs it.
+    // the recorder and the loop are set up while its shim execs it. Signals are caught
+    // from before it starts, so none aimed at FlowForge meanwhile is lost.
+    let caught = CaughtSignals::install();
     let first = Launched::start(&args.command, &options);
     // The recorder's thread first: the store's open is the longest piece of work at a
     // start. With the shim on the other core (see `Launched::start`), starting it before
     // the loop's setup measured best (`run -- true` 1.71x against 1.78x tini's time; it was
     // the other way round while the shim shared this thread's core).
     let recorder = before_launch.unwrap_or_else(|| start_background_recorder(&args));
-    let supervisor = Supervisor::new(options);
+    let supervisor = caught.and_then(|caught| Supervisor::new(options, caught));
     // Outlives the supervision: its socket goes away only once the run's end is recorded,
     // so the API never sees a finished run without its end (which would read as lost).
     let mut control = db.map(|db| control::RunControl::new(db, live.clone()));

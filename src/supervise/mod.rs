@@ -281,6 +281,25 @@ impl Launched {
     }
 }
 
+/// The signals FlowForge catches, caught before the first command starts: a signal aimed at
+/// FlowForge in the instant after the command begins (its own `kill -TERM $PPID`, a user's
+/// quick Ctrl-C) is forwarded like any later one instead of meeting its default action while
+/// the loop is still being set up ([`Launched::start`] runs before [`Supervisor::new`]).
+pub struct CaughtSignals(Signals);
+
+impl CaughtSignals {
+    pub fn install() -> io::Result<CaughtSignals> {
+        // A forwarded signal ignored on entry (`nohup`, SIGINT of a background job) stays
+        // ignored, here and in the command (the shim passes the dispositions on).
+        let inherited = Inherited::at_start();
+        let caught = FORWARDED
+            .into_iter()
+            .filter(|&signal| !inherited.ignored(signal))
+            .chain([SIGCHLD, SIGWINCH]);
+        Ok(CaughtSignals(Signals::new(caught)?))
+    }
+}
+
 /// The loop's long-lived parts, kept across attempts (restarts).
 pub struct Supervisor {
     poll: Poll,
@@ -293,16 +312,9 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(options: Options) -> io::Result<Supervisor> {
+    pub fn new(options: Options, caught: CaughtSignals) -> io::Result<Supervisor> {
         let poll = Poll::new()?;
-        // A forwarded signal ignored on entry (`nohup`, SIGINT of a background job) stays
-        // ignored, here and in the command (the shim passes the dispositions on).
-        let inherited = Inherited::at_start();
-        let caught = FORWARDED
-            .into_iter()
-            .filter(|&signal| !inherited.ignored(signal))
-            .chain([SIGCHLD, SIGWINCH]);
-        let mut signals = Signals::new(caught)?;
+        let CaughtSignals(mut signals) = caught;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let stdout = Sink::new(1);
