@@ -550,6 +550,17 @@ impl Detector {
                         .max(self.returning_counter(tail.started, now))
                         .max(restarts.map_or(Progress::None, |_| Progress::Descending))
                 };
+                // Values no earlier pass showed (`counted`: a rising count too, unless it
+                // counts attempts).
+                let news = |counted: bool| {
+                    infos.iter().any(|t| {
+                        if crash {
+                            texture(t, crash)
+                        } else {
+                            t.news_since(after_first_pass(&tail), counted)
+                        }
+                    })
+                };
                 CycleSignals {
                     started: tail.started,
                     stream: [None, Some(Stream::Stdout), Some(Stream::Stderr)][i],
@@ -577,20 +588,8 @@ impl Detector {
                         .iter()
                         .any(|t| (t.wording.error || t.wording.empty) && texture(t, crash)),
                     // A restart's plain counts are its own: its texture already leaves them out.
-                    news: infos.iter().any(|t| {
-                        if crash {
-                            texture(t, crash)
-                        } else {
-                            t.news_since(after_first_pass(&tail), false)
-                        }
-                    }),
-                    counted_news: infos.iter().any(|t| {
-                        if crash {
-                            texture(t, crash)
-                        } else {
-                            t.news_since(after_first_pass(&tail), true)
-                        }
-                    }),
+                    news: news(false),
+                    counted_news: news(true),
                     wait: infos.iter().any(|t| t.wording.wait),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of_templates(&infos, now, freshness),
