@@ -876,3 +876,25 @@ fn a_training_step_retried_after_it_goes_nan_is_stopped() {
         assert!(reason.contains("7-line cycle"), "at {rate} lines/s: {reason}");
     }
 }
+
+#[test]
+fn a_failing_end_to_end_suite_re_run_in_a_loop_is_stopped_and_one_retried_until_green_is_not() {
+    // Real Playwright 1.5x (`@playwright/test`, list reporter, the system chromium) on this
+    // machine, re-run by `while ! npx playwright test; do :; done` while one spec waits for a
+    // button the page never shows: a 23-line report every 8 s, its lines spread over the run
+    // as each test finishes, and its call log says `- waiting for getByRole('button', ...)`.
+    // Main's detector left it alone (`heartbeat: 0.1 passes/s ... says it waits`); live, the
+    // run was stopped after 40.8 s, at its fifth run.
+    let why = assert_recording_stopped_as_live("playwright-rerun-failing-spec-live.ffrec");
+    assert!(why.contains("test run's report"), "{why}");
+    let sandbox = Sandbox::new("replay-playwright");
+    let log = "playwright-rerun-failing-spec-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    let runs = passes_begun(log, "Running 3 tests using 1 worker", intervention_line(&out));
+    assert!((4..=5).contains(&runs), "stopped after {runs} runs: {why}");
+    // The same suite in a CI step that re-runs it until the app it tests is deployed, at
+    // most four times: three identical failing reports, then the fourth run passes.
+    let green = "playwright-retried-until-green-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(green).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{green}: {}", out.describe());
+}

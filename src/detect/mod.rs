@@ -590,7 +590,8 @@ impl Detector {
                     // A restart's plain counts are its own: its texture already leaves them out.
                     news: news(false),
                     counted_news: news(true),
-                    wait: infos.iter().any(|t| t.wording.wait),
+                    wait: says_it_waits(&infos),
+                    test_run: infos.iter().any(|t| t.wording.failed_tests),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of_templates(&infos, now, freshness),
                     measured: Measurements::of_loop(&infos, tail.started),
@@ -674,7 +675,7 @@ impl Detector {
                     result_texture: infos
                         .iter()
                         .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
-                    wait: infos.iter().any(|t| t.wording.wait),
+                    wait: says_it_waits(&infos),
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
@@ -721,7 +722,7 @@ impl Detector {
             silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
             backing_off,
             error: infos.iter().any(|t| t.wording.error),
-            wait: infos.iter().any(|t| t.wording.wait),
+            wait: says_it_waits(&infos),
             progress: loop_progress(&infos, now, freshness),
             clock: infos.iter().find_map(|t| t.clock(now, freshness)),
             replies: Replies::of_templates(&infos, now, freshness),
@@ -810,6 +811,13 @@ fn stream_tracker(stream: Stream) -> usize {
 /// per item: the same failure on the next row, page or file is a batch job getting through
 /// bad input, and its advancing number is the item, not an attempt (unless the line says
 /// attempt, try or retry).
+/// A loop's templates say the job waits on purpose (`waiting for db`, `retrying in 2s`),
+/// unless the loop is a test run's report: `Timed out 5000ms waiting for expect(...)` above
+/// `1 failed` is a test's step, and a job re-running a failing test waits for nothing.
+fn says_it_waits(infos: &[&TemplateInfo]) -> bool {
+    infos.iter().any(|t| t.wording.wait) && !infos.iter().any(|t| t.wording.failed_tests)
+}
+
 fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) -> Progress {
     // Lines of a few shapes (the bad value masked differently: `31/02/2019`, `07.08.2021`)
     // make a pass of several lines out of one failing line: when every line of the pass

@@ -215,6 +215,7 @@ mod tests {
                 news: false,
                 counted_news: false,
                 wait: false,
+                test_run: false,
                 empty: false,
                 replies: None,
                 measured: None,

@@ -10,6 +10,7 @@
 //! background task, and a batch job whose every pass fails on the next item.
 
 use super::scenarios::{Rng, Timeline};
+use crate::sample::Stream;
 
 /// A Python traceback of a refused connection as redis-py prints it, under a log line.
 fn redis_traceback(t: f64) -> Vec<String> {
@@ -360,4 +361,135 @@ fn a_batch_job_failing_on_one_item_after_another_is_left_alone() {
         },
     );
     t.run(120.0).assert_never_fires("a batch job failing per item");
+}
+
+/// One run of an end-to-end suite as Playwright's list reporter prints it, each test's line
+/// when it finishes: two pass, one waits for a button the page never shows and fails.
+fn playwright_run(t: &mut Timeline, rng: &mut Rng, start: f64) -> f64 {
+    let mut at = start;
+    t.line(at, Stream::Stdout, "Running 3 tests using 1 worker");
+    at += 3.0 + rng.range(0.0, 0.6);
+    t.line(
+        at,
+        Stream::Stdout,
+        format!(
+            "  ✘  1 tests/checkout.spec.js:3:1 › completes checkout ({:.1}s)",
+            at - start
+        ),
+    );
+    for (name, line) in [("shows the login form", 3), ("rejects a bad password", 7)] {
+        at += rng.range(0.3, 0.6);
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "  ✓  2 tests/login.spec.js:{line}:1 › {name} ({}ms)",
+                300 + (at * 37.0) as u64 % 200
+            ),
+        );
+    }
+    at += 0.3;
+    for line in [
+        "  1) tests/checkout.spec.js:3:1 › completes checkout ─────────────────────────",
+        "    Error: expect(locator).toBeVisible() failed",
+        "    Locator: getByRole('button', { name: 'Pay now' })",
+        "    Expected: visible",
+        "    Timeout: 3000ms",
+        "    Error: element(s) not found",
+        "    Call log:",
+        "      - Expect \"toBeVisible\" getByRole('button', { name: 'Pay now' }) with timeout 3000ms",
+        "      - waiting for getByRole('button', { name: 'Pay now' })",
+        "    > 6 |   await expect(page.getByRole('button', { name: 'Pay now' })).toBeVisible();",
+        "        at /srv/shop/tests/checkout.spec.js:6:63",
+        "  1 failed",
+        "    tests/checkout.spec.js:3:1 › completes checkout ─────────────────────────",
+    ] {
+        t.line(at, Stream::Stdout, line);
+        at += 0.002;
+    }
+    t.line(at, Stream::Stdout, format!("  2 passed ({:.1}s)", at - start));
+    at
+}
+
+#[test]
+fn an_end_to_end_suite_re_run_while_a_spec_waits_for_a_missing_button_is_stopped_within_five_runs() {
+    // `while ! npx playwright test; do :; done`: the report's lines are spread over each
+    // 6-8 s run, and its call log says `waiting for`, a step of the failing test. The job
+    // itself waits for nothing.
+    let mut t = Timeline::new();
+    let mut rng = Rng::new(61);
+    let mut at = 0.5;
+    let mut starts = Vec::new();
+    while at < 90.0 {
+        starts.push(at);
+        at = playwright_run(&mut t, &mut rng, at) + 2.0 + rng.range(0.0, 1.5);
+    }
+    t.cpu(0.0, 90.0, |_| 100.0);
+    let out = t.run(90.0);
+    let fired = out.delay_after(0.0);
+    let runs = starts.iter().filter(|&&s| s <= fired).count();
+    assert!(
+        (4..=5).contains(&runs),
+        "stopped after {runs} runs at {fired:.2} s"
+    );
+    let why = out.reason.expect("a reason").summary;
+    assert!(why.contains("test run's report"), "{why}");
+}
+
+#[test]
+fn a_suite_re_run_until_the_app_is_deployed_and_a_checks_poller_are_left_alone() {
+    // The same suite re-run by a CI step until the app it tests is up: three failing runs,
+    // then a green one and the next step's log.
+    let mut t = Timeline::new();
+    let mut rng = Rng::new(62);
+    let mut at = 0.5;
+    for _ in 0..3 {
+        at = playwright_run(&mut t, &mut rng, at) + 0.8;
+    }
+    t.line(at, Stream::Stdout, "Running 3 tests using 1 worker");
+    for (n, name) in [
+        "completes checkout",
+        "shows the login form",
+        "rejects a bad password",
+    ]
+    .iter()
+    .enumerate()
+    {
+        at += 0.5;
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                "  ✓  {} tests/shop.spec.js:{}:1 › {name} ({}ms)",
+                n + 1,
+                3 + 4 * n,
+                420 + 31 * n
+            ),
+        );
+    }
+    t.line(at + 0.1, Stream::Stdout, "  3 passed (2.3s)");
+    let deploy = at + 1.0;
+    t.every(deploy, 0.5, 20, |i| {
+        format!("uploading asset {}/20: app.{i:02}.js", i + 1)
+    });
+    t.cpu(0.0, 40.0, |_| 100.0);
+    t.run(40.0).assert_never_fires("a suite retried until green");
+    // `gh pr checks --watch` style: the same table every 5 s while two checks stay pending
+    // and one has failed; its tally counts checks still under way, no finished test run.
+    let mut t = Timeline::new();
+    paced(
+        &mut t,
+        120.0,
+        |_| 5.0,
+        |_, _| {
+            vec![
+                "Some checks were not successful".into(),
+                "1 failing, 3 successful, 0 skipped, and 2 pending checks".into(),
+                "X  e2e        https://ci.example.invalid/runs/4821/jobs/1".into(),
+                "*  deploy     https://ci.example.invalid/runs/4821/jobs/2".into(),
+                "*  publish    https://ci.example.invalid/runs/4821/jobs/3".into(),
+            ]
+        },
+    );
+    t.run(120.0).assert_never_fires("a checks poller");
 }

@@ -141,8 +141,12 @@ pub struct CycleSignals {
     /// The same, counting a number that rises by one in a line that does not say it counts
     /// attempts: the next batch, the next page.
     pub counted_news: bool,
-    /// A line of the cycle says the job waits on purpose (`waiting for`, `retrying in 1s`).
+    /// A line of the cycle says the job waits on purpose (`waiting for`, `retrying in 1s`),
+    /// and the cycle is no test run's report (whose waits are its tests' steps).
     pub wait: bool,
+    /// A line of the cycle tallies a test run with failures (`1 failed, 2 passed`): each
+    /// pass is a test run's report.
+    pub test_run: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
     /// Every line of the cycle replies to input from outside the job's loop (a server's
@@ -515,6 +519,8 @@ struct SlowBlock {
     /// Each pass is printed at once and followed by a wait: the longest gap between two
     /// lines of the run is at least half the pass interval.
     printed_at_once: bool,
+    /// Each pass is a test run's report with failures (`1 failed, 2 passed`).
+    test_run: bool,
     /// The most times one line of the block changed its identifiers or counts over the run.
     changes: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
@@ -609,12 +615,14 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // A block that fails the same way, exactly, and is all the job prints is a re-run loop
     // however slowly it goes round: a client retrying a refused connection every few seconds.
     // Its pass is one burst and a wait: four redraws of a display every second whose failing
-    // row flaps in a fixed turn make an exact 4 s cycle too, printed in four bursts.
+    // row flaps in a fixed turn make an exact 4 s cycle too, printed in four bursts. A test
+    // run's report is no display, however its lines are spread over the run (each test's
+    // line when it finishes).
     let lone_rerun = b.exact
         && b.error
         && !b.wait
         && !b.backing_off
-        && b.printed_at_once
+        && (b.printed_at_once || b.test_run)
         && !b.counted_news
         && b.coverage >= RERUN_LOOP_COVERAGE;
     let slowest = if b.crash {
@@ -711,9 +719,17 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         ));
     }
     if b.exact && b.error && !b.wait && !b.backing_off && next_begun {
+        let (block, waiting) = if b.test_run {
+            (
+                "test run's report with failed tests",
+                "its waits are its tests' steps",
+            )
+        } else {
+            ("block with failure words", "no words of waiting")
+        };
         return Some(format!(
-            "a re-run loop: the same {}-line block with failure words {} times at {:.1}/s, \
-             nothing moving, no words of waiting (pace varying {:.0} %)",
+            "a re-run loop: the same {}-line {block} {} times at {:.1}/s, nothing moving, \
+             {waiting} (pace varying {:.0} %)",
             b.period,
             b.passes,
             b.passes_per_s,
@@ -811,6 +827,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 matched: c.run,
                 coverage: c.coverage,
                 printed_at_once: c.longest_gap.as_secs_f64() >= 0.5 * pass_interval,
+                test_run: c.test_run,
                 changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
@@ -1043,6 +1060,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 matched: 0,
                 coverage: 0.0,
                 printed_at_once: false,
+                test_run: false,
                 changes: 0,
                 backing_off: false,
                 model_call: false,
@@ -1265,6 +1283,7 @@ mod tests {
             interval: None,
             traced_wait: false,
             wait: false,
+            test_run: false,
             empty: false,
             replies: None,
             measured: None,

@@ -233,6 +233,11 @@ pub struct Wording {
     /// An optimisation says it converged (`Initialization converged.`, `Converged at
     /// iteration 3`, `converged: True`), not `not converged` or `converged: False`.
     pub converged: bool,
+    /// The line tallies a test run with failures (`1 failed`, `Tests: 1 failed, 2 passed`,
+    /// `3 examples, 1 failure`, `test result: FAILED. 2 passed; 1 failed`): the block is a
+    /// test run's report, and a wait in it (`Timed out 5000ms waiting for expect(...)`,
+    /// `- waiting for locator(...)`) is a step of a test, not the job waiting.
+    pub failed_tests: bool,
 }
 
 impl Wording {
@@ -520,10 +525,67 @@ pub fn wording(s: &[u8]) -> Wording {
         found.wait = true;
         found.traced_wait = Some(wait.timeout_ms);
     }
+    found.failed_tests = tallies_failed_tests(s);
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
     found.served |= !found.error && !found.crash && replies::names_client(s);
     found
+}
+
+/// Words that count failed tests in a test run's tally (`1 failed`, `2 failing`).
+const FAILED_TALLY_WORDS: [&str; 4] = ["failed", "failing", "failure", "failures"];
+
+/// Words that count the other tests of a tally (`2 passed`, `3 examples`, `5 total`).
+const OTHER_TALLY_WORDS: [&str; 7] = [
+    "passed", "passing", "examples", "tests", "total", "skipped", "ignored",
+];
+
+/// Words that make a line a wait, a retry or the status of something still under way, never
+/// a finished test run's tally (`Waiting for pods: 2 failed`, `3 failed attempts, retrying`,
+/// `1 failing, 3 successful, and 2 pending checks`).
+const NOT_A_TALLY: [&str; 15] = [
+    "wait",
+    "waits",
+    "waiting",
+    "sleeping",
+    "poll",
+    "polling",
+    "retry",
+    "retrying",
+    "attempt",
+    "attempts",
+    "pending",
+    "running",
+    "queued",
+    "remaining",
+    "progress",
+];
+
+/// A finished test run's tally with failures: a count of one or more followed by `failed`,
+/// `failing` or `failure(s)`, on a line that is nothing but that count (Playwright's
+/// `  1 failed`, Mocha's `  1 failing`) or also counts the other tests (`1 failed, 2
+/// passed`, `3 examples, 1 failure`), and says nothing of waiting, retrying or of parts
+/// still under way (`2 pending`, `3 running`: a status display of a remote run). A job's own
+/// count of failures (`Processed 1000 rows, 3 failed`) counts no tests.
+fn tallies_failed_tests(s: &[u8]) -> bool {
+    let mut words: Vec<&[u8]> = Vec::new();
+    for word in s.split(|b| !b.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if words.len() == 16 {
+            return false;
+        }
+        words.push(word);
+    }
+    let count = |w: &[u8]| w.iter().all(u8::is_ascii_digit);
+    let among = |w: &[u8], list: &[&str]| list.iter().any(|l| w.eq_ignore_ascii_case(l.as_bytes()));
+    if words.iter().any(|w| among(w, &NOT_A_TALLY)) {
+        return false;
+    }
+    let counted = |list: &[&str], nonzero: bool| {
+        words
+            .windows(2)
+            .any(|p| count(p[0]) && (!nonzero || p[0].iter().any(|&d| d != b'0')) && among(p[1], list))
+    };
+    counted(&FAILED_TALLY_WORDS, true) && (words.len() == 2 || counted(&OTHER_TALLY_WORDS, false))
 }
 
 /// A test runner's line for a test that passed: a leading check mark (Jest, Vitest, Mocha:
@@ -770,6 +832,36 @@ mod tests {
             "Worker (pid:41) was sent SIGKILL! Perhaps out of memory?",
         ] {
             assert!(!wording(line.as_bytes()).start, "{line:?} reports no start");
+        }
+    }
+
+    #[test]
+    fn a_test_runs_tally_of_failures_is_read_and_is_no_wait() {
+        for line in [
+            "  1 failed",
+            "  2 failing",
+            "Tests:       1 failed, 2 passed, 3 total",
+            "========================= 1 failed, 2 passed in 0.12s =========================",
+            "3 examples, 1 failure",
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+        ] {
+            let w = wording(line.as_bytes());
+            assert!(w.failed_tests && !w.wait, "{line:?} tallies failed tests: {w:?}");
+        }
+        for line in [
+            "  0 failed",
+            "Tests:       3 passed, 3 total",
+            "Processed 1000 rows, 3 failed",
+            "Waiting for pods: 2 failed, 1 passed",
+            "3 failed attempts, retrying in 5s",
+            "1 failing, 3 successful, 0 skipped, and 2 pending checks",
+            "CI run 4821: 1 failed, 2 passed, 3 running",
+            "Error: Timed out 5000ms waiting for expect(locator).toBeVisible()",
+        ] {
+            assert!(
+                !wording(line.as_bytes()).failed_tests,
+                "{line:?} tallies no failed tests"
+            );
         }
     }
 
