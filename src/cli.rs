@@ -117,14 +117,17 @@ simulated clock (much faster than real time), and prints whether, when (line num
 seconds) and why it would have intervened, with the reason text a run would print.
 
 Inputs (recognised by their first line):
-  plain text                 one line every 1/RATE seconds (--rate)
+  plain text                 timed by its own timestamps when most lines begin with one
+                             (2026-12-03 13:42:05.123, Dec  3 13:42:05, [13:42:05]), else
+                             one line every 1/RATE seconds
   typescript + --timing FILE `script -T FILE` / scriptreplay timing (DELAY BYTES lines)
   asciinema v2 cast          a .cast file (header line, then [time, \"o\", data] events)
   FlowForge recording        written by `flowforge run --record FILE`: lines with their
                              times and streams, tree CPU samples and the run's own ticks
 
 Options:
-      --rate LINES/S         plain-text replay speed [default: 20]
+      --rate LINES/S         plain-text replay speed, ignoring timestamps
+                             [default: the log's timestamps, else 20]
       --timing FILE          the timing file of a typescript
       --explain              print the confidence and its components at every tick
       --threshold CONFIDENCE as for `flowforge run` [default: 0.80]
@@ -447,7 +450,7 @@ fn parse_replay(args: Vec<OsString>) -> Result<Command, UsageError> {
             ))
         }
         (Some(path), None) => crate::replay::Timing::File(path),
-        (None, rate) => crate::replay::Timing::Rate(rate.unwrap_or(20.0)),
+        (None, rate) => crate::replay::Timing::Rate(rate),
     };
     Ok(Command::Replay(ReplayArgs {
         input,
@@ -951,7 +954,7 @@ mod tests {
         let Ok(Command::Replay(r)) = parse(args(&["replay", "job.log"])) else {
             panic!("expected a replay");
         };
-        assert_eq!(r.timing, crate::replay::Timing::Rate(20.0));
+        assert_eq!(r.timing, crate::replay::Timing::Rate(None));
         assert_eq!(
             r.detect,
             DetectConfig::default(),

@@ -898,3 +898,25 @@ fn a_failing_end_to_end_suite_re_run_in_a_loop_is_stopped_and_one_retried_until_
     let out = replay(&sandbox, &[&real_log(green).to_string_lossy()]);
     assert_eq!(out.code(), 0, "{green}: {}", out.describe());
 }
+
+#[test]
+fn a_plain_log_is_timed_by_its_own_timestamps_unless_a_rate_is_given() {
+    // Real `uptime` once a second on this machine, saved as a user pastes it: only its
+    // clock moves. At a fixed 20 lines/s it is one line repeated 20 times a second and
+    // would be stopped; timed by its own `16:32:55` stamps it is the heartbeat it was.
+    let sandbox = Sandbox::new("replay-own-timestamps");
+    let uptime = real_log("uptime-1s.log");
+    let out = replay(&sandbox, &[&uptime.to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{}", out.describe());
+    let text = out.stdout_text();
+    assert!(text.contains("timed by its own timestamps"), "{text}");
+    assert!(text.contains("heartbeat"), "{text}");
+    assert_stopped(&sandbox, "uptime-1s.log", "20");
+    // A client logging a refused connection with millisecond stamps, about 90 times a
+    // second: its own pace is a tight loop, and it is stopped as one.
+    let refused = real_log("connect-refused-took-loop.log");
+    let out = replay(&sandbox, &[&refused.to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{}", out.describe());
+    let (at, why) = intervention(&out);
+    assert!(at < 3.0 && why.contains("lines/s"), "{at} s: {why}");
+}

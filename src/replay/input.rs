@@ -1,4 +1,5 @@
-//! Reading a saved log into timed observations: plain text at a fixed rate, a `script -T`
+//! Reading a saved log into timed observations: plain text at a fixed rate or by its own
+//! timestamps (`stamps`), a `script -T`
 //! typescript with its timing file, an asciinema v2 cast, or a FlowForge recording.
 //!
 //! Every reader streams: it holds one chunk (at most [`CHUNK`] bytes, or one cast event of
@@ -13,6 +14,7 @@
 //! `--timing` is given).
 
 use super::lines::Splitter;
+use super::stamps::TextClock;
 use crate::act::recording::MAGIC;
 use crate::sample::{Sample, Stream};
 use std::fmt;
@@ -119,28 +121,24 @@ pub fn sniff(input: &mut dyn BufRead) -> io::Result<Kind> {
     Ok(Kind::Text)
 }
 
-/// Plain text: line `i` (from 0) arrives at `i / rate` seconds.
+/// Plain text, timed by `clock` (`stamps`): at a fixed rate, or by the log's own stamps.
 pub fn read_text(
     input: &mut dyn Read,
-    lines_per_s: f64,
+    clock: &mut TextClock,
     emit: &mut dyn FnMut(Observation<'_>) -> Flow,
 ) -> Result<(), InputError> {
     let mut splitter = Splitter::default();
     let mut chunk = vec![0u8; CHUNK];
-    let mut index: u64 = 0;
     let flow = std::cell::Cell::new(Flow::Continue);
-    let mut on_line = |line: &[u8], truncated: bool| {
-        if flow.get() == Flow::Stop {
-            return;
+    let mut timed = |line: &[u8], truncated: bool, at: Duration| {
+        if flow.get() == Flow::Continue {
+            flow.set(emit(Observation::Line {
+                stream: Stream::Stdout,
+                line,
+                truncated,
+                at,
+            }));
         }
-        let at = Duration::from_secs_f64(index as f64 / lines_per_s);
-        index += 1;
-        flow.set(emit(Observation::Line {
-            stream: Stream::Stdout,
-            line,
-            truncated,
-            at,
-        }));
     };
     loop {
         let n = match input.read(&mut chunk) {
@@ -149,12 +147,15 @@ pub fn read_text(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e.into()),
         };
-        splitter.feed(&chunk[..n], &mut on_line);
+        splitter.feed(&chunk[..n], &mut |line, truncated| {
+            clock.push(line, truncated, &mut timed)
+        });
         if flow.get() == Flow::Stop {
             return Ok(());
         }
     }
-    splitter.finish(&mut on_line);
+    splitter.finish(&mut |line, truncated| clock.push(line, truncated, &mut timed));
+    clock.finish(&mut timed);
     Ok(())
 }
 

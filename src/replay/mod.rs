@@ -18,6 +18,7 @@
 
 mod input;
 mod lines;
+mod stamps;
 
 use crate::cli::ReplayArgs;
 use crate::detect::{Decision, Detector, Reason};
@@ -32,11 +33,16 @@ pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_WOULD_INTERVENE: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 
+/// Lines a second of a plain log without timestamps, when no `--rate` is given: a busy job's
+/// pace, faster than a status display and slower than a tight loop.
+pub const DEFAULT_RATE: f64 = 20.0;
+
 /// Where the replayed input comes from and how it is timed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Timing {
-    /// Plain text, this many lines a second.
-    Rate(f64),
+    /// Plain text, this many lines a second; `None`: by its own timestamps when most of its
+    /// first lines carry one, else [`DEFAULT_RATE`] lines a second.
+    Rate(Option<f64>),
     /// A `script -T` timing file for the typescript.
     File(std::path::PathBuf),
 }
@@ -44,7 +50,7 @@ pub enum Timing {
 /// The outcome of one replay.
 #[derive(Debug)]
 pub struct Verdict {
-    pub kind: &'static str,
+    pub kind: String,
     pub lines: u64,
     /// Time of the last observation.
     pub duration: Duration,
@@ -212,19 +218,20 @@ pub fn replay_to(args: &ReplayArgs, out: &mut dyn Write) -> Result<Verdict, Inpu
         (Timing::File(path), _) => {
             let mut timing = BufReader::new(File::open(path)?);
             input::read_typescript(&mut source, &mut timing, &mut emit)?;
-            "typescript with timing"
+            "typescript with timing".to_string()
         }
         (Timing::Rate(rate), Kind::Text) => {
-            input::read_text(&mut source, *rate, &mut emit)?;
-            Kind::Text.name()
+            let mut clock = stamps::TextClock::new(*rate, DEFAULT_RATE);
+            input::read_text(&mut source, &mut clock, &mut emit)?;
+            clock.describe()
         }
         (_, Kind::Cast) => {
             input::read_cast(&mut source, &mut emit)?;
-            Kind::Cast.name()
+            Kind::Cast.name().to_string()
         }
         (_, Kind::Recording) => {
             dropped = input::read_recording(&mut source, &mut emit)?;
-            Kind::Recording.name()
+            Kind::Recording.name().to_string()
         }
     };
     if engine.intervention.is_none() && !engine.recorded_ticks && !engine.later_attempts {
