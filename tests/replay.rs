@@ -902,15 +902,18 @@ fn a_failing_end_to_end_suite_re_run_in_a_loop_is_stopped_and_one_retried_until_
 #[test]
 fn a_test_watcher_re_running_on_its_own_writes_is_stopped() {
     // Real vitest 4 `vitest watch` on this machine, its test writing the JSON file it
-    // imports: every run changes the file, and vitest re-runs at once, 1.2 runs a second,
+    // imports: every run changes the file, and vitest re-runs at once, 1.5 runs a second,
     // each headed `RERUN src/data.json x1`, `x2`, ... Main's detector read the repeat count
-    // as a word, so every pass had a never-seen line, and left the run alone for its whole
-    // minute (89 re-runs: `each pass brings new text ... and nothing fails`); live, it was
-    // stopped after 5.8 s, 3 s into its re-runs.
-    let name = "vitest-watch-rerun-own-write-live.ffrec";
-    assert_recording_stopped_as_live(name);
+    // as a word, so every pass had a never-seen line, and left this recording alone for its
+    // whole minute (89 re-runs: `each pass brings new text ... and nothing fails`). A live
+    // run with the repeat count masked was stopped after 5.8 s, 3 s into its re-runs.
+    let name = "vitest-watch-rerun-own-write.ffrec";
     let sandbox = Sandbox::new("replay-vitest-watch");
     let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let (at, why) = intervention(&out);
+    assert!(why.contains("-line cycle repeated"), "{why}");
     let reruns = passes_begun(name, "RERUN", intervention_line(&out));
-    assert!((3..=5).contains(&reruns), "stopped after {reruns} re-runs");
+    assert!((3..=5).contains(&reruns), "stopped after {reruns} re-runs: {why}");
+    assert!(at <= 6.0, "stopped at {at} s: {why}");
 }
