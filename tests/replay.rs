@@ -917,3 +917,20 @@ fn a_test_watcher_re_running_on_its_own_writes_is_stopped() {
     assert!((3..=5).contains(&reruns), "stopped after {reruns} re-runs: {why}");
     assert!(at <= 6.0, "stopped at {at} s: {why}");
 }
+
+#[test]
+fn a_numbered_test_report_re_run_while_it_fails_is_stopped() {
+    // Real CTest 3.25 on this machine, `while ! ctest --output-on-failure; do sleep 1;
+    // done` over 41 tests of which one fails: each run numbers its tests `1/41 Test #1:
+    // case_1 ... Passed 0.01 sec` up to `41/41`, which main's detector read as a counter
+    // advancing (it fell once per 41 rises) and left alone: this recording, and a minute and a
+    // half of the same loop without the sleep (30,690 lines). The count starts over at each
+    // run, every run repeating the one before in its numbers; stopped live after 4.8 s, at
+    // the fifth run (and back to back after 2.0 s).
+    let name = "ctest-rerun-failing-suite-live.ffrec";
+    let why = assert_recording_stopped_as_live(name);
+    let sandbox = Sandbox::new("replay-ctest");
+    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
+    let runs = passes_begun(name, "Test project", intervention_line(&out));
+    assert!((4..=5).contains(&runs), "stopped after {runs} runs: {why}");
+}
