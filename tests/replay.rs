@@ -920,3 +920,39 @@ fn a_plain_log_is_timed_by_its_own_timestamps_unless_a_rate_is_given() {
     let (at, why) = intervention(&out);
     assert!(at < 3.0 && why.contains("lines/s"), "{at} s: {why}");
 }
+
+#[test]
+fn a_test_watcher_re_running_on_its_own_writes_is_stopped() {
+    // Real vitest 4 `vitest watch` on this machine, its test writing the JSON file it
+    // imports: every run changes the file, and vitest re-runs at once, 1.5 runs a second,
+    // each headed `RERUN src/data.json x1`, `x2`, ... Main's detector read the repeat count
+    // as a word, so every pass had a never-seen line, and left this recording alone for its
+    // whole minute (89 re-runs: `each pass brings new text ... and nothing fails`). A live
+    // run with the repeat count masked was stopped after 5.8 s, 3 s into its re-runs.
+    let name = "vitest-watch-rerun-own-write.ffrec";
+    let sandbox = Sandbox::new("replay-vitest-watch");
+    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let (at, why) = intervention(&out);
+    assert!(why.contains("-line cycle repeated"), "{why}");
+    let reruns = passes_begun(name, "RERUN", intervention_line(&out));
+    assert!((3..=5).contains(&reruns), "stopped after {reruns} re-runs: {why}");
+    assert!(at <= 6.0, "stopped at {at} s: {why}");
+}
+
+#[test]
+fn a_numbered_test_report_re_run_while_it_fails_is_stopped() {
+    // Real CTest 3.25 on this machine, `while ! ctest --output-on-failure; do sleep 1;
+    // done` over 41 tests of which one fails: each run numbers its tests `1/41 Test #1:
+    // case_1 ... Passed 0.01 sec` up to `41/41`, which main's detector read as a counter
+    // advancing (it fell once per 41 rises) and left alone: this recording, and a minute and a
+    // half of the same loop without the sleep (30,690 lines). The count starts over at each
+    // run, every run repeating the one before in its numbers; stopped live after 4.8 s, at
+    // the fifth run (and back to back after 2.0 s).
+    let name = "ctest-rerun-failing-suite-live.ffrec";
+    let why = assert_recording_stopped_as_live(name);
+    let sandbox = Sandbox::new("replay-ctest");
+    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
+    let runs = passes_begun(name, "Test project", intervention_line(&out));
+    assert!((4..=5).contains(&runs), "stopped after {runs} runs: {why}");
+}

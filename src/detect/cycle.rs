@@ -95,13 +95,17 @@ fn loose_variants(period: usize) -> u32 {
     (period as u32 / 4).max(1)
 }
 
-/// What is new about a line, for the loose cycles' count of new text.
+/// What is new about a line: for the loose cycles' count of new text, and its numbers for
+/// telling a pass that repeats the one before verbatim.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Novelty {
     /// Its template is new to the run.
     pub new_in_run: bool,
     /// It names one file and nothing else (`Wording::file_header`).
     pub file_header: bool,
+    /// A hash of the numbers and identifiers the line keeps (`Slots::hash`; times and
+    /// durations are never kept).
+    pub numbers: u64,
 }
 
 /// The strongest loose cycle: passes whose lines mostly repeat the pass before, with a few
@@ -166,6 +170,10 @@ pub struct TailCycle {
     pub cadence: Option<f64>,
     /// The latest pass intervals grew one after another (1, 2, 4 s): a back-off.
     pub backing_off: bool,
+    /// Lines at the end of the run that repeated the line a period before in their numbers
+    /// too: from `period` on, the latest pass is the one before verbatim (times and
+    /// durations aside), so a count that rose through it started over.
+    pub verbatim: u64,
 }
 
 impl TailCycle {
@@ -186,11 +194,16 @@ pub struct CycleTracker {
     /// The gists of the same lines (`prose`; a line without prose has its template).
     gists: [Gist; RING],
     times: [Duration; RING],
+    /// The lines' `Novelty::numbers`.
+    numbers: [u64; RING],
     lines: u64,
     runs: [u64; MAX_PERIOD + 1],
     misses: [u64; MAX_PERIOD + 1],
     starts: [Duration; MAX_PERIOD + 1],
     last_match: [Duration; MAX_PERIOD + 1],
+    /// Matches in a row, at the end of the current run, whose numbers equal the line's a
+    /// period before, per period.
+    verbatim: [u64; MAX_PERIOD + 1],
     /// Longest wait between two matches of the current run, per period.
     longest_gap: [Duration; MAX_PERIOD + 1],
     /// Line number of the latest match, per period.
@@ -224,12 +237,14 @@ impl Default for CycleTracker {
             templates: [0; RING],
             gists: [Gist::of_template(0); RING],
             times: [Duration::ZERO; RING],
+            numbers: [0; RING],
             lines: 0,
             runs: [0; MAX_PERIOD + 1],
             misses: [0; MAX_PERIOD + 1],
             starts: [Duration::ZERO; MAX_PERIOD + 1],
             last_match: [Duration::ZERO; MAX_PERIOD + 1],
             last_match_line: [0; MAX_PERIOD + 1],
+            verbatim: [0; MAX_PERIOD + 1],
             longest_gap: [Duration::ZERO; MAX_PERIOD + 1],
             window_sums: [0; MAX_PERIOD + 1],
             run_sums: [0; MAX_PERIOD + 1],
@@ -285,6 +300,7 @@ impl CycleTracker {
                 }
                 if since + 1 == k as u64 {
                     // A whole pass after the gap: the same content is the same loop.
+                    self.verbatim[k] = 0;
                     if self.runs[k] > 0 && self.window_sums[k] == self.run_sums[k] {
                         self.runs[k] += k as u64;
                         self.last_match[k] = at;
@@ -304,6 +320,7 @@ impl CycleTracker {
                     // (two rare variants in a row, e.g. an id that happens to be all digits)
                     // is only a miss.
                     self.foreign[k] += 1;
+                    self.verbatim[k] = 0;
                     if self.foreign[k] < FOREIGN_MATCHES_TO_SWITCH {
                         self.misses[k] += 1;
                         if self.misses[k] * TOLERANCE > self.runs[k] {
@@ -321,10 +338,16 @@ impl CycleTracker {
                     self.misses[k] = 0;
                     self.run_sums[k] = self.window_sums[k];
                     self.longest_gap[k] = Duration::ZERO;
+                    self.verbatim[k] = 0;
                 } else {
                     let gap = at.saturating_sub(self.last_match[k]);
                     self.longest_gap[k] = self.longest_gap[k].max(gap);
                 }
+                self.verbatim[k] = if self.numbers[self.slot(k)] == novelty.numbers {
+                    self.verbatim[k] + 1
+                } else {
+                    0
+                };
                 self.runs[k] += 1;
                 self.last_match[k] = at;
                 self.last_match_line[k] = self.lines;
@@ -333,6 +356,7 @@ impl CycleTracker {
                 }
             } else if self.runs[k] > 0 {
                 self.foreign[k] = 0;
+                self.verbatim[k] = 0;
                 self.misses[k] += 1;
                 let in_a_row = self.lines - self.last_match_line[k];
                 if self.misses[k] * TOLERANCE > self.runs[k] || in_a_row > MAX_MISSES_IN_A_ROW {
@@ -344,6 +368,7 @@ impl CycleTracker {
         self.templates[slot] = template;
         self.gists[slot] = gist;
         self.times[slot] = at;
+        self.numbers[slot] = novelty.numbers;
         self.lines += 1;
         matched
     }
@@ -483,6 +508,7 @@ impl CycleTracker {
             templates,
             cadence: passes.cadence(),
             backing_off: passes.backing_off(),
+            verbatim: self.verbatim[best],
         })
     }
 
@@ -570,7 +596,7 @@ mod tests {
             let at = Duration::from_millis(800 * pass);
             let novelty = Novelty {
                 new_in_run: true,
-                file_header: false,
+                ..Novelty::default()
             };
             tracker.push_line(1000 + pass, Gist::of_template(1000 + pass), at, novelty);
             for (i, t) in [1u64, 2, 3].iter().enumerate() {
@@ -697,6 +723,34 @@ mod tests {
             (2, 5, Duration::from_millis(5900)),
             "B C B C from the shared B"
         );
+    }
+
+    #[test]
+    fn a_pass_repeating_the_one_before_in_its_numbers_is_verbatim() {
+        // Three lines of one template numbered 1, 2, 3 and a summary: the same numbers every
+        // pass (a report re-run) or numbers counting on (a runner repeating its suite).
+        for (counting_on, verbatim) in [(false, true), (true, false)] {
+            let mut tracker = CycleTracker::default();
+            for pass in 0..6u64 {
+                for i in 0..4u64 {
+                    let at = Duration::from_millis(1000 * pass + 10 * i);
+                    let number = if counting_on { 4 * pass + i } else { i };
+                    let template = if i == 3 { 2 } else { 1 };
+                    let novelty = Novelty {
+                        numbers: number,
+                        ..Novelty::default()
+                    };
+                    tracker.push_line(template, Gist::of_template(template), at, novelty);
+                }
+            }
+            let tail = tracker.tail().expect("a cycle");
+            assert_eq!(tail.period, 4);
+            assert_eq!(
+                tail.verbatim >= 4,
+                verbatim,
+                "counting on: {counting_on}: {tail:?}"
+            );
+        }
     }
 
     #[test]

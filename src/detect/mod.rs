@@ -346,6 +346,7 @@ impl Detector {
         let novelty = Novelty {
             new_in_run: observed.new_in_run,
             file_header: observed.file_header,
+            numbers: self.slots.hash(),
         };
         let gist = prose::gist(
             &self.stripped,
@@ -538,12 +539,20 @@ impl Detector {
                 let restarts = (!crash)
                     .then(|| converging_restarts(&infos, tail.started))
                     .flatten();
+                // A block that fails and whose latest pass repeated the one before in its
+                // numbers too: what counted up through the pass (`1/41 Test #1`, ... `41/41`)
+                // started over with it, as a countdown that starts over does, and nothing in
+                // it is new however many values a pass holds.
+                let started_over =
+                    infos.iter().any(|t| t.wording.error) && tail.verbatim >= tail.period as u64;
                 let progress = if crash {
                     restart_progress(&infos, now, freshness).max(self.recent_progress(
                         tail.started,
                         now,
                         &tail.templates,
                     ))
+                } else if started_over {
+                    self.recent_progress(tail.started, now, &tail.templates)
                 } else {
                     loop_progress(&infos, now, freshness)
                         .max(self.recent_progress(tail.started, now, &[]))
@@ -553,13 +562,14 @@ impl Detector {
                 // Values no earlier pass showed (`counted`: a rising count too, unless it
                 // counts attempts).
                 let news = |counted: bool| {
-                    infos.iter().any(|t| {
-                        if crash {
-                            texture(t, crash)
-                        } else {
-                            t.news_since(after_first_pass(&tail), counted)
-                        }
-                    })
+                    !started_over
+                        && infos.iter().any(|t| {
+                            if crash {
+                                texture(t, crash)
+                            } else {
+                                t.news_since(after_first_pass(&tail), counted)
+                            }
+                        })
                 };
                 CycleSignals {
                     started: tail.started,

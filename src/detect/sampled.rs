@@ -115,6 +115,7 @@ impl SampledCycles {
             period,
             run: scale(tail.run),
             misses: scale(tail.misses),
+            verbatim: scale(tail.verbatim),
             templates,
             ..tail
         })

@@ -1785,3 +1785,26 @@ fn a_mixture_restarted_from_a_counted_start_that_converges() {
     t.run(at)
         .assert_never_fires("a mixture restarted ten times, each start converging");
 }
+
+#[test]
+fn a_suite_repeated_by_its_runner_counting_on_through_the_repeats_is_left_alone() {
+    // The counterpart of a failing report re-run in a loop: a runner repeating a 60-test
+    // suite five times (`--repeat-each`, `-count`) numbers its tests on through the repeats
+    // (`61/300`), so however alike the rounds and their one failing test, no round repeats
+    // the one before in its numbers.
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for i in 1..=300 {
+        let result = if i % 60 == 0 { "FAILED" } else { "ok" };
+        t.line(
+            at,
+            Stream::Stdout,
+            format!("[{i}/300] suite > case {} ... {result}", (i - 1) % 60 + 1),
+        );
+        at += 0.05;
+    }
+    t.line(at, Stream::Stdout, "5 failed, 295 passed");
+    t.cpu(0.0, at + 1.0, |_| 80.0);
+    t.run(at + 1.0)
+        .assert_never_fires("a suite repeated five times, counting on");
+}

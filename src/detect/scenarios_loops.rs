@@ -2040,3 +2040,58 @@ fn a_converging_fit_re_run_for_ever_is_a_loop() {
     let mut t = converging_block(0, true);
     assert_fires_within(&mut t, 3.0, 13.0, "a converging fit re-run as start 0, 1, ...");
 }
+
+/// One run of a 60-test suite in a runner's numbered report (`12/60 Test #12: case_12
+/// ... Passed 0.01 sec`), the last test failing, printed over 0.4 s from `at`.
+fn numbered_suite_run(t: &mut Timeline, at: f64, rng: &mut Rng) {
+    let mut lines = vec!["Test project /work/build".to_string()];
+    for i in 1..=60 {
+        lines.push(format!("      Start {i:2}: case_{i}"));
+        let result = if i == 60 { "***Failed" } else { "   Passed" };
+        let took = rng.below(3);
+        lines.push(format!(
+            "{i:2}/60 Test #{i:2}: case_{i} ....... {result}    0.0{took} sec"
+        ));
+    }
+    lines.push("98% tests passed, 1 tests failed out of 60".to_string());
+    lines.push("The following tests FAILED:".to_string());
+    lines.push("\t 60 - case_60 (Failed)".to_string());
+    lines.push("Errors while running CTest".to_string());
+    let step = 0.4 / lines.len() as f64;
+    for (j, line) in lines.into_iter().enumerate() {
+        t.line(at + step * j as f64, Stream::Stdout, line);
+    }
+}
+
+#[test]
+fn a_numbered_test_report_re_run_while_it_fails_is_a_loop() {
+    // `while ! ctest; do :; done`: each run counts its tests 1/60 to 60/60, which rises at
+    // nearly every line and fell only once per 60 rises, so main read it as a counter
+    // advancing for as long as the loop ran. The count starts over at every run, and each
+    // run repeats the one before in its numbers too.
+    let mut rng = Rng::new(5);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let mut at = 3.0;
+    while at < 40.0 {
+        numbered_suite_run(&mut t, at, &mut rng);
+        at += 0.5;
+    }
+    t.cpu(0.0, 40.0, |_| 60.0);
+    assert_fires_within(&mut t, 3.0, 5.0, "a numbered failing report re-run back to back");
+    // The same with a second between runs (`do sleep 1; done`): stopped within five runs.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let mut at = 3.0;
+    while at < 60.0 {
+        numbered_suite_run(&mut t, at, &mut rng);
+        at += 1.4;
+    }
+    t.cpu(0.0, 60.0, |_| 20.0);
+    assert_fires_within(
+        &mut t,
+        3.0,
+        5.0 * 1.4,
+        "a numbered failing report re-run every 1.4 s",
+    );
+}

@@ -107,6 +107,15 @@ impl Slots {
     pub fn measures(&self) -> &[f64] {
         &self.measures[..self.measure_count]
     }
+
+    /// A hash of the kept numbers and identifiers with their kinds: equal for two lines of
+    /// one template that say the same thing.
+    pub fn hash(&self) -> u64 {
+        (0..self.len).fold(super::template::FNV_OFFSET, |hash, i| {
+            let hash = super::template::fnv_mix(hash, self.kinds[i] as u64);
+            super::template::fnv_mix(hash, self.values[i].to_bits())
+        })
+    }
 }
 
 /// The slot values of one line and which slots are percentages, done parts of ratios,

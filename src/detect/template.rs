@@ -269,6 +269,10 @@ fn id_value(s: &[u8], i: usize) -> Option<usize> {
 /// end of the match.
 fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize> {
     let next = s.get(i + 1).copied().unwrap_or(0);
+    if let Some(end) = repeat_count(s, i) {
+        w.word_bytes(b"x<n>");
+        return Some(end);
+    }
     // Only the first thing on the line can be a lint position: one check per line.
     if s[i].is_ascii_digit() && !w.has_content {
         if let Some((line, column, end)) = lint_position(s, i) {
@@ -317,6 +321,25 @@ fn masked(s: &[u8], i: usize, w: &mut Writer, slots: &mut Slots) -> Option<usize
     };
     emit(token, s, i..end, w, slots);
     Some(end)
+}
+
+/// The end of a repeat count at `i`: `x` and digits standing alone (vitest's `RERUN
+/// src/data.json x12`, vite's `hmr update /src/App.vue (x3)`), how many times the same
+/// thing has happened again. The repeat counts itself, so the number rises by one with every
+/// pass of a watcher re-running on its own writes; read as a word it made every pass new
+/// text, and it is never a count of work, so it is masked and not kept. A name that only
+/// starts so (`x86_64`, `x1f`, `x2.5`) is not one.
+fn repeat_count(s: &[u8], i: usize) -> Option<usize> {
+    if !matches!(s[i], b'x' | b'X') {
+        return None;
+    }
+    let digits = s[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let end = i + 1 + digits;
+    let stands_alone = match s.get(end) {
+        None => true,
+        Some(&b) => b.is_ascii_whitespace() || matches!(b, b')' | b']' | b',' | b';'),
+    };
+    (digits > 0 && stands_alone).then_some(end)
 }
 
 /// True when the letters and digits at `i` are exactly the content of a quoted string.
@@ -570,6 +593,22 @@ mod tests {
 
     fn shape(line: &str) -> Option<Shape> {
         normalise(line.as_bytes(), &mut Vec::new(), &mut Slots::default())
+    }
+
+    #[test]
+    fn a_repeat_count_is_masked_and_never_kept() {
+        let a = "RERUN src/data.json x1";
+        let b = "RERUN src/data.json x12";
+        assert_eq!(template(a), template(b));
+        assert_eq!(numbers(b), vec![]);
+        assert_eq!(
+            template("hmr update /src/App.vue (x3)"),
+            template("hmr update /src/App.vue (x4)")
+        );
+        // Names that only begin like one stay words.
+        for line in ["target x86_64", "flag x1f", "speed x2.5"] {
+            assert!(!template(line).contains("x<n>"), "{line}: {}", template(line));
+        }
     }
 
     #[test]
