@@ -898,3 +898,17 @@ fn a_failing_end_to_end_suite_re_run_in_a_loop_is_stopped_and_one_retried_until_
     let out = replay(&sandbox, &[&real_log(green).to_string_lossy()]);
     assert_eq!(out.code(), 0, "{green}: {}", out.describe());
 }
+
+#[test]
+fn an_aws_waiter_polling_until_its_object_exists_is_left_alone() {
+    // Real AWS CLI 1.45 `--debug s3api wait object-exists` against a local moto server, the
+    // object uploaded after 22 s: a 57-line poll every 5 s (`HEAD ... 404`), the same every
+    // time. Main's detector stopped it live after 22.5 s, just before the object came, as
+    // `a re-run loop: the same 55-line block with failure words`: the failure word was the
+    // `retry` of `cfg/retry-mode#legacy` in the user agent every request carries. Paths
+    // anonymised, request signatures (of the mock's fake key) replaced.
+    let sandbox = Sandbox::new("replay-aws-waiter");
+    let log = "aws-s3api-wait-object-exists-debug-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+}
