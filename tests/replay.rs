@@ -900,6 +900,35 @@ fn a_failing_end_to_end_suite_re_run_in_a_loop_is_stopped_and_one_retried_until_
 }
 
 #[test]
+fn a_playbook_re_run_by_a_wrapper_that_fails_the_same_way_is_stopped_within_five_passes() {
+    // Real ansible-core 2.19 on this machine, `while true; do ansible-playbook fail.yml; done`,
+    // three inventory aliases on a local connection, a task that cats a missing artifact: a
+    // 19-line run every 3.5 s whose hosts report in whichever order they finish (`ok: [web03]`
+    // before `ok: [web01]` one run, after it the next), its lines spread over the run. Main's
+    // detector found no exact cycle (the order changed) and no slow loop (0.28 runs/s, not
+    // printed at once) and stopped it only after 178 s; live, the run was stopped after
+    // 15.0 s, as its fifth run began. Paths anonymised.
+    let log = "ansible-rerun-failing-task-live.ffrec";
+    let why = assert_recording_stopped_as_live(log);
+    assert!(why.contains("re-run loop"), "{why}");
+    let sandbox = Sandbox::new("replay-ansible-rerun");
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    let runs = passes_begun(log, "PLAY [web01,web02,web03]", intervention_line(&out));
+    assert!((4..=5).contains(&runs), "stopped after {runs} runs: {why}");
+}
+
+#[test]
+fn a_playbook_whose_many_hosts_print_identical_ok_blocks_is_left_alone() {
+    // Real ansible-core 2.19: 48 inventory aliases on a local connection, five forks, four
+    // tasks (one looping over three items), every host `ok:` or `changed:` in whichever
+    // order it finished, 52 s.
+    let sandbox = Sandbox::new("replay-ansible-many-hosts");
+    let log = "ansible-many-hosts-ok-blocks-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+}
+
+#[test]
 fn an_aws_waiter_polling_until_its_object_exists_is_left_alone() {
     // Real AWS CLI 1.45 `--debug s3api wait object-exists` against a local moto server, the
     // object uploaded after 22 s: a 57-line poll every 5 s (`HEAD ... 404`), the same every

@@ -592,6 +592,7 @@ impl Detector {
                     counted_news: news(true),
                     wait: says_it_waits(&infos),
                     test_run: infos.iter().any(|t| t.wording.failed_tests),
+                    one_pass: cycle::one_pass(&mut tail.templates.clone()),
                     empty: infos.iter().any(|t| t.wording.empty),
                     replies: Replies::of_templates(&infos, now, freshness),
                     measured: Measurements::of_loop(&infos, tail.started),

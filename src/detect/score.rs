@@ -147,6 +147,10 @@ pub struct CycleSignals {
     /// A line of the cycle tallies a test run with failures (`1 failed, 2 passed`): each
     /// pass is a test run's report.
     pub test_run: bool,
+    /// Each template of the cycle is printed once a pass, but for a quarter of its lines:
+    /// the pass is one run of something (a playbook, a test suite), not several redraws
+    /// of a display whose header and rows come round within the cycle.
+    pub one_pass: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
     /// Every line of the cycle replies to input from outside the job's loop (a server's
@@ -521,6 +525,8 @@ struct SlowBlock {
     printed_at_once: bool,
     /// Each pass is a test run's report with failures (`1 failed, 2 passed`).
     test_run: bool,
+    /// Each template of the block is printed once a pass (`CycleSignals::one_pass`).
+    one_pass: bool,
     /// The most times one line of the block changed its identifiers or counts over the run.
     changes: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
@@ -617,12 +623,14 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // Its pass is one burst and a wait: four redraws of a display every second whose failing
     // row flaps in a fixed turn make an exact 4 s cycle too, printed in four bursts. A test
     // run's report is no display, however its lines are spread over the run (each test's
-    // line when it finishes).
+    // line when it finishes), nor is a block that prints each of its lines once (a
+    // playbook's run, its hosts' results as each finishes): a display redrawn within the
+    // cycle prints its header and rows once per redraw.
     let lone_rerun = b.exact
         && b.error
         && !b.wait
         && !b.backing_off
-        && (b.printed_at_once || b.test_run)
+        && (b.printed_at_once || b.test_run || b.one_pass)
         && !b.counted_news
         && b.coverage >= RERUN_LOOP_COVERAGE;
     let slowest = if b.crash {
@@ -828,6 +836,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 coverage: c.coverage,
                 printed_at_once: c.longest_gap.as_secs_f64() >= 0.5 * pass_interval,
                 test_run: c.test_run,
+                one_pass: c.one_pass,
                 changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
@@ -1061,6 +1070,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 coverage: 0.0,
                 printed_at_once: false,
                 test_run: false,
+                one_pass: false,
                 changes: 0,
                 backing_off: false,
                 model_call: false,
@@ -1284,6 +1294,7 @@ mod tests {
             traced_wait: false,
             wait: false,
             test_run: false,
+            one_pass: false,
             empty: false,
             replies: None,
             measured: None,
