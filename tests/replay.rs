@@ -926,6 +926,14 @@ fn a_playbook_whose_many_hosts_print_identical_ok_blocks_is_left_alone() {
     let log = "ansible-many-hosts-ok-blocks-live.ffrec";
     let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
     assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+    // An `async: 60, poll: 1` task on two hosts: `ASYNC POLL on web01: ... finished=False`
+    // and `on web02` every second, now one first, now the other, for 15 s. Main left it
+    // alone; a first version of the reorder rule (a pass may print its lines in another
+    // order) took two polls for a 4-line pass and stopped it live after 17.5 s: two hosts
+    // polled in turn are a pass of two lines, each printed twice in four.
+    let log = "ansible-async-poll-two-hosts-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
 }
 
 #[test]

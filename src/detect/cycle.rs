@@ -429,8 +429,11 @@ impl CycleTracker {
 
     /// Whether `template`, which does not match the line k back, may be the pass before's
     /// line in another place: not yet printed in this pass, and printed in the pass before
-    /// within `MAX_REORDER` lines of this place (passes counted from the run's first line).
-    /// A template of a few in a mix recurs within the pass; a row that flaps was not there.
+    /// within `MAX_REORDER` lines of this place (passes counted from the run's first line),
+    /// where it and the line it displaced were each printed once. A template of a few in a
+    /// mix recurs within the pass, a row that flaps was not there, and two hosts polled in
+    /// turn (`ASYNC POLL on web01`, `on web02`, again) are a pass of two lines, whose order
+    /// is the cycle.
     fn moved_within_pass(&self, k: usize, template: u64) -> bool {
         if k < MIN_REORDER_PERIOD {
             return false;
@@ -441,9 +444,23 @@ impl CycleTracker {
             return false;
         }
         let known = (self.lines as usize).min(RING);
+        if into_pass + k > known {
+            return false;
+        }
+        let displaced = self.templates[self.slot(k)];
+        let pass_before = into_pass + 1..=into_pass + k;
+        let once = |wanted: u64| {
+            pass_before
+                .clone()
+                .filter(|&back| self.templates[self.slot(back)] == wanted)
+                .count()
+                == 1
+        };
         let nearest = (into_pass + 1).max(k.saturating_sub(reach));
-        let farthest = (into_pass + k).min(k + reach).min(known);
+        let farthest = (into_pass + k).min(k + reach);
         (nearest..=farthest).any(|back| back != k && self.templates[self.slot(back)] == template)
+            && once(template)
+            && once(displaced)
     }
 
     /// Loose runs: for each period, the lines over which every window of k lines held at
