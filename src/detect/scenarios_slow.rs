@@ -526,3 +526,29 @@ fn one_failing_line_a_pass_is_left_alone_when_it_costs_nothing_or_keeps_a_timer(
             .assert_never_fires("a failing line a pass, idle or on a timer");
     }
 }
+
+#[test]
+fn a_poller_that_says_it_polls_is_left_alone_while_it_spends_cpu() {
+    // Ansible's `async: 60, poll: 1` on two hosts: each second both hosts' polls, in
+    // whichever order they return, from a controller that spends a third of a core.
+    let mut rng = Rng::new(21);
+    let mut t = Timeline::new();
+    paced(
+        &mut t,
+        40.0,
+        |_| rng.range(0.7, 1.4),
+        |n, _| {
+            let mut hosts = vec![
+                "ASYNC POLL on web01: jid=j209617482607.6137 started=True finished=False".to_string(),
+                "ASYNC POLL on web02: jid=j942392857384.6134 started=True finished=False".to_string(),
+            ];
+            if n % 3 != 1 {
+                hosts.reverse();
+            }
+            hosts
+        },
+    );
+    t.cpu(0.0, 40.0, |_| 40.0);
+    t.run(40.0)
+        .assert_never_fires("an async task polled on two hosts");
+}

@@ -566,8 +566,9 @@ struct SlowBlock {
 ///   every pass comes from a model, whose pace need not wander by much;
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
-///   pace, whose passes cost CPU (a rebuild or re-run loop; with failure words, once the
-///   fifth pass has begun);
+///   pace, whose passes cost CPU, without words of waiting (a rebuild or re-run loop; with
+///   failure words, once the fifth pass has begun; a job that says it polls spends CPU on
+///   its polling);
 /// * a block of two lines or more that reports a crash (a process that ended abnormally)
 ///   and a start, with a pid, an id or a count in it new on every pass (each pass a new
 ///   process), repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
@@ -588,14 +589,15 @@ struct SlowBlock {
 ///   timeout, its request reports no tokens, a heartbeat's result is a success;
 /// * one line with failure words repeated exactly, five passes the latest begun, at up to
 ///   two a second, no words of waiting, not backing off, all the job prints, at a pace that
-///   wanders like work (at least `TWO_LINE_WORK_PACED`) and with CPU spent over the passes:
+///   wanders like work (at least `WORK_PACED`) and with CPU spent over the passes:
 ///   a tool started again on every pass (`while true; do aws ...; done` against a refused
 ///   endpoint), where a poller that sleeps between attempts costs nothing;
 /// * a block of three lines or more repeated exactly with an empty result, no words of
 ///   waiting, not backing off, at a pace that wanders like work (at least
 ///   `TWO_LINE_WORK_PACED`): an agent repeating a step that returns nothing;
 /// * a block of three lines or more whose reworded lines come from a small set, at a pace
-///   that wanders like work (an agent asking the same thing again).
+///   that wanders like work, without words of waiting (an agent asking the same thing
+///   again; a poller that says it polls, `ASYNC POLL on web01`, is waiting).
 ///
 /// Failure words never take a block off these paths; they only open the failing-block one.
 /// Returns the finding in words.
@@ -699,7 +701,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             && !b.counted_news
             && b.passes > FAILING_BLOCK_PASSES
             && b.coverage >= RERUN_LOOP_COVERAGE
-            && cadence >= TWO_LINE_WORK_PACED
+            && cadence >= WORK_PACED
             && b.loop_cpu.is_some_and(|cpu| cpu >= SLOW_LOOP_CPU);
         return restarted_tool.then(|| {
             format!(
@@ -747,8 +749,10 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // loop that fails goes on into its next pass. (A loose block's passes are counted
     // whole, after the pass that began its run.)
     let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
+    // A job that says it polls or waits spends CPU on its own polling (Ansible's `ASYNC
+    // POLL on web01` for each host every second costs the controller a third of a core).
     if let Some(cpu) = b.loop_cpu.filter(|&cpu| {
-        !rerun_only && cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error)
+        !rerun_only && !b.wait && cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error)
     }) {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
@@ -790,7 +794,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    if rerun_only || cadence < WORK_PACED || !b.recurring_variants {
+    if rerun_only || b.wait || cadence < WORK_PACED || !b.recurring_variants {
         return None;
     }
     Some(format!(
