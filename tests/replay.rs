@@ -956,3 +956,92 @@ fn a_numbered_test_report_re_run_while_it_fails_is_stopped() {
     let runs = passes_begun(name, "Test project", intervention_line(&out));
     assert!((4..=5).contains(&runs), "stopped after {runs} runs: {why}");
 }
+
+#[test]
+fn a_playbook_re_run_by_a_wrapper_that_fails_the_same_way_is_stopped_within_five_passes() {
+    // Real ansible-core 2.19 on this machine, `while true; do ansible-playbook fail.yml; done`,
+    // three inventory aliases on a local connection, a task that cats a missing artifact: a
+    // 19-line run every 3.5 s whose hosts report in whichever order they finish (`ok: [web03]`
+    // before `ok: [web01]` one run, after it the next), its lines spread over the run. Main's
+    // detector found no exact cycle (the order changed) and no slow loop (0.28 runs/s, not
+    // printed at once) and stopped it only after 178 s; live, the run was stopped after
+    // 15.0 s, as its fifth run began. Paths anonymised.
+    let log = "ansible-rerun-failing-task-live.ffrec";
+    let why = assert_recording_stopped_as_live(log);
+    assert!(why.contains("re-run loop"), "{why}");
+    let sandbox = Sandbox::new("replay-ansible-rerun");
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    let runs = passes_begun(log, "PLAY [web01,web02,web03]", intervention_line(&out));
+    assert!((4..=5).contains(&runs), "stopped after {runs} runs: {why}");
+}
+
+#[test]
+fn a_playbook_whose_many_hosts_print_identical_ok_blocks_is_left_alone() {
+    // Real ansible-core 2.19: 48 inventory aliases on a local connection, five forks, four
+    // tasks (one looping over three items), every host `ok:` or `changed:` in whichever
+    // order it finished, 52 s.
+    let sandbox = Sandbox::new("replay-ansible-many-hosts");
+    let log = "ansible-many-hosts-ok-blocks-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+    // An `async: 60, poll: 1` task on two hosts: `ASYNC POLL on web01: ... finished=False`
+    // and `on web02` every second, now one first, now the other, for 15 s. Main left it
+    // alone; a first version of the reorder rule (a pass may print its lines in another
+    // order) took two polls for a 4-line pass and stopped it live after 17.5 s: two hosts
+    // polled in turn are a pass of two lines, each printed twice in four.
+    let log = "ansible-async-poll-two-hosts-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+    // The same task run again: main's detector stopped it live after 11.8 s as `a slow loop
+    // of work: 4 passes at 0.5/s, tree CPU 38 % over them` (a loose 3-line block, the two
+    // hosts' polls in varying order), though every line says it polls: the controller
+    // spends a third of a core on its own polling.
+    let log = "ansible-async-poll-cpu-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+}
+
+#[test]
+fn an_aws_waiter_polling_until_its_object_exists_is_left_alone() {
+    // Real AWS CLI 1.45 `--debug s3api wait object-exists` against a local moto server, the
+    // object uploaded after 22 s: a 57-line poll every 5 s (`HEAD ... 404`), the same every
+    // time. Main's detector stopped it live after 22.5 s, just before the object came, as
+    // `a re-run loop: the same 55-line block with failure words`: the failure word was the
+    // `retry` of `cfg/retry-mode#legacy` in the user agent every request carries. Paths
+    // anonymised, request signatures (of the mock's fake key) replaced.
+    let sandbox = Sandbox::new("replay-aws-waiter");
+    let log = "aws-s3api-wait-object-exists-debug-live.ffrec";
+    let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+    assert_eq!(out.code(), 0, "{log}: {}", out.describe());
+}
+
+#[test]
+fn a_cli_re_invoked_on_a_failure_that_never_changes_is_stopped_within_five_passes() {
+    // Real AWS CLI 1.45 in `while true; do aws ...; done`: `s3 ls` against a refused endpoint
+    // with `AWS_MAX_ATTEMPTS=1` (`Could not connect to the endpoint URL: ...`), and `ec2 wait
+    // instance-running` on a terminated instance of a local moto server (`Waiter
+    // InstanceRunning failed: Waiter encountered a terminal failure state`). One line every
+    // 0.7-1.7 s, the CLI's start-up each time. Main's detector capped both as heartbeats
+    // (`heartbeat: 0.6 passes/s`) until a 90 s timeout; live, they were stopped after 4.0 and
+    // 5.8 s, at their fifth line.
+    let sandbox = Sandbox::new("replay-aws-rerun");
+    for (log, line) in [
+        ("aws-cli-rerun-refused-endpoint-live.ffrec", "Could not connect"),
+        (
+            "aws-ec2-waiter-rerun-terminated-live.ffrec",
+            "Waiter InstanceRunning failed",
+        ),
+    ] {
+        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+        assert_eq!(out.code(), 1, "{log}: {}", out.describe());
+        let (at, why) = intervention(&out);
+        let live = last_tick(&std::fs::read(real_log(log)).expect("recording"));
+        assert!(
+            (at - live).abs() <= 0.25,
+            "{log}: replay decided at {at} s, live at {live} s"
+        );
+        assert!(why.contains("tool started again each pass"), "{log}: {why}");
+        let passes = passes_begun(log, line, intervention_line(&out));
+        assert!(passes <= 5, "{log}: stopped after {passes} passes: {why}");
+    }
+}

@@ -24,6 +24,18 @@
 //! by a stuck `retrying` run would otherwise absorb the switch and claim the whole span),
 //! so the run restarts there.
 //!
+//! A pass may also print its lines in another order: parallel workers (hosts of a
+//! playbook, forks of a test runner) report as each finishes, so `ok: [web03]` comes before
+//! `ok: [web01]` one pass and after it the next. Such a line does not match the line k
+//! before it, but it was printed about a pass ago near this place and not yet in this pass.
+//! Up to `MAX_REORDER` such lines wait as a possible reorder; once the last k lines hold the
+//! run's content again (the window sum equals the run's) they are matched lines, and if the
+//! content does not come back within that many lines, and within the pass, they are misses:
+//! a row that flaps from one pass to the next is other content, not another order. A mix of
+//! a few templates in no order (an access log) repeats its templates within a pass, which a
+//! reordered line may not, so it stays no cycle. Periods below `MIN_REORDER_PERIOD` have no
+//! order to lose.
+//!
 //! Each run also remembers its longest wait between two matches: block-buffered output
 //! arrives in bursts, and a fast loop seen in 8 KiB gulps is not over between two gulps.
 //!
@@ -70,6 +82,13 @@ const FOREIGN_MATCHES_TO_SWITCH: u64 = 3;
 /// More mismatches than this in a row end a run whatever its length (and keep the lines of
 /// its latest pass inside the ring).
 const MAX_MISSES_IN_A_ROW: u64 = 8;
+
+/// Lines in a row that may wait as a reorder of the pass before (parallel workers finishing
+/// in another order) before they count as misses: as many as a run may miss in a row.
+const MAX_REORDER: u64 = MAX_MISSES_IN_A_ROW;
+
+/// The shortest period whose passes may come in another order.
+const MIN_REORDER_PERIOD: usize = 4;
 
 /// The loose cycle starts at this period: with fewer lines a pass has no structure to
 /// repeat besides its variant. A two-line pass is loose only when its variant is a
@@ -214,6 +233,13 @@ pub struct CycleTracker {
     run_sums: [u64; MAX_PERIOD + 1],
     /// Matches in a row whose content differs from the run's, per period.
     foreign: [u64; MAX_PERIOD + 1],
+    /// Lines of the current run that did not match but may be its pass in another order,
+    /// per period, and the line number where that reorder began.
+    reordered: [u64; MAX_PERIOD + 1],
+    reorder_since: [u64; MAX_PERIOD + 1],
+    /// Line number of the current run's first matched line, per period: where its passes
+    /// are counted from.
+    run_lines: [u64; MAX_PERIOD + 1],
     /// Line number of the latest gap (unobserved lines before it); `None` before any.
     gap_at: Option<u64>,
     /// Per period: which of the last k lines matched the line k before them (bit 0 = the
@@ -249,6 +275,9 @@ impl Default for CycleTracker {
             window_sums: [0; MAX_PERIOD + 1],
             run_sums: [0; MAX_PERIOD + 1],
             foreign: [0; MAX_PERIOD + 1],
+            reordered: [0; MAX_PERIOD + 1],
+            reorder_since: [0; MAX_PERIOD + 1],
+            run_lines: [0; MAX_PERIOD + 1],
             gap_at: None,
             loose_hist: [0; MAX_SHORT_PERIOD + 1],
             loose_run: [0; MAX_SHORT_PERIOD + 1],
@@ -272,6 +301,7 @@ impl CycleTracker {
     /// Marks that lines went unobserved before the next one (a chunk skipped under a flood).
     pub fn gap(&mut self) {
         self.gap_at = Some(self.lines);
+        self.reordered = [0; MAX_PERIOD + 1];
     }
 
     /// Adds a line's template; returns the periods up to `MAX_SHORT_PERIOD` that matched (bit
@@ -315,7 +345,8 @@ impl CycleTracker {
                 }
             }
             if self.lines >= k as u64 && leaving == template {
-                if self.runs[k] > 0 && self.window_sums[k] != self.run_sums[k] {
+                // Inside a reorder the window holds the pass half shuffled: no other content.
+                if self.runs[k] > 0 && self.reordered[k] == 0 && self.window_sums[k] != self.run_sums[k] {
                     // Other content repeating: a new loop, once it persists; a stray pair
                     // (two rare variants in a row, e.g. an id that happens to be all digits)
                     // is only a miss.
@@ -335,6 +366,7 @@ impl CycleTracker {
                 if self.runs[k] == 0 {
                     self.starts[k] = self.times[self.slot(k + earlier as usize)];
                     self.runs[k] = earlier;
+                    self.run_lines[k] = self.lines - earlier;
                     self.misses[k] = 0;
                     self.run_sums[k] = self.window_sums[k];
                     self.longest_gap[k] = Duration::ZERO;
@@ -357,11 +389,36 @@ impl CycleTracker {
             } else if self.runs[k] > 0 {
                 self.foreign[k] = 0;
                 self.verbatim[k] = 0;
-                self.misses[k] += 1;
-                let in_a_row = self.lines - self.last_match_line[k];
-                if self.misses[k] * TOLERANCE > self.runs[k] || in_a_row > MAX_MISSES_IN_A_ROW {
-                    self.runs[k] = 0;
+                if self.reordered[k] < MAX_REORDER && self.moved_within_pass(k, template) {
+                    if self.reordered[k] == 0 {
+                        self.reorder_since[k] = self.lines;
+                    }
+                    self.reordered[k] += 1;
+                } else {
+                    let lines = std::mem::take(&mut self.reordered[k]) + 1;
+                    self.miss(k, lines);
                 }
+            }
+            if self.reordered[k] > 0 && self.runs[k] > 0 {
+                if self.window_sums[k] == self.run_sums[k] && self.latest_pass_is_one_pass(k, template) {
+                    // The pass is whole again, in another order: its shuffled lines matched.
+                    self.runs[k] += std::mem::take(&mut self.reordered[k]);
+                    let gap = at.saturating_sub(self.last_match[k]);
+                    self.longest_gap[k] = self.longest_gap[k].max(gap);
+                    self.last_match[k] = at;
+                    self.last_match_line[k] = self.lines;
+                    if k <= MAX_SHORT_PERIOD {
+                        matched |= 1 << (k - 1);
+                    }
+                } else if self.lines - self.reorder_since[k] >= MAX_REORDER.min(k as u64 - 1) {
+                    // A pass shuffled is whole again within the pass; content that comes back
+                    // later is a pass of other content in between (a row that flaps).
+                    let lines = std::mem::take(&mut self.reordered[k]);
+                    self.miss(k, lines);
+                }
+            }
+            if self.runs[k] == 0 {
+                self.reordered[k] = 0;
             }
         }
         let slot = self.slot(0);
@@ -371,6 +428,64 @@ impl CycleTracker {
         self.numbers[slot] = novelty.numbers;
         self.lines += 1;
         matched
+    }
+
+    /// `lines` mismatches of the run of period k; too many for its length, or too many in a
+    /// row, end it.
+    fn miss(&mut self, k: usize, lines: u64) {
+        self.misses[k] += lines;
+        let in_a_row = self.lines - self.last_match_line[k];
+        if self.misses[k] * TOLERANCE > self.runs[k] || in_a_row > MAX_MISSES_IN_A_ROW {
+            self.runs[k] = 0;
+        }
+    }
+
+    /// Whether the last k lines, `latest` the last of them (not yet in the ring), print each
+    /// template once, but for a quarter of them ([`one_pass`]): a pass of work whose lines
+    /// may come in another order, not redraws of a display, whose swapped redraws are other
+    /// content.
+    fn latest_pass_is_one_pass(&self, k: usize, latest: u64) -> bool {
+        let mut pass = [latest; MAX_PERIOD];
+        for (back, slot) in (1..k).zip(pass.iter_mut()) {
+            *slot = self.templates[self.slot(back)];
+        }
+        one_pass(&mut pass[..k])
+    }
+
+    /// Whether `template`, which does not match the line k back, may be the pass before's
+    /// line in another place: not yet printed in this pass, and printed in the pass before
+    /// within `MAX_REORDER` lines of this place (passes counted from the run's first line),
+    /// where it and the line it displaced were each printed once. A template of a few in a
+    /// mix recurs within the pass, a row that flaps was not there, and two hosts polled in
+    /// turn (`ASYNC POLL on web01`, `on web02`, again) are a pass of two lines, whose order
+    /// is the cycle.
+    fn moved_within_pass(&self, k: usize, template: u64) -> bool {
+        if k < MIN_REORDER_PERIOD {
+            return false;
+        }
+        let reach = MAX_REORDER as usize;
+        let into_pass = ((self.lines - self.run_lines[k]) % k as u64) as usize;
+        if (1..=into_pass).any(|back| self.templates[self.slot(back)] == template) {
+            return false;
+        }
+        let known = (self.lines as usize).min(RING);
+        if into_pass + k > known {
+            return false;
+        }
+        let displaced = self.templates[self.slot(k)];
+        let pass_before = into_pass + 1..=into_pass + k;
+        let once = |wanted: u64| {
+            pass_before
+                .clone()
+                .filter(|&back| self.templates[self.slot(back)] == wanted)
+                .count()
+                == 1
+        };
+        let nearest = (into_pass + 1).max(k.saturating_sub(reach));
+        let farthest = (into_pass + k).min(k + reach);
+        (nearest..=farthest).any(|back| back != k && self.templates[self.slot(back)] == template)
+            && once(template)
+            && once(displaced)
     }
 
     /// Loose runs: for each period, the lines over which every window of k lines held at
@@ -526,6 +641,15 @@ impl CycleTracker {
                 .collect()
         })
     }
+}
+
+/// Whether a pass's templates (reordered in place) are each printed once in it, but for a
+/// quarter of its lines: one run of something (a playbook, a test suite), not several
+/// redraws of a display whose header and rows come round within the pass.
+pub fn one_pass(templates: &mut [u64]) -> bool {
+    templates.sort_unstable();
+    let distinct = 1 + templates.windows(2).filter(|w| w[0] != w[1]).count();
+    4 * distinct >= 3 * templates.len()
 }
 
 /// The intervals between a cycle's latest passes, newest first.
@@ -825,5 +949,41 @@ mod tests {
         assert!(!backs_off(&[1.0, 2.0, 2.2]), "grew by less than a quarter");
         assert!(!backs_off(&[4.0, 2.0, 1.0]), "shrinking");
         assert!(!backs_off(&[1.0, 2.0]), "too few");
+    }
+
+    #[test]
+    fn a_pass_whose_hosts_report_in_another_order_is_one_cycle() {
+        // A playbook re-run: header, three hosts in whichever order they finished, a recap.
+        let passes = [
+            "PabcQxyzR",
+            "PbacQzxyR",
+            "PcabQyzxR",
+            "PabcQxzyR",
+            "PbcaQxyzR",
+            "PacbQzyxR",
+        ];
+        let tail = feed(&passes.concat()).tail().expect("a cycle");
+        assert_eq!(tail.period, 9, "{tail:?}");
+        assert!(tail.repetitions() >= 6, "{tail:?}");
+    }
+
+    #[test]
+    fn a_few_templates_in_no_order_are_no_cycle_however_they_are_shuffled() {
+        // An access log's few templates: each repeats within any stretch of a pass's length.
+        let mut rng = crate::detect::scenarios::Rng::new(3);
+        let mut tracker = CycleTracker::default();
+        for i in 0..400u64 {
+            tracker.push(1 + rng.below(4), Duration::from_millis(50 * i));
+        }
+        let tail = tracker.tail().map(|t| (t.period, t.repetitions()));
+        assert!(tail.is_none_or(|(_, reps)| reps < 4), "{tail:?}");
+    }
+
+    #[test]
+    fn a_row_that_flaps_from_pass_to_pass_is_no_reorder() {
+        // A four-row display whose last row reads E for two passes and B for two.
+        let display: String = (0..12).map(|n| if n % 4 < 2 { "HabE" } else { "HabB" }).collect();
+        let tail = feed(&display).tail().expect("a cycle");
+        assert_eq!(tail.period, 16, "{tail:?}");
     }
 }

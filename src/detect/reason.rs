@@ -216,6 +216,7 @@ mod tests {
                 counted_news: false,
                 wait: false,
                 test_run: false,
+                one_pass: false,
                 empty: false,
                 replies: None,
                 measured: None,

@@ -493,3 +493,62 @@ fn a_suite_re_run_until_the_app_is_deployed_and_a_checks_poller_are_left_alone()
     );
     t.run(120.0).assert_never_fires("a checks poller");
 }
+
+#[test]
+fn a_tool_re_run_on_a_failure_it_reports_in_one_line_is_stopped_within_five_passes() {
+    // `while true; do aws s3 ls ...; done` against a refused endpoint: one line a pass, the
+    // CLI's start-up (about a second of a core) between two of them.
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    let line = r#"Could not connect to the endpoint URL: "http://127.0.0.1:9/releases?list-type=2""#;
+    let starts = paced(&mut t, 30.0, |_| rng.range(0.8, 1.4), |_, _| vec![line.into()]);
+    t.cpu(0.0, 30.0, |_| 70.0);
+    let summary = assert_stopped_within_five_passes(&mut t, &starts, "a CLI re-run on a refused endpoint");
+    assert!(summary.contains("tool started again"), "{summary}");
+}
+
+#[test]
+fn one_failing_line_a_pass_is_left_alone_when_it_costs_nothing_or_keeps_a_timer() {
+    // A health check that sleeps between its attempts (the tree idle), and a busy service
+    // whose background refresh fails on its own one-second timer.
+    let line = "refresh failed: connection refused (upstream 10.0.0.7:8500)";
+    for (cpu, wander) in [(1.0, 0.3), (90.0, 0.01)] {
+        let mut rng = Rng::new(5);
+        let mut t = Timeline::new();
+        paced(
+            &mut t,
+            40.0,
+            |_| 1.0 + rng.range(-wander, wander),
+            |_, _| vec![line.into()],
+        );
+        t.cpu(0.0, 40.0, |_| cpu);
+        t.run(40.0)
+            .assert_never_fires("a failing line a pass, idle or on a timer");
+    }
+}
+
+#[test]
+fn a_poller_that_says_it_polls_is_left_alone_while_it_spends_cpu() {
+    // Ansible's `async: 60, poll: 1` on two hosts: each second both hosts' polls, in
+    // whichever order they return, from a controller that spends a third of a core.
+    let mut rng = Rng::new(21);
+    let mut t = Timeline::new();
+    paced(
+        &mut t,
+        40.0,
+        |_| rng.range(0.7, 1.4),
+        |n, _| {
+            let mut hosts = vec![
+                "ASYNC POLL on web01: jid=j209617482607.6137 started=True finished=False".to_string(),
+                "ASYNC POLL on web02: jid=j942392857384.6134 started=True finished=False".to_string(),
+            ];
+            if n % 3 != 1 {
+                hosts.reverse();
+            }
+            hosts
+        },
+    );
+    t.cpu(0.0, 40.0, |_| 40.0);
+    t.run(40.0)
+        .assert_never_fires("an async task polled on two hosts");
+}

@@ -147,6 +147,10 @@ pub struct CycleSignals {
     /// A line of the cycle tallies a test run with failures (`1 failed, 2 passed`): each
     /// pass is a test run's report.
     pub test_run: bool,
+    /// Each template of the cycle is printed once a pass, but for a quarter of its lines:
+    /// the pass is one run of something (a playbook, a test suite), not several redraws
+    /// of a display whose header and rows come round within the cycle.
+    pub one_pass: bool,
     /// A line of the cycle reports an empty result (`No matches found`, `[]`).
     pub empty: bool,
     /// Every line of the cycle replies to input from outside the job's loop (a server's
@@ -521,6 +525,8 @@ struct SlowBlock {
     printed_at_once: bool,
     /// Each pass is a test run's report with failures (`1 failed, 2 passed`).
     test_run: bool,
+    /// Each template of the block is printed once a pass (`CycleSignals::one_pass`).
+    one_pass: bool,
     /// The most times one line of the block changed its identifiers or counts over the run.
     changes: u64,
     /// The latest pass intervals grew one after another (1, 2, 4 s): the job backs off.
@@ -560,8 +566,9 @@ struct SlowBlock {
 ///   every pass comes from a model, whose pace need not wander by much;
 ///
 /// * a block of three lines or more, `SLOW_LOOP_PASSES` passes, not at a timer's steady
-///   pace, whose passes cost CPU (a rebuild or re-run loop; with failure words, once the
-///   fifth pass has begun);
+///   pace, whose passes cost CPU, without words of waiting (a rebuild or re-run loop; with
+///   failure words, once the fifth pass has begun; a job that says it polls spends CPU on
+///   its polling);
 /// * a block of two lines or more that reports a crash (a process that ended abnormally)
 ///   and a start, with a pid, an id or a count in it new on every pass (each pass a new
 ///   process), repeated exactly `RESTART_LOOP_PASSES` times without words of waiting,
@@ -580,11 +587,17 @@ struct SlowBlock {
 ///   or a remote service's answers (at least `TWO_LINE_WORK_PACED`; when the call reports
 ///   the tokens a model used, at least `NOT_A_TIMER`): a poller's pace is its sleep or poll
 ///   timeout, its request reports no tokens, a heartbeat's result is a success;
+/// * one line with failure words repeated exactly, five passes the latest begun, at up to
+///   two a second, no words of waiting, not backing off, all the job prints, at a pace that
+///   wanders like work (at least `WORK_PACED`) and with CPU spent over the passes:
+///   a tool started again on every pass (`while true; do aws ...; done` against a refused
+///   endpoint), where a poller that sleeps between attempts costs nothing;
 /// * a block of three lines or more repeated exactly with an empty result, no words of
 ///   waiting, not backing off, at a pace that wanders like work (at least
 ///   `TWO_LINE_WORK_PACED`): an agent repeating a step that returns nothing;
 /// * a block of three lines or more whose reworded lines come from a small set, at a pace
-///   that wanders like work (an agent asking the same thing again).
+///   that wanders like work, without words of waiting (an agent asking the same thing
+///   again; a poller that says it polls, `ASYNC POLL on web01`, is waiting).
 ///
 /// Failure words never take a block off these paths; they only open the failing-block one.
 /// Returns the finding in words.
@@ -617,12 +630,14 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // Its pass is one burst and a wait: four redraws of a display every second whose failing
     // row flaps in a fixed turn make an exact 4 s cycle too, printed in four bursts. A test
     // run's report is no display, however its lines are spread over the run (each test's
-    // line when it finishes).
+    // line when it finishes), nor is a block that prints each of its lines once (a
+    // playbook's run, its hosts' results as each finishes): a display redrawn within the
+    // cycle prints its header and rows once per redraw.
     let lone_rerun = b.exact
         && b.error
         && !b.wait
         && !b.backing_off
-        && (b.printed_at_once || b.test_run)
+        && (b.printed_at_once || b.test_run || b.one_pass)
         && !b.counted_news
         && b.coverage >= RERUN_LOOP_COVERAGE;
     let slowest = if b.crash {
@@ -673,6 +688,33 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
+    // One line that fails the same way, printed again by a tool started anew on every pass
+    // (`while true; do aws ...; done` against a refused endpoint, a waiter re-invoked on a
+    // resource that never changes): each start-up costs the tree CPU and makes the pace
+    // wander, where a poller that sleeps between attempts costs next to nothing and keeps
+    // its timer's pace. Five passes, the latest begun, as for a failing block.
+    if b.period == 1 {
+        let restarted_tool = b.exact
+            && b.error
+            && !b.wait
+            && !b.backing_off
+            && !b.counted_news
+            && b.passes > FAILING_BLOCK_PASSES
+            && b.coverage >= RERUN_LOOP_COVERAGE
+            && cadence >= WORK_PACED
+            && b.loop_cpu.is_some_and(|cpu| cpu >= SLOW_LOOP_CPU);
+        return restarted_tool.then(|| {
+            format!(
+                "a re-run loop: the same failing line {} times at {:.1}/s, tree CPU {:.0} % over \
+                 them (a tool started again each pass), pace varying {:.0} %, nothing moving, \
+                 no words of waiting",
+                b.passes,
+                b.passes_per_s,
+                b.loop_cpu.unwrap_or_default(),
+                100.0 * cadence
+            )
+        });
+    }
     if b.period <= 2 {
         let result = match (b.error, b.empty) {
             (true, _) => "failed",
@@ -707,8 +749,10 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // loop that fails goes on into its next pass. (A loose block's passes are counted
     // whole, after the pass that began its run.)
     let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
+    // A job that says it polls or waits spends CPU on its own polling (Ansible's `ASYNC
+    // POLL on web01` for each host every second costs the controller a third of a core).
     if let Some(cpu) = b.loop_cpu.filter(|&cpu| {
-        !rerun_only && cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error)
+        !rerun_only && !b.wait && cpu >= SLOW_LOOP_CPU && cadence >= NOT_A_TIMER && (next_begun || !b.error)
     }) {
         return Some(format!(
             "a slow loop of work: {} passes at {:.1}/s, tree CPU {cpu:.0} % over them, pace \
@@ -750,7 +794,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    if rerun_only || cadence < WORK_PACED || !b.recurring_variants {
+    if rerun_only || b.wait || cadence < WORK_PACED || !b.recurring_variants {
         return None;
     }
     Some(format!(
@@ -809,11 +853,12 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         passes_per_s <= SLOW_BLOCK_PASSES_PER_S
     };
     let spinner = c.animation && !c.error;
-    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a two-line pass
-    // (a call and its result) up to two passes a second, where a failing one is no longer
-    // a heartbeat but would otherwise wait out the full hold.
-    let slow = heartbeat || (c.period == 2 && passes_per_s <= 2.0);
-    let slow_work = (slow && !spinner && c.period >= 2)
+    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a pass of one or
+    // two lines (a call and its result, a tool's one-line failure) up to two passes a
+    // second, where a failing one is no longer a heartbeat but would otherwise wait out the
+    // full hold, or a line count that takes many passes to reach the threshold.
+    let slow = heartbeat || (c.period <= 2 && passes_per_s <= 2.0);
+    let slow_work = (slow && !spinner)
         .then(|| {
             slow_loop_of_work(&SlowBlock {
                 period: c.period,
@@ -828,6 +873,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 coverage: c.coverage,
                 printed_at_once: c.longest_gap.as_secs_f64() >= 0.5 * pass_interval,
                 test_run: c.test_run,
+                one_pass: c.one_pass,
                 changes: c.changes,
                 passes: c.repetitions,
                 passes_per_s,
@@ -1061,6 +1107,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 coverage: 0.0,
                 printed_at_once: false,
                 test_run: false,
+                one_pass: false,
                 changes: 0,
                 backing_off: false,
                 model_call: false,
@@ -1284,6 +1331,7 @@ mod tests {
             traced_wait: false,
             wait: false,
             test_run: false,
+            one_pass: false,
             empty: false,
             replies: None,
             measured: None,

@@ -292,19 +292,24 @@ fn any_of(s: &[u8], w: Word, list: &[&str]) -> bool {
     w.end - w.start <= LONGEST_WORD && list.iter().any(|word| is(s, w, word))
 }
 
-/// Glued to another word by `_` or `.` (an identifier such as `train_error` or `log.error`).
+/// Glued to another word by `_` or `.` (an identifier such as `train_error` or `log.error`),
+/// or the first part of a hyphenated name (`retry-mode`, `error-page`, `--timeout-seconds`):
+/// a word joined to the word after it by `-` names a setting or a part, as the user agent
+/// every AWS SDK request carries says `cfg/retry-mode#legacy`. The last part still reports
+/// (`connection-refused`, `non-fatal` is negated by its own word).
 fn in_identifier(s: &[u8], w: Word) -> bool {
     let glue = |b: u8| b == b'_' || b == b'.';
     let before = w.start >= 2 && glue(s[w.start - 1]) && s[w.start - 2].is_ascii_alphanumeric();
     let after = w.end + 1 < s.len() && glue(s[w.end]) && s[w.end + 1].is_ascii_alphanumeric();
-    before || after
+    let names_what_follows = w.end + 1 < s.len() && s[w.end] == b'-' && s[w.end + 1].is_ascii_alphabetic();
+    before || after || names_what_follows
 }
 
 /// An attempt word inside an identifier counts attempts only when the identifier holds a
 /// number (`retry_count=3`, `attempts_left: 2`); elsewhere it is a name (`test_http_retry[21]
 /// PASSED`, `retry_policy.py`), and the numbers around it are not attempts.
 fn counts_attempts(s: &[u8], w: Word) -> bool {
-    let glued = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.');
+    let glued = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
     let end = w.end + s[w.end..].iter().take_while(|b| glued(b)).count();
     is_metric(s, Word { start: w.start, end })
 }
@@ -636,6 +641,8 @@ mod tests {
             "java.lang.IllegalStateException: bad",
             "HTTPError 503",
             r#"The Deployment "web" is invalid: spec.replicas: Invalid value: -1"#,
+            "reset reason: connection-refused",
+            "Error - connection lost",
         ] {
             assert!(error(line), "{line:?} should have error wording");
         }
@@ -675,6 +682,9 @@ mod tests {
             "stderr redirected",
             "terror and errant errands",
             "0 invalid records skipped",
+            "User-Agent: aws-cli/1.45.11 md/Botocore#1.43.11 cfg/retry-mode#legacy botocore/1.43.11",
+            "--retry-delay 5 --timeout-seconds 30 set",
+            "error-free run",
         ] {
             assert!(!error(line), "{line:?} should not have error wording");
         }
@@ -903,6 +913,8 @@ mod tests {
         assert!(!wording(b"attempted to be clever").attempt);
         assert!(wording(b"retry_count=3 backing off").attempt);
         assert!(wording(b"upload attempts_left: 2").attempt);
+        assert!(wording(b"retry-count=3 backing off").attempt);
+        assert!(!wording(b"cfg/retry-mode#legacy").attempt);
         assert!(!wording(b"test_many.py::test_http_retry[21] PASSED [ 91%]").attempt);
         assert!(!wording(b"collecting tests/test_retry_policy.py").attempt);
     }
