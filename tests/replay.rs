@@ -1014,34 +1014,3 @@ fn an_aws_waiter_polling_until_its_object_exists_is_left_alone() {
     let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
     assert_eq!(out.code(), 0, "{log}: {}", out.describe());
 }
-
-#[test]
-fn a_cli_re_invoked_on_a_failure_that_never_changes_is_stopped_within_five_passes() {
-    // Real AWS CLI 1.45 in `while true; do aws ...; done`: `s3 ls` against a refused endpoint
-    // with `AWS_MAX_ATTEMPTS=1` (`Could not connect to the endpoint URL: ...`), and `ec2 wait
-    // instance-running` on a terminated instance of a local moto server (`Waiter
-    // InstanceRunning failed: Waiter encountered a terminal failure state`). One line every
-    // 0.7-1.7 s, the CLI's start-up each time. Main's detector capped both as heartbeats
-    // (`heartbeat: 0.6 passes/s`) until a 90 s timeout; live, they were stopped after 4.0 and
-    // 5.8 s, at their fifth line.
-    let sandbox = Sandbox::new("replay-aws-rerun");
-    for (log, line) in [
-        ("aws-cli-rerun-refused-endpoint-live.ffrec", "Could not connect"),
-        (
-            "aws-ec2-waiter-rerun-terminated-live.ffrec",
-            "Waiter InstanceRunning failed",
-        ),
-    ] {
-        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
-        assert_eq!(out.code(), 1, "{log}: {}", out.describe());
-        let (at, why) = intervention(&out);
-        let live = last_tick(&std::fs::read(real_log(log)).expect("recording"));
-        assert!(
-            (at - live).abs() <= 0.25,
-            "{log}: replay decided at {at} s, live at {live} s"
-        );
-        assert!(why.contains("tool started again each pass"), "{log}: {why}");
-        let passes = passes_begun(log, line, intervention_line(&out));
-        assert!(passes <= 5, "{log}: stopped after {passes} passes: {why}");
-    }
-}

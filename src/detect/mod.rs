@@ -94,9 +94,7 @@
 //! and nothing after its first pass is new (a client retrying a refused connection every few
 //! seconds); and since a Java trace's frames depend on the thread that failed, the output is
 //! also cut into passes by its silences (`passes`), so alike passes that do not repeat
-//! exactly are judged as one. A tool started again on every pass that fails in one line
-//! (`Could not connect to the endpoint URL`, a waiter on a resource that never changes) is a
-//! re-run loop too when its start-up costs CPU every pass and its pace wanders with it. A single
+//! exactly are judged as one. A single
 //! status line at a steady pace, a wait loop that says so, a service that fails a few times
 //! and then serves, or a few rebuilds after real edits, stays alone.
 //!

@@ -587,11 +587,6 @@ struct SlowBlock {
 ///   or a remote service's answers (at least `TWO_LINE_WORK_PACED`; when the call reports
 ///   the tokens a model used, at least `NOT_A_TIMER`): a poller's pace is its sleep or poll
 ///   timeout, its request reports no tokens, a heartbeat's result is a success;
-/// * one line with failure words repeated exactly, five passes the latest begun, at up to
-///   two a second, no words of waiting, not backing off, all the job prints, at a pace that
-///   wanders like work (at least `WORK_PACED`) and with CPU spent over the passes:
-///   a tool started again on every pass (`while true; do aws ...; done` against a refused
-///   endpoint), where a poller that sleeps between attempts costs nothing;
 /// * a block of three lines or more repeated exactly with an empty result, no words of
 ///   waiting, not backing off, at a pace that wanders like work (at least
 ///   `TWO_LINE_WORK_PACED`): an agent repeating a step that returns nothing;
@@ -687,33 +682,6 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             b.passes_per_s,
             100.0 * cadence
         ));
-    }
-    // One line that fails the same way, printed again by a tool started anew on every pass
-    // (`while true; do aws ...; done` against a refused endpoint, a waiter re-invoked on a
-    // resource that never changes): each start-up costs the tree CPU and makes the pace
-    // wander, where a poller that sleeps between attempts costs next to nothing and keeps
-    // its timer's pace. Five passes, the latest begun, as for a failing block.
-    if b.period == 1 {
-        let restarted_tool = b.exact
-            && b.error
-            && !b.wait
-            && !b.backing_off
-            && !b.counted_news
-            && b.passes > FAILING_BLOCK_PASSES
-            && b.coverage >= RERUN_LOOP_COVERAGE
-            && cadence >= WORK_PACED
-            && b.loop_cpu.is_some_and(|cpu| cpu >= SLOW_LOOP_CPU);
-        return restarted_tool.then(|| {
-            format!(
-                "a re-run loop: the same failing line {} times at {:.1}/s, tree CPU {:.0} % over \
-                 them (a tool started again each pass), pace varying {:.0} %, nothing moving, \
-                 no words of waiting",
-                b.passes,
-                b.passes_per_s,
-                b.loop_cpu.unwrap_or_default(),
-                100.0 * cadence
-            )
-        });
     }
     if b.period <= 2 {
         let result = match (b.error, b.empty) {
@@ -853,12 +821,13 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         passes_per_s <= SLOW_BLOCK_PASSES_PER_S
     };
     let spinner = c.animation && !c.error;
-    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a pass of one or
-    // two lines (a call and its result, a tool's one-line failure) up to two passes a
-    // second, where a failing one is no longer a heartbeat but would otherwise wait out the
-    // full hold, or a line count that takes many passes to reach the threshold.
-    let slow = heartbeat || (c.period <= 2 && passes_per_s <= 2.0);
-    let slow_work = (slow && !spinner)
+    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a two-line pass
+    // (a call and its result) up to two passes a second, where a failing one is no longer
+    // a heartbeat but would otherwise wait out the full hold. One line a pass stays a
+    // heartbeat: a tool started again on every pass that fails in one line looks, from its
+    // output and CPU, like a busy job whose background push fails on its own.
+    let slow = heartbeat || (c.period == 2 && passes_per_s <= 2.0);
+    let slow_work = (slow && !spinner && c.period >= 2)
         .then(|| {
             slow_loop_of_work(&SlowBlock {
                 period: c.period,
