@@ -938,6 +938,18 @@ fn an_agent_framework_polling_a_build_still_running_is_left_alone() {
 }
 
 #[test]
+fn an_agent_polling_a_build_until_it_is_green_is_left_alone() {
+    // Real LangGraph 1.2 (`create_agent`, messages `pretty_print()`ed) on this machine
+    // against a local fake model: the agent asks for a build's status eight times (`Build
+    // 4411: status running, stage test`, every 0.5-4 s), is told it passed and answers.
+    // Main's detector stopped it live at 27.5 s, as the green status and the final answer
+    // came (`reworded from a few variants`): a block that repeated exactly and then changed
+    // twice, each time into new text, was taken for one reworded from a small set.
+    let sandbox = Sandbox::new("replay-langgraph-poll");
+    assert_left_alone(&sandbox, "langgraph-polling-build-until-green-live.ffrec", "20");
+}
+
+#[test]
 fn an_agent_paging_through_results_whose_titles_say_timeout_is_left_alone() {
     // Real AutoGen AgentChat 0.7 (`AssistantAgent` with a tool, its `Console` UI) on this
     // machine against a local fake model: the agent reads twelve pages of issues, a new

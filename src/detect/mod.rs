@@ -135,7 +135,9 @@
 //! it calls and gets back. And what an agent reads is not what it does: failure words in
 //! text new on every pass (issue titles with `retry` and `timeout`) are not the block
 //! failing, which a loop does in its fixed lines or in variants it comes back to; nor is
-//! the traceback of a framework giving up at its step limit a failure of every pass.
+//! the traceback of a framework giving up at its step limit a failure of every pass. A
+//! block that repeated exactly and then changed once or twice into new text (a poll's
+//! answer turning green, then the agent's answer) is no block reworded from a few variants.
 //!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow

@@ -1955,3 +1955,51 @@ fn an_agent_reading_pages_whose_text_names_failures() {
     t.run(at + 5.0)
         .assert_never_fires("agent reading pages that name failures");
 }
+
+#[test]
+fn an_agent_polling_until_the_status_changes_then_answering() {
+    // An agent asking for a build's status at a model's pace, its message block the same
+    // every time (a fresh call id masked), until the status turns green and it answers:
+    // an exact block that changes twice, each time into new text. Main's detector stopped
+    // it as the change came, as a block "reworded from a few variants".
+    let mut rng = Rng::new(67);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for n in 0..9 {
+        let status = if n < 8 {
+            "Build 4411: state running, stage test"
+        } else {
+            "Build 4411: passed, all 212 checks green"
+        };
+        let id = rng.hex(24);
+        let lines = [
+            "================================== Ai Message ==================================".to_string(),
+            "Let me check the build.".to_string(),
+            "Tool Calls:".to_string(),
+            format!("  get_build (call_{id})"),
+            format!(" Call ID: call_{id}"),
+            "  Args:".to_string(),
+            "    build: 4411".to_string(),
+            "================================= Tool Message =================================".to_string(),
+            "Name: get_build".to_string(),
+            status.to_string(),
+        ];
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.003 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.5, 4.0);
+    }
+    t.line(
+        at,
+        Stream::Stdout,
+        "================================== Ai Message ==================================",
+    );
+    t.line(
+        at + 0.003,
+        Stream::Stdout,
+        "The build passed; the release can go out.",
+    );
+    t.cpu(0.0, at, |_| 1.0);
+    t.run(at + 0.6)
+        .assert_never_fires("agent polling until the status changes");
+}

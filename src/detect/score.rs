@@ -1111,8 +1111,14 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 counted_news: l.texture,
                 loop_cpu: l.loop_cpu,
                 cadence: l.cadence,
-                // Some pass brought no new text: its reworded line was printed before.
-                recurring_variants: l.novel_variants < l.passes,
+                // Some pass brought no new text: its reworded line was printed before. And
+                // the block is reworded: at least every other pass varies, or some variant
+                // is one printed before. A block that repeated exactly and then changed once
+                // or twice, each time into new text (a poll's answer turning to `status
+                // success`, then the agent's final answer), has no set of variants to go
+                // round.
+                recurring_variants: l.novel_variants < l.passes
+                    && (l.novel_variants < l.variants || 2 * l.variants >= l.passes),
                 paraphrased: l.paraphrased,
                 clock: l.clock.is_some(),
             })
