@@ -975,3 +975,53 @@ fn an_agent_framework_raising_at_its_step_limit_is_exiting_not_failing_every_pas
     let out = assert_left_alone(&sandbox, "langgraph-same-answer-until-step-limit.ffrec", "20");
     assert!(!out.stdout_text().contains("same failure"), "{}", out.describe());
 }
+
+#[test]
+fn agent_frameworks_stuck_on_one_tool_call_are_stopped_within_five_calls() {
+    // Real agent frameworks on this machine, each with the logging its users turn on,
+    // against a local fake model answering the same tool call every 0.5-4 s, recorded live
+    // with `flowforge run --record`: LangChain 1.x's classic `AgentExecutor(verbose=True)`
+    // and LangGraph's `create_agent` (messages `pretty_print()`ed) on a tool failing with
+    // `HTTP 503`, the OpenAI Agents SDK 0.24 with `enable_verbose_stdout_logging()` on the
+    // same, AutoGen AgentChat 0.7's `Console` on a tool returning `[]`. Main's detector
+    // stopped them too; these pin the behaviour on four frameworks' own output.
+    let sandbox = Sandbox::new("replay-agent-frameworks");
+    for (log, call) in [
+        (
+            "langchain-agent-executor-failing-tool-live.ffrec",
+            "Invoking: `search`",
+        ),
+        ("langgraph-failing-tool-live.ffrec", "Ai Message"),
+        (
+            "openai-agents-verbose-failing-tool-live.ffrec",
+            "Invoking tool search",
+        ),
+        ("autogen-console-empty-result-live.ffrec", "ToolCallRequestEvent"),
+    ] {
+        let why = assert_recording_stopped_as_live(log);
+        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+        let calls = passes_begun(log, call, intervention_line(&out));
+        assert!(
+            (4..=5).contains(&calls),
+            "{log}: stopped after {calls} calls: {why}"
+        );
+    }
+}
+
+#[test]
+fn agent_frameworks_at_work_are_left_alone() {
+    // The same frameworks making progress, each run ending by itself: LangChain's
+    // `AgentExecutor` reading eight different files, LangGraph and the OpenAI Agents SDK
+    // (verbose stdout logging, whose lines are the same every turn but its turn number)
+    // paging through twelve pages of results, smolagents' `ToolCallingAgent` retrying a
+    // call that fails three times and then succeeds.
+    let sandbox = Sandbox::new("replay-agent-frameworks-at-work");
+    for log in [
+        "langchain-agent-executor-reading-files-live.ffrec",
+        "langgraph-paging-results-live.ffrec",
+        "openai-agents-verbose-paging-live.ffrec",
+        "smolagents-tool-agent-retry-then-success-live.ffrec",
+    ] {
+        assert_left_alone(&sandbox, log, "20");
+    }
+}
