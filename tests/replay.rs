@@ -1014,3 +1014,130 @@ fn an_aws_waiter_polling_until_its_object_exists_is_left_alone() {
     let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
     assert_eq!(out.code(), 0, "{log}: {}", out.describe());
 }
+
+#[test]
+fn an_agent_framework_numbering_its_steps_is_stopped_when_its_tool_returns_nothing_new() {
+    // Real smolagents 1.26 (`CodeAgent`, its default rich log) on this machine against a
+    // local fake model that answers at 0.5-4 s with the same code every step, `result =
+    // search(query=...)`, run with `flowforge run --record`. Its tool returned `[]`, then
+    // the same sentence every time. Main's detector left both alone for the whole 143-155 s
+    // run (`heartbeat: 0.5 passes/s`): the lone `[]` had no letters or digits and was
+    // skipped as decoration, so nothing said the result was empty, and the step number
+    // (`Step 7`, `[Step 7: Duration 2.20 seconds| Input tokens: ...]`) was read as an
+    // iteration counter. A block that reports what a model call used numbers the agent's
+    // turns; both were stopped live within five steps (13.0 s and 10.3 s).
+    let sandbox = Sandbox::new("replay-smolagents");
+    for (log, finding) in [
+        ("smolagents-code-agent-empty-result-live.ffrec", "empty result"),
+        ("smolagents-code-agent-same-result-live.ffrec", "a model loop"),
+    ] {
+        let why = assert_recording_stopped_as_live(log);
+        assert!(why.contains(finding), "{log}: {why}");
+        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+        let steps = passes_begun(log, "Executing parsed code", intervention_line(&out));
+        assert!(
+            (4..=5).contains(&steps),
+            "{log}: stopped after {steps} steps: {why}"
+        );
+    }
+}
+
+#[test]
+fn an_agent_framework_polling_a_build_still_running_is_left_alone() {
+    // The same smolagents `CodeAgent`, its tool asked for a build's status eight times
+    // (`Build 4411: status running, stage test`, the same answer every 0.5-4 s), then told
+    // it passed; the run ended by itself after 24.5 s. A model asking the same thing and
+    // getting the same answer is a loop, unless the answer says what it waits on is still
+    // under way: a first version of this change stopped this run at its fifth poll (9.0 s).
+    let sandbox = Sandbox::new("replay-smolagents-poll");
+    assert_left_alone(&sandbox, "smolagents-code-agent-polling-build-live.ffrec", "20");
+}
+
+#[test]
+fn an_agent_polling_a_build_until_it_is_green_is_left_alone() {
+    // Real LangGraph 1.2 (`create_agent`, messages `pretty_print()`ed) on this machine
+    // against a local fake model: the agent asks for a build's status eight times (`Build
+    // 4411: status running, stage test`, every 0.5-4 s), is told it passed and answers.
+    // Main's detector stopped it live at 27.5 s, as the green status and the final answer
+    // came (`reworded from a few variants`): a block that repeated exactly and then changed
+    // twice, each time into new text, was taken for one reworded from a small set.
+    let sandbox = Sandbox::new("replay-langgraph-poll");
+    assert_left_alone(&sandbox, "langgraph-polling-build-until-green-live.ffrec", "20");
+}
+
+#[test]
+fn an_agent_paging_through_results_whose_titles_say_timeout_is_left_alone() {
+    // Real AutoGen AgentChat 0.7 (`AssistantAgent` with a tool, its `Console` UI) on this
+    // machine against a local fake model: the agent reads twelve pages of issues, a new
+    // page every 0.5-4 s, each page's titles new text with words like `retry` and
+    // `timeout` in them. Main's detector stopped it live at 15.0-18.1 s (`6-line block
+    // repeated 4× with 5 lines reworded (5 of them new text), error wording`): the failure
+    // words of text new on every pass were read as the block failing. A loop fails in its
+    // fixed lines or in variants it comes back to; this run ended by itself after 28.3 s.
+    let sandbox = Sandbox::new("replay-autogen-paging");
+    assert_left_alone(&sandbox, "autogen-console-paging-results-live.ffrec", "20");
+}
+
+#[test]
+fn an_agent_framework_raising_at_its_step_limit_is_exiting_not_failing_every_pass() {
+    // Real LangGraph 1.2 (LangChain 1.5 `create_agent`, each message `pretty_print()`ed)
+    // on this machine, given the same answer by its tool forty times until it raised
+    // `GraphRecursionError` at its step limit. Its messages show no tokens, so the same
+    // call and result every 2.4 s cannot be told from a status display and are left alone;
+    // but main's detector stopped it 0.05 s after the traceback, as `the same failure in 6
+    // passes`, while Python was exiting: the one traceback in the last pass was read as a
+    // failure of every pass. Paths anonymised.
+    let sandbox = Sandbox::new("replay-langgraph-limit");
+    let out = assert_left_alone(&sandbox, "langgraph-same-answer-until-step-limit.ffrec", "20");
+    assert!(!out.stdout_text().contains("same failure"), "{}", out.describe());
+}
+
+#[test]
+fn agent_frameworks_stuck_on_one_tool_call_are_stopped_within_five_calls() {
+    // Real agent frameworks on this machine, each with the logging its users turn on,
+    // against a local fake model answering the same tool call every 0.5-4 s, recorded live
+    // with `flowforge run --record`: LangChain 1.x's classic `AgentExecutor(verbose=True)`
+    // and LangGraph's `create_agent` (messages `pretty_print()`ed) on a tool failing with
+    // `HTTP 503`, the OpenAI Agents SDK 0.24 with `enable_verbose_stdout_logging()` on the
+    // same, AutoGen AgentChat 0.7's `Console` on a tool returning `[]`. Main's detector
+    // stopped them too; these pin the behaviour on four frameworks' own output.
+    let sandbox = Sandbox::new("replay-agent-frameworks");
+    for (log, call) in [
+        (
+            "langchain-agent-executor-failing-tool-live.ffrec",
+            "Invoking: `search`",
+        ),
+        ("langgraph-failing-tool-live.ffrec", "Ai Message"),
+        (
+            "openai-agents-verbose-failing-tool-live.ffrec",
+            "Invoking tool search",
+        ),
+        ("autogen-console-empty-result-live.ffrec", "ToolCallRequestEvent"),
+    ] {
+        let why = assert_recording_stopped_as_live(log);
+        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
+        let calls = passes_begun(log, call, intervention_line(&out));
+        assert!(
+            (4..=5).contains(&calls),
+            "{log}: stopped after {calls} calls: {why}"
+        );
+    }
+}
+
+#[test]
+fn agent_frameworks_at_work_are_left_alone() {
+    // The same frameworks making progress, each run ending by itself: LangChain's
+    // `AgentExecutor` reading eight different files, LangGraph and the OpenAI Agents SDK
+    // (verbose stdout logging, whose lines are the same every turn but its turn number)
+    // paging through twelve pages of results, smolagents' `ToolCallingAgent` retrying a
+    // call that fails three times and then succeeds.
+    let sandbox = Sandbox::new("replay-agent-frameworks-at-work");
+    for log in [
+        "langchain-agent-executor-reading-files-live.ffrec",
+        "langgraph-paging-results-live.ffrec",
+        "openai-agents-verbose-paging-live.ffrec",
+        "smolagents-tool-agent-retry-then-success-live.ffrec",
+    ] {
+        assert_left_alone(&sandbox, log, "20");
+    }
+}

@@ -150,6 +150,9 @@ pub struct LooseCycle {
     pub latest: Duration,
     /// The templates of the latest pass, oldest first.
     pub templates: Vec<u64>,
+    /// Those of them whose line repeated the line a period before: the block's fixed part,
+    /// as opposed to its variants.
+    pub repeating: Vec<u64>,
     /// How regular the passes are (see [`TailCycle::cadence`]).
     pub cadence: Option<f64>,
 }
@@ -556,6 +559,11 @@ impl CycleTracker {
             .rev()
             .map(|back| self.templates[self.slot(back)])
             .collect();
+        let repeating = (1..=k)
+            .rev()
+            .filter(|&back| self.templates[self.slot(back)] == self.templates[self.slot(back + k)])
+            .map(|back| self.templates[self.slot(back)])
+            .collect();
         Some(LooseCycle {
             period: k,
             run: self.loose_run[k],
@@ -566,6 +574,7 @@ impl CycleTracker {
             started: self.loose_start[k],
             latest: self.loose_last[k],
             templates,
+            repeating,
             // The pass before the run's first line is part of the loop too.
             cadence: self.intervals(k, 1, self.loose_run[k] + k as u64).cadence(),
         })

@@ -127,6 +127,18 @@
 //! over the passes (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a
 //! wait, which no slow-loop path stops; a wall-clock timestamp is a time and never counts.
 //!
+//! Agent frameworks number their steps (smolagents' `Step 7`, with the tokens the call
+//! used): in a block that reports what a model call used, a count rising by one a pass with
+//! nothing else moving is the agent's turn, counted by the loop itself, so the same call
+//! with the same result, turn after turn, is a model loop however it is numbered, and a
+//! tool's lone `[]` is its empty result, not decoration. An agent at work shows it in what
+//! it calls and gets back. And what an agent reads is not what it does: failure words in
+//! text new on every pass (issue titles with `retry` and `timeout`) are not the block
+//! failing, which a loop does in its fixed lines or in variants it comes back to; nor is
+//! the traceback of a framework giving up at its step limit a failure of every pass. A
+//! block that repeated exactly and then changed once or twice into new text (a poll's
+//! answer turning green, then the agent's answer) is no block reworded from a few variants.
+//!
 //! Defaults: a 10 s window (long enough to judge progress and shares, short enough to forget
 //! a finished phase), threshold 0.80 (a fast loop reaches it on cycle and rate alone, a slow
 //! one needs CPU or error wording), and a 1.25 s hold, so a decision needs about 1.75 s of
@@ -608,6 +620,7 @@ impl Detector {
                     measured: Measurements::of_loop(&infos, tail.started),
                     crash,
                     model_call: infos.iter().any(|t| t.model_call),
+                    under_way: infos.iter().any(|t| t.wording.under_way),
                     backing_off: tail.backing_off,
                     changes: infos
                         .iter()
@@ -659,6 +672,19 @@ impl Detector {
                     .iter()
                     .filter_map(|&h| self.templates.get(h))
                     .collect();
+                // A loop fails the same way every pass: in its fixed lines, or in variants
+                // it comes back to. Failure words in text new on every pass (the titles of
+                // the issues an agent pages through: `retry`, `timeout`) are what it read.
+                // (Recurring variants as `score` reads them: at most every other pass new text,
+                // or every one a paraphrase.)
+                let paraphrased = l.paraphrases > 0 && l.paraphrases == l.variants;
+                let recurring = l.novel_variants * 2 <= l.passes() || paraphrased;
+                let fails = |h: &u64| self.templates.get(*h).is_some_and(|t| t.wording.error);
+                let error = if recurring {
+                    l.templates.iter().any(fails)
+                } else {
+                    l.repeating.iter().any(fails)
+                };
                 LooseSignals {
                     period: l.period,
                     passes: l.passes(),
@@ -667,7 +693,7 @@ impl Detector {
                     variants: l.variants,
                     novel_variants: l.novel_variants,
                     novel_files: l.novel_files,
-                    error: infos.iter().any(|t| t.wording.error),
+                    error,
                     progress: loop_progress(&infos, now, freshness).max(self.recent_progress(
                         l.started,
                         now,
@@ -688,7 +714,7 @@ impl Detector {
                         .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),
                     wait: says_it_waits(&infos),
                     empty: infos.iter().any(|t| t.wording.empty),
-                    paraphrased: l.paraphrases > 0 && l.paraphrases == l.variants,
+                    paraphrased,
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                     measured: Measurements::of_loop(&infos, l.started),
                 }
@@ -732,7 +758,15 @@ impl Detector {
             interval: intervals.iter().sum::<f64>() / intervals.len().max(1) as f64,
             silence: self.last_line_at.map_or(Duration::MAX, |t| now.saturating_sub(t)),
             backing_off,
-            error: infos.iter().any(|t| t.wording.error),
+            // The same failure in every pass: a job whose passes went well and whose last
+            // one ends in a traceback (an agent framework giving up at its step limit) is
+            // exiting, not failing again.
+            error: !complete.is_empty()
+                && complete.iter().all(|b| {
+                    b.templates
+                        .iter()
+                        .any(|&h| self.templates.get(h).is_some_and(|t| t.wording.error))
+                }),
             wait: says_it_waits(&infos),
             progress: loop_progress(&infos, now, freshness),
             clock: infos.iter().find_map(|t| t.clock(now, freshness)),
@@ -851,10 +885,16 @@ fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) ->
     if strongest != Progress::Counting {
         return strongest;
     }
+    // A block that reports what a model call used is one turn of an agent: a count rising
+    // by one a pass with nothing else moving (`Step 7`, `turn 7`) numbers its turns, as a
+    // restart counter numbers restarts. An agent at work shows it in what it calls and what
+    // comes back (new arguments, new results), not in its turn number.
     if infos.iter().any(|t| t.wording.error) {
         Progress::None
     } else if infos.iter().any(|t| t.has_texture()) {
         Progress::Advancing
+    } else if infos.iter().any(|t| t.model_call) {
+        Progress::None
     } else {
         Progress::Counting
     }

@@ -222,6 +222,7 @@ mod tests {
                 measured: None,
                 crash: false,
                 model_call: false,
+                under_way: false,
                 backing_off: false,
                 changes: 0,
                 clock: None,

@@ -1808,3 +1808,221 @@ fn a_suite_repeated_by_its_runner_counting_on_through_the_repeats_is_left_alone(
     t.run(at + 1.0)
         .assert_never_fires("a suite repeated five times, counting on");
 }
+
+#[test]
+fn an_agent_numbering_its_steps_while_it_pages_through_results() {
+    // An agent framework's numbered step (banner, code, output, what the model used) while
+    // the agent reads page after page: the same tool, a new page each step, new results.
+    // Its step number is no progress on its own, but what it calls and gets back is.
+    let mut rng = Rng::new(47);
+    let mut t = Timeline::new();
+    let mut at = 2.0;
+    for n in 0..14 {
+        let mut lines = vec![
+            format!("━━━━━━━━━━━━━━━━━━━━ Step {} ━━━━━━━━━━━━━━━━━━━━", n + 1),
+            format!("  result = search(query=\"open bugs\", page={})", n + 1),
+            "  print(result)".to_string(),
+            "Execution logs:".to_string(),
+            format!("Page {} of 14 for 'open bugs':", n + 1),
+        ];
+        for i in 0..5 {
+            lines.push(format!(
+                "{}: #{} {} ({} comments)",
+                i + 1,
+                1000 + rng.below(9000),
+                name(rng.below(40) as usize),
+                rng.below(40)
+            ));
+        }
+        lines.push(format!(
+            "[Step {}: Duration {:.2} seconds| Input tokens: {} | Output tokens: {}]",
+            n + 1,
+            rng.range(0.5, 4.0),
+            2_400 * (n + 1),
+            40 * (n + 1)
+        ));
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.005 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.5, 4.0);
+    }
+    t.cpu(0.0, at, |_| 1.0);
+    t.run(at + 5.0).assert_never_fires("agent paging through results");
+}
+
+#[test]
+fn a_numbered_job_that_reports_no_model_call_keeps_its_counter() {
+    // A script running the same check on numbered iterations at a wandering pace, nothing
+    // failing, nothing empty, no model tokens: its iteration number is all that moves, and
+    // it stays an iteration counter (only an agent's turns are counted by the loop itself).
+    let mut rng = Rng::new(53);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for n in 0..30 {
+        for (j, line) in [
+            format!("=== iteration {} ===", n + 1),
+            "checking replica set members".to_string(),
+            "members: 3 healthy".to_string(),
+            format!("iteration {} done", n + 1),
+        ]
+        .iter()
+        .enumerate()
+        {
+            t.line(at + 0.005 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.8, 3.0);
+    }
+    t.cpu(0.0, at, |_| 1.0);
+    t.run(at + 5.0)
+        .assert_never_fires("numbered iterations without a model call");
+}
+
+#[test]
+fn a_job_whose_last_pass_ends_in_a_traceback_is_exiting() {
+    // An agent framework printing each step as a message block (the model's message, its
+    // tool call, the tool's answer) at a model's pace, until it gives up at its step limit
+    // and raises: the last block is cut short by a four-line traceback, and the job exits.
+    // Main's detector read the traceback as a failure of every pass and stopped the job as
+    // a re-run loop as it was exiting (real LangGraph, a pass every 2.4 s: `the same
+    // failure in 6 passes`); each pass must fail for the passes to be the same failure.
+    let mut rng = Rng::new(59);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    let block = |id: &str| {
+        vec![
+            "================================== Ai Message ==================================".to_string(),
+            "I will look up the release date.".to_string(),
+            "Tool Calls:".to_string(),
+            format!("  search (call_{id})"),
+            format!(" Call ID: call_{id}"),
+            "  Args:".to_string(),
+            "    query: release date".to_string(),
+            "================================= Tool Message =================================".to_string(),
+            "Name: search".to_string(),
+            "Result: the project supervises long jobs; no date is announced.".to_string(),
+        ]
+    };
+    for n in 0..12 {
+        let mut lines = block(&rng.hex(24));
+        if n == 11 {
+            lines.truncate(7);
+            lines.extend([
+                "Traceback (most recent call last):".to_string(),
+                "  File \"/srv/app/agent.py\", line 19, in <module>".to_string(),
+                "    raise GraphRecursionError(msg)".to_string(),
+                "langgraph.errors.GraphRecursionError: Recursion limit of 25 reached without hitting a stop condition.".to_string(),
+            ]);
+        }
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.003 * j as f64, Stream::Stdout, line);
+        }
+        if n < 11 {
+            at += rng.range(0.8, 4.0);
+        }
+    }
+    t.cpu(0.0, at, |_| 1.0);
+    // The interpreter takes its time to exit after the traceback (0.3 s and more for a
+    // framework's imports): the detector goes on judging until then.
+    t.run(at + 0.6)
+        .assert_never_fires("a job whose last pass ends in a traceback");
+}
+
+#[test]
+fn an_agent_reading_pages_whose_text_names_failures() {
+    // An agent's event log (a header line per event, its thought, its call with the page,
+    // the tool's answer on one line) while it reads page after page of issue titles: the
+    // answer is new text every page and names failures (`retry`, `timeout`, `crash`),
+    // nothing in the fixed lines fails. Main's detector read those words as the block
+    // failing and stopped it as a reworded loop.
+    let words = [
+        "retry", "timeout", "parser", "cache", "crash", "socket", "worker", "index",
+    ];
+    let mut rng = Rng::new(61);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for n in 0..12 {
+        let titles: Vec<String> = (0..6)
+            .map(|i| {
+                format!(
+                    "{}: #{} {} {} {}",
+                    i + 1,
+                    1000 + rng.below(9000),
+                    words[rng.below(8) as usize],
+                    words[rng.below(8) as usize],
+                    name(rng.below(50) as usize)
+                )
+            })
+            .collect();
+        let lines = [
+            "---------- ThoughtEvent (assistant) ----------".to_string(),
+            format!("Fetching page {} of the results.", n + 1),
+            "---------- ToolCallRequestEvent (assistant) ----------".to_string(),
+            format!(
+                r#"[FunctionCall(id='call_{}', arguments='{{"query": "open bugs", "page": {}}}', name='search')]"#,
+                rng.hex(24),
+                n + 1
+            ),
+            "---------- ToolCallExecutionEvent (assistant) ----------".to_string(),
+            format!(
+                r#"[FunctionExecutionResult(content="Page {} of 12:\n{}", name='search', is_error=False)]"#,
+                n + 1,
+                titles.join("\\n")
+            ),
+        ];
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.004 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.5, 4.0);
+    }
+    t.cpu(0.0, at, |_| 1.0);
+    t.run(at + 5.0)
+        .assert_never_fires("agent reading pages that name failures");
+}
+
+#[test]
+fn an_agent_polling_until_the_status_changes_then_answering() {
+    // An agent asking for a build's status at a model's pace, its message block the same
+    // every time (a fresh call id masked), until the status turns green and it answers:
+    // an exact block that changes twice, each time into new text. Main's detector stopped
+    // it as the change came, as a block "reworded from a few variants".
+    let mut rng = Rng::new(67);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    for n in 0..9 {
+        let status = if n < 8 {
+            "Build 4411: state running, stage test"
+        } else {
+            "Build 4411: passed, all 212 checks green"
+        };
+        let id = rng.hex(24);
+        let lines = [
+            "================================== Ai Message ==================================".to_string(),
+            "Let me check the build.".to_string(),
+            "Tool Calls:".to_string(),
+            format!("  get_build (call_{id})"),
+            format!(" Call ID: call_{id}"),
+            "  Args:".to_string(),
+            "    build: 4411".to_string(),
+            "================================= Tool Message =================================".to_string(),
+            "Name: get_build".to_string(),
+            status.to_string(),
+        ];
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.003 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.5, 4.0);
+    }
+    t.line(
+        at,
+        Stream::Stdout,
+        "================================== Ai Message ==================================",
+    );
+    t.line(
+        at + 0.003,
+        Stream::Stdout,
+        "The build passed; the release can go out.",
+    );
+    t.cpu(0.0, at, |_| 1.0);
+    t.run(at + 0.6)
+        .assert_never_fires("agent polling until the status changes");
+}

@@ -2095,3 +2095,65 @@ fn a_numbered_test_report_re_run_while_it_fails_is_a_loop() {
         "a numbered failing report re-run every 1.4 s",
     );
 }
+
+/// An agent framework's step as it prints it: a banner numbering the step, the code it
+/// runs (the same call), the tool's output, and a line of what the model call used, the
+/// step number in it again. A pass every 0.5-4 s from 2 s on.
+fn numbered_agent_steps(t: &mut Timeline, seed: u64, result: &'static str) {
+    let mut rng = Rng::new(seed);
+    let mut tokens = 2_400;
+    paced_passes(
+        t,
+        2.0,
+        40,
+        &mut rng,
+        |r| r.range(0.5, 4.0),
+        |n, r| {
+            tokens += 2_600 + r.below(400) as usize;
+            vec![
+                format!("━━━━━━━━━━━━━━━━━━━━ Step {} ━━━━━━━━━━━━━━━━━━━━", n + 1),
+                " ─ Executing parsed code: ──────────────────────────────".to_string(),
+                "  result = search(query=\"release date\")".to_string(),
+                "  print(result)".to_string(),
+                "Execution logs:".to_string(),
+                result.to_string(),
+                "Out: None".to_string(),
+                format!(
+                    "[Step {}: Duration {:.2} seconds| Input tokens: {tokens} | Output tokens: {}]",
+                    n + 1,
+                    r.range(0.5, 4.0),
+                    40 * (n + 1) + r.below(30) as usize
+                ),
+            ]
+        },
+    );
+}
+
+#[test]
+fn an_agent_numbering_its_steps_while_its_tool_returns_an_empty_list() {
+    // smolagents' CodeAgent on a tool that answers `[]` every time. Main's detector read
+    // the lone `[]` as decoration (no letters, no digits), so nothing said the result was
+    // empty, and took the step number for an iteration counter: left alone as a heartbeat
+    // for the whole run. The step number is the agent's turn, counted by the loop itself.
+    let mut t = Timeline::new();
+    numbered_agent_steps(&mut t, 41, "[]");
+    t.cpu(0.0, 160.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0 * 4.0, "numbered empty agent step");
+    assert!(summary.contains("empty result"), "{summary}");
+}
+
+#[test]
+fn an_agent_numbering_its_steps_while_its_tool_returns_the_same_answer() {
+    // The same, but the tool hands back the same sentence every time: no failure, nothing
+    // empty, only the step number moving. Each pass reports the model's tokens, so it is a
+    // model's answer, and the model keeps asking the same thing.
+    let mut t = Timeline::new();
+    numbered_agent_steps(
+        &mut t,
+        43,
+        "Result: the project is a supervisor for long jobs. No date is announced.",
+    );
+    t.cpu(0.0, 160.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, 2.0, 5.0 * 4.0, "numbered same-answer agent step");
+    assert!(summary.contains("model loop"), "{summary}");
+}

@@ -165,6 +165,8 @@ pub struct CycleSignals {
     /// A line of the cycle reports what a model call used (tokens, a cost): the passes are
     /// a model's answers.
     pub model_call: bool,
+    /// A line of the cycle reports something still under way (`status running`).
+    pub under_way: bool,
     /// The latest pass intervals grew one after another (1, 2, 4 s): a back-off.
     pub backing_off: bool,
     /// The most times one of the cycle's templates changed its values (identifiers and
@@ -533,6 +535,8 @@ struct SlowBlock {
     backing_off: bool,
     /// The block reports what a model call used: its passes are a model's answers.
     model_call: bool,
+    /// The block reports something still under way (`status running`): a poll's answer.
+    under_way: bool,
     passes: u64,
     passes_per_s: f64,
     progress: Progress,
@@ -590,6 +594,11 @@ struct SlowBlock {
 /// * a block of three lines or more repeated exactly with an empty result, no words of
 ///   waiting, not backing off, at a pace that wanders like work (at least
 ///   `TWO_LINE_WORK_PACED`): an agent repeating a step that returns nothing;
+/// * a block of three lines or more that reports what a model call used, repeated exactly
+///   `SLOW_LOOP_PASSES` times and the next pass begun, nothing new in it but the turn
+///   number, no words of waiting and nothing reported still under way (`status running`:
+///   an agent polling a build), not backing off, at a pace that wanders like work: an
+///   agent given the same result for the same call, turn after turn;
 /// * a block of three lines or more whose reworded lines come from a small set, at a pace
 ///   that wanders like work, without words of waiting (an agent asking the same thing
 ///   again; a poller that says it polls, `ASYNC POLL on web01`, is waiting).
@@ -762,6 +771,30 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
+    // An agent handed the same result for the same call, turn after turn: its block reports
+    // what each model call used, so every pass is a model's answer, and nothing in it moves
+    // but the turn number. An agent at work calls with new arguments or gets new results;
+    // one that polls something says it waits, or that what it polls is still under way
+    // (`pending`, `status running`).
+    if b.exact
+        && b.model_call
+        && !b.wait
+        && !b.under_way
+        && !b.backing_off
+        && !b.news
+        && next_begun
+        && cadence >= TWO_LINE_WORK_PACED
+    {
+        return Some(format!(
+            "a model loop: the same {}-line call and result {} times at {:.1}/s, each pass a \
+             model's answer, nothing moving but its turn, pace varying {:.0} % like work, no \
+             words of waiting",
+            b.period,
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        ));
+    }
     if rerun_only || b.wait || cadence < WORK_PACED || !b.recurring_variants {
         return None;
     }
@@ -838,6 +871,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
                 crash: c.crash,
                 backing_off: c.backing_off,
                 model_call: c.model_call,
+                under_way: c.under_way,
                 matched: c.run,
                 coverage: c.coverage,
                 printed_at_once: c.longest_gap.as_secs_f64() >= 0.5 * pass_interval,
@@ -1080,6 +1114,7 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 changes: 0,
                 backing_off: false,
                 model_call: false,
+                under_way: false,
                 // The run starts once a pass has been compared with the one before it, so
                 // the block has been printed twice more than the run's passes.
                 passes: l.passes + 2,
@@ -1092,8 +1127,14 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 counted_news: l.texture,
                 loop_cpu: l.loop_cpu,
                 cadence: l.cadence,
-                // Some pass brought no new text: its reworded line was printed before.
-                recurring_variants: l.novel_variants < l.passes,
+                // Some pass brought no new text: its reworded line was printed before. And
+                // the block is reworded: at least every other pass varies, or some variant
+                // is one printed before. A block that repeated exactly and then changed once
+                // or twice, each time into new text (a poll's answer turning to `status
+                // success`, then the agent's final answer), has no set of variants to go
+                // round.
+                recurring_variants: l.novel_variants < l.passes
+                    && (l.novel_variants < l.variants || 2 * l.variants >= l.passes),
                 paraphrased: l.paraphrased,
                 clock: l.clock.is_some(),
             })
@@ -1306,6 +1347,7 @@ mod tests {
             measured: None,
             crash: false,
             model_call: false,
+            under_way: false,
             backing_off: false,
             changes: 0,
         }

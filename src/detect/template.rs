@@ -26,7 +26,10 @@
 //! spinner (`⠋ fetching`, `⠙ fetching`) can be recognised.
 //!
 //! The template text goes into a reused buffer (no allocation per line) and is hashed with
-//! FNV-1a. A line without letters, digits or placeholders (`-----`, dots) is decoration.
+//! FNV-1a. A line without letters, digits or placeholders (`-----`, dots) is decoration,
+//! but for an empty value printed alone (`[]`, `{}`, `""`): that is a result, the one a
+//! tool's search or read hands back when it finds nothing (an agent printing its tool's
+//! output), and a loop that gets it every pass must be seen getting it.
 
 use super::slots::{in_location, in_name, key_value, lint_position, SlotKind, Slots};
 use super::tokens::{self, is_alnum, Num, Token};
@@ -173,11 +176,16 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
             i += n;
         }
     }
-    let (has_content, skeleton) = (w.has_content, w.skeleton);
+    let (has_content, skeleton) = (w.has_content || empty_value_alone(text), w.skeleton);
     has_content.then(|| Shape {
         template: fnv1a(out),
         skeleton,
     })
+}
+
+/// An empty list, object or string and nothing else on the line: a printed result.
+fn empty_value_alone(text: &[u8]) -> bool {
+    matches!(text.trim_ascii(), b"[]" | b"{}" | b"\"\"" | b"''")
 }
 
 /// Words after which a value is an identifier, whatever it looks like.
@@ -875,6 +883,24 @@ mod tests {
         let mut slots = Slots::default();
         assert!(normalise(b"ok \xff\xfe \xe2\x96", &mut out, &mut slots).is_some());
         assert!(normalise(b"\xf0", &mut out, &mut slots).is_none());
+    }
+
+    #[test]
+    fn an_empty_value_alone_is_a_result_not_decoration() {
+        let mut out = Vec::new();
+        let mut slots = Slots::default();
+        for line in ["[]", "  {} ", "\"\""] {
+            assert!(
+                normalise(line.as_bytes(), &mut out, &mut slots).is_some(),
+                "{line}"
+            );
+        }
+        for line in ["-----", "[ ]", "[]:", "..."] {
+            assert!(
+                normalise(line.as_bytes(), &mut out, &mut slots).is_none(),
+                "{line}"
+            );
+        }
     }
 
     #[test]

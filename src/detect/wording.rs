@@ -98,6 +98,22 @@ const WAIT_PHRASES: [(&str, &str); 5] = [
     ("not", "yet"),
 ];
 
+/// Words that introduce a state: `status`, `state`, `phase`, and `still` (`still running`).
+const STATE_WORDS: [&str; 4] = ["status", "state", "phase", "still"];
+
+/// States of something under way, read within three words after a `STATE_WORDS` word.
+const UNDER_WAY_WORDS: [&str; 9] = [
+    "running",
+    "queued",
+    "pending",
+    "progress",
+    "building",
+    "deploying",
+    "provisioning",
+    "starting",
+    "creating",
+];
+
 /// Words that report a process ending abnormally (a crash, a fatal signal, the kernel's
 /// OOM killer: `OOMKilled` splits into `OOM` and `Killed`).
 const CRASH_WORDS: [&str; 12] = [
@@ -238,6 +254,9 @@ pub struct Wording {
     /// test run's report, and a wait in it (`Timed out 5000ms waiting for expect(...)`,
     /// `- waiting for locator(...)`) is a step of a test, not the job waiting.
     pub failed_tests: bool,
+    /// The line reports the state of something still under way (`status running`, `state:
+    /// queued`, `still building`, `in progress`): what a poller is shown while it waits.
+    pub under_way: bool,
 }
 
 impl Wording {
@@ -405,7 +424,18 @@ pub fn wording(s: &[u8]) -> Wording {
     let mut bare_wait: Option<Advice> = None;
     // Just read `converged`, while a `False` may still follow it.
     let mut converged_now = false;
+    // Words since a state word, while the state may still follow it.
+    let mut since_state: Option<u32> = None;
     words(s, |w| {
+        if since_state.is_some() && any_of(s, w, &UNDER_WAY_WORDS)
+            || is(s, w, "progress") && previous.is_some_and(|p| is(s, p, "in"))
+        {
+            found.under_way = true;
+        }
+        since_state = since_state.map(|n| n + 1).filter(|&n| n < 3);
+        if any_of(s, w, &STATE_WORDS) {
+            since_state = Some(0);
+        }
         if std::mem::take(&mut converged_now) && any_of(s, w, &["false", "no"]) {
             found.converged = false;
         }
@@ -716,6 +746,27 @@ mod tests {
             "loss: nan",
         ] {
             assert!(!wording(line.as_bytes()).advisory(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_state_still_under_way_is_read() {
+        for line in [
+            "Build 4411: status running, stage test",
+            r#"{"state": "queued", "id": 7}"#,
+            "the deployment is still rolling out, still deploying",
+            "run 8812 in_progress",
+            "Job is in progress",
+        ] {
+            assert!(wording(line.as_bytes()).under_way, "{line:?} is under way");
+        }
+        for line in [
+            "Running tests...",
+            "Build 4411: status success, all 212 checks green",
+            "state: failed after 3 steps, running cleanup",
+            "progress: 40 of 100",
+        ] {
+            assert!(!wording(line.as_bytes()).under_way, "{line:?} is not under way");
         }
     }
 
