@@ -8,7 +8,7 @@
 //! differs in the one way that matters (a counter advances, the burst ends, the rate is a
 //! heartbeat's, the lines are frames of one animation).
 
-use super::scenarios::{iso, name, Rng, Timeline};
+use super::scenarios::{iso, name, xdist_session, Rng, Timeline};
 use crate::sample::Stream;
 
 #[test]
@@ -1807,4 +1807,36 @@ fn a_suite_repeated_by_its_runner_counting_on_through_the_repeats_is_left_alone(
     t.cpu(0.0, at + 1.0, |_| 80.0);
     t.run(at + 1.0)
         .assert_never_fires("a suite repeated five times, counting on");
+}
+
+#[test]
+fn a_failing_xdist_suite_retried_until_it_passes_on_its_fourth_run_is_left_alone() {
+    // The counterpart of `while ! pytest -n 2`: a wrapper re-running the suite back to back
+    // while a service comes up; it fails three times, passes the fourth and the job ends.
+    let mut rng = Rng::new(12);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for run in 1..=4 {
+        at = xdist_session(&mut t, at, &mut rng, run == 4, "3.11.7") + 0.5;
+    }
+    t.cpu(0.0, at + 2.0, |_| 95.0);
+    t.run(at + 2.0)
+        .assert_never_fires("a failing suite retried until green on its fourth run");
+}
+
+#[test]
+fn one_failing_xdist_suite_run_under_each_interpreter_in_turn_is_left_alone() {
+    // `tox -e py39,py310,py311,py312,py313` (or nox) with the same test failing under each:
+    // the sessions open alike, back to back, and fail alike, but each header names another
+    // interpreter, so no session repeats the values of the one before, and their percentages
+    // are read as they always were.
+    let mut rng = Rng::new(13);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for python in ["3.9.19", "3.10.14", "3.11.9", "3.12.4", "3.13.0", "3.14.0"] {
+        at = xdist_session(&mut t, at, &mut rng, false, python) + 0.5;
+    }
+    t.cpu(0.0, at + 2.0, |_| 95.0);
+    t.run(at + 2.0)
+        .assert_never_fires("the same failing suite under six interpreters");
 }
