@@ -1840,3 +1840,34 @@ fn one_failing_xdist_suite_run_under_each_interpreter_in_turn_is_left_alone() {
     t.run(at + 2.0)
         .assert_never_fires("the same failing suite under six interpreters");
 }
+
+#[test]
+fn a_status_table_redrawn_on_its_timer_whose_rows_trade_places_is_left_alone() {
+    // `watch -n 1.2` of a status table sorted by load: the same rows, one of them failed,
+    // in another order every redraw, so each pass prints the values of the one before in
+    // another order, as a suite re-run back to back does. But it keeps its timer's pace at
+    // next to no CPU: a display, not a job started again.
+    let mut rng = Rng::new(14);
+    let mut t = Timeline::new();
+    t.passes(0.5, 1.2, 40, |_| {
+        let mut rows = vec![
+            "api-1      running   pid 4101".to_string(),
+            "api-2      running   pid 4102".to_string(),
+            "worker-1   running   pid 4201".to_string(),
+            "worker-2   failed    exit status 1".to_string(),
+            "cron-1     running   pid 4301".to_string(),
+        ];
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let mut pass = vec![
+            "Every 1.2s: svc status --sort load".to_string(),
+            "NAME       STATE     DETAIL".to_string(),
+        ];
+        pass.extend(rows);
+        pass
+    });
+    t.cpu(0.0, 49.0, |_| 3.0);
+    t.run(49.0)
+        .assert_never_fires("a status table on its timer, rows trading places");
+}
