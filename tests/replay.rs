@@ -1141,3 +1141,48 @@ fn agent_frameworks_at_work_are_left_alone() {
         assert_left_alone(&sandbox, log, "20");
     }
 }
+
+#[test]
+fn a_failing_pytest_xdist_suite_re_run_back_to_back_is_stopped_at_its_fifth_run() {
+    // `flowforge run --record` on this machine of `while ! pytest -v -n 2 tests/; do :;
+    // done` (pytest 9.2, pytest-xdist 3.8, 40 tests, one failing): the two workers finish
+    // the tests in another order each run, so no run repeats the one before line for line,
+    // the next session starts 0.3-0.5 s after the last (under the silence that cuts passes),
+    // and `[gw0] [ 43%] PASSED` rises to 100 in every run. Main's detector left it alone for
+    // 100 s (57 runs: "a counter advancing", "heartbeat"). Each run opens with the same
+    // header and prints the same values in another order; stopped live after 6.8 s, as its
+    // fifth run began.
+    let name = "pytest-xdist-rerun-failing-suite-live.ffrec";
+    let sandbox = Sandbox::new("replay-pytest-xdist");
+    let recording = real_log(name);
+    let out = replay(&sandbox, &[&recording.to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let (at, why) = intervention(&out);
+    let live = last_tick(&std::fs::read(&recording).expect("recording"));
+    assert!(
+        (at - live).abs() <= 0.25,
+        "replay decided at {at} s, live at {live} s"
+    );
+    assert!(
+        why.contains("alike passes") && why.contains("each opening with the same header"),
+        "{why}"
+    );
+    let runs = passes_begun(name, "test session starts", intervention_line(&out));
+    assert_eq!(runs, 5, "stopped after {runs} runs: {why}");
+}
+
+#[test]
+fn pytest_xdist_suites_that_pass_or_go_green_are_left_alone() {
+    // The same machine, run live: 435 parametrized tests in one `pytest -v -n 2` session
+    // (10 s, the percentage climbing once), `pytest -v -n 2 --count 5` (pytest-repeat, 200
+    // results in one session), and the failing suite retried back to back by a wrapper
+    // until it passed on its fourth run (the test needs a file the wrapper creates then).
+    let sandbox = Sandbox::new("replay-pytest-xdist-healthy");
+    for log in [
+        "pytest-xdist-435-tests-passing-live.ffrec",
+        "pytest-xdist-count-5-passing-live.ffrec",
+        "pytest-xdist-retried-until-green-live.ffrec",
+    ] {
+        assert_left_alone(&sandbox, log, "20");
+    }
+}

@@ -94,7 +94,10 @@
 //! and nothing after its first pass is new (a client retrying a refused connection every few
 //! seconds); and since a Java trace's frames depend on the thread that failed, the output is
 //! also cut into passes by its silences (`passes`), so alike passes that do not repeat
-//! exactly are judged as one. A single
+//! exactly are judged as one; and by a header that recurs (a test session's banner and
+//! platform lines), since a suite re-run back to back is not silent between runs, and a
+//! pass that prints the values of the one before in another order (pytest-xdist's workers
+//! finishing the tests in a new order each run) has made no progress. A single
 //! status line at a steady pace, a wait loop that says so, a service that fails a few times
 //! and then serves, or a few rebuilds after real edits, stays alone.
 //!
@@ -370,7 +373,10 @@ impl Detector {
         let matched = self.cycles[0].push_line(shape.template, gist, at, novelty);
         self.long_cycles
             .push_line(shape.template, gist, at, novelty, self.cycles[0].lines());
-        self.passes.push_line(shape.template, at, observed.new_in_run);
+        let mut values = [0; slots::MAX_SLOTS];
+        let count = self.slots.value_hashes(&mut values);
+        self.passes
+            .push_line(shape.template, &values[..count], at, observed.new_in_run);
         let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
@@ -741,16 +747,28 @@ impl Detector {
         let templates = a.templates();
         let infos: Vec<_> = templates.iter().filter_map(|&h| self.templates.get(h)).collect();
         let complete = &a.bursts[..a.bursts.len() - 1];
+        // A pass that printed only the values of the pass before, in whatever order, showed
+        // nothing new, however its order made each template's values look new to its ring
+        // (`[ 43%]` beside another test each run), and what climbed in it started over.
+        let repeated = a.repeated();
         let surprised: Vec<bool> = complete
             .iter()
             .skip(1)
-            .map(|b| b.novel || infos.iter().any(|t| t.news_between(b.started, b.latest, true)))
+            .zip(&repeated)
+            .map(|(b, &repeated)| {
+                !repeated && (b.novel || infos.iter().any(|t| t.news_between(b.started, b.latest, true)))
+            })
             .collect();
+        let started_over = repeated.last().copied().unwrap_or(false);
         let intervals = a.intervals();
         let backing_off = cycle::backs_off(&intervals);
         let first = a.bursts.first().map(|b| b.first);
         AlikeSignals {
             passes: a.passes(),
+            repeated: started_over,
+            headed: a.bursts.iter().skip(1).any(|b| b.headed),
+            cadence: a.cadence(),
+            loop_cpu: a.bursts.first().and_then(|b| self.cpu_since(b.started, now)),
             lines: (
                 complete.iter().map(|b| b.lines).min().unwrap_or(0),
                 complete.iter().map(|b| b.lines).max().unwrap_or(0),
@@ -768,7 +786,11 @@ impl Detector {
                         .any(|&h| self.templates.get(h).is_some_and(|t| t.wording.error))
                 }),
             wait: says_it_waits(&infos),
-            progress: loop_progress(&infos, now, freshness),
+            progress: if started_over {
+                Progress::None
+            } else {
+                loop_progress(&infos, now, freshness)
+            },
             clock: infos.iter().find_map(|t| t.clock(now, freshness)),
             replies: Replies::of_templates(&infos, now, freshness),
             surprising: surprised.iter().filter(|&&s| s).count() as u64,

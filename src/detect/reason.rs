@@ -73,8 +73,15 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
             numbers.insert("error_wording".into(), json!(a.error));
             numbers.insert("progress".into(), json!(a.progress.name()));
             numbers.insert("example".into(), json!(a.example));
+            numbers.insert("opened_by_header".into(), json!(a.headed));
+            numbers.insert("values_repeated".into(), json!(a.repeated));
+            let cut = if a.headed {
+                "each opening with the same header"
+            } else {
+                "each after a silence"
+            };
             format!(
-                "{} alike passes of {}-{} lines, one every {:.1} s, each after a silence",
+                "{} alike passes of {}-{} lines, one every {:.1} s, {cut}",
                 a.passes, a.lines.0, a.lines.1, a.interval
             )
         }
@@ -164,7 +171,7 @@ pub fn explain(signals: &Signals, assessment: &Assessment, threshold: f64) -> Re
         Some(Path::Cycle) => "exact cycle",
         Some(Path::Repetition) => "repetition",
         Some(Path::Variants) => "block with reworded lines",
-        Some(Path::Passes) => "alike passes between silences",
+        Some(Path::Passes) => "alike passes between silences or headers",
         None => "none",
     };
     numbers.insert("decided_by".into(), json!(decided));

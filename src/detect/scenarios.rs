@@ -232,3 +232,77 @@ const WORDS: [&str; 24] = [
 pub fn name(i: usize) -> String {
     format!("{}_{}_{}", WORDS[i % 24], WORDS[i / 24 % 24], WORDS[i / 576 % 24])
 }
+
+/// One `pytest -v -n 2` session of a 40-test suite from `at`, as pytest-xdist prints it: the
+/// header, a 0.6 s pause while the workers start, then each test's start and result line in
+/// whatever order the workers finish them (drawn from `rng`), `[gw0] [ 43%] PASSED ...`, the
+/// percentage counting the results so far. `test_total` fails unless `passing`; `python`
+/// is the interpreter's version in the header. Returns when the session's last line is
+/// printed.
+pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, python: &str) -> f64 {
+    let header = [
+        "============================= test session starts ==============================".to_string(),
+        format!("platform linux -- Python {python}, pytest-8.3.2, pluggy-1.5.0 -- /work/venv/bin/python3"),
+        "cachedir: .pytest_cache".to_string(),
+        "rootdir: /work/app".to_string(),
+        "plugins: xdist-3.6.1".to_string(),
+        "created: 2/2 workers".to_string(),
+    ];
+    for (i, line) in header.iter().enumerate() {
+        t.line(at + 0.002 * i as f64, Stream::Stdout, line);
+    }
+    let mut now = at + 0.6;
+    t.line(now, Stream::Stdout, "2 workers [40 items]");
+    t.line(now + 0.001, Stream::Stdout, "scheduling tests via LoadScheduling");
+    let mut tests: Vec<String> = (0..39)
+        .map(|i| format!("tests/test_app.py::test_case[{i}]"))
+        .collect();
+    tests.push("tests/test_app.py::test_total".to_string());
+    // Two workers take the tests in chunks and finish them in an order of their own.
+    for i in (1..tests.len()).rev() {
+        tests.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for (done, test) in tests.iter().enumerate() {
+        now += rng.range(0.005, 0.03);
+        t.line(now, Stream::Stdout, format!("{test} "));
+        let result = if test.ends_with("test_total") && !passing {
+            "FAILED"
+        } else {
+            "PASSED"
+        };
+        let percent = 100 * (done + 1) / tests.len();
+        now += rng.range(0.005, 0.02);
+        t.line(
+            now,
+            Stream::Stdout,
+            format!("[gw{}] [{percent:3}%] {result} {test} ", rng.below(2)),
+        );
+    }
+    let summary: Vec<String> = if passing {
+        vec!["============================== 40 passed in 1.12s ==============================".to_string()]
+    } else {
+        vec![
+            "=================================== FAILURES ===================================".to_string(),
+            "__________________________________ test_total __________________________________".to_string(),
+            format!(
+                "[gw{}] linux -- Python {python} /work/venv/bin/python3",
+                rng.below(2)
+            ),
+            "    def test_total():".to_string(),
+            ">       assert sum([1, 2, 3]) == 7".to_string(),
+            "E       assert 6 == 7".to_string(),
+            "tests/test_app.py:14: AssertionError".to_string(),
+            "=========================== short test summary info ============================".to_string(),
+            "FAILED tests/test_app.py::test_total - assert 6 == 7".to_string(),
+            format!(
+                "========================= 1 failed, 39 passed in {:.2}s =========================",
+                rng.range(1.0, 1.3)
+            ),
+        ]
+    };
+    for line in summary {
+        now += 0.002;
+        t.line(now, Stream::Stdout, line);
+    }
+    now
+}

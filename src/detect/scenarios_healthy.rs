@@ -8,7 +8,7 @@
 //! differs in the one way that matters (a counter advances, the burst ends, the rate is a
 //! heartbeat's, the lines are frames of one animation).
 
-use super::scenarios::{iso, name, Rng, Timeline};
+use super::scenarios::{iso, name, xdist_session, Rng, Timeline};
 use crate::sample::Stream;
 
 #[test]
@@ -2025,4 +2025,67 @@ fn an_agent_polling_until_the_status_changes_then_answering() {
     t.cpu(0.0, at, |_| 1.0);
     t.run(at + 0.6)
         .assert_never_fires("agent polling until the status changes");
+}
+
+#[test]
+fn a_failing_xdist_suite_retried_until_it_passes_on_its_fourth_run_is_left_alone() {
+    // The counterpart of `while ! pytest -n 2`: a wrapper re-running the suite back to back
+    // while a service comes up; it fails three times, passes the fourth and the job ends.
+    let mut rng = Rng::new(12);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for run in 1..=4 {
+        at = xdist_session(&mut t, at, &mut rng, run == 4, "3.11.7") + 0.5;
+    }
+    t.cpu(0.0, at + 2.0, |_| 95.0);
+    t.run(at + 2.0)
+        .assert_never_fires("a failing suite retried until green on its fourth run");
+}
+
+#[test]
+fn one_failing_xdist_suite_run_under_each_interpreter_in_turn_is_left_alone() {
+    // `tox -e py39,py310,py311,py312,py313` (or nox) with the same test failing under each:
+    // the sessions open alike, back to back, and fail alike, but each header names another
+    // interpreter, so no session repeats the values of the one before, and their percentages
+    // are read as they always were.
+    let mut rng = Rng::new(13);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for python in ["3.9.19", "3.10.14", "3.11.9", "3.12.4", "3.13.0", "3.14.0"] {
+        at = xdist_session(&mut t, at, &mut rng, false, python) + 0.5;
+    }
+    t.cpu(0.0, at + 2.0, |_| 95.0);
+    t.run(at + 2.0)
+        .assert_never_fires("the same failing suite under six interpreters");
+}
+
+#[test]
+fn a_status_table_redrawn_on_its_timer_whose_rows_trade_places_is_left_alone() {
+    // `watch -n 1.2` of a status table sorted by load: the same rows, one of them failed,
+    // in another order every redraw, so each pass prints the values of the one before in
+    // another order, as a suite re-run back to back does. But it keeps its timer's pace at
+    // next to no CPU: a display, not a job started again.
+    let mut rng = Rng::new(14);
+    let mut t = Timeline::new();
+    t.passes(0.5, 1.2, 40, |_| {
+        let mut rows = vec![
+            "api-1      running   pid 4101".to_string(),
+            "api-2      running   pid 4102".to_string(),
+            "worker-1   running   pid 4201".to_string(),
+            "worker-2   failed    exit status 1".to_string(),
+            "cron-1     running   pid 4301".to_string(),
+        ];
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let mut pass = vec![
+            "Every 1.2s: svc status --sort load".to_string(),
+            "NAME       STATE     DETAIL".to_string(),
+        ];
+        pass.extend(rows);
+        pass
+    });
+    t.cpu(0.0, 49.0, |_| 3.0);
+    t.run(49.0)
+        .assert_never_fires("a status table on its timer, rows trading places");
 }

@@ -8,7 +8,7 @@
 //! ANSI-coloured output, moderate and low rates, periods from 1 to 12, tracebacks, and lines
 //! whose only change is a random latency.
 
-use super::scenarios::{iso, name, Rng, Timeline};
+use super::scenarios::{iso, name, xdist_session, Rng, Timeline};
 use crate::sample::Stream;
 
 /// Healthy compile-then-train output for the first `seconds`, to precede a loop.
@@ -2156,4 +2156,38 @@ fn an_agent_numbering_its_steps_while_its_tool_returns_the_same_answer() {
     t.cpu(0.0, 160.0, |_| 1.0);
     let summary = assert_fires_within(&mut t, 2.0, 5.0 * 4.0, "numbered same-answer agent step");
     assert!(summary.contains("model loop"), "{summary}");
+}
+
+#[test]
+fn a_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
+    // `while ! pytest -v -n 2 tests/; do :; done`: the workers finish the tests in another
+    // order each run, so no run repeats the one before line for line, and the next session
+    // starts half a second after the last, under the silence that cuts passes. Main left it
+    // alone: no exact cycle, and `[gw0] [ 43%] PASSED` read as a percentage going up. Each
+    // run opens with the same header and prints the same values in another order. The
+    // first run follows the build's output within the silence, so it is that burst's tail:
+    // the loop's passes are counted from the second run, stopped when the sixth begins.
+    let mut rng = Rng::new(11);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let onset = 3.4;
+    let mut at = onset;
+    let mut starts = Vec::new();
+    while at < 60.0 {
+        starts.push(at);
+        at = xdist_session(&mut t, at, &mut rng, false, "3.11.7") + rng.range(0.3, 0.7);
+    }
+    t.cpu(0.0, 60.0, |_| 95.0);
+    let sixth = starts[5] - onset;
+    let summary = assert_fires_within(
+        &mut t,
+        onset,
+        sixth + 1.0,
+        "a failing xdist suite re-run back to back",
+    );
+    assert!(
+        summary.contains("each opening with the same header")
+            && summary.contains("the same values each pass in another order"),
+        "{summary}"
+    );
 }

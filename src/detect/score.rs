@@ -72,9 +72,13 @@
 //! words at a timer's pace stays capped: a status table whose failing row flaps
 //! (`ErrImagePull`, then `ImagePullBackOff`).
 //!
-//! **Alike passes** (`alike_assessment`): bursts of output between silences that begin alike
-//! and share most of their templates, failing five times over at a pace of 1.5-20 s with
-//! nothing new in them: a retry loop whose passes are not exact. It scores all or nothing.
+//! **Alike passes** (`alike_assessment`): bursts of output between silences (or recurring
+//! headers) that begin alike and share most of their templates, failing five times over at
+//! a pace of 1.5-20 s with nothing new in them: a retry loop whose passes are not exact. A
+//! pass that prints the values of the one before in another order (`passes`) shows nothing
+//! new and no progress, whatever climbed in it; such passes are judged down to a second
+//! apart when they cost CPU at a pace that wanders (a test suite re-run back to back, not a
+//! display on its timer). It scores all or nothing.
 
 use super::measures::Measurements;
 use super::progress::{Progress, GRID_WALK};
@@ -254,6 +258,16 @@ pub struct AlikeSignals {
     pub surprising: u64,
     /// The latest complete pass printed something new.
     pub latest_surprising: bool,
+    /// The latest complete pass printed only values the pass before printed, in whatever
+    /// order (`passes`): the same pass, its order shuffled.
+    pub repeated: bool,
+    /// How regular the pace is (coefficient of variation of the intervals).
+    pub cadence: Option<f64>,
+    /// The tree's mean CPU over the passes, percent of a core.
+    pub loop_cpu: Option<f64>,
+    /// A pass after the first began where the opening of the one before recurred, not
+    /// after a silence: a job re-run back to back, its header printed again.
+    pub headed: bool,
     pub example: String,
 }
 
@@ -1230,6 +1244,11 @@ const ALIKE_PASSES: u64 = FAILING_BLOCK_PASSES + 1;
 /// re-run loop judged (`RERUN_LOOP_MIN_PASSES_PER_S`).
 const ALIKE_INTERVAL_S: (f64, f64) = (1.5, 1.0 / RERUN_LOOP_MIN_PASSES_PER_S);
 
+/// The fastest pace of alike passes judged when each repeats the values of the one before
+/// in another order, costs CPU and keeps no timer's pace: a tool re-run back to back
+/// (`while ! pytest -n 2`, a run every 1-2 s), a second between passes.
+const ALIKE_RERUN_INTERVAL_S: f64 = 1.0;
+
 /// A retry loop whose passes are alike but not exact (a Java client's trace, its frames
 /// depending on the thread that failed): bursts of three lines or more, each after seconds
 /// of silence, that begin with the same line and print mostly the same templates, five of
@@ -1243,7 +1262,15 @@ const ALIKE_INTERVAL_S: (f64, f64) = (1.5, 1.0 / RERUN_LOOP_MIN_PASSES_PER_S);
 fn alike_assessment(a: &AlikeSignals) -> Assessment {
     let fresh = a.silence.as_secs_f64() <= 2.0 * a.interval + FRESHNESS_SLACK_S;
     let moving = !matches!(a.progress, Progress::None | Progress::FrozenPercent);
-    let (fastest, slowest) = ALIKE_INTERVAL_S;
+    let (mut fastest, slowest) = ALIKE_INTERVAL_S;
+    // A job started again and again: each pass costs CPU and its pace wanders with the work,
+    // where a display redrawn by its timer keeps the timer's pace at next to no CPU.
+    let rerun_paced = a.repeated
+        && a.cadence.is_some_and(|c| c >= WORK_PACED)
+        && a.loop_cpu.is_some_and(|c| c >= SLOW_LOOP_CPU);
+    if rerun_paced {
+        fastest = ALIKE_RERUN_INTERVAL_S;
+    }
     let alike_loop = fresh
         && a.passes >= ALIKE_PASSES
         && a.lines.0 >= 3
@@ -1272,10 +1299,14 @@ fn alike_assessment(a: &AlikeSignals) -> Assessment {
     } else {
         format!("{}-{}", a.lines.0, a.lines.1)
     };
+    let alike = if a.repeated {
+        "the same values each pass in another order"
+    } else {
+        "alike but for ids, threads, times and the frames a pass takes"
+    };
     assessment.slow_loop = Some(format!(
         "a re-run loop: the same failure in {} passes of {lines} lines at {:.1}/s (one every \
-         {:.1} s), alike but for ids, threads, times and the frames a pass takes, nothing \
-         moving, no words of waiting",
+         {:.1} s), {alike}, nothing moving, no words of waiting",
         a.passes,
         1.0 / a.interval,
         a.interval

@@ -108,6 +108,15 @@ impl Slots {
         &self.measures[..self.measure_count]
     }
 
+    /// Each kept number and identifier hashed with its kind, into `out`; how many there are.
+    pub fn value_hashes(&self, out: &mut [u64; MAX_SLOTS]) -> usize {
+        for (i, hash) in out.iter_mut().enumerate().take(self.len) {
+            let kind = super::template::fnv_mix(super::template::FNV_OFFSET, self.kinds[i] as u64);
+            *hash = super::template::fnv_mix(kind, self.values[i].to_bits());
+        }
+        self.len
+    }
+
     /// A hash of the kept numbers and identifiers with their kinds: equal for two lines of
     /// one template that say the same thing.
     pub fn hash(&self) -> u64 {
