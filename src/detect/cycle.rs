@@ -335,12 +335,7 @@ impl CycleTracker {
                     // A whole pass after the gap: the same content is the same loop.
                     self.verbatim[k] = 0;
                     if self.runs[k] > 0 && self.window_sums[k] == self.run_sums[k] {
-                        self.runs[k] += k as u64;
-                        self.last_match[k] = at;
-                        self.last_match_line[k] = self.lines;
-                        if k <= MAX_SHORT_PERIOD {
-                            matched |= 1 << (k - 1);
-                        }
+                        matched |= self.extend_run(k, k as u64, at);
                     } else {
                         self.runs[k] = 0;
                     }
@@ -383,12 +378,7 @@ impl CycleTracker {
                 } else {
                     0
                 };
-                self.runs[k] += 1;
-                self.last_match[k] = at;
-                self.last_match_line[k] = self.lines;
-                if k <= MAX_SHORT_PERIOD {
-                    matched |= 1 << (k - 1);
-                }
+                matched |= self.extend_run(k, 1, at);
             } else if self.runs[k] > 0 {
                 self.foreign[k] = 0;
                 self.verbatim[k] = 0;
@@ -405,14 +395,10 @@ impl CycleTracker {
             if self.reordered[k] > 0 && self.runs[k] > 0 {
                 if self.window_sums[k] == self.run_sums[k] && self.latest_pass_is_one_pass(k, template) {
                     // The pass is whole again, in another order: its shuffled lines matched.
-                    self.runs[k] += std::mem::take(&mut self.reordered[k]);
                     let gap = at.saturating_sub(self.last_match[k]);
                     self.longest_gap[k] = self.longest_gap[k].max(gap);
-                    self.last_match[k] = at;
-                    self.last_match_line[k] = self.lines;
-                    if k <= MAX_SHORT_PERIOD {
-                        matched |= 1 << (k - 1);
-                    }
+                    let shuffled = std::mem::take(&mut self.reordered[k]);
+                    matched |= self.extend_run(k, shuffled, at);
                 } else if self.lines - self.reorder_since[k] >= MAX_REORDER.min(k as u64 - 1) {
                     // A pass shuffled is whole again within the pass; content that comes back
                     // later is a pass of other content in between (a row that flaps).
@@ -435,6 +421,19 @@ impl CycleTracker {
 
     /// `lines` mismatches of the run of period k; too many for its length, or too many in a
     /// row, end it.
+    /// The run of period `k` goes on by `lines` matched lines, the latest at `at`; returns
+    /// its bit in `push_line`'s answer (bit k-1, for periods up to `MAX_SHORT_PERIOD`).
+    fn extend_run(&mut self, k: usize, lines: u64, at: Duration) -> u32 {
+        self.runs[k] += lines;
+        self.last_match[k] = at;
+        self.last_match_line[k] = self.lines;
+        if k <= MAX_SHORT_PERIOD {
+            1 << (k - 1)
+        } else {
+            0
+        }
+    }
+
     fn miss(&mut self, k: usize, lines: u64) {
         self.misses[k] += lines;
         let in_a_row = self.lines - self.last_match_line[k];
