@@ -676,18 +676,20 @@ impl PassIntervals {
 
     /// The coefficient of variation of the intervals; `None` with fewer than three.
     fn cadence(&self) -> Option<f64> {
-        if self.len < 3 {
-            return None;
-        }
-        let intervals = &self.seconds[..self.len];
-        let n = self.len as f64;
-        let mean = intervals.iter().sum::<f64>() / n;
-        if mean <= 0.0 {
-            return None;
-        }
-        let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-        Some(variance.sqrt() / mean)
+        cadence_of(&self.seconds[..self.len])
     }
+}
+
+/// How regular a pace is: the coefficient of variation (standard deviation over mean) of
+/// pass intervals in seconds, in any order; `None` with fewer than three or a mean of zero.
+/// The rule of [`TailCycle`]'s `cadence`, for passes measured elsewhere (`passes`).
+pub fn cadence_of(intervals: &[f64]) -> Option<f64> {
+    let n = intervals.len() as f64;
+    let mean = intervals.iter().sum::<f64>() / n;
+    (intervals.len() >= 3 && mean > 0.0).then(|| {
+        let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        variance.sqrt() / mean
+    })
 }
 
 /// Whether the latest pass intervals, oldest first, back off: the last three each grew by

@@ -215,13 +215,7 @@ impl AlikeBursts {
     /// How regular their pace is: the coefficient of variation of the intervals, given three
     /// or more.
     pub fn cadence(&self) -> Option<f64> {
-        let intervals = self.intervals();
-        let n = intervals.len() as f64;
-        let mean = intervals.iter().sum::<f64>() / n;
-        (intervals.len() >= 3 && mean > 0.0).then(|| {
-            let variance = intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-            variance.sqrt() / mean
-        })
+        super::cycle::cadence_of(&self.intervals())
     }
 
     /// The times between the starts of consecutive bursts, oldest first.
