@@ -928,7 +928,9 @@ fn a_test_watcher_re_running_on_its_own_writes_is_stopped() {
     // each headed `RERUN src/data.json x1`, `x2`, ... Main's detector read the repeat count
     // as a word, so every pass had a never-seen line, and left this recording alone for its
     // whole minute (89 re-runs: `each pass brings new text ... and nothing fails`). A live
-    // run with the repeat count masked was stopped after 5.8 s, 3 s into its re-runs.
+    // run with the repeat count masked was stopped after 5.8 s, 3 s into its re-runs. A
+    // block counts as a cycle only once it goes on into a third pass (two passes are the
+    // same thing done twice), so the hold now starts a pass later: 6.5 s, 4.5 s into them.
     let name = "vitest-watch-rerun-own-write.ffrec";
     let sandbox = Sandbox::new("replay-vitest-watch");
     let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
@@ -936,8 +938,8 @@ fn a_test_watcher_re_running_on_its_own_writes_is_stopped() {
     let (at, why) = intervention(&out);
     assert!(why.contains("-line cycle repeated"), "{why}");
     let reruns = passes_begun(name, "RERUN", intervention_line(&out));
-    assert!((3..=5).contains(&reruns), "stopped after {reruns} re-runs: {why}");
-    assert!(at <= 6.0, "stopped at {at} s: {why}");
+    assert!((3..=7).contains(&reruns), "stopped after {reruns} re-runs: {why}");
+    assert!(at <= 7.0, "stopped at {at} s: {why}");
 }
 
 #[test]

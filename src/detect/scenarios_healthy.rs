@@ -2089,3 +2089,41 @@ fn a_status_table_redrawn_on_its_timer_whose_rows_trade_places_is_left_alone() {
     t.run(49.0)
         .assert_never_fires("a status table on its timer, rows trading places");
 }
+
+#[test]
+fn a_block_printed_twice_and_then_a_pause_is_the_same_thing_done_twice() {
+    // An agent on a fast model that checks a build's status twice in a row (the second
+    // answer 0.6-0.9 s after the first, a ten-line message each, printed at once) and then
+    // waits 3-5 s for its next step: the pair is the same call made twice, not a loop, and
+    // main stopped it after the second call of its first pair, while the pause ran.
+    let mut rng = Rng::new(15);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for step in 0..8 {
+        for _ in 0..2 {
+            let call = format!("call_{}", rng.hex(24));
+            let lines = [
+                "================================== Ai Message =================================="
+                    .to_string(),
+                "The build is still running; checking again.".to_string(),
+                "Tool Calls:".to_string(),
+                format!("  get_build_status ({call})"),
+                format!(" Call ID: {call}"),
+                "  Args:".to_string(),
+                format!("    build_id: {}", 4821 + step),
+                "================================= Tool Message ================================="
+                    .to_string(),
+                "Name: get_build_status".to_string(),
+                format!("{{\"build\": {}, \"status\": \"queued\"}}", 4821 + step),
+            ];
+            for (j, line) in lines.iter().enumerate() {
+                t.line(at + 0.001 * j as f64, Stream::Stdout, line);
+            }
+            at += rng.range(0.6, 0.9);
+        }
+        at += rng.range(3.0, 5.0);
+    }
+    t.cpu(0.0, at + 2.0, |_| 2.0);
+    t.run(at + 2.0)
+        .assert_never_fires("the same call made twice, then a pause");
+}

@@ -847,7 +847,11 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         2 => (1.5, 0.66),
         _ => (2.0, 0.70),
     };
-    let e_run = 1.0 - (-run * line_weight / 4.0).exp();
+    // A block printed twice is the same thing done twice (a call retried once, a warning
+    // printed by two targets); a loop goes on into a third pass. However many lines the
+    // block has, its evidence grows with its passes: none at two, full once half of a
+    // third is out.
+    let e_run = (1.0 - (-run * line_weight / 4.0).exp()) * ramp(passes, 2.0, 2.5);
     let e_span = ramp(span, 0.1, 0.5);
     let e = if fresh { e_run * e_span } else { 0.0 };
     let lines_per_s = run / span.max(0.05);
