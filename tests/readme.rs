@@ -102,6 +102,7 @@ fn readme_names_no_flag_that_does_not_exist() {
         "--starts",
         "--split",
         "--throughput-only",
+        "--baseline",
     ] {
         known.insert(other.to_string());
     }

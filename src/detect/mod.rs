@@ -625,7 +625,7 @@ impl Detector {
                     replies: Replies::of_templates(&infos, now, freshness),
                     measured: Measurements::of_loop(&infos, tail.started),
                     crash,
-                    model_call: infos.iter().any(|t| t.model_call),
+                    model_call: model_turns(&infos, tail.started, tail.repetitions()),
                     under_way: infos.iter().any(|t| t.wording.under_way),
                     backing_off: tail.backing_off,
                     changes: infos
@@ -721,6 +721,8 @@ impl Detector {
                     wait: says_it_waits(&infos),
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased,
+                    model_call: model_turns(&infos, l.started, l.passes()),
+                    under_way: infos.iter().any(|t| t.wording.under_way),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                     measured: Measurements::of_loop(&infos, l.started),
                 }
@@ -920,6 +922,23 @@ fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) ->
     } else {
         Progress::Counting
     }
+}
+
+/// The passes of a block are a model's answers: a line reports what the call used
+/// (`prompt_tokens`), or a line names a tool call (`"type": "tool_use"`, `Tool Calls:`) and
+/// a line carries an identifier new on every pass — the id a model API gives each call it
+/// makes (`toolu_01...`, `call_...`). A display or a poller names no tool call; an agent's
+/// log that shows neither its calls' ids nor their tokens (`Invoking tool search`, then
+/// `Tool search completed.`) does not show what it called or got back either, and is
+/// judged as any other block.
+fn model_turns(infos: &[&TemplateInfo], started: Duration, passes: u64) -> bool {
+    let names_a_call = || infos.iter().any(|t| t.wording.tool_call);
+    let fresh_id = || {
+        infos
+            .iter()
+            .any(|t| t.carries_id && t.changes_since(started) as u64 + 1 >= passes)
+    };
+    infos.iter().any(|t| t.model_call) || names_a_call() && fresh_id()
 }
 
 /// What the busiest templates say when lines repeat without an exact cycle: as for a loop

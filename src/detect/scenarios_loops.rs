@@ -2191,3 +2191,108 @@ fn a_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
         "{summary}"
     );
 }
+
+/// One turn of an agent on the Anthropic Messages API, printed as JSON lines of content
+/// blocks: its prose, its `tool_use` block with the id the model gave the call, and the
+/// tool's result for that id.
+fn anthropic_turn(rng: &mut Rng, prose: &str, input: &str, result: &str) -> Vec<String> {
+    let id = format!("toolu_01{}", rng.hex(22));
+    vec![
+        format!(r#"{{"type": "text", "text": "{prose}"}}"#),
+        format!(r#"{{"type": "tool_use", "id": "{id}", "name": "search_issues", "input": {input}}}"#),
+        format!(r#"{{"type": "tool_result", "tool_use_id": "{id}", "content": "{result}"}}"#),
+    ]
+}
+
+#[test]
+fn a_tool_call_with_a_fresh_id_and_an_empty_result_is_stopped_whatever_its_pace() {
+    // A scripted agent (or one whose model answers in exactly the same time) making the
+    // same tool call every 1.5 s, the model's id for it new every time, the result empty:
+    // a timer's pace, which for a poller that names no call would leave it alone, is no
+    // guide when every pass is a model's answer. Stopped within five calls.
+    let mut rng = Rng::new(16);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    for n in 0..30 {
+        let at = onset + 1.5 * n as f64;
+        let turn = anthropic_turn(
+            &mut rng,
+            "Let me search again.",
+            r#"{"query": "flaky login"}"#,
+            "No results found.",
+        );
+        for (j, line) in turn.iter().enumerate() {
+            t.line(at + 0.002 * j as f64, Stream::Stdout, line);
+        }
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, onset, 5.0 * 1.5 + 0.5, "the same tool call on a timer");
+    assert!(
+        summary.contains("empty result") && summary.contains("each pass is a model's answer"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn an_agent_turn_repeated_faster_than_a_heartbeat_is_still_judged_as_a_loop_of_work() {
+    // A fast model (0.5-0.9 s an answer) calling the same tool and getting nothing, in a
+    // three-line turn without ids or tokens: 1.4 turns a second is too fast for a heartbeat
+    // and too few lines a second for its rate to count, so main never judged it at all.
+    let mut rng = Rng::new(17);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    let mut at = onset;
+    while at < 50.0 {
+        for (j, line) in [
+            "Assistant: I will look for the config file again.",
+            "-> calling tool find_files(pattern='**/flowforge.toml')",
+            "<- tool result: no matches",
+        ]
+        .iter()
+        .enumerate()
+        {
+            t.line(at + 0.002 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.5, 0.9);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let summary = assert_fires_within(&mut t, onset, 5.0, "a fast agent turn returning nothing");
+    assert!(summary.contains("empty result"), "{summary}");
+}
+
+#[test]
+fn a_chat_completions_agent_handed_the_same_answer_in_two_lines_is_a_model_loop() {
+    // OpenAI chat completions printed as JSON lines: the assistant message with its
+    // `tool_calls` (the model's id for the call new every turn), then the tool's message
+    // with the same non-empty answer, one turn every 1-3 s. No tokens are printed; the call
+    // ids show each pass is a model's answer. Stopped as a model loop within five turns.
+    let mut rng = Rng::new(19);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    let mut at = onset;
+    let mut turns = Vec::new();
+    while at < 60.0 {
+        turns.push(at);
+        let id = format!("call_{}", rng.hex(24));
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                r#"{{"role": "assistant", "content": null, "tool_calls": [{{"id": "{id}", "type": "function", "function": {{"name": "get_order", "arguments": "{{\"order_id\": \"A-10442\"}}"}}}}]}}"#
+            ),
+        );
+        t.line(
+            at + 0.002,
+            Stream::Stdout,
+            format!(r#"{{"role": "tool", "tool_call_id": "{id}", "content": "Order A-10442: shipped, carrier DHL, 2 items"}}"#),
+        );
+        at += rng.range(1.0, 3.0);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let fifth = turns[4] - onset;
+    let summary = assert_fires_within(&mut t, onset, fifth + 1.0, "the same answer, turn after turn");
+    assert!(summary.contains("a model loop"), "{summary}");
+}

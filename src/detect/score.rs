@@ -226,6 +226,11 @@ pub struct LooseSignals {
     pub empty: bool,
     /// Every variant was a paraphrase: the passes differ only in their prose (`prose`).
     pub paraphrased: bool,
+    /// The passes are a model's answers: they report its tokens, or a tool call with an id
+    /// new on every pass.
+    pub model_call: bool,
+    /// A line of the loop reports something still under way (`status in_progress`).
+    pub under_way: bool,
     /// An age in the loop's lines rising with the clock, in words: a display of a wait.
     pub clock: Option<String>,
     /// A line of the loop is a row of readings moving on their own (`measures`): a
@@ -608,14 +613,20 @@ struct SlowBlock {
 /// * a block of three lines or more repeated exactly with an empty result, no words of
 ///   waiting, not backing off, at a pace that wanders like work (at least
 ///   `TWO_LINE_WORK_PACED`): an agent repeating a step that returns nothing;
-/// * a block of three lines or more that reports what a model call used, repeated exactly
+/// * a block of two lines or more whose passes are a model's answers (it reports what the
+///   call used, or names a tool call with an id new every pass), repeated exactly
 ///   `SLOW_LOOP_PASSES` times and the next pass begun, nothing new in it but the turn
 ///   number, no words of waiting and nothing reported still under way (`status running`:
 ///   an agent polling a build), not backing off, at a pace that wanders like work: an
 ///   agent given the same result for the same call, turn after turn;
 /// * a block of three lines or more whose reworded lines come from a small set, at a pace
-///   that wanders like work, without words of waiting (an agent asking the same thing
-///   again; a poller that says it polls, `ASYNC POLL on web01`, is waiting).
+///   that wanders like work, without words of waiting or anything reported still under way
+///   (an agent asking the same thing again; a poller that says it polls, `ASYNC POLL on
+///   web01`, is waiting, and one shown `status in_progress` is polling).
+///
+/// Where a pace that wanders is asked for, passes that are a model's answers (its tokens,
+/// or a tool call with an id new every pass) need none when the result failed or is empty,
+/// at 0.3 passes a second or more.
 ///
 /// Failure words never take a block off these paths; they only open the failing-block one.
 /// Returns the finding in words.
@@ -674,6 +685,13 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // Below the pace of other slow loops only the re-run path judges.
     let rerun_only =
         b.passes_per_s < SLOW_LOOP_MIN_PASSES_PER_S && !b.crash && !b.model_call && !b.paraphrased;
+    // A pace that wanders tells a model's or a remote service's answers from a poller's
+    // sleep. Passes that are a model's answers (each reports its tokens or a tool call with
+    // a fresh id) need no such sign when what comes back failed or is empty, at the pace of
+    // any other slow block: a timer's pace there only shows that a simulated or scripted
+    // agent keeps time. A scheduled call every few seconds or slower still needs the sign.
+    let paced_like_work =
+        |least: f64| cadence >= least || b.model_call && b.passes_per_s >= SLOW_LOOP_MIN_PASSES_PER_S;
     // A supervisor starting a service that dies again: its pid and restart counter were
     // already read as its own, so nothing in the block moves but them and the times, and
     // each pass is a new process (a fresh pid, container id or restart count). A status
@@ -694,7 +712,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     }
     // Prose composed anew on every pass is a model's doing: its pace need only not be a
     // timer's. A program's display prints fixed strings, so it rarely gets here at all.
-    if b.paraphrased && !b.wait && (b.error || b.empty) && cadence >= NOT_A_TIMER {
+    if b.paraphrased && !b.wait && !b.under_way && (b.error || b.empty) && paced_like_work(NOT_A_TIMER) {
         let result = if b.error { "failed" } else { "empty" };
         return Some(format!(
             "a paraphrase loop: the same {}-line call and {result} result {} times at {:.1}/s \
@@ -706,11 +724,15 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
+    // A failing block printed four times and no more is a test retried three times: a
+    // loop that fails goes on into its next pass. (A loose block's passes are counted
+    // whole, after the pass that began its run.)
+    let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
     if b.period <= 2 {
         let result = match (b.error, b.empty) {
             (true, _) => "failed",
             (false, true) => "empty",
-            (false, false) => return None,
+            (false, false) => return model_loop(b, cadence, next_begun),
         };
         // A call that reports what the model used is a model's answer whatever its pace
         // measures: a poller's request reports no tokens. Its pace need only not be a
@@ -720,11 +742,11 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         } else {
             TWO_LINE_WORK_PACED
         };
-        if !b.exact || b.wait || cadence < least {
+        if !b.exact || b.wait || !paced_like_work(least) {
             return None;
         }
         let pace = if b.model_call && cadence < TWO_LINE_WORK_PACED {
-            "not a timer's: the call reports the model's tokens"
+            "no guide: each pass is a model's answer"
         } else {
             "like work"
         };
@@ -736,10 +758,6 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             100.0 * cadence
         ));
     }
-    // A failing block printed four times and no more is a test retried three times: a
-    // loop that fails goes on into its next pass. (A loose block's passes are counted
-    // whole, after the pass that began its run.)
-    let next_begun = !b.exact || b.matched > (FAILING_BLOCK_PASSES - 1) * b.period as u64;
     // A job that says it polls or waits spends CPU on its own polling (Ansible's `ASYNC
     // POLL on web01` for each host every second costs the controller a third of a core).
     if let Some(cpu) = b.loop_cpu.filter(|&cpu| {
@@ -775,41 +793,26 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // again, at a pace that wanders like a model's or a remote service's answers: an agent
     // repeating a step whose result it cannot use. As for a two-line call, a poller's pace
     // is its sleep or its timeout, and one that says it waits is left alone.
-    if !rerun_only && b.exact && b.empty && !b.wait && !b.backing_off && cadence >= TWO_LINE_WORK_PACED {
+    if !rerun_only && b.exact && b.empty && !b.wait && !b.backing_off && paced_like_work(TWO_LINE_WORK_PACED)
+    {
+        let pace = if cadence < TWO_LINE_WORK_PACED {
+            "no guide: each pass is a model's answer"
+        } else {
+            "like work"
+        };
         return Some(format!(
             "a slow loop of work: the same {}-line block and empty result {} times at \
-             {:.1}/s, nothing moving, pace varying {:.0} % like work, no words of waiting",
+             {:.1}/s, nothing moving, pace varying {:.0} % {pace}, no words of waiting",
             b.period,
             b.passes,
             b.passes_per_s,
             100.0 * cadence
         ));
     }
-    // An agent handed the same result for the same call, turn after turn: its block reports
-    // what each model call used, so every pass is a model's answer, and nothing in it moves
-    // but the turn number. An agent at work calls with new arguments or gets new results;
-    // one that polls something says it waits, or that what it polls is still under way
-    // (`pending`, `status running`).
-    if b.exact
-        && b.model_call
-        && !b.wait
-        && !b.under_way
-        && !b.backing_off
-        && !b.news
-        && next_begun
-        && cadence >= TWO_LINE_WORK_PACED
-    {
-        return Some(format!(
-            "a model loop: the same {}-line call and result {} times at {:.1}/s, each pass a \
-             model's answer, nothing moving but its turn, pace varying {:.0} % like work, no \
-             words of waiting",
-            b.period,
-            b.passes,
-            b.passes_per_s,
-            100.0 * cadence
-        ));
+    if let Some(finding) = model_loop(b, cadence, next_begun) {
+        return Some(finding);
     }
-    if rerun_only || b.wait || cadence < WORK_PACED || !b.recurring_variants {
+    if rerun_only || b.wait || b.under_way || cadence < WORK_PACED || !b.recurring_variants {
         return None;
     }
     Some(format!(
@@ -819,6 +822,33 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         b.passes_per_s,
         100.0 * cadence
     ))
+}
+
+/// An agent handed the same result for the same call, turn after turn: its block reports
+/// what each model call used, or names the call with an id new every turn, so every pass is
+/// a model's answer, and nothing in it moves but the turn number. An agent at work calls
+/// with new arguments or gets new results; one that polls something says it waits, or that
+/// what it polls is still under way (`pending`, `status running`).
+fn model_loop(b: &SlowBlock, cadence: f64, next_begun: bool) -> Option<String> {
+    let turn_after_turn = b.exact
+        && b.model_call
+        && !b.wait
+        && !b.under_way
+        && !b.backing_off
+        && !b.news
+        && next_begun
+        && cadence >= TWO_LINE_WORK_PACED;
+    turn_after_turn.then(|| {
+        format!(
+            "a model loop: the same {}-line call and result {} times at {:.1}/s, each pass a \
+             model's answer, nothing moving but its turn, pace varying {:.0} % like work, no \
+             words of waiting",
+            b.period,
+            b.passes,
+            b.passes_per_s,
+            100.0 * cadence
+        )
+    })
 }
 
 /// A job whose earlier bursts of repetition ended must repeat for twice its longest burst
@@ -872,12 +902,13 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         passes_per_s <= SLOW_BLOCK_PASSES_PER_S
     };
     let spinner = c.animation && !c.error;
-    // Slow enough to be judged as a slow loop: a heartbeat's pace, and for a two-line pass
-    // (a call and its result) up to two passes a second, where a failing one is no longer
-    // a heartbeat but would otherwise wait out the full hold. One line a pass stays a
-    // heartbeat: a tool started again on every pass that fails in one line looks, from its
-    // output and CPU, like a busy job whose background push fails on its own.
-    let slow = heartbeat || (c.period == 2 && passes_per_s <= 2.0);
+    // Slow enough to be judged as a slow loop: a heartbeat's pace, and up to two passes a
+    // second, where a block with too few lines for its rate to count (a call and its
+    // failed or empty result, an agent's three-line turn) is no longer a heartbeat but
+    // would otherwise never be judged at all. One line a pass stays a heartbeat: a tool
+    // started again on every pass that fails in one line looks, from its output and CPU,
+    // like a busy job whose background push fails on its own.
+    let slow = heartbeat || passes_per_s <= 2.0;
     let slow_work = (slow && !spinner && c.period >= 2)
         .then(|| {
             slow_loop_of_work(&SlowBlock {
@@ -1111,10 +1142,10 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
     let passes_per_s = passes / span.max(0.05);
     // Paraphrases of one call are the same text in other words: they recur.
     let recurring = l.novel_variants * 2 <= l.passes || l.paraphrased;
-    // Only a slow block (for a two-line call and its result, up to two passes a second, as
-    // for an exact cycle): a faster one is judged by its rate, its variants and its
-    // wording. Failure words do not take it off this path: they only ever add.
-    let slow = passes_per_s <= SLOW_BLOCK_PASSES_PER_S || (l.period == 2 && passes_per_s <= 2.0);
+    // Only a slow block (up to two passes a second, as for an exact cycle): a faster one
+    // is judged by its rate, its variants and its wording. Failure words do not take it off
+    // this path: they only ever add.
+    let slow = passes_per_s <= 2.0;
     let slow_work = slow
         .then(|| {
             slow_loop_of_work(&SlowBlock {
@@ -1131,8 +1162,8 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
                 one_pass: false,
                 changes: 0,
                 backing_off: false,
-                model_call: false,
-                under_way: false,
+                model_call: l.model_call,
+                under_way: l.under_way,
                 // The run starts once a pass has been compared with the one before it, so
                 // the block has been printed twice more than the run's passes.
                 passes: l.passes + 2,

@@ -95,6 +95,11 @@ impl Slots {
         (i < self.len).then(|| self.values[i])
     }
 
+    /// The line carries an identifier (a request or call id, a pid).
+    pub fn has_key(&self) -> bool {
+        self.kinds[..self.len].contains(&SlotKind::Key)
+    }
+
     /// Records one reading of the line: a value that may be a measurement (`measures`).
     pub fn push_measure(&mut self, value: f64) {
         if self.measure_count < MAX_SLOTS && value.is_finite() {

@@ -248,9 +248,28 @@ fn is_journal_address(s: &[u8], i: usize, word: &[u8]) -> bool {
             .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
 }
 
-/// After an id key: a run of letters, digits, `-`, `_` and `.` that contains a digit
-/// (`a1b2`, `req-77`, `4242`) is the identifier's value; so is a whole quoted string without
-/// spaces that contains a digit (journald's cursor `"s=739a...;i=4ece7;b=..."`).
+/// An identifier's value by its look: it holds a digit (`a1b2`, `req-77`, `4242`), or it is
+/// long and its letters switch case at random (`call_HWFroASiSJQgbMJWmnmzLcPi`): random
+/// base-62 ids, as model APIs give their calls, now and then have no digit (one in 70 of
+/// OpenAI's 24-letter call ids), and read as a word, such a pass showed new text. Random
+/// letters switch case at every other pair; a name after the key (`"id": "search_issues"`,
+/// `id: main`, `IntegrationTests`) is short, in one case, or switches at its humps only.
+fn looks_like_an_id(value: &[u8]) -> bool {
+    if value.iter().any(u8::is_ascii_digit) {
+        return true;
+    }
+    let letters: Vec<bool> = value
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::is_ascii_uppercase)
+        .collect();
+    let switches = letters.windows(2).filter(|p| p[0] != p[1]).count();
+    letters.len() >= 16 && 10 * switches >= 3 * (letters.len() - 1)
+}
+
+/// After an id key: a run of letters, digits, `-`, `_` and `.` that looks like an id
+/// (`looks_like_an_id`) is the identifier's value; so is a whole quoted string without
+/// spaces that does (journald's cursor `"s=739a...;i=4ece7;b=..."`).
 fn id_value(s: &[u8], i: usize) -> Option<usize> {
     if i > 0 && s[i - 1] == b'"' {
         let n = s[i..]
@@ -259,7 +278,7 @@ fn id_value(s: &[u8], i: usize) -> Option<usize> {
             .take_while(|&&b| b != b'"' && !b.is_ascii_whitespace())
             .count();
         let value = &s[i..i + n];
-        if s.get(i + n) == Some(&b'"') && value.iter().any(u8::is_ascii_digit) {
+        if s.get(i + n) == Some(&b'"') && looks_like_an_id(value) {
             return Some(i + n);
         }
     }
@@ -270,7 +289,7 @@ fn id_value(s: &[u8], i: usize) -> Option<usize> {
         .count();
     let value = &s[i..i + n];
     let value = value.strip_suffix(b".").unwrap_or(value);
-    (is_alnum(s[i]) && value.iter().any(u8::is_ascii_digit)).then_some(i + value.len())
+    (is_alnum(s[i]) && looks_like_an_id(value)).then_some(i + value.len())
 }
 
 /// Tries the recognisers at a boundary; on a match writes the placeholder and returns the
@@ -675,6 +694,29 @@ mod tests {
             "[4170] [INFO] ready",
         ] {
             assert!(!kinds(line).contains(&SlotKind::Key), "{line}: {:?}", kinds(line));
+        }
+    }
+
+    #[test]
+    fn a_random_call_id_without_a_digit_is_still_an_identifier() {
+        // OpenAI's call ids are `call_` and 24 random letters and digits; about one in 70
+        // has no digit at all.
+        let with =
+            r#"{"type": "function_call_output", "call_id": "call_aqgQwolbjBQfv0PDd25EpeEi", "output": "[]"}"#;
+        let without =
+            r#"{"type": "function_call_output", "call_id": "call_HWFroASiSJQgbMJWmnmzLcPi", "output": "[]"}"#;
+        assert_eq!(template(with), template(without));
+        assert_eq!(
+            template("Call ID: call_HWFroASiSJQgbMJWmnmzLcPi"),
+            "Call ID: <id>"
+        );
+        // Names after an id key stay words.
+        for line in [
+            r#"{"id": "search_issues"}"#,
+            "id: main",
+            r#"{"id": "IntegrationTests"}"#,
+        ] {
+            assert!(!template(line).contains("<id>"), "{line}: {}", template(line));
         }
     }
 

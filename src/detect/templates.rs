@@ -55,6 +55,8 @@ pub struct TemplateInfo {
     pub skeleton: u64,
     /// A line of this template reported what a model call used (`prompt_tokens`, a cost).
     pub model_call: bool,
+    /// A line of this template carried an identifier (a call id, a request id, a pid).
+    pub carries_id: bool,
     /// The interval the line says it is printed at (`(every 0.2s)`, a traced wait's
     /// timeout), in seconds.
     pub interval: Option<f64>,
@@ -297,6 +299,7 @@ impl TemplateTable {
                 example,
                 skeleton: shape.skeleton,
                 model_call: false,
+                carries_id: false,
                 // A traced wait's timeout is the pace its trace keeps (`syscall`).
                 interval: wording.traced_wait.flatten().map(|ms| f64::from(ms) / 1000.0),
                 last_seen: at,
@@ -309,6 +312,7 @@ impl TemplateTable {
         info.weight = decay(info.weight, info.last_seen, at, half_life_s) + 1.0;
         info.last_seen = info.last_seen.max(at);
         info.model_call |= slots.model_usage;
+        info.carries_id |= slots.has_key();
         if info.wording.every {
             info.interval = slots.elapsed.filter(|&s| s > 0.0);
         }

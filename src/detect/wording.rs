@@ -257,6 +257,11 @@ pub struct Wording {
     /// The line reports the state of something still under way (`status running`, `state:
     /// queued`, `still building`, `in progress`): what a poller is shown while it waits.
     pub under_way: bool,
+    /// The line names a model's call of a tool (`"type": "tool_use"`, `"tool_calls": [`,
+    /// `Tool Calls:`, `function_call`, `FunctionCall(id=...)`, `functionCall`, MCP's
+    /// `tools/call`, `Calling tool:`, `Invoking tool search`): the block it is in is an
+    /// agent's turn ([`names_a_tool_call`]).
+    pub tool_call: bool,
 }
 
 impl Wording {
@@ -561,6 +566,7 @@ pub fn wording(s: &[u8]) -> Wording {
         found.traced_wait = Some(wait.timeout_ms);
     }
     found.failed_tests = tallies_failed_tests(s);
+    found.tool_call = names_a_tool_call(s);
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
     found.served |= !found.error && !found.crash && replies::names_client(s);
@@ -621,6 +627,34 @@ fn tallies_failed_tests(s: &[u8]) -> bool {
             .any(|p| count(p[0]) && (!nonzero || p[0].iter().any(|&d| d != b'0')) && among(p[1], list))
     };
     counted(&FAILED_TALLY_WORDS, true) && (words.len() == 2 || counted(&OTHER_TALLY_WORDS, false))
+}
+
+/// Words that name what a model calls (`tool_use`, `function_call`, `ToolCall`).
+const CALLED_WORDS: [&str; 3] = ["tool", "tools", "function"];
+
+/// Words that, after a `CALLED_WORDS` word, make it a call (`tool_calls`, `Tool Use`).
+const CALL_WORDS: [&str; 4] = ["call", "calls", "use", "invocation"];
+
+/// Words that, before `tool`, make it a call (`Calling tool: 'search'`, `Invoking tool`).
+const CALLING_WORDS: [&str; 5] = ["calling", "invoking", "invoke", "call", "running"];
+
+/// True for a line that names a model's call of a tool: a `CALLED_WORDS` word followed by
+/// a `CALL_WORDS` one (`tool_use`, `"tool_calls"`, `Tool Calls:`, `function_call`,
+/// camelCase `functionCall` and `ToolCallRequestEvent`, MCP's `tools/call`), or `tool`
+/// after a `CALLING_WORDS` one (`Calling tool:`). The two must be next to each other, in
+/// one name or with one space, `_` or `/` between: `Function.call` is a method in a
+/// JavaScript stack trace, not an agent's turn.
+fn names_a_tool_call(s: &[u8]) -> bool {
+    let mut previous: Option<Word> = None;
+    let mut found = false;
+    words(s, |w| {
+        if let Some(p) = previous.filter(|p| matches!(&s[p.end..w.start], b"" | b" " | b"_" | b"/")) {
+            found |= any_of(s, p, &CALLED_WORDS) && any_of(s, w, &CALL_WORDS)
+                || any_of(s, p, &CALLING_WORDS) && is(s, w, "tool");
+        }
+        previous = Some(w);
+    });
+    found
 }
 
 /// A test runner's line for a test that passed: a leading check mark (Jest, Vitest, Mocha:
@@ -746,6 +780,33 @@ mod tests {
             "loss: nan",
         ] {
             assert!(!wording(line.as_bytes()).advisory(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_model_calling_a_tool_is_read() {
+        for line in [
+            r#"{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "search"}"#,
+            r#"{"role": "assistant", "tool_calls": [{"id": "call_abc123", "type": "function"}]}"#,
+            r#"{"type": "function_call", "call_id": "call_8f2k", "name": "lookup"}"#,
+            "Tool Calls:",
+            "[FunctionCall(id='call_5b1', arguments='{}', name='search')]",
+            r#"{"functionCall": {"name": "search", "args": {}}}"#,
+            "---------- ToolCallRequestEvent (assistant) ----------",
+            r#"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "grep"}}"#,
+            "Calling tool: 'search' with arguments: {'query': 'x'}",
+            "Invoking tool search",
+        ] {
+            assert!(wording(line.as_bytes()).tool_call, "{line:?} names a tool call");
+        }
+        for line in [
+            "    at Function.call (<anonymous>)",
+            r#"{"type": "function", "function": {"name": "search"}}"#,
+            "rustup toolchain install stable",
+            "warning: unused function `call_home`",
+            "the tool is in use by another process",
+        ] {
+            assert!(!wording(line.as_bytes()).tool_call, "{line:?} names no tool call");
         }
     }
 
