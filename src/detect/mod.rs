@@ -722,7 +722,14 @@ impl Detector {
                     empty: infos.iter().any(|t| t.wording.empty),
                     paraphrased,
                     model_call: model_turns(&infos, l.started, l.passes()),
-                    under_way: infos.iter().any(|t| t.wording.under_way),
+                    // What the passes reported before the latest one counts too: a poll's
+                    // answer that turns to `completed` in its last pass was `in_progress`
+                    // in all the others.
+                    under_way: infos.iter().any(|t| t.wording.under_way)
+                        || self
+                            .templates
+                            .seen_since(l.started)
+                            .any(|(_, t)| t.wording.under_way),
                     clock: infos.iter().find_map(|t| t.clock(now, freshness)),
                     measured: Measurements::of_loop(&infos, l.started),
                 }

@@ -2181,3 +2181,41 @@ fn a_tool_called_on_a_schedule_every_five_seconds_is_left_alone() {
     t.cpu(0.0, 72.0, |_| 0.5);
     t.run(72.0).assert_never_fires("a tool called on a schedule");
 }
+
+#[test]
+fn an_agent_on_a_fast_model_polling_a_build_still_in_progress_is_left_alone() {
+    // A fast model (0.4-0.9 s an answer) polling a CI run with no sleep between calls: a
+    // four-line turn (its note, the call with the model's id for it, the run's status, the
+    // tokens used) 1.5 times a second, the run `in_progress` for 20 s, then `completed`.
+    // Faster than a heartbeat, but nothing fails and what it polls says it is under way.
+    let mut rng = Rng::new(20);
+    let mut t = Timeline::new();
+    let mut at = 1.0;
+    let mut turn = 0;
+    while at < 22.0 {
+        let id = format!("toolu_01{}", rng.hex(22));
+        let status = if at < 21.0 { "in_progress" } else { "completed" };
+        let lines = [
+            r#"{"type": "text", "text": "The run is not finished; checking again."}"#.to_string(),
+            format!(
+                r#"{{"type": "tool_use", "id": "{id}", "name": "get_run", "input": {{"run_id": 8812}}}}"#
+            ),
+            format!(
+                r#"{{"type": "tool_result", "tool_use_id": "{id}", "content": "{{\"status\": \"{status}\"}}"}}"#
+            ),
+            format!(
+                r#"{{"usage": {{"input_tokens": {}, "output_tokens": {}}}}}"#,
+                1200 + 90 * turn,
+                30 + rng.below(20)
+            ),
+        ];
+        for (j, line) in lines.iter().enumerate() {
+            t.line(at + 0.002 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(0.4, 0.9);
+        turn += 1;
+    }
+    t.cpu(0.0, 26.0, |_| 1.0);
+    t.run(26.0)
+        .assert_never_fires("an agent on a fast model polling a build");
+}

@@ -896,10 +896,16 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
     };
     // One or two lines: a heartbeat up to a pass a second whatever they say, and up to two
     // when nothing fails or the job says it waits (`not ready, retrying in 0.5s`).
+    // A longer block is one up to 1.2 passes a second, and up to two when nothing fails and
+    // it says what it polls is still under way (an agent polling a build that reports
+    // `"status": "in_progress"` as fast as its model answers). Words of waiting do not
+    // stretch it: a watcher re-running on its own writes says `Waiting for file changes`
+    // after every run.
+    let polls = c.under_way && !c.error;
     let heartbeat = if c.period <= 2 {
         passes_per_s <= 1.0 || ((!c.error || c.wait) && passes_per_s <= 2.0)
     } else {
-        passes_per_s <= SLOW_BLOCK_PASSES_PER_S
+        passes_per_s <= SLOW_BLOCK_PASSES_PER_S || polls && passes_per_s <= 2.0
     };
     let spinner = c.animation && !c.error;
     // Slow enough to be judged as a slow loop: a heartbeat's pace, and up to two passes a
@@ -1017,7 +1023,7 @@ fn cycle_assessment(c: &CycleSignals, bursts: Bursts, cpu: f64, threshold: f64) 
         protections.push(if spinner && !heartbeat {
             "spinner frames".to_string()
         } else {
-            heartbeat_protection(passes_per_s, c.cadence, c.loop_cpu, c.wait)
+            heartbeat_protection(passes_per_s, c.cadence, c.loop_cpu, c.wait, c.under_way)
         });
         if let Some(clock) = &c.clock {
             protections.push(clock.clone());
@@ -1035,6 +1041,7 @@ fn heartbeat_protection(
     cadence: Option<f64>,
     loop_cpu: Option<f64>,
     wait: bool,
+    under_way: bool,
 ) -> String {
     let mut words = format!("heartbeat: {passes_per_s:.1} passes/s");
     if let Some(cadence) = cadence {
@@ -1045,6 +1052,8 @@ fn heartbeat_protection(
     }
     if wait {
         words.push_str(", says it waits");
+    } else if under_way {
+        words.push_str(", says what it polls is still under way");
     }
     words
 }
@@ -1232,7 +1241,13 @@ fn loose_assessment(l: &LooseSignals, cpu: f64, threshold: f64) -> Assessment {
         // `ImagePullBackOff`) keeps the timer's pace, failure words or not.
         parts.cap_at(HEARTBEAT_CAP * threshold);
         if parts.cap < 0.0 {
-            protections.push(heartbeat_protection(passes_per_s, l.cadence, l.loop_cpu, l.wait));
+            protections.push(heartbeat_protection(
+                passes_per_s,
+                l.cadence,
+                l.loop_cpu,
+                l.wait,
+                l.under_way,
+            ));
             if let Some(clock) = &l.clock {
                 protections.push(clock.clone());
             }
