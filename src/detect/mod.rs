@@ -932,20 +932,22 @@ fn loop_progress(infos: &[&TemplateInfo], now: Duration, freshness: Duration) ->
 }
 
 /// The passes of a block are a model's answers: a line reports what the call used
-/// (`prompt_tokens`), or a line names a tool call (`"type": "tool_use"`, `Tool Calls:`) and
-/// a line carries an identifier new on every pass — the id a model API gives each call it
-/// makes (`toolu_01...`, `call_...`). A display or a poller names no tool call; an agent's
-/// log that shows neither its calls' ids nor their tokens (`Invoking tool search`, then
-/// `Tool search completed.`) does not show what it called or got back either, and is
-/// judged as any other block.
+/// (`prompt_tokens`), or a line names a tool call (`"type": "tool_use"`, `Tool Calls:`,
+/// `"function_call"`) and the block shows either what was asked (the call's arguments
+/// under their key, `"arguments": ...`, `Args:`) or an identifier new on every pass — the
+/// id a model API gives each call it makes (`toolu_01...`, `call_...`). A display or a
+/// poller names no tool call; an agent's log that shows neither its calls' arguments nor
+/// their ids nor their tokens (`Invoking tool search`, then `Tool search completed.`) does
+/// not show what it called or got back either, and is judged as any other block.
 fn model_turns(infos: &[&TemplateInfo], started: Duration, passes: u64) -> bool {
     let names_a_call = || infos.iter().any(|t| t.wording.tool_call);
+    let shows_what_was_asked = || infos.iter().any(|t| t.wording.arguments);
     let fresh_id = || {
         infos
             .iter()
             .any(|t| t.carries_id && t.changes_since(started) as u64 + 1 >= passes)
     };
-    infos.iter().any(|t| t.model_call) || names_a_call() && fresh_id()
+    infos.iter().any(|t| t.model_call) || names_a_call() && (shows_what_was_asked() || fresh_id())
 }
 
 /// What the busiest templates say when lines repeat without an exact cycle: as for a loop

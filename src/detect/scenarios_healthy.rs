@@ -1879,35 +1879,32 @@ fn a_numbered_job_that_reports_no_model_call_keeps_its_counter() {
 
 #[test]
 fn a_job_whose_last_pass_ends_in_a_traceback_is_exiting() {
-    // An agent framework printing each step as a message block (the model's message, its
-    // tool call, the tool's answer) at a model's pace, until it gives up at its step limit
-    // and raises: the last block is cut short by a four-line traceback, and the job exits.
-    // Main's detector read the traceback as a failure of every pass and stopped the job as
-    // a re-run loop as it was exiting (real LangGraph, a pass every 2.4 s: `the same
-    // failure in 6 passes`); each pass must fail for the passes to be the same failure.
-    // (Real LangGraph also shows each call's id, new every turn, and is now stopped as a
-    // model loop at its fifth call, `tests/replay.rs`; a log without the ids shows no
-    // model's answers, and is judged as any other block, which is what this pins.)
+    // A job printing the same status block at a wandering pace, until it gives up and
+    // raises: the last block is cut short by a four-line traceback, and the job exits.
+    // Main's detector read the traceback as a failure of every pass and stopped such a job
+    // as a re-run loop as it was exiting (real LangGraph at its step limit, a pass every
+    // 2.4 s: `the same failure in 6 passes`); each pass must fail for the passes to be the
+    // same failure. (LangGraph's messages name their tool calls with ids and arguments, so
+    // that run is now stopped as a model loop at its fifth call, `tests/replay.rs`; a block
+    // that shows no model's answers is judged as any other, which is what this pins.)
     let mut rng = Rng::new(59);
     let mut t = Timeline::new();
     let mut at = 1.0;
     let block = |_: &str| {
         vec![
-            "================================== Ai Message ==================================".to_string(),
-            "I will look up the release date.".to_string(),
-            "Tool Calls:".to_string(),
-            "  search".to_string(),
-            "  Args:".to_string(),
-            "    query: release date".to_string(),
-            "================================= Tool Message =================================".to_string(),
-            "Name: search".to_string(),
-            "Result: the project supervises long jobs; no date is announced.".to_string(),
+            "================================ release status ================================".to_string(),
+            "project: flowforge".to_string(),
+            "channel: stable".to_string(),
+            "announced: no".to_string(),
+            "checked: the release page and the changelog".to_string(),
+            "================================================================================".to_string(),
+            "Note: the project supervises long jobs; no date is announced.".to_string(),
         ]
     };
     for n in 0..12 {
         let mut lines = block(&rng.hex(24));
         if n == 11 {
-            lines.truncate(6);
+            lines.truncate(5);
             lines.extend([
                 "Traceback (most recent call last):".to_string(),
                 "  File \"/srv/app/agent.py\", line 19, in <module>".to_string(),

@@ -2296,3 +2296,35 @@ fn a_chat_completions_agent_handed_the_same_answer_in_two_lines_is_a_model_loop(
     let summary = assert_fires_within(&mut t, onset, fifth + 1.0, "the same answer, turn after turn");
     assert!(summary.contains("a model loop"), "{summary}");
 }
+
+#[test]
+fn a_legacy_function_call_with_the_same_arguments_and_an_empty_result_is_stopped() {
+    // Chat completions' legacy `function_call` (no call id) printed as JSON lines: the
+    // same function with the same arguments and the same empty answer every 2 s, a
+    // scripted agent's steady pace. The call and what it asked are on the page, so each
+    // pass is a model's answer, and a timer's pace is no protection. Within five calls.
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    for n in 0..25 {
+        let at = onset + 2.0 * n as f64;
+        t.line(
+            at,
+            Stream::Stdout,
+            r#"{"role": "assistant", "content": null, "function_call": {"name": "search_docs", "arguments": "{\"query\": \"release date\"}"}}"#,
+        );
+        t.line(
+            at + 0.002,
+            Stream::Stdout,
+            r#"{"role": "function", "name": "search_docs", "content": "No results found."}"#,
+        );
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let summary = assert_fires_within(
+        &mut t,
+        onset,
+        5.0 * 2.0 + 0.5,
+        "a legacy function call on a timer",
+    );
+    assert!(summary.contains("empty result"), "{summary}");
+}

@@ -262,6 +262,10 @@ pub struct Wording {
     /// `tools/call`, `Calling tool:`, `Invoking tool search`): the block it is in is an
     /// agent's turn ([`names_a_tool_call`]).
     pub tool_call: bool,
+    /// The line shows a call's arguments under their key (`"arguments": "{...}"`, `"input":
+    /// {`, `"args":`, `args=`, LangGraph's `Args:`, smolagents' `with arguments:`): with a
+    /// tool call named in its block, what was asked is on the page ([`shows_arguments`]).
+    pub arguments: bool,
 }
 
 impl Wording {
@@ -567,6 +571,7 @@ pub fn wording(s: &[u8]) -> Wording {
     }
     found.failed_tests = tallies_failed_tests(s);
     found.tool_call = names_a_tool_call(s);
+    found.arguments = shows_arguments(s);
     // A line that reports a crash is not a wait: `is waiting to start: CrashLoopBackOff`.
     found.wait &= !found.crash;
     found.served |= !found.error && !found.crash && replies::names_client(s);
@@ -653,6 +658,24 @@ fn names_a_tool_call(s: &[u8]) -> bool {
                 || any_of(s, p, &CALLING_WORDS) && is(s, w, "tool");
         }
         previous = Some(w);
+    });
+    found
+}
+
+/// Keys under which a call's arguments are shown.
+const ARGUMENT_KEYS: [&str; 5] = ["arguments", "args", "input", "parameters", "params"];
+
+/// True for a line with an `ARGUMENT_KEYS` word followed, after a closing quote, by `:` or
+/// `=` (`"arguments": "{\"q\": 1}"`, `args={...}`, `  Args:`).
+fn shows_arguments(s: &[u8]) -> bool {
+    let mut found = false;
+    words(s, |w| {
+        if !found && any_of(s, w, &ARGUMENT_KEYS) {
+            let rest = &s[w.end..];
+            let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+            let rest = rest.strip_prefix(b"'").unwrap_or(rest);
+            found = matches!(rest.first(), Some(b':' | b'='));
+        }
     });
     found
 }
@@ -798,6 +821,21 @@ mod tests {
             "Invoking tool search",
         ] {
             assert!(wording(line.as_bytes()).tool_call, "{line:?} names a tool call");
+        }
+        for line in [
+            r#"{"type": "tool_use", "id": "toolu_01", "name": "search", "input": {"q": "x"}}"#,
+            r#"{"function_call": {"name": "search", "arguments": "{\"q\": \"x\"}"}}"#,
+            "  Args:",
+            "INFO agent: tool call search args={\"q\": \"x\"}",
+        ] {
+            assert!(wording(line.as_bytes()).arguments, "{line:?} shows arguments");
+        }
+        for line in [
+            "Invoking tool search",
+            "Tool search completed.",
+            "parse the input file",
+        ] {
+            assert!(!wording(line.as_bytes()).arguments, "{line:?} shows no arguments");
         }
         for line in [
             "    at Function.call (<anonymous>)",
