@@ -2216,3 +2216,39 @@ fn an_agent_on_a_fast_model_polling_a_build_still_in_progress_is_left_alone() {
     t.run(26.0)
         .assert_never_fires("an agent on a fast model polling a build");
 }
+
+#[test]
+fn a_model_rewording_itself_while_polling_a_queued_job_is_left_alone() {
+    // The twin of a paraphrase loop: the assistant words its note anew before the same
+    // call every 1-3 s, the job it polls `queued` for 30 s and then `done`. What comes
+    // back says it is still under way: a poll.
+    let mut rng = Rng::new(22);
+    let mut t = Timeline::new();
+    let prose = [
+        "The export is not ready yet; checking again.",
+        "Still waiting on the export, I will check once more.",
+        "Let me look at the export job again.",
+    ];
+    let mut at = 1.0;
+    while at < 34.0 {
+        let id = format!("toolu_01{}", rng.hex(22));
+        let said = prose[rng.below(prose.len() as u64) as usize];
+        let state = if at < 31.0 { "queued" } else { "done" };
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                r#"{{"role": "assistant", "content": [{{"type": "text", "text": "{said}"}}, {{"type": "tool_use", "id": "{id}", "name": "get_export", "input": {{"export_id": "ex-77"}}}}]}}"#
+            ),
+        );
+        t.line(
+            at + 0.002,
+            Stream::Stdout,
+            format!(r#"{{"role": "user", "content": [{{"type": "tool_result", "tool_use_id": "{id}", "content": "export ex-77: state {state}"}}]}}"#),
+        );
+        at += rng.range(1.0, 3.0);
+    }
+    t.cpu(0.0, 38.0, |_| 1.0);
+    t.run(38.0)
+        .assert_never_fires("a model rewording itself while polling");
+}

@@ -2328,3 +2328,48 @@ fn a_legacy_function_call_with_the_same_arguments_and_an_empty_result_is_stopped
     );
     assert!(summary.contains("empty result"), "{summary}");
 }
+
+#[test]
+fn a_model_rewording_itself_before_the_same_call_and_the_same_answer_is_a_paraphrase_loop() {
+    // Whole Messages API messages, one JSON line each: the assistant's prose (worded anew
+    // from a few phrasings) and its `tool_use` with a fresh id, then the same non-empty
+    // `tool_result`, one turn every 1-3 s. Nothing failed and nothing is empty, but the
+    // passes differ only in their prose and each is a model's answer. Within five turns.
+    let mut rng = Rng::new(21);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    let prose = [
+        "Let me check the order once more.",
+        "I will look the order up again.",
+        "Checking the order status again to be sure.",
+        "Let me verify the order one more time.",
+    ];
+    let mut at = onset;
+    let mut turns = Vec::new();
+    while at < 60.0 {
+        turns.push(at);
+        let id = format!("toolu_01{}", rng.hex(22));
+        let said = prose[rng.below(prose.len() as u64) as usize];
+        t.line(
+            at,
+            Stream::Stdout,
+            format!(
+                r#"{{"role": "assistant", "content": [{{"type": "text", "text": "{said}"}}, {{"type": "tool_use", "id": "{id}", "name": "get_order", "input": {{"order_id": "A-10442"}}}}]}}"#
+            ),
+        );
+        t.line(
+            at + 0.002,
+            Stream::Stdout,
+            format!(r#"{{"role": "user", "content": [{{"type": "tool_result", "tool_use_id": "{id}", "content": "Order A-10442: shipped, 2 items"}}]}}"#),
+        );
+        at += rng.range(1.0, 3.0);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let fifth = turns[4] - onset;
+    let summary = assert_fires_within(&mut t, onset, fifth + 1.0, "reworded, the same answer");
+    assert!(
+        summary.contains("a paraphrase loop") && summary.contains("same result"),
+        "{summary}"
+    );
+}

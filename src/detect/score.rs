@@ -712,11 +712,29 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     }
     // Prose composed anew on every pass is a model's doing: its pace need only not be a
     // timer's. A program's display prints fixed strings, so it rarely gets here at all.
-    if b.paraphrased && !b.wait && !b.under_way && (b.error || b.empty) && paced_like_work(NOT_A_TIMER) {
-        let result = if b.error { "failed" } else { "empty" };
+    // A model's answers reworded before the same call with the same result are the same
+    // answer too, whatever the result, when nothing says it is still under way; a pace
+    // that is not a timer's is still asked of a result that neither failed nor is empty.
+    let answered_alike = b.model_call && !b.under_way && cadence >= NOT_A_TIMER;
+    if b.paraphrased
+        && !b.wait
+        && !b.under_way
+        && (b.error || b.empty || answered_alike)
+        && paced_like_work(NOT_A_TIMER)
+    {
+        let result = match (b.error, b.empty) {
+            (true, _) => "failed",
+            (false, true) => "empty",
+            (false, false) => "same",
+        };
+        let pace = if cadence >= NOT_A_TIMER {
+            "not a timer's"
+        } else {
+            "no guide: each pass is a model's answer"
+        };
         return Some(format!(
             "a paraphrase loop: the same {}-line call and {result} result {} times at {:.1}/s \
-             with only its prose reworded, pace varying {:.0} % (not a timer's), no words of \
+             with only its prose reworded, pace varying {:.0} % ({pace}), no words of \
              waiting",
             b.period,
             b.passes,
