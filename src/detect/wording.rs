@@ -646,10 +646,17 @@ const CALLING_WORDS: [&str; 5] = ["calling", "invoking", "invoke", "call", "runn
 /// True for a line that names a model's call of a tool: a `CALLED_WORDS` word followed by
 /// a `CALL_WORDS` one (`tool_use`, `"tool_calls"`, `Tool Calls:`, `function_call`,
 /// camelCase `functionCall` and `ToolCallRequestEvent`, MCP's `tools/call`), or `tool`
-/// after a `CALLING_WORDS` one (`Calling tool:`). The two must be next to each other, in
+/// after a `CALLING_WORDS` one (`Calling tool:`); or a line that opens as ReAct's
+/// `Action:` or LangChain `AgentExecutor`'s `Invoking: ``. The two must be next to each other, in
 /// one name or with one space, `_` or `/` between: `Function.call` is a method in a
 /// JavaScript stack trace, not an agent's turn.
 fn names_a_tool_call(s: &[u8]) -> bool {
+    let line = s.trim_ascii_start();
+    // ReAct's `Action: search` (its arguments follow as `Action Input: ...`) and LangChain
+    // `AgentExecutor`'s `Invoking: `search` with `{...}``.
+    if line.starts_with(b"Action:") || line.starts_with(b"Invoking: `") {
+        return true;
+    }
     let mut previous: Option<Word> = None;
     let mut found = false;
     words(s, |w| {
@@ -666,8 +673,15 @@ fn names_a_tool_call(s: &[u8]) -> bool {
 const ARGUMENT_KEYS: [&str; 5] = ["arguments", "args", "input", "parameters", "params"];
 
 /// True for a line with an `ARGUMENT_KEYS` word followed, after a closing quote, by `:` or
-/// `=` (`"arguments": "{\"q\": 1}"`, `args={...}`, `  Args:`).
+/// `=` (`"arguments": "{\"q\": 1}"`, `args={...}`, `  Args:`), ReAct's `Action Input:`, or
+/// `AgentExecutor`'s `Invoking: `search` with `{...}``.
 fn shows_arguments(s: &[u8]) -> bool {
+    let line = s.trim_ascii_start();
+    if line.starts_with(b"Action Input:")
+        || line.starts_with(b"Invoking: `") && line.windows(8).any(|w| w == b"` with `")
+    {
+        return true;
+    }
     let mut found = false;
     words(s, |w| {
         if !found && any_of(s, w, &ARGUMENT_KEYS) {
@@ -819,6 +833,8 @@ mod tests {
             r#"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "grep"}}"#,
             "Calling tool: 'search' with arguments: {'query': 'x'}",
             "Invoking tool search",
+            "Action: search",
+            "Invoking: `search` with `{'query': 'src/main.py'}`",
         ] {
             assert!(wording(line.as_bytes()).tool_call, "{line:?} names a tool call");
         }
@@ -827,6 +843,8 @@ mod tests {
             r#"{"function_call": {"name": "search", "arguments": "{\"q\": \"x\"}"}}"#,
             "  Args:",
             "INFO agent: tool call search args={\"q\": \"x\"}",
+            "Action Input: {\"query\": \"release date\"}",
+            "Invoking: `search` with `{'query': 'src/main.py'}`",
         ] {
             assert!(wording(line.as_bytes()).arguments, "{line:?} shows arguments");
         }
@@ -843,6 +861,7 @@ mod tests {
             "rustup toolchain install stable",
             "warning: unused function `call_home`",
             "the tool is in use by another process",
+            "Required Action: review",
         ] {
             assert!(!wording(line.as_bytes()).tool_call, "{line:?} names no tool call");
         }
