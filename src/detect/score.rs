@@ -727,11 +727,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
             (false, true) => "empty",
             (false, false) => "same",
         };
-        let pace = if cadence >= NOT_A_TIMER {
-            "not a timer's"
-        } else {
-            "no guide: each pass is a model's answer"
-        };
+        let pace = pace_words(cadence, NOT_A_TIMER, "not a timer's");
         return Some(format!(
             "a paraphrase loop: the same {}-line call and {result} result {} times at {:.1}/s \
              with only its prose reworded, pace varying {:.0} % ({pace}), no words of \
@@ -763,11 +759,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         if !b.exact || b.wait || !paced_like_work(least) {
             return None;
         }
-        let pace = if b.model_call && cadence < TWO_LINE_WORK_PACED {
-            "no guide: each pass is a model's answer"
-        } else {
-            "like work"
-        };
+        let pace = pace_words(cadence, TWO_LINE_WORK_PACED, "like work");
         return Some(format!(
             "a slow loop of work: the same 2-line call and {result} result {} times at {:.1}/s, \
              pace varying {:.0} % {pace}, no words of waiting",
@@ -813,11 +805,7 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
     // is its sleep or its timeout, and one that says it waits is left alone.
     if !rerun_only && b.exact && b.empty && !b.wait && !b.backing_off && paced_like_work(TWO_LINE_WORK_PACED)
     {
-        let pace = if cadence < TWO_LINE_WORK_PACED {
-            "no guide: each pass is a model's answer"
-        } else {
-            "like work"
-        };
+        let pace = pace_words(cadence, TWO_LINE_WORK_PACED, "like work");
         return Some(format!(
             "a slow loop of work: the same {}-line block and empty result {} times at \
              {:.1}/s, nothing moving, pace varying {:.0} % {pace}, no words of waiting",
@@ -840,6 +828,16 @@ fn slow_loop_of_work(b: &SlowBlock) -> Option<String> {
         b.passes_per_s,
         100.0 * cadence
     ))
+}
+
+/// How a finding words its pace: as `paced` when it wanders by `least` or more, else as no
+/// guide, which only a model's answers get past `paced_like_work` with.
+fn pace_words(cadence: f64, least: f64, paced: &'static str) -> &'static str {
+    if cadence >= least {
+        paced
+    } else {
+        "no guide: each pass is a model's answer"
+    }
 }
 
 /// An agent handed the same result for the same call, turn after turn: its block reports
