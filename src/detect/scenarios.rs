@@ -236,9 +236,9 @@ pub fn name(i: usize) -> String {
 /// One `pytest -v -n 2` session of a 40-test suite from `at`, as pytest-xdist prints it: the
 /// header, a 0.6 s pause while the workers start, then each test's start and result line in
 /// whatever order the workers finish them (drawn from `rng`), `[gw0] [ 43%] PASSED ...`, the
-/// percentage counting the results so far. `test_total` fails unless `passing`; `python`
-/// is the interpreter's version in the header. Returns when the session's last line is
-/// printed.
+/// percentage counting the results so far. `test_total` fails unless `passing`, its report
+/// showing the test's fixture at the address it had in that run; `python` is the
+/// interpreter's version in the header. Returns when the session's last line is printed.
 pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, python: &str) -> f64 {
     let header = [
         "============================= test session starts ==============================".to_string(),
@@ -288,7 +288,9 @@ pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, py
                 "[gw{}] linux -- Python {python} /work/venv/bin/python3",
                 rng.below(2)
             ),
-            "    def test_total():".to_string(),
+            format!("client = <app.testing.Client object at 0x7f{}>", rng.hex(10)),
+            "".to_string(),
+            "    def test_total(client):".to_string(),
             ">       assert sum([1, 2, 3]) == 7".to_string(),
             "E       assert 6 == 7".to_string(),
             "tests/test_app.py:14: AssertionError".to_string(),
