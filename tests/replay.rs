@@ -1198,3 +1198,38 @@ fn pytest_xdist_suites_that_pass_or_go_green_are_left_alone() {
         assert_left_alone(&sandbox, log, "20");
     }
 }
+
+#[test]
+fn a_fast_pytest_xdist_suite_re_run_back_to_back_whose_failure_shows_an_address_is_stopped() {
+    // `flowforge run --record` on this machine of `while ! pytest -v -n 2 tests/; do :;
+    // done` (pytest 9.2, pytest-xdist 3.8): 31 tests that sleep a few milliseconds each, so
+    // the two workers finish them in another order every run, and one failing on a fixture
+    // whose repr pytest prints at a new address every run (`client = <test_app.Client
+    // object at 0x7fec8c50af90>`). A run starts every 0.6-0.7 s at a steady pace (spread
+    // 0.03-0.08), a core busy. Main's detector left it alone for 960 s ("heartbeat: 0.6
+    // passes/s"): the address made each run new, and a re-run faster than one a second,
+    // or as steady as this, was not judged. Stopped live after 3.8 s, in its sixth run.
+    let name = "pytest-xdist-rerun-address-in-failure-live.ffrec";
+    let sandbox = Sandbox::new("replay-pytest-xdist-address");
+    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
+    let why = intervention(&out).1;
+    assert!(
+        why.contains("alike passes") && why.contains("the same values each pass in another order"),
+        "{why}"
+    );
+    let runs = passes_begun(name, "test session starts", intervention_line(&out));
+    assert!((5..=6).contains(&runs), "stopped after {runs} runs: {why}");
+    let live = last_tick(&std::fs::read(real_log(name)).expect("recording"));
+    let (at, _) = intervention(&out);
+    assert!(
+        (at - live).abs() <= 0.25,
+        "replay decided at {at} s, live at {live} s"
+    );
+    // The same suite retried by a wrapper that makes the failing test pass on its fourth
+    // run, then packages: three failed runs, a green one and other work, left alone live.
+    assert_left_alone(
+        &sandbox,
+        "pytest-xdist-address-retried-until-green-live.ffrec",
+        "20",
+    );
+}

@@ -240,6 +240,19 @@ pub fn name(i: usize) -> String {
 /// showing the test's fixture at the address it had in that run; `python` is the
 /// interpreter's version in the header. Returns when the session's last line is printed.
 pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, python: &str) -> f64 {
+    xdist_session_of(t, at, rng, passing, python, 40, 0.6)
+}
+
+/// The same session of a suite of `count` tests whose workers start in `startup` seconds.
+pub fn xdist_session_of(
+    t: &mut Timeline,
+    at: f64,
+    rng: &mut Rng,
+    passing: bool,
+    python: &str,
+    count: usize,
+    startup: f64,
+) -> f64 {
     let header = [
         "============================= test session starts ==============================".to_string(),
         format!("platform linux -- Python {python}, pytest-8.3.2, pluggy-1.5.0 -- /work/venv/bin/python3"),
@@ -251,10 +264,10 @@ pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, py
     for (i, line) in header.iter().enumerate() {
         t.line(at + 0.002 * i as f64, Stream::Stdout, line);
     }
-    let mut now = at + 0.6;
-    t.line(now, Stream::Stdout, "2 workers [40 items]");
+    let mut now = at + startup;
+    t.line(now, Stream::Stdout, format!("2 workers [{count} items]"));
     t.line(now + 0.001, Stream::Stdout, "scheduling tests via LoadScheduling");
-    let mut tests: Vec<String> = (0..39)
+    let mut tests: Vec<String> = (0..count - 1)
         .map(|i| format!("tests/test_app.py::test_case[{i}]"))
         .collect();
     tests.push("tests/test_app.py::test_total".to_string());
@@ -279,7 +292,9 @@ pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, py
         );
     }
     let summary: Vec<String> = if passing {
-        vec!["============================== 40 passed in 1.12s ==============================".to_string()]
+        vec![format!(
+            "============================== {count} passed in 1.12s =============================="
+        )]
     } else {
         vec![
             "=================================== FAILURES ===================================".to_string(),
@@ -297,7 +312,8 @@ pub fn xdist_session(t: &mut Timeline, at: f64, rng: &mut Rng, passing: bool, py
             "=========================== short test summary info ============================".to_string(),
             "FAILED tests/test_app.py::test_total - assert 6 == 7".to_string(),
             format!(
-                "========================= 1 failed, 39 passed in {:.2}s =========================",
+                "========================= 1 failed, {} passed in {:.2}s =========================",
+                count - 1,
                 rng.range(1.0, 1.3)
             ),
         ]

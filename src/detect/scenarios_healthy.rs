@@ -8,7 +8,7 @@
 //! differs in the one way that matters (a counter advances, the burst ends, the rate is a
 //! heartbeat's, the lines are frames of one animation).
 
-use super::scenarios::{iso, name, xdist_session, Rng, Timeline};
+use super::scenarios::{iso, name, xdist_session, xdist_session_of, Rng, Timeline};
 use crate::sample::Stream;
 
 #[test]
@@ -2039,6 +2039,24 @@ fn a_failing_xdist_suite_retried_until_it_passes_on_its_fourth_run_is_left_alone
     t.cpu(0.0, at + 2.0, |_| 95.0);
     t.run(at + 2.0)
         .assert_never_fires("a failing suite retried until green on its fourth run");
+}
+
+#[test]
+fn a_fast_failing_xdist_suite_retried_until_it_passes_on_its_fourth_run_is_left_alone() {
+    // The counterpart of the fast re-run loop: 16 tests, a run every 0.6-0.7 s, a core busy,
+    // failing three times while a service comes up, then green, then the job packages.
+    let mut rng = Rng::new(22);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for run in 1..=4 {
+        at = xdist_session_of(&mut t, at, &mut rng, run == 4, "3.11.7", 16, 0.2) + rng.range(0.02, 0.06);
+    }
+    t.every(at, 0.5, 12, |i| {
+        format!("packaging step {i}: wrote dist/app-{i}.whl")
+    });
+    t.cpu(0.0, at + 7.0, |_| 95.0);
+    t.run(at + 7.0)
+        .assert_never_fires("a fast failing suite retried until green on its fourth run");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! ANSI-coloured output, moderate and low rates, periods from 1 to 12, tracebacks, and lines
 //! whose only change is a random latency.
 
-use super::scenarios::{iso, name, xdist_session, Rng, Timeline};
+use super::scenarios::{iso, name, xdist_session, xdist_session_of, Rng, Timeline};
 use crate::sample::Stream;
 
 /// Healthy compile-then-train output for the first `seconds`, to precede a loop.
@@ -2188,6 +2188,37 @@ fn a_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
     assert!(
         summary.contains("each opening with the same header")
             && summary.contains("the same values each pass in another order"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_fast_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
+    // The same loop with a suite of 16 fast tests whose workers start in 0.2 s: a run every
+    // 0.6-0.7 s, at the steady pace of the same work done again (a spread of a few percent),
+    // a core busy. Main judged alike passes no faster than one a second, and a re-run's
+    // pace only from a spread of 0.06; no other path sees passes whose order is never the
+    // same twice.
+    let mut rng = Rng::new(21);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let onset = 3.4;
+    let mut at = onset;
+    let mut starts = Vec::new();
+    while at < 40.0 {
+        starts.push(at);
+        at = xdist_session_of(&mut t, at, &mut rng, false, "3.11.7", 16, 0.2) + rng.range(0.02, 0.06);
+    }
+    t.cpu(0.0, 40.0, |_| 95.0);
+    let seventh = starts[6] - onset;
+    let summary = assert_fires_within(
+        &mut t,
+        onset,
+        seventh + 0.5,
+        "a fast failing xdist suite re-run back to back",
+    );
+    assert!(
+        summary.contains("the same values each pass in another order"),
         "{summary}"
     );
 }
