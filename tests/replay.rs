@@ -34,6 +34,16 @@ fn assert_left_alone(sandbox: &Sandbox, name: &str, rate: &str) -> Outcome {
     out
 }
 
+/// `assert_left_alone`, and the protection that held it down says `words`.
+fn assert_left_alone_as(sandbox: &Sandbox, name: &str, rate: &str, words: &str) {
+    let out = assert_left_alone(sandbox, name, rate);
+    assert!(
+        out.stdout_text().contains(words),
+        "{name} at {rate} lines/s, not \"{words}\": {}",
+        out.describe()
+    );
+}
+
 /// Replays the real log `tests/data/NAME` as plain text at `rate` lines/s and asserts that
 /// FlowForge would have stopped it; returns the reason it gives.
 fn assert_stopped(sandbox: &Sandbox, name: &str, rate: &str) -> String {
@@ -266,11 +276,11 @@ fn a_compiler_warning_flood_is_left_alone() {
     // Replayed at the default 20 lines/s it is a 4-line cycle for 16 s, which main's
     // detector stopped after 2 s; the places it names tell a walk from a loop.
     let sandbox = Sandbox::new("replay-gcc-flood");
-    let out = assert_left_alone(&sandbox, "gcc-macro-warning-flood.log", "20");
-    assert!(
-        out.stdout_text().contains("one place or item after another"),
-        "{}",
-        out.describe()
+    assert_left_alone_as(
+        &sandbox,
+        "gcc-macro-warning-flood.log",
+        "20",
+        "one place or item after another",
     );
 }
 
@@ -294,11 +304,11 @@ fn lint_reports_in_stylish_format_are_left_alone() {
     ] {
         assert_left_alone(&sandbox, log, rate);
     }
-    let out = assert_left_alone(&sandbox, "eslint-stylish-generated.log", "20");
-    assert!(
-        out.stdout_text().contains("each pass names a new file"),
-        "{}",
-        out.describe()
+    assert_left_alone_as(
+        &sandbox,
+        "eslint-stylish-generated.log",
+        "20",
+        "each pass names a new file",
     );
 }
 
@@ -334,12 +344,7 @@ fn a_resolver_backtracking_through_versions_is_left_alone() {
     // it was stopped at line 80 as a "2-line cycle", the versions masked away.
     let sandbox = Sandbox::new("replay-pip");
     for rate in ["10", "50"] {
-        let out = assert_left_alone(&sandbox, "pip-resolver-backtracking.log", rate);
-        assert!(
-            out.stdout_text().contains("versions"),
-            "the protection names the versions: {}",
-            out.describe()
-        );
+        assert_left_alone_as(&sandbox, "pip-resolver-backtracking.log", rate, "versions");
     }
 }
 
@@ -535,8 +540,7 @@ fn a_queue_worker_logging_each_job_done_is_left_alone() {
     // job, `job <uuid> (send_email) done in 2.1 ms`, while a producer pushed 20 jobs a
     // second: stopped live after 4.3 s as "same line repeated", and replayed at 10 lines/s.
     let sandbox = Sandbox::new("replay-queue-worker");
-    let out = assert_left_alone(&sandbox, "queue-worker-jobs-done.log", "10");
-    assert!(out.stdout_text().contains("jobs done"), "{}", out.describe());
+    assert_left_alone_as(&sandbox, "queue-worker-jobs-done.log", "10", "jobs done");
 }
 
 #[test]
@@ -548,11 +552,11 @@ fn a_query_redrawn_by_psql_watch_is_left_alone() {
     // 0.2s)` and the passes keep to it. (A recording replays at its own times; the rate is
     // not used.)
     let sandbox = Sandbox::new("replay-psql-watch");
-    let out = assert_left_alone(&sandbox, "psql-watch-query.ffrec", "20");
-    assert!(
-        out.stdout_text().contains("a display redrawn every 0.2 s"),
-        "{}",
-        out.describe()
+    assert_left_alone_as(
+        &sandbox,
+        "psql-watch-query.ffrec",
+        "20",
+        "a display redrawn every 0.2 s",
     );
 }
 
@@ -676,11 +680,11 @@ fn system_samplers_replayed_from_a_pasted_log_are_left_alone() {
             assert_left_alone(&sandbox, log, rate);
         }
     }
-    let out = assert_left_alone(&sandbox, "pgbench-progress-1s.log", "20");
-    assert!(
-        out.stdout_text().contains("measurements that vary on every line"),
-        "{}",
-        out.describe()
+    assert_left_alone_as(
+        &sandbox,
+        "pgbench-progress-1s.log",
+        "20",
+        "measurements that vary on every line",
     );
     // `flowforge run --record` of `redis-benchmark -q -t set,get -n 5000 -l` itself, its
     // `rps=... (overall: ...) avg_msec=...` line redrawn with `\r` about ten times a test:
@@ -751,11 +755,11 @@ fn strace_of_an_idle_server_waiting_on_its_timer_is_left_alone() {
     // trace repeats exactly and says `Timeout`, but it records another process sleeping
     // out the 100 ms it asked for, pass after pass, at that very pace.
     let sandbox = Sandbox::new("replay-strace-idle");
-    let out = assert_left_alone(&sandbox, "strace-idle-python-server-live.ffrec", "20");
-    assert!(
-        out.stdout_text().contains("waiting out its 0.1 s timeout"),
-        "{}",
-        out.describe()
+    assert_left_alone_as(
+        &sandbox,
+        "strace-idle-python-server-live.ffrec",
+        "20",
+        "waiting out its 0.1 s timeout",
     );
 }
 
@@ -788,11 +792,11 @@ fn a_parameter_search_walking_its_grid_is_left_alone() {
     // (line 28) and 20 lines/s (line 40): `same line repeated`.
     let sandbox = Sandbox::new("replay-grid-walk");
     for rate in ["10", "20"] {
-        let out = assert_left_alone(&sandbox, "sklearn-gridsearch-svc-verbose2.log", rate);
-        assert!(
-            out.stdout_text().contains("a grid of parameters walked"),
-            "the protection says what held: {}",
-            out.describe()
+        assert_left_alone_as(
+            &sandbox,
+            "sklearn-gridsearch-svc-verbose2.log",
+            rate,
+            "a grid of parameters walked",
         );
     }
 }
@@ -832,12 +836,7 @@ fn a_mixture_restarted_from_counted_starts_that_converge_is_left_alone() {
         "sklearn-gaussian-mixture-two-components-restarts.log",
     ] {
         for rate in ["10", "20"] {
-            let out = assert_left_alone(&sandbox, log, rate);
-            assert!(
-                out.stdout_text().contains("each start converging"),
-                "{log} at {rate} lines/s: {}",
-                out.describe()
-            );
+            assert_left_alone_as(&sandbox, log, rate, "each start converging");
         }
     }
 }
@@ -855,11 +854,11 @@ fn boosting_warnings_before_the_first_evaluation_line_are_left_alone() {
     // bursts), which main's detector would have stopped after 32 s.
     let sandbox = Sandbox::new("replay-lightgbm-first-eval");
     for rate in ["10", "20", "50"] {
-        let out = assert_left_alone(&sandbox, "lightgbm-warnings-before-first-eval.log", rate);
-        assert!(
-            out.stdout_text().contains("a warning about the work repeated"),
-            "the protection says what held: {}",
-            out.describe()
+        assert_left_alone_as(
+            &sandbox,
+            "lightgbm-warnings-before-first-eval.log",
+            rate,
+            "a warning about the work repeated",
         );
     }
     assert_left_alone(&sandbox, "lightgbm-warnings-before-first-eval-loaded.ffrec", "20");
