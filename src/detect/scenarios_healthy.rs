@@ -2029,34 +2029,25 @@ fn an_agent_polling_until_the_status_changes_then_answering() {
 #[test]
 fn a_failing_xdist_suite_retried_until_it_passes_on_its_fourth_run_is_left_alone() {
     // The counterpart of `while ! pytest -n 2`: a wrapper re-running the suite back to back
-    // while a service comes up; it fails three times, passes the fourth and the job ends.
-    let mut rng = Rng::new(12);
-    let mut t = Timeline::new();
-    let mut at = 0.5;
-    for run in 1..=4 {
-        at = xdist_session(&mut t, at, &mut rng, run == 4, "3.11.7") + 0.5;
+    // while a service comes up; it fails three times, passes the fourth and the job goes on
+    // to package. A suite of 40 tests, half a second between runs; and 16 fast tests whose
+    // workers start in 0.2 s, a run every 0.6-0.7 s. A core busy throughout.
+    for (seed, count, startup, gap) in [(12, 40, 0.6, (0.5, 0.5)), (22, 16, 0.2, (0.02, 0.06))] {
+        let mut rng = Rng::new(seed);
+        let mut t = Timeline::new();
+        let mut at = 0.5;
+        for run in 1..=4 {
+            at = xdist_session_of(&mut t, at, &mut rng, run == 4, "3.11.7", count, startup)
+                + rng.range(gap.0, gap.1);
+        }
+        t.every(at, 0.5, 12, |i| {
+            format!("packaging step {i}: wrote dist/app-{i}.whl")
+        });
+        t.cpu(0.0, at + 7.0, |_| 95.0);
+        t.run(at + 7.0).assert_never_fires(&format!(
+            "a suite of {count} failing tests retried until green on its fourth run"
+        ));
     }
-    t.cpu(0.0, at + 2.0, |_| 95.0);
-    t.run(at + 2.0)
-        .assert_never_fires("a failing suite retried until green on its fourth run");
-}
-
-#[test]
-fn a_fast_failing_xdist_suite_retried_until_it_passes_on_its_fourth_run_is_left_alone() {
-    // The counterpart of the fast re-run loop: 16 tests, a run every 0.6-0.7 s, a core busy,
-    // failing three times while a service comes up, then green, then the job packages.
-    let mut rng = Rng::new(22);
-    let mut t = Timeline::new();
-    let mut at = 0.5;
-    for run in 1..=4 {
-        at = xdist_session_of(&mut t, at, &mut rng, run == 4, "3.11.7", 16, 0.2) + rng.range(0.02, 0.06);
-    }
-    t.every(at, 0.5, 12, |i| {
-        format!("packaging step {i}: wrote dist/app-{i}.whl")
-    });
-    t.cpu(0.0, at + 7.0, |_| 95.0);
-    t.run(at + 7.0)
-        .assert_never_fires("a fast failing suite retried until green on its fourth run");
 }
 
 #[test]

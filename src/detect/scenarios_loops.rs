@@ -8,7 +8,7 @@
 //! ANSI-coloured output, moderate and low rates, periods from 1 to 12, tracebacks, and lines
 //! whose only change is a random latency.
 
-use super::scenarios::{iso, name, xdist_session, xdist_session_of, Rng, Timeline};
+use super::scenarios::{iso, name, xdist_session_of, Rng, Timeline};
 use crate::sample::Stream;
 
 /// Healthy compile-then-train output for the first `seconds`, to precede a loop.
@@ -2158,6 +2158,32 @@ fn an_agent_numbering_its_steps_while_its_tool_returns_the_same_answer() {
     assert!(summary.contains("model loop"), "{summary}");
 }
 
+/// A failing xdist suite of `count` tests re-run back to back after a build, `gap` seconds
+/// between runs, a core busy: the stop's summary, asserted to come by the time the run
+/// after `runs` begins (plus `slack`) and to say each pass printed the same values in
+/// another order.
+fn xdist_re_run(seed: u64, count: usize, startup: f64, gap: (f64, f64), runs: usize, slack: f64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 3.0);
+    let onset = 3.4;
+    let mut at = onset;
+    let mut starts = Vec::new();
+    while at < 60.0 {
+        starts.push(at);
+        at =
+            xdist_session_of(&mut t, at, &mut rng, false, "3.11.7", count, startup) + rng.range(gap.0, gap.1);
+    }
+    t.cpu(0.0, 60.0, |_| 95.0);
+    let limit = starts[runs] - onset + slack;
+    let summary = assert_fires_within(&mut t, onset, limit, "a failing xdist suite re-run back to back");
+    assert!(
+        summary.contains("the same values each pass in another order"),
+        "{summary}"
+    );
+    summary
+}
+
 #[test]
 fn a_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
     // `while ! pytest -v -n 2 tests/; do :; done`: the workers finish the tests in another
@@ -2167,29 +2193,8 @@ fn a_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
     // run opens with the same header and prints the same values in another order. The
     // first run follows the build's output within the silence, so it is that burst's tail:
     // the loop's passes are counted from the second run, stopped when the sixth begins.
-    let mut rng = Rng::new(11);
-    let mut t = Timeline::new();
-    healthy_prefix(&mut t, 3.0);
-    let onset = 3.4;
-    let mut at = onset;
-    let mut starts = Vec::new();
-    while at < 60.0 {
-        starts.push(at);
-        at = xdist_session(&mut t, at, &mut rng, false, "3.11.7") + rng.range(0.3, 0.7);
-    }
-    t.cpu(0.0, 60.0, |_| 95.0);
-    let sixth = starts[5] - onset;
-    let summary = assert_fires_within(
-        &mut t,
-        onset,
-        sixth + 1.0,
-        "a failing xdist suite re-run back to back",
-    );
-    assert!(
-        summary.contains("each opening with the same header")
-            && summary.contains("the same values each pass in another order"),
-        "{summary}"
-    );
+    let summary = xdist_re_run(11, 40, 0.6, (0.3, 0.7), 5, 1.0);
+    assert!(summary.contains("each opening with the same header"), "{summary}");
 }
 
 #[test]
@@ -2199,28 +2204,7 @@ fn a_fast_failing_suite_re_run_back_to_back_by_pytest_xdist_is_a_loop() {
     // a core busy. Main judged alike passes no faster than one a second, and a re-run's
     // pace only from a spread of 0.06; no other path sees passes whose order is never the
     // same twice.
-    let mut rng = Rng::new(21);
-    let mut t = Timeline::new();
-    healthy_prefix(&mut t, 3.0);
-    let onset = 3.4;
-    let mut at = onset;
-    let mut starts = Vec::new();
-    while at < 40.0 {
-        starts.push(at);
-        at = xdist_session_of(&mut t, at, &mut rng, false, "3.11.7", 16, 0.2) + rng.range(0.02, 0.06);
-    }
-    t.cpu(0.0, 40.0, |_| 95.0);
-    let seventh = starts[6] - onset;
-    let summary = assert_fires_within(
-        &mut t,
-        onset,
-        seventh + 0.5,
-        "a fast failing xdist suite re-run back to back",
-    );
-    assert!(
-        summary.contains("the same values each pass in another order"),
-        "{summary}"
-    );
+    xdist_re_run(21, 16, 0.2, (0.02, 0.06), 6, 0.5);
 }
 
 /// One turn of an agent on the Anthropic Messages API, printed as JSON lines of content
