@@ -79,6 +79,18 @@ fn intervention(out: &Outcome) -> (f64, String) {
     (at, line[close + 5..].to_string())
 }
 
+/// The replay `out` of the live recording `tests/data/NAME` decided within one tick of the
+/// live run's decision (the recording's last tick); returns the reason.
+fn assert_decided_as_live(out: &Outcome, name: &str) -> String {
+    let (at, why) = intervention(out);
+    let live = last_tick(&std::fs::read(real_log(name)).expect("recording"));
+    assert!(
+        (at - live).abs() <= 0.25,
+        "{name}: replay decided at {at} s, live at {live} s"
+    );
+    why
+}
+
 fn live_and_replay_agree(name: &str) {
     let sandbox = Sandbox::new("replay-live");
     let recording = sandbox.path("run.ffrec");
@@ -1168,12 +1180,7 @@ fn a_failing_pytest_xdist_suite_re_run_back_to_back_is_stopped_at_its_fifth_run(
     let recording = real_log(name);
     let out = replay(&sandbox, &[&recording.to_string_lossy()]);
     assert_eq!(out.code(), 1, "{name}: {}", out.describe());
-    let (at, why) = intervention(&out);
-    let live = last_tick(&std::fs::read(&recording).expect("recording"));
-    assert!(
-        (at - live).abs() <= 0.25,
-        "replay decided at {at} s, live at {live} s"
-    );
+    let why = assert_decided_as_live(&out, name);
     assert!(
         why.contains("alike passes") && why.contains("each opening with the same header"),
         "{why}"
@@ -1212,18 +1219,13 @@ fn a_fast_pytest_xdist_suite_re_run_back_to_back_whose_failure_shows_an_address_
     let sandbox = Sandbox::new("replay-pytest-xdist-address");
     let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
     assert_eq!(out.code(), 1, "{name}: {}", out.describe());
-    let (at, why) = intervention(&out);
+    let why = assert_decided_as_live(&out, name);
     assert!(
         why.contains("alike passes") && why.contains("the same values each pass in another order"),
         "{why}"
     );
     let runs = passes_begun(name, "test session starts", intervention_line(&out));
     assert!((5..=6).contains(&runs), "stopped after {runs} runs: {why}");
-    let live = last_tick(&std::fs::read(real_log(name)).expect("recording"));
-    assert!(
-        (at - live).abs() <= 0.25,
-        "replay decided at {at} s, live at {live} s"
-    );
     // The same suite retried by a wrapper that makes the failing test pass on its fourth
     // run, then packages: three failed runs, a green one and other work, left alone live.
     assert_left_alone(
