@@ -34,6 +34,14 @@ fn assert_left_alone(sandbox: &Sandbox, name: &str, rate: &str) -> Outcome {
     out
 }
 
+/// Replays `tests/data/NAME` (a recording, at its own times) and asserts that FlowForge
+/// would have stopped it; returns the replay's outcome.
+fn replay_stopped(sandbox: &Sandbox, name: &str) -> Outcome {
+    let out = replay(sandbox, &[&real_log(name).to_string_lossy()]);
+    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    out
+}
+
 /// `assert_left_alone`, and the protection that held it down says `words`.
 fn assert_left_alone_as(sandbox: &Sandbox, name: &str, rate: &str, words: &str) {
     let out = assert_left_alone(sandbox, name, rate);
@@ -655,8 +663,7 @@ fn clients_retrying_a_refused_connection_every_few_seconds_are_stopped_within_fi
         "redis-py-retry-refused-live.ffrec",
         "redis-py-retry-refused-slow-live.ffrec",
     ] {
-        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
-        assert_eq!(out.code(), 1, "{log}: {}", out.describe());
+        let out = replay_stopped(&sandbox, log);
         let (_, reason) = intervention(&out);
         assert!(reason.contains("a re-run loop: the same"), "{log}: {reason}");
         let passes = passes_begun(log, "ERROR worker: redis unavailable", intervention_line(&out));
@@ -744,8 +751,7 @@ fn a_java_http_client_retrying_forever_is_stopped_within_five_alike_passes() {
         ("java-httpclient-retry-two-shapes-live.ffrec", "alike passes"),
         ("java-httpclient-retry-three-shapes-live.ffrec", "alike passes"),
     ] {
-        let out = replay(&sandbox, &[&real_log(log).to_string_lossy()]);
-        assert_eq!(out.code(), 1, "{log}: {}", out.describe());
+        let out = replay_stopped(&sandbox, log);
         let (_, reason) = intervention(&out);
         assert!(reason.contains(path), "{log}: {reason}");
         // The first attempt runs on `main` and begins with another line; the retries after
@@ -946,8 +952,7 @@ fn a_test_watcher_re_running_on_its_own_writes_is_stopped() {
     // same thing done twice), so the hold now starts a pass later: 6.5 s, 4.5 s into them.
     let name = "vitest-watch-rerun-own-write.ffrec";
     let sandbox = Sandbox::new("replay-vitest-watch");
-    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
-    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let out = replay_stopped(&sandbox, name);
     let (at, why) = intervention(&out);
     assert!(why.contains("-line cycle repeated"), "{why}");
     let reruns = passes_begun(name, "RERUN", intervention_line(&out));
@@ -1106,8 +1111,7 @@ fn an_agent_framework_given_the_same_answer_is_stopped_long_before_its_step_limi
     // was read as a failure of every pass; that must not come back. Paths anonymised.
     let name = "langgraph-same-answer-until-step-limit.ffrec";
     let sandbox = Sandbox::new("replay-langgraph-limit");
-    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
-    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let out = replay_stopped(&sandbox, name);
     let (_, why) = intervention(&out);
     assert!(why.contains("a model loop"), "{why}");
     assert!(!why.contains("same failure"), "{why}");
@@ -1217,8 +1221,7 @@ fn a_fast_pytest_xdist_suite_re_run_back_to_back_whose_failure_shows_an_address_
     // or as steady as this, was not judged. Stopped live after 3.8 s, in its sixth run.
     let name = "pytest-xdist-rerun-address-in-failure-live.ffrec";
     let sandbox = Sandbox::new("replay-pytest-xdist-address");
-    let out = replay(&sandbox, &[&real_log(name).to_string_lossy()]);
-    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let out = replay_stopped(&sandbox, name);
     let why = assert_decided_as_live(&out, name);
     assert!(
         why.contains("alike passes") && why.contains("the same values each pass in another order"),
