@@ -586,11 +586,9 @@ fn a_query_redrawn_by_psql_watch_is_left_alone() {
 /// (`live_and_replay_agree` checks the same decision within a tick on runs made now).
 fn assert_recording_stopped_as_live(name: &str) -> String {
     let sandbox = Sandbox::new("replay-watch-loop");
-    let recording = real_log(name);
-    let out = replay(&sandbox, &[&recording.to_string_lossy()]);
-    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let out = replay_stopped(&sandbox, name);
     let (at, why) = intervention(&out);
-    let live = last_tick(&std::fs::read(&recording).expect("recording"));
+    let live = last_tick(&std::fs::read(real_log(name)).expect("recording"));
     assert!(
         at <= live + 0.25,
         "{name}: replay decided at {at} s, live at {live} s"
@@ -1181,9 +1179,7 @@ fn a_failing_pytest_xdist_suite_re_run_back_to_back_is_stopped_at_its_fifth_run(
     // fifth run began.
     let name = "pytest-xdist-rerun-failing-suite-live.ffrec";
     let sandbox = Sandbox::new("replay-pytest-xdist");
-    let recording = real_log(name);
-    let out = replay(&sandbox, &[&recording.to_string_lossy()]);
-    assert_eq!(out.code(), 1, "{name}: {}", out.describe());
+    let out = replay_stopped(&sandbox, name);
     let why = assert_decided_as_live(&out, name);
     assert!(
         why.contains("alike passes") && why.contains("each opening with the same header"),
