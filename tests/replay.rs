@@ -1167,6 +1167,21 @@ fn agent_frameworks_at_work_are_left_alone() {
     }
 }
 
+/// Replays the live recording `tests/data/NAME` of a failing xdist suite re-run back to
+/// back: stopped within a tick of the live run, as alike passes printing the same values in
+/// another order; returns the reason and the test sessions begun by the decision.
+fn xdist_re_run_stopped(name: &str) -> (String, usize) {
+    let sandbox = Sandbox::new("replay-pytest-xdist");
+    let out = replay_stopped(&sandbox, name);
+    let why = assert_decided_as_live(&out, name);
+    assert!(
+        why.contains("alike passes") && why.contains("the same values each pass in another order"),
+        "{name}: {why}"
+    );
+    let runs = passes_begun(name, "test session starts", intervention_line(&out));
+    (why, runs)
+}
+
 #[test]
 fn a_failing_pytest_xdist_suite_re_run_back_to_back_is_stopped_at_its_fifth_run() {
     // `flowforge run --record` on this machine of `while ! pytest -v -n 2 tests/; do :;
@@ -1177,15 +1192,8 @@ fn a_failing_pytest_xdist_suite_re_run_back_to_back_is_stopped_at_its_fifth_run(
     // 100 s (57 runs: "a counter advancing", "heartbeat"). Each run opens with the same
     // header and prints the same values in another order; stopped live after 6.8 s, as its
     // fifth run began.
-    let name = "pytest-xdist-rerun-failing-suite-live.ffrec";
-    let sandbox = Sandbox::new("replay-pytest-xdist");
-    let out = replay_stopped(&sandbox, name);
-    let why = assert_decided_as_live(&out, name);
-    assert!(
-        why.contains("alike passes") && why.contains("each opening with the same header"),
-        "{why}"
-    );
-    let runs = passes_begun(name, "test session starts", intervention_line(&out));
+    let (why, runs) = xdist_re_run_stopped("pytest-xdist-rerun-failing-suite-live.ffrec");
+    assert!(why.contains("each opening with the same header"), "{why}");
     assert_eq!(runs, 5, "stopped after {runs} runs: {why}");
 }
 
@@ -1215,16 +1223,9 @@ fn a_fast_pytest_xdist_suite_re_run_back_to_back_whose_failure_shows_an_address_
     // 0.03-0.08), a core busy. Main's detector left it alone for 960 s ("heartbeat: 0.6
     // passes/s"): the address made each run new, and a re-run faster than one a second,
     // or as steady as this, was not judged. Stopped live after 3.8 s, in its sixth run.
-    let name = "pytest-xdist-rerun-address-in-failure-live.ffrec";
-    let sandbox = Sandbox::new("replay-pytest-xdist-address");
-    let out = replay_stopped(&sandbox, name);
-    let why = assert_decided_as_live(&out, name);
-    assert!(
-        why.contains("alike passes") && why.contains("the same values each pass in another order"),
-        "{why}"
-    );
-    let runs = passes_begun(name, "test session starts", intervention_line(&out));
+    let (why, runs) = xdist_re_run_stopped("pytest-xdist-rerun-address-in-failure-live.ffrec");
     assert!((5..=6).contains(&runs), "stopped after {runs} runs: {why}");
+    let sandbox = Sandbox::new("replay-pytest-xdist-address");
     // The same suite retried by a wrapper that makes the failing test pass on its fourth
     // run, then packages: three failed runs, a green one and other work, left alone live.
     assert_left_alone(
