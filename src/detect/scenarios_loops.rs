@@ -2313,6 +2313,39 @@ fn a_chat_completions_agent_handed_the_same_answer_in_two_lines_is_a_model_loop(
 }
 
 #[test]
+fn a_plain_agent_log_that_names_its_call_and_arguments_is_a_model_loop() {
+    // An agent's own log: `-> calling tool name(key='value')` and the tool's answer, the
+    // same non-empty answer every turn at a model's pace (1-3.5 s), no ids, no tokens. The
+    // call is written out with its arguments named, so what was asked is on the page as
+    // it is in a JSON `"arguments"`: each pass is a model's answer. Main left it alone as
+    // a heartbeat.
+    let mut rng = Rng::new(23);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    let mut at = onset;
+    let mut turns = Vec::new();
+    while at < 60.0 {
+        turns.push(at);
+        t.line(
+            at,
+            Stream::Stdout,
+            "-> calling tool search_issues(query='flaky login test', state='open')",
+        );
+        t.line(
+            at + 0.002,
+            Stream::Stdout,
+            "<- tool result: Found 0 open issues matching 'flaky login'; 2 closed issues: #41 login page hangs, #57 CSRF token refresh",
+        );
+        at += rng.range(1.0, 3.5);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let sixth = turns[5] - onset;
+    let summary = assert_fires_within(&mut t, onset, sixth + 1.0, "the same answer, turn after turn");
+    assert!(summary.contains("a model loop"), "{summary}");
+}
+
+#[test]
 fn a_legacy_function_call_with_the_same_arguments_and_an_empty_result_is_stopped() {
     // Chat completions' legacy `function_call` (no call id) printed as JSON lines: the
     // same function with the same arguments and the same empty answer every 2 s, a

@@ -673,12 +673,14 @@ fn names_a_tool_call(s: &[u8]) -> bool {
 const ARGUMENT_KEYS: [&str; 5] = ["arguments", "args", "input", "parameters", "params"];
 
 /// True for a line with an `ARGUMENT_KEYS` word followed, after a closing quote, by `:` or
-/// `=` (`"arguments": "{\"q\": 1}"`, `args={...}`, `  Args:`), ReAct's `Action Input:`, or
-/// `AgentExecutor`'s `Invoking: `search` with `{...}``.
+/// `=` (`"arguments": "{\"q\": 1}"`, `args={...}`, `  Args:`), ReAct's `Action Input:`,
+/// `AgentExecutor`'s `Invoking: `search` with `{...}``, or a call written out with its
+/// arguments named (`search_issues(query='flaky login', state='open')`, `read({"path": ...})`).
 fn shows_arguments(s: &[u8]) -> bool {
     let line = s.trim_ascii_start();
     if line.starts_with(b"Action Input:")
         || line.starts_with(b"Invoking: `") && line.windows(8).any(|w| w == b"` with `")
+        || names_its_arguments(line)
     {
         return true;
     }
@@ -692,6 +694,27 @@ fn shows_arguments(s: &[u8]) -> bool {
         }
     });
     found
+}
+
+/// True for a call written out with its first argument named or given as an object: a
+/// name, `(` right after it, then `key=` (not `==`) or `{`. A call with positional arguments
+/// (`print(x)`, `at Object.<anonymous> (index.js:3:9)`) shows values, not what they ask.
+fn names_its_arguments(s: &[u8]) -> bool {
+    let name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    s.iter().enumerate().skip(1).any(|(i, &b)| {
+        if b != b'(' || !name(s[i - 1]) {
+            return false;
+        }
+        let rest = &s[i + 1..];
+        let rest = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+        if rest.first() == Some(&b'{') {
+            return true;
+        }
+        let key = rest.iter().take_while(|b| name(**b)).count();
+        let after = &rest[key..];
+        let after = &after[after.iter().take_while(|b| **b == b' ').count()..];
+        key > 0 && after.first() == Some(&b'=') && after.get(1) != Some(&b'=')
+    })
 }
 
 /// A test runner's line for a test that passed: a leading check mark (Jest, Vitest, Mocha:
@@ -845,6 +868,8 @@ mod tests {
             "INFO agent: tool call search args={\"q\": \"x\"}",
             "Action Input: {\"query\": \"release date\"}",
             "Invoking: `search` with `{'query': 'src/main.py'}`",
+            "-> calling tool search_issues(query='flaky login test', state='open')",
+            r#"Calling read_file({"path": "src/app.py"})"#,
         ] {
             assert!(wording(line.as_bytes()).arguments, "{line:?} shows arguments");
         }
@@ -852,6 +877,10 @@ mod tests {
             "Invoking tool search",
             "Tool search completed.",
             "parse the input file",
+            "-> calling tool search_issues('flaky login test')",
+            "    at Object.<anonymous> (/app/index.js:3:9)",
+            "assert (x == 3)",
+            "check(count==0) failed",
         ] {
             assert!(!wording(line.as_bytes()).arguments, "{line:?} shows no arguments");
         }
