@@ -51,6 +51,16 @@ const MIN_RISES: u32 = 3;
 /// Falls needed before a count that only goes down is a countdown.
 const MIN_FALLS: u32 = 2;
 
+/// Readings a slot must have shown, going both up and down, before a new value inside the
+/// range of the others is the same measurement again (`wanders`): four, the passes a
+/// failing block must have shown.
+const WANDER_VALUES: usize = 4;
+
+/// How far from the level of an amount's other readings a new one may lie and still be the
+/// same measurement (`within_the_others`): a fifth of it. A try that gets further moves by
+/// more.
+const LEVEL_SHARE: f64 = 0.2;
+
 /// Distinct places a source location must have shown to be a walk over them.
 const WALK_PLACES: usize = 4;
 
@@ -408,7 +418,8 @@ impl ProgressRing {
     /// `[CV 2/5]`, `[CV 1/5]`, `[CV 3/5]` under two workers, then the next candidate's), one
     /// item after another. A group is the combination of the line's other categorical values
     /// (the `/5`, a grid's parameters), as for worker counters. A loop that starts its parts
-    /// over (`1/3, 2/3, 3/3, 1/3`) shows a part again in the same group.
+    /// over (`1/3, 2/3, 3/3, 1/3`) shows a part again in the same group. Parts are whole numbers:
+    /// a done part with a decimal (`259.7/779.1 MB`) is an amount, whatever it reads.
     pub fn parts_walk(&self, now: Duration, freshness: Duration) -> bool {
         let latest = self.ordered().last().map(|(_, at)| at);
         if self.len < WALK_PLACES || latest.is_none_or(|at| now.saturating_sub(at) > freshness) {
@@ -422,6 +433,11 @@ impl ProgressRing {
             let mut groups = [0u64; RING];
             let (mut n, mut g) = (0, 0);
             for (values, _) in self.ordered().filter(|(v, _)| !v[slot].is_nan()) {
+                // A part is numbered: `259.7/779.1 MB` is an amount of the whole, and
+                // amounts that differ every time are no parts walked.
+                if values[slot].fract() != 0.0 {
+                    return false;
+                }
                 let key = (0..MAX_SLOTS)
                     .filter(|&other| other != slot && categorical[other])
                     .fold(template::FNV_OFFSET, |h, other| {
@@ -760,11 +776,22 @@ impl ProgressRing {
     /// more` when the thread that fails takes another path — where a status block whose
     /// numbers advance shows new ones every pass. With `counters`, a plain count rising by
     /// one counts too: a number the loop's own passes would not bring unless it counts them.
+    ///
+    /// An amount that wanders is no news either. Where a slot of amounts (decimals with a
+    /// unit, or the done part of a ratio: `260.9/779.1 MB`, `108.5 MB/s`) went both up and
+    /// down over the ring, over `WANDER_VALUES` readings or more, a new value about the level
+    /// of the others (`within_the_others`) is the same measurement again:
+    /// where each try of a download broke, at what rate. An amount that moves on leaves the
+    /// range as it climbs. Whole numbers count things, and a count that goes up and down is
+    /// still news (`Found 3 errors`, then 2, then 4, as a developer edits); a fraction
+    /// without a unit is a loss or a score, whose every new value is news too.
     pub fn news_between(&self, from: Duration, to: Duration, counters: bool) -> bool {
         let counted = if counters { 0 } else { self.unit_counter_slots() };
         let skip = self.keys | self.locations | counted;
         let readings: Vec<_> = self.ordered().collect();
         (0..MAX_SLOTS).filter(|&s| !has(skip, s)).any(|slot| {
+            let column: Vec<f64> = readings.iter().map(|(values, _)| values[slot]).collect();
+            let measured = !has(self.fractions, slot) && wanders(&column);
             readings.iter().enumerate().any(|(i, (values, at))| {
                 let v = values[slot];
                 (from..=to).contains(at)
@@ -773,6 +800,7 @@ impl ProgressRing {
                     && !readings[..i]
                         .iter()
                         .any(|(earlier, _)| earlier[slot].to_bits() == v.to_bits())
+                    && !(measured && within_the_others(&column, i))
             })
         })
     }
@@ -843,6 +871,35 @@ impl ProgressRing {
         trend.unit_rises &= trend.rises > 0;
         trend
     }
+}
+
+/// True when a slot's readings (in order, gaps as NaN) went both up and down over at least
+/// `WANDER_VALUES` of them, some with a decimal part: an amount jittering about a level.
+fn wanders(column: &[f64]) -> bool {
+    let values: Vec<f64> = column.iter().copied().filter(|x| !x.is_nan()).collect();
+    let rises = values.windows(2).filter(|w| w[1] > w[0]).count();
+    let falls = values.windows(2).filter(|w| w[1] < w[0]).count();
+    values.len() >= WANDER_VALUES && rises > 0 && falls > 0 && values.iter().any(|x| x.fract() != 0.0)
+}
+
+/// True when reading `i` of a slot lies about the level of its other readings: within their
+/// range widened on each side by that range or by `LEVEL_SHARE` of their middle value,
+/// whichever is more. A handful of readings of a jittering amount may bunch together, and
+/// the next one falls a little beyond them.
+fn within_the_others(column: &[f64], i: usize) -> bool {
+    let mut others: Vec<f64> = column
+        .iter()
+        .enumerate()
+        .filter(|&(j, x)| j != i && !x.is_nan())
+        .map(|(_, &x)| x)
+        .collect();
+    if others.is_empty() {
+        return false;
+    }
+    others.sort_by(f64::total_cmp);
+    let (low, high, middle) = (others[0], others[others.len() - 1], others[others.len() / 2]);
+    let margin = (high - low).max(LEVEL_SHARE * middle.abs());
+    (low - margin..=high + margin).contains(&column[i])
 }
 
 #[cfg(test)]
@@ -931,6 +988,52 @@ mod tests {
         // The same parts as plain counts are no parts of a whole.
         let rows = rows_of(&folds);
         assert!(!ring(&rows).parts_walk(at_end(&rows), FRESH));
+        // Where each try of a download broke (`259.7/779.1 MB`): an amount, new every try.
+        let amounts: Vec<[f64; 3]> = [259.7, 265.1, 257.3, 248.0, 269.2]
+            .iter()
+            .map(|&done| [done, 779.1, 0.5])
+            .collect();
+        let rows = rows_of(&amounts);
+        assert!(!ratio(&rows).parts_walk(at_end(&rows), FRESH));
+    }
+
+    #[test]
+    fn an_amount_jittering_about_one_level_is_no_news() {
+        // One reading a try: where the download broke and its rate (`259.7/779.1 MB 95.3
+        // MB/s`), the done part and the rate amounts with a unit.
+        let tries = [
+            [259.7, 779.1, 95.3],
+            [265.1, 779.1, 101.1],
+            [257.3, 779.1, 91.5],
+            [248.0, 779.1, 99.0],
+            [269.2, 779.1, 93.8],
+        ];
+        let amounts = |rows: &[&[f64]]| ring_with(rows, |r| r.ratio = 0b001);
+        let rows = rows_of(&tries);
+        let since_second = Duration::from_millis(100);
+        assert!(!amounts(&rows).news_between(since_second, Duration::MAX, false));
+        // Too few readings to tell jitter from a move: the third try is still news.
+        let rows = rows_of(&tries[..3]);
+        assert!(amounts(&rows).news_between(since_second, Duration::MAX, false));
+        // A transfer that gets further each try leaves the range.
+        let further = [
+            [259.7, 779.1, 95.3],
+            [265.1, 779.1, 101.1],
+            [257.3, 779.1, 91.5],
+            [248.0, 779.1, 99.0],
+            [412.6, 779.1, 93.8],
+        ];
+        let rows = rows_of(&further);
+        assert!(amounts(&rows).news_between(Duration::from_millis(400), Duration::MAX, false));
+        // Whole numbers count things: `Found 3 errors`, then 2, 4, 1, 5 as a developer edits.
+        let found: Vec<[f64; 1]> = [3.0, 2.0, 4.0, 1.0, 5.0].iter().map(|&n| [n]).collect();
+        let rows = rows_of(&found);
+        assert!(ring(&rows).news_between(since_second, Duration::MAX, false));
+        // A loss is a fraction without a unit: every new value of it is news.
+        let losses: Vec<[f64; 1]> = [0.52, 0.48, 0.55, 0.47, 0.5].iter().map(|&n| [n]).collect();
+        let rows = rows_of(&losses);
+        let loss = ring_with(&rows, |r| r.fractions = 0b1);
+        assert!(loss.news_between(since_second, Duration::MAX, false));
     }
 
     #[test]

@@ -103,6 +103,103 @@ fn a_traceback_every_twelve_seconds_is_stopped_within_five_passes() {
     assert_stopped_within_five_passes(&mut t, &starts, "a pass every 12 s");
 }
 
+/// One run of `pip download` that breaks after `got` MB of a 779.1 MB wheel: its start,
+/// then (`broke`, after the download's seconds) the bar where it broke, drawn with rich's
+/// cells and half cell as pip prints it without a terminal, and the traceback.
+fn pip_download_run(t: &mut Timeline, at: f64, broke: f64, got: f64, rate: f64) {
+    for (i, line) in [
+        "Collecting torch==2.3.1",
+        "  Using cached torch-2.3.1-cp310-cp310-manylinux1_x86_64.whl.metadata (26 kB)",
+        "Downloading torch-2.3.1-cp310-cp310-manylinux1_x86_64.whl (779.1 MB)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        t.line(at + 0.4 * i as f64, Stream::Stdout, line);
+    }
+    let cells = (got / 779.1 * 40.0) as usize;
+    let bar = format!(
+        "   {}{:<w$}{got:.1}/779.1 MB {rate:.1} MB/s eta 0:00:05",
+        "━".repeat(cells / 2),
+        if cells % 2 == 1 { "╸" } else { "" },
+        w = 41 - cells / 2
+    );
+    let mut lines = vec![
+        bar,
+        "ERROR: Exception:".to_string(),
+        "Traceback (most recent call last):".to_string(),
+    ];
+    for frame in [
+        "response.py\", line 438, in _error_catcher",
+        "response.py\", line 561, in read",
+        "socket.py\", line 705, in readinto",
+    ] {
+        lines.push(format!(
+            "  File \"/usr/local/lib/python3.10/site-packages/pip/_vendor/urllib3/{frame}"
+        ));
+        lines.push("    data = self._fp_read(amt) if not fp_closed else b\"\"".to_string());
+    }
+    lines.push("ConnectionResetError: [Errno 104] Connection reset by peer".to_string());
+    lines.push(
+        "pip._vendor.urllib3.exceptions.ProtocolError: (\"Connection broken: ConnectionResetError(104, 'Connection reset by peer')\", ConnectionResetError(104, 'Connection reset by peer'))"
+            .to_string(),
+    );
+    for (i, line) in lines.iter().enumerate() {
+        t.line(broke + 0.001 * i as f64, Stream::Stdout, line);
+    }
+}
+
+#[test]
+fn a_download_re_run_from_byte_zero_that_breaks_at_the_same_point_is_stopped_within_five_passes() {
+    // `until pip download torch==2.3.1; do sleep 2; done` behind a proxy that resets every
+    // connection after about 250 MB: each run starts the wheel again from 0 and fails with
+    // the same traceback, a run every 5-6 s. What is new every run is where it broke and at
+    // what rate (`257.3/779.1 MB 91.5 MB/s`): amounts about one level, no news. Main read
+    // each run's amount as news and the amounts as parts of a whole walked, and left it alone.
+    let mut rng = Rng::new(61);
+    let mut t = Timeline::new();
+    let (mut at, mut starts) = (0.5, Vec::new());
+    while at < 60.0 {
+        starts.push(at);
+        let broke = at + 1.0 + rng.range(2.4, 2.9);
+        pip_download_run(
+            &mut t,
+            at,
+            broke,
+            245.0 + rng.range(0.0, 25.0),
+            rng.range(88.0, 112.0),
+        );
+        at = broke + 2.0 + rng.range(0.05, 0.3);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let summary = assert_stopped_within_five_passes(&mut t, &starts, "pip download from byte 0");
+    assert!(summary.contains("a re-run loop: the same"), "{summary}");
+}
+
+#[test]
+fn a_download_re_run_that_gets_further_every_time_is_left_alone() {
+    // The same wrapper where each run gets further (a mirror that resumes): 260, 410, 555,
+    // 700 MB, and the fifth run completes. A failure every pass, but what it reports moves on.
+    let mut rng = Rng::new(62);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    for got in [260.4, 410.2, 555.7, 700.1] {
+        let broke = at + 1.0 + rng.range(2.4, 2.9);
+        pip_download_run(&mut t, at, broke, got, rng.range(88.0, 112.0));
+        at = broke + 2.0 + rng.range(0.05, 0.3);
+    }
+    t.line(at, Stream::Stdout, "Collecting torch==2.3.1");
+    t.line(
+        at + 3.0,
+        Stream::Stdout,
+        "Saved ./wheels/torch-2.3.1-cp310-cp310-manylinux1_x86_64.whl",
+    );
+    t.line(at + 3.01, Stream::Stdout, "Successfully downloaded torch");
+    t.cpu(0.0, at + 10.0, |_| 1.0);
+    t.run(at + 10.0)
+        .assert_never_fires("a download that gets further every run");
+}
+
 /// A java.net.http failure as the JDK prints it when it completes on whichever thread: the
 /// short trace, or (`long`) the one whose connect failed on the caller's thread, with more
 /// frames and other `... N more` counts.

@@ -12,8 +12,8 @@
 //! own. Words are kept as written, digits glued to letters included (`Handler0007`,
 //! `sha256`: differently named things are different work), while a number after a separator
 //! (`/users/123`, `worker-3`) is a number. Runs of whitespace collapse to one space and
-//! runs of the same symbol to one (`=====>` → `=>`), so a growing progress bar keeps one
-//! template.
+//! runs of the same symbol to one (`=====>` → `=>`), a bar's partial end cell included
+//! (`████▌` → `█`, `━━━╸` → `━`), so a growing progress bar keeps one template.
 //!
 //! Numbers and identifiers are also kept, in order, in `Slots`: a template that repeats while
 //! one of its counters advances is progress, not a loop, and identifiers tell parallel workers
@@ -110,12 +110,26 @@ impl Writer<'_> {
     fn symbol(&mut self, bytes: &[u8]) {
         self.space_if_pending();
         if let Some(start) = self.last_symbol {
-            if &self.out[start..] == bytes {
+            let last = &self.out[start..];
+            // A bar's partial cell is part of its run: `████▌` and `━━━╸` are one bar
+            // whatever fraction of a cell its end has reached.
+            if last == bytes || is_bar_glyph(last) && is_bar_glyph(bytes) {
                 return;
             }
         }
         self.last_symbol = Some(self.out.len());
         self.out.extend_from_slice(bytes);
+    }
+}
+
+/// A character progress bars are drawn with: the block elements (`█`, `▌`, `▏`, U+2580 to
+/// U+259F: tqdm, cargo, indicatif) and the horizontal lines and half lines of box drawing
+/// (`━`, `╸`, `╺`, `─`: rich, pip). Vertical and corner pieces (`│`, `├`) draw tables and
+/// trees, not bars.
+fn is_bar_glyph(c: &[u8]) -> bool {
+    match std::str::from_utf8(c).ok().and_then(|s| s.chars().next()) {
+        Some(ch) => matches!(ch, '\u{2580}'..='\u{259F}' | '─' | '━' | '╴'..='╻' | '╼'..='╿'),
+        None => false,
     }
 }
 
@@ -782,7 +796,13 @@ mod tests {
             ("took 12ms, then 1.5s, then 3 m", "took <dur>, then <dur>, then <n> m"),
             ("waited 250 ms (1m30s total)", "waited <dur> (<dur> total)"),
             ("processed 450/1000 (45.0 %)", "processed <n>/<n> (<n>%)"),
-            (" 45%|████▌     | 450/1000 [00:04<00:05, 99.5it/s]", "<n>%|█▌ | <n>/<n> [<ts><<ts>, <n>it/s]"),
+            (" 45%|████▌     | 450/1000 [00:04<00:05, 99.5it/s]", "<n>%|█ | <n>/<n> [<ts><<ts>, <n>it/s]"),
+            (" 46%|████▋     | 460/1000 [00:04<00:05, 99.5it/s]", "<n>%|█ | <n>/<n> [<ts><<ts>, <n>it/s]"),
+            ("   ━━━━━━━━━━━━━╸                  265.1/779.1 MB 101.1 MB/s eta 0:00:05",
+             "━ <n>/<n> MB <n> MB/s eta <ts>"),
+            ("   ━━━━━━━━━━━━━                   257.3/779.1 MB 91.5 MB/s eta 0:00:05",
+             "━ <n>/<n> MB <n> MB/s eta <ts>"),
+            ("├── src/main.rs", "├─ src/main.rs"),
             ("[=====>      ] 12%", "[=> ] <n>%"),
             ("epoch 3/10 step 1200 loss=0.3142", "epoch <n>/<n> step <n> loss=<n>"),
             ("worker-3 wrote /tmp/run-17/part_004.csv", "worker-<n> wrote /tmp/run-<n>/part_<n>.csv"),
