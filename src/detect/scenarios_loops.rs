@@ -2277,13 +2277,17 @@ fn an_agent_turn_repeated_faster_than_a_heartbeat_is_still_judged_as_a_loop_of_w
     assert!(summary.contains("empty result"), "{summary}");
 }
 
-#[test]
-fn a_chat_completions_agent_handed_the_same_answer_in_two_lines_is_a_model_loop() {
-    // OpenAI chat completions printed as JSON lines: the assistant message with its
-    // `tool_calls` (the model's id for the call new every turn), then the tool's message
-    // with the same non-empty answer, one turn every 1-3 s. No tokens are printed; the call
-    // ids show each pass is a model's answer. Stopped as a model loop within five turns.
-    let mut rng = Rng::new(19);
+/// An agent's two-line turns (`turn` gives the call and its result) from 2 s, one every
+/// `pace` seconds (drawn from the range), after a healthy prefix: asserts it is stopped as a
+/// model loop by the time its turn number `within` (counted from one) has begun, plus a
+/// second.
+fn assert_two_line_turns_are_a_model_loop(
+    seed: u64,
+    pace: (f64, f64),
+    within: usize,
+    mut turn: impl FnMut(&mut Rng) -> (String, String),
+) {
+    let mut rng = Rng::new(seed);
     let mut t = Timeline::new();
     healthy_prefix(&mut t, 2.0);
     let onset = 2.0;
@@ -2291,25 +2295,34 @@ fn a_chat_completions_agent_handed_the_same_answer_in_two_lines_is_a_model_loop(
     let mut turns = Vec::new();
     while at < 60.0 {
         turns.push(at);
+        let (call, result) = turn(&mut rng);
+        t.line(at, Stream::Stdout, call);
+        t.line(at + 0.002, Stream::Stdout, result);
+        at += rng.range(pace.0, pace.1);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let limit = turns[within - 1] - onset + 1.0;
+    let summary = assert_fires_within(&mut t, onset, limit, "the same answer, turn after turn");
+    assert!(summary.contains("a model loop"), "{summary}");
+}
+
+#[test]
+fn a_chat_completions_agent_handed_the_same_answer_in_two_lines_is_a_model_loop() {
+    // OpenAI chat completions printed as JSON lines: the assistant message with its
+    // `tool_calls` (the model's id for the call new every turn), then the tool's message
+    // with the same non-empty answer, one turn every 1-3 s. No tokens are printed; the call
+    // ids show each pass is a model's answer. Stopped as a model loop within five turns.
+    assert_two_line_turns_are_a_model_loop(19, (1.0, 3.0), 5, |rng| {
         let id = format!("call_{}", rng.hex(24));
-        t.line(
-            at,
-            Stream::Stdout,
+        (
             format!(
                 r#"{{"role": "assistant", "content": null, "tool_calls": [{{"id": "{id}", "type": "function", "function": {{"name": "get_order", "arguments": "{{\"order_id\": \"A-10442\"}}"}}}}]}}"#
             ),
-        );
-        t.line(
-            at + 0.002,
-            Stream::Stdout,
-            format!(r#"{{"role": "tool", "tool_call_id": "{id}", "content": "Order A-10442: shipped, carrier DHL, 2 items"}}"#),
-        );
-        at += rng.range(1.0, 3.0);
-    }
-    t.cpu(0.0, 60.0, |_| 1.0);
-    let fifth = turns[4] - onset;
-    let summary = assert_fires_within(&mut t, onset, fifth + 1.0, "the same answer, turn after turn");
-    assert!(summary.contains("a model loop"), "{summary}");
+            format!(
+                r#"{{"role": "tool", "tool_call_id": "{id}", "content": "Order A-10442: shipped, carrier DHL, 2 items"}}"#
+            ),
+        )
+    });
 }
 
 #[test]
@@ -2318,31 +2331,13 @@ fn a_plain_agent_log_that_names_its_call_and_arguments_is_a_model_loop() {
     // same non-empty answer every turn at a model's pace (1-3.5 s), no ids, no tokens. The
     // call is written out with its arguments named, so what was asked is on the page as
     // it is in a JSON `"arguments"`: each pass is a model's answer. Main left it alone as
-    // a heartbeat.
-    let mut rng = Rng::new(23);
-    let mut t = Timeline::new();
-    healthy_prefix(&mut t, 2.0);
-    let onset = 2.0;
-    let mut at = onset;
-    let mut turns = Vec::new();
-    while at < 60.0 {
-        turns.push(at);
-        t.line(
-            at,
-            Stream::Stdout,
-            "-> calling tool search_issues(query='flaky login test', state='open')",
-        );
-        t.line(
-            at + 0.002,
-            Stream::Stdout,
-            "<- tool result: Found 0 open issues matching 'flaky login'; 2 closed issues: #41 login page hangs, #57 CSRF token refresh",
-        );
-        at += rng.range(1.0, 3.5);
-    }
-    t.cpu(0.0, 60.0, |_| 1.0);
-    let sixth = turns[5] - onset;
-    let summary = assert_fires_within(&mut t, onset, sixth + 1.0, "the same answer, turn after turn");
-    assert!(summary.contains("a model loop"), "{summary}");
+    // a heartbeat. Stopped within six turns.
+    assert_two_line_turns_are_a_model_loop(23, (1.0, 3.5), 6, |_| {
+        (
+            "-> calling tool search_issues(query='flaky login test', state='open')".to_string(),
+            "<- tool result: Found 0 open issues matching 'flaky login'; 2 closed issues: #41 login page hangs, #57 CSRF token refresh".to_string(),
+        )
+    });
 }
 
 #[test]
