@@ -2341,6 +2341,48 @@ fn a_plain_agent_log_that_names_its_call_and_arguments_is_a_model_loop() {
 }
 
 #[test]
+fn an_agent_saying_the_errors_are_still_there_before_the_same_build_is_a_paraphrase_loop() {
+    // goose's transcript: a remark, the shell tool's header and command, and the same two
+    // type errors, a turn every 3-5 s. The remarks say the build still fails and that the
+    // agent runs it again (`The errors are still there. Running the build one more time`):
+    // a state in one sentence and a verb in the next, which read as a build still running
+    // and kept it off the paraphrase path. Stopped in its fifth turn.
+    let remarks = [
+        "The build still fails with the same errors. Let me try running it once more.",
+        "The errors are still there. Running the build one more time to make sure.",
+        "Let me run `npm run build` again to see whether the errors persist.",
+        "The build is still failing. Running it again to confirm.",
+    ];
+    let mut rng = Rng::new(29);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let onset = 2.0;
+    let mut at = onset;
+    let mut turns = Vec::new();
+    while at < 60.0 {
+        let remark = remarks[turns.len() % remarks.len()];
+        turns.push(at);
+        for (j, line) in [
+            remark,
+            "─── shell | developer ──────────────────────────",
+            "command: npm run build",
+            "src/api/usage.ts(27,5): error TS2322: Type 'UsageRow[] | null' is not assignable to type 'UsageRow[]'.",
+            "src/components/UsageChart.tsx(48,31): error TS2345: Argument of type 'string | undefined' is not assignable to parameter of type 'string'.",
+        ]
+        .iter()
+        .enumerate()
+        {
+            t.line(at + 0.01 * j as f64, Stream::Stdout, line);
+        }
+        at += rng.range(3.0, 5.0);
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let limit = turns[4] - onset + 1.0;
+    let summary = assert_fires_within(&mut t, onset, limit, "the same build, narrated");
+    assert!(summary.contains("a paraphrase loop"), "{summary}");
+}
+
+#[test]
 fn a_legacy_function_call_with_the_same_arguments_and_an_empty_result_is_stopped() {
     // Chat completions' legacy `function_call` (no call id) printed as JSON lines: the
     // same function with the same arguments and the same empty answer every 2 s, a

@@ -436,6 +436,12 @@ pub fn wording(s: &[u8]) -> Wording {
     // Words since a state word, while the state may still follow it.
     let mut since_state: Option<u32> = None;
     words(s, |w| {
+        // A state is read within its sentence: `The errors are still there. Running the
+        // build again` reports no build still running.
+        let gap = &s[previous.map_or(w.start, |p: Word| p.end)..w.start];
+        if gap.contains(&b'.') && gap.iter().any(u8::is_ascii_whitespace) {
+            since_state = None;
+        }
         if since_state.is_some() && any_of(s, w, &UNDER_WAY_WORDS)
             || is(s, w, "progress") && previous.is_some_and(|p| is(s, p, "in"))
         {
@@ -906,6 +912,12 @@ mod tests {
             "Job is in progress",
         ] {
             assert!(wording(line.as_bytes()).under_way, "{line:?} is under way");
+        }
+        for line in [
+            "The errors are still there. Running the build one more time to make sure.",
+            "Status: done. Running checks",
+        ] {
+            assert!(!wording(line.as_bytes()).under_way, "{line:?} is not under way");
         }
         for line in [
             "Running tests...",
