@@ -2254,27 +2254,43 @@ fn an_agent_turn_repeated_faster_than_a_heartbeat_is_still_judged_as_a_loop_of_w
     // A fast model (0.5-0.9 s an answer) calling the same tool and getting nothing, in a
     // three-line turn without ids or tokens: 1.4 turns a second is too fast for a heartbeat
     // and too few lines a second for its rate to count, so main never judged it at all.
-    let mut rng = Rng::new(17);
-    let mut t = Timeline::new();
-    healthy_prefix(&mut t, 2.0);
-    let onset = 2.0;
-    let mut at = onset;
-    while at < 50.0 {
-        for (j, line) in [
+    let (mut t, _) = agent_turns(17, 50.0, (0.5, 0.9), 0.002, |_, _| {
+        [
             "Assistant: I will look for the config file again.",
             "-> calling tool find_files(pattern='**/flowforge.toml')",
             "<- tool result: no matches",
         ]
-        .iter()
-        .enumerate()
-        {
-            t.line(at + 0.002 * j as f64, Stream::Stdout, line);
+        .map(String::from)
+        .to_vec()
+    });
+    let summary = assert_fires_within(&mut t, 2.0, 5.0, "a fast agent turn returning nothing");
+    assert!(summary.contains("empty result"), "{summary}");
+}
+
+/// A healthy prefix, then an agent's turns from 2 s until `until`: the lines `turn(n, rng)`
+/// gives for turn `n`, `spacing` seconds apart, a turn every `pace` seconds (drawn from the
+/// range), at 1 % CPU. Returns the timeline and the turns' start times.
+fn agent_turns(
+    seed: u64,
+    until: f64,
+    pace: (f64, f64),
+    spacing: f64,
+    mut turn: impl FnMut(usize, &mut Rng) -> Vec<String>,
+) -> (Timeline, Vec<f64>) {
+    let mut rng = Rng::new(seed);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let mut at = 2.0;
+    let mut turns = Vec::new();
+    while at < until {
+        for (j, line) in turn(turns.len(), &mut rng).iter().enumerate() {
+            t.line(at + spacing * j as f64, Stream::Stdout, line);
         }
-        at += rng.range(0.5, 0.9);
+        turns.push(at);
+        at += rng.range(pace.0, pace.1);
     }
     t.cpu(0.0, 60.0, |_| 1.0);
-    let summary = assert_fires_within(&mut t, onset, 5.0, "a fast agent turn returning nothing");
-    assert!(summary.contains("empty result"), "{summary}");
+    (t, turns)
 }
 
 /// An agent's two-line turns (`turn` gives the call and its result) from 2 s, one every
@@ -2287,22 +2303,12 @@ fn assert_two_line_turns_are_a_model_loop(
     within: usize,
     mut turn: impl FnMut(&mut Rng) -> (String, String),
 ) {
-    let mut rng = Rng::new(seed);
-    let mut t = Timeline::new();
-    healthy_prefix(&mut t, 2.0);
-    let onset = 2.0;
-    let mut at = onset;
-    let mut turns = Vec::new();
-    while at < 60.0 {
-        turns.push(at);
-        let (call, result) = turn(&mut rng);
-        t.line(at, Stream::Stdout, call);
-        t.line(at + 0.002, Stream::Stdout, result);
-        at += rng.range(pace.0, pace.1);
-    }
-    t.cpu(0.0, 60.0, |_| 1.0);
-    let limit = turns[within - 1] - onset + 1.0;
-    let summary = assert_fires_within(&mut t, onset, limit, "the same answer, turn after turn");
+    let (mut t, turns) = agent_turns(seed, 60.0, pace, 0.002, |_, rng| {
+        let (call, result) = turn(rng);
+        vec![call, result]
+    });
+    let limit = turns[within - 1] - 2.0 + 1.0;
+    let summary = assert_fires_within(&mut t, 2.0, limit, "the same answer, turn after turn");
     assert!(summary.contains("a model loop"), "{summary}");
 }
 
@@ -2353,32 +2359,19 @@ fn an_agent_saying_the_errors_are_still_there_before_the_same_build_is_a_paraphr
         "Let me run `npm run build` again to see whether the errors persist.",
         "The build is still failing. Running it again to confirm.",
     ];
-    let mut rng = Rng::new(29);
-    let mut t = Timeline::new();
-    healthy_prefix(&mut t, 2.0);
-    let onset = 2.0;
-    let mut at = onset;
-    let mut turns = Vec::new();
-    while at < 60.0 {
-        let remark = remarks[turns.len() % remarks.len()];
-        turns.push(at);
-        for (j, line) in [
-            remark,
+    let (mut t, turns) = agent_turns(29, 60.0, (3.0, 5.0), 0.01, |n, _| {
+        [
+            remarks[n % remarks.len()],
             "─── shell | developer ──────────────────────────",
             "command: npm run build",
             "src/api/usage.ts(27,5): error TS2322: Type 'UsageRow[] | null' is not assignable to type 'UsageRow[]'.",
             "src/components/UsageChart.tsx(48,31): error TS2345: Argument of type 'string | undefined' is not assignable to parameter of type 'string'.",
         ]
-        .iter()
-        .enumerate()
-        {
-            t.line(at + 0.01 * j as f64, Stream::Stdout, line);
-        }
-        at += rng.range(3.0, 5.0);
-    }
-    t.cpu(0.0, 60.0, |_| 1.0);
-    let limit = turns[4] - onset + 1.0;
-    let summary = assert_fires_within(&mut t, onset, limit, "the same build, narrated");
+        .map(String::from)
+        .to_vec()
+    });
+    let limit = turns[4] - 2.0 + 1.0;
+    let summary = assert_fires_within(&mut t, 2.0, limit, "the same build, narrated");
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
 
