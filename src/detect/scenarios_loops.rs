@@ -2375,6 +2375,74 @@ fn an_agent_saying_the_errors_are_still_there_before_the_same_build_is_a_paraphr
     assert!(summary.contains("a paraphrase loop"), "{summary}");
 }
 
+/// One turn of `codex exec --json`: a reasoning item (its `remark`), the command's
+/// `item.started` event (`"status":"in_progress"`, as every start event says) and its
+/// `item.completed` event with `output` and `status`.
+fn codex_turn(n: usize, remark: &str, command: &str, output: &str, status: &str) -> Vec<String> {
+    let (reasoning, call) = (2 * n, 2 * n + 1);
+    vec![
+        format!(
+            r#"{{"type":"item.completed","item":{{"id":"item_{reasoning}","type":"reasoning","text":"{remark}"}}}}"#
+        ),
+        format!(
+            r#"{{"type":"item.started","item":{{"id":"item_{call}","type":"command_execution","command":"bash -lc '{command}'","aggregated_output":"","exit_code":null,"status":"in_progress"}}}}"#
+        ),
+        format!(
+            r#"{{"type":"item.completed","item":{{"id":"item_{call}","type":"command_execution","command":"bash -lc '{command}'","aggregated_output":"{output}","exit_code":{},"status":"{status}"}}}}"#,
+            if status == "failed" { 2 } else { 0 }
+        ),
+    ]
+}
+
+#[test]
+fn an_event_streams_start_event_is_no_poll_answer() {
+    // `codex exec --json` re-running the same failing pytest, its reasoning reworded from a
+    // few phrasings: each command's `item.started` says `"status":"in_progress"`, which
+    // read as something still under way and kept the turns off the slow-loop paths, which
+    // leave a poll alone. Stopped within five turns.
+    let remarks = [
+        "**Retrying pytest run**",
+        "**Rerunning tests**",
+        "**Re-running failing test** The import keeps failing. Running the tests once more.",
+    ];
+    let output = "E   ModuleNotFoundError: No module named 'app.middleware'\\n1 error in 0.31s";
+    let (mut t, turns) = agent_turns(31, 60.0, (1.5, 5.0), 0.01, |n, _| {
+        codex_turn(
+            n,
+            remarks[n % remarks.len()],
+            "pytest tests/test_api.py -x",
+            output,
+            "failed",
+        )
+    });
+    let limit = turns[4] - 2.0 + 1.0;
+    let summary = assert_fires_within(&mut t, 2.0, limit, "the same failing pytest in codex's events");
+    assert!(summary.contains("reworded"), "{summary}");
+}
+
+#[test]
+fn an_agent_polling_a_run_in_its_event_stream_is_left_alone() {
+    // The same event stream, the command a poll of a CI run whose answer stays
+    // `in_progress`: the completed item's output says the run is still under way.
+    let remarks = [
+        "**Checking the run**",
+        "**Polling CI again**",
+        "**Still waiting on CI**",
+    ];
+    let output = "{\\\"status\\\": \\\"in_progress\\\", \\\"conclusion\\\": null}";
+    let (mut t, _) = agent_turns(32, 60.0, (1.5, 5.0), 0.01, |n, _| {
+        codex_turn(
+            n,
+            remarks[n % remarks.len()],
+            "gh run view 4411 --json status,conclusion",
+            output,
+            "completed",
+        )
+    });
+    t.run(60.0)
+        .assert_never_fires("an agent polling a run still in progress");
+}
+
 #[test]
 fn a_legacy_function_call_with_the_same_arguments_and_an_empty_result_is_stopped() {
     // Chat completions' legacy `function_call` (no call id) printed as JSON lines: the

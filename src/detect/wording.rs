@@ -575,6 +575,12 @@ pub fn wording(s: &[u8]) -> Wording {
         found.wait = true;
         found.traced_wait = Some(wait.timeout_ms);
     }
+    if announces_a_start(s) {
+        // `{"type":"item.started","item":{..."status":"in_progress"}}`: an event stream's
+        // start event says its item is under way by definition; the item's own completion
+        // follows. A poll's answer about something outside is no such event.
+        found.under_way = false;
+    }
     found.failed_tests = tallies_failed_tests(s);
     found.tool_call = names_a_tool_call(s);
     found.arguments = shows_arguments(s);
@@ -582,6 +588,31 @@ pub fn wording(s: &[u8]) -> Wording {
     found.wait &= !found.crash;
     found.served |= !found.error && !found.crash && replies::names_client(s);
     found
+}
+
+/// Last parts of an event's name that announce its item beginning (`item.started`,
+/// `response.created`, `response.output_item.added`, `response.in_progress`).
+const START_EVENTS: [&str; 4] = ["started", "created", "added", "in_progress"];
+
+/// True for a line of an event stream whose event is a start: a JSON `"type"` or `"event"`
+/// whose value names an event (a dotted name, `item.started`) ending in a `START_EVENTS`
+/// part. A status field (`"status": "in_progress"`) or a `started_at` key names no event.
+fn announces_a_start(s: &[u8]) -> bool {
+    [&b"\"type\":"[..], b"\"event\":"].iter().any(|key| {
+        s.windows(key.len()).enumerate().any(|(i, w)| {
+            if w != *key {
+                return false;
+            }
+            let rest = &s[i + key.len()..];
+            let rest = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+            let Some(value) = rest.strip_prefix(b"\"") else {
+                return false;
+            };
+            let name = &value[..value.iter().position(|&b| b == b'"').unwrap_or(value.len())];
+            let last = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
+            name.contains(&b'.') && START_EVENTS.iter().any(|e| last == e.as_bytes())
+        })
+    })
 }
 
 /// Words that count failed tests in a test run's tally (`1 failed`, `2 failing`).
@@ -910,12 +941,16 @@ mod tests {
             "the deployment is still rolling out, still deploying",
             "run 8812 in_progress",
             "Job is in progress",
+            r#"{"id": 88, "status": "in_progress", "started_at": "2026-12-04T10:00:00Z"}"#,
+            r#"{"type": "check_run", "status": "queued"}"#,
         ] {
             assert!(wording(line.as_bytes()).under_way, "{line:?} is under way");
         }
         for line in [
             "The errors are still there. Running the build one more time to make sure.",
             "Status: done. Running checks",
+            r#"{"type":"item.started","item":{"id":"item_1","type":"command_execution","status":"in_progress"}}"#,
+            r#"{"type": "response.in_progress", "response": {"id": "resp_1", "status": "in_progress"}}"#,
         ] {
             assert!(!wording(line.as_bytes()).under_way, "{line:?} is not under way");
         }
