@@ -2423,11 +2423,12 @@ fn an_event_streams_start_event_is_no_poll_answer() {
 #[test]
 fn an_agent_polling_a_run_in_its_event_stream_is_left_alone() {
     // The same event stream, the command a poll of a CI run whose answer stays
-    // `in_progress`: the completed item's output says the run is still under way.
+    // `in_progress`: the completed item's output says the run is still under way (and the
+    // remarks say nothing of waiting, so that is what leaves it alone).
     let remarks = [
         "**Checking the run**",
-        "**Polling CI again**",
-        "**Still waiting on CI**",
+        "**Checking CI status**",
+        "**Looking at the run again**",
     ];
     let output = "{\\\"status\\\": \\\"in_progress\\\", \\\"conclusion\\\": null}";
     let (mut t, _) = agent_turns(32, 60.0, (1.5, 5.0), 0.01, |n, _| {
