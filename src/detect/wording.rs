@@ -575,7 +575,7 @@ pub fn wording(s: &[u8]) -> Wording {
         found.wait = true;
         found.traced_wait = Some(wait.timeout_ms);
     }
-    if announces_a_start(s) {
+    if found.under_way && announces_a_start(s) {
         // `{"type":"item.started","item":{..."status":"in_progress"}}`: an event stream's
         // start event says its item is under way by definition; the item's own completion
         // follows. A poll's answer about something outside is no such event.
