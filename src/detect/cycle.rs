@@ -512,11 +512,15 @@ impl CycleTracker {
             let mask = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
             self.loose_hist[k] = (self.loose_hist[k] << 1 | u64::from(alike)) & mask;
             let matches = self.loose_hist[k].count_ones();
+            self.para_hist[k] = (self.para_hist[k] << 1 | u64::from(paraphrase)) & mask;
+            let paraphrases = self.para_hist[k].count_ones();
+            // A paraphrase is the line a period before in other words: in a longer pass it
+            // takes none of the few free positions (an agent's console rewords its thought,
+            // its reasoning, its plan and what it says before the same command).
             let shape = if k < MIN_LOOSE_PERIOD {
-                self.para_hist[k] = (self.para_hist[k] << 1 | u64::from(paraphrase)) & mask;
-                (matches >= 1 || k == 1) && matches + self.para_hist[k].count_ones() >= k as u32
+                (matches >= 1 || k == 1) && matches + paraphrases >= k as u32
             } else {
-                matches >= 2 && matches + loose_variants(k) >= k as u32
+                matches >= 2 && matches + paraphrases + loose_variants(k) >= k as u32
             };
             let holds = self.lines >= 2 * k as u64
                 && self.gap_at.is_none_or(|gap| self.lines - gap >= 2 * k as u64)
@@ -536,8 +540,10 @@ impl CycleTracker {
             self.loose_last[k] = at;
             if !alike {
                 self.loose_variants[k] += 1;
-                self.loose_novel[k] += u64::from(novelty.new_in_run);
-                self.loose_novel_files[k] += u64::from(novelty.new_in_run && novelty.file_header);
+                // A paraphrase is new wording, not new text: the line a period before again.
+                let novel = novelty.new_in_run && !paraphrase;
+                self.loose_novel[k] += u64::from(novel);
+                self.loose_novel_files[k] += u64::from(novel && novelty.file_header);
                 self.loose_para[k] += u64::from(paraphrase);
             }
         }

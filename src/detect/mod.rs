@@ -130,6 +130,15 @@
 //! over the passes (a pod's AGE, `Up 12 seconds`) marks a slow block as a display of a
 //! wait, which no slow-loop path stops; a wall-clock timestamp is a time and never counts.
 //!
+//! An agent's console draws a spinner while the model thinks (AutoGPT's `- Thinking...`,
+//! ten frames a second), so each turn has another number of frames and no two passes were
+//! the same length. A spinner's later frames are left out of the trackers (`redraw`): its
+//! first frame stands for the line a terminal keeps. And a logging library's time and
+//! severity before a thought (`2026-12-04 18:22:12,705 INFO  THOUGHTS: ...`) are no part of
+//! its prose; a paraphrase in a longer pass takes none of its few free positions and is no
+//! new text, so a console that rewords its thought, reasoning and plan before the same
+//! command and the same result is a loose cycle of the same call again.
+//!
 //! Agent frameworks number their steps (smolagents' `Step 7`, with the tokens the call
 //! used): in a block that reports what a model call used, a count rising by one a pass with
 //! nothing else moving is the agent's turn, counted by the loop itself, so the same call
@@ -158,6 +167,7 @@ mod passes;
 mod progress;
 mod prose;
 mod reason;
+mod redraw;
 mod replies;
 mod sampled;
 mod score;
@@ -301,6 +311,9 @@ pub struct Detector {
     /// The latest lines of one template in a row: a warning printed once per round of work
     /// (`advisory`).
     streak: advisory::Streak,
+    /// The last line of each stream, to leave a spinner's later frames out of the trackers
+    /// (`redraw`).
+    redraws: redraw::Redraws,
 }
 
 impl Detector {
@@ -330,6 +343,7 @@ impl Detector {
             burst: None,
             bursts: Bursts::default(),
             streak: advisory::Streak::default(),
+            redraws: redraw::Redraws::default(),
         }
     }
 
@@ -358,6 +372,16 @@ impl Detector {
             observed.advisory,
             at,
         );
+        let tracker = stream_tracker(stream);
+        let drawn = redraw::Drawn {
+            shape,
+            len: self.stripped.len(),
+            at,
+        };
+        if self.redraws.is_frame(tracker - 1, drawn) {
+            // A spinner's later frames: its first one stands for them (`redraw`).
+            return;
+        }
         let novelty = Novelty {
             new_in_run: observed.new_in_run,
             file_header: observed.file_header,
@@ -377,7 +401,6 @@ impl Detector {
         let count = self.slots.value_hashes(&mut values);
         self.passes
             .push_line(shape.template, &values[..count], at, observed.new_in_run);
-        let tracker = stream_tracker(stream);
         self.streams_with_text[tracker - 1] = true;
         if self.streams_with_text == [true, true] {
             // With one stream only, its own cycle is the merged one.

@@ -10,11 +10,13 @@
 //!
 //! Prose is text that reads as a sentence, not as data: at least three words, made almost
 //! only of letters and sentence or markdown punctuation (three letters or more to every
-//! other byte; a path mentioned in passing, `**bold**` and `` `code` `` are allowed, and
-//! digits inside a word of two letters or more, `30-day`, `2nd`, and a JSON string's `\n`,
-//! `\t` and `\"` escapes) — no braces, brackets, `=`, other backslashes, `_`, numbers
-//! standing alone or placeholders — so a query string, JSON-encoded arguments, an
-//! identifier or a key/value pair is never prose. Two places hold it: a double-quoted
+//! other byte; a path or a file name mentioned in passing, `action_items.md`, `**bold**`
+//! and `` `code` `` are allowed, and digits inside a word of two letters or more, `30-day`,
+//! `2nd`, and a JSON string's `\n`, `\t` and `\"` escapes) — no braces, brackets, `=`, other
+//! backslashes, `_` outside a file name, numbers standing alone or placeholders — so a
+//! query string, JSON-encoded arguments, an identifier (`user_id`, a test's
+//! `test_api.py::test_login`) or a key/value pair is never prose. A logging library's time
+//! and severity before a message are no part of it (`2026-12-04 18:22:12,705 INFO`). Two places hold it: a double-quoted
 //! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
 //! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
 //! `[12:00:01] [say] text ...`, as agents' consoles and output channels print a message),
@@ -37,6 +39,11 @@ const MIN_WORDS: usize = 3;
 /// A label before the prose of a line ends within this many bytes (`## Thought:`).
 const LABEL_LIMIT: usize = 24;
 
+/// A label in capitals may be longer: an agent's name and the section it prints
+/// (`MEETINGNOTESSUMMARIZERGPT THOUGHTS:`). A longer one with small letters is the start
+/// of a sentence (`The build fails with two type errors:`), part of the prose.
+const CAPITALS_LABEL_LIMIT: usize = 40;
+
 /// Bracketed tags before the prose of a line, at most, and the length of each.
 const MAX_TAGS: usize = 3;
 const TAG_LIMIT: usize = 40;
@@ -55,8 +62,45 @@ fn digits_in_words_only(s: &[u8]) -> bool {
     })
 }
 
+/// True when `token`, its quotes and closing punctuation aside, names a file: a stem of
+/// letters, digits, `_`, `-`, `/` and `.` and a short extension (`q3_planning_notes.txt`,
+/// `src/app_state.py`), and no `::` of a test's node id (`test_api.py::test_login`).
+fn is_file_name(token: &[u8]) -> bool {
+    let start = token.iter().take_while(|b| b"`'\"(".contains(b)).count();
+    let end = token.len()
+        - token
+            .iter()
+            .rev()
+            .take_while(|b| b"`'\").,;:!?".contains(b))
+            .count();
+    let Some(name) = token.get(start..end.max(start)) else {
+        return false;
+    };
+    let Some(dot) = name.iter().rposition(|&b| b == b'.') else {
+        return false;
+    };
+    let (stem, ext) = (&name[..dot], &name[dot + 1..]);
+    !stem.is_empty()
+        && stem
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-/.".contains(b))
+        && (1..=5).contains(&ext.len())
+        && ext.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && ext.iter().any(u8::is_ascii_lowercase)
+}
+
+/// True when every `_` of `s` is inside a file name mentioned in passing (`Save them to
+/// action_items.md`): an identifier (`user_id`, `test_create_user`) is data.
+fn underscores_in_file_names_only(s: &[u8]) -> bool {
+    s.split(|&b| b == b' ')
+        .all(|token| !token.contains(&b'_') || is_file_name(token))
+}
+
 /// True when `s` reads as a sentence (see the module doc).
 fn is_prose(s: &[u8]) -> bool {
+    if !underscores_in_file_names_only(s) {
+        return false;
+    }
     let mut words = 0;
     let mut letters = 0;
     let mut others = 0;
@@ -86,7 +130,7 @@ fn is_prose(s: &[u8]) -> bool {
                 }
             }
             b' ' => in_word = false,
-            b'\'' | b'-' | b'/' | b'0'..=b'9' => others += 1,
+            b'\'' | b'-' | b'/' | b'_' | b'0'..=b'9' => others += 1,
             b'.' | b',' | b';' | b':' | b'!' | b'?' | b'(' | b')' | b'"' | b'*' | b'`' => {
                 others += 1;
                 in_word = false;
@@ -95,6 +139,54 @@ fn is_prose(s: &[u8]) -> bool {
         }
     }
     words >= MIN_WORDS && letters >= 2 * words && letters >= 3 * others && digits_in_words_only(s)
+}
+
+/// Severity words a logging library prints after its timestamp.
+const LEVELS: [&[u8]; 9] = [
+    b"TRACE",
+    b"DEBUG",
+    b"INFO",
+    b"NOTICE",
+    b"WARN",
+    b"WARNING",
+    b"ERROR",
+    b"CRITICAL",
+    b"FATAL",
+];
+
+/// The length of the timestamp and severity that open a logging library's line, each
+/// followed by spaces (`2026-12-04 18:22:12,705 INFO  `, `12:00:01.250 WARN `): a date or
+/// time is a token of digits with `-`, `:`, `.`, `,`, `/`, `T`, `Z` or `+` in it, at most
+/// two of them, then one severity word. Nothing when the line opens with no time.
+fn log_prefix(s: &[u8]) -> usize {
+    let token_end = |at: usize| {
+        s[at..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(s.len(), |p| at + p)
+    };
+    let spaces_from = |at: usize| at + s[at..].iter().take_while(|&&b| b == b' ').count();
+    let mut at = 0;
+    for _ in 0..2 {
+        let token = &s[at..token_end(at)];
+        let time = token.iter().any(u8::is_ascii_digit)
+            && token.iter().any(|b| matches!(b, b'-' | b':' | b'/'))
+            && token
+                .iter()
+                .all(|b| b.is_ascii_digit() || b"-:.,/TZ+".contains(b));
+        if !time {
+            break;
+        }
+        at = spaces_from(token_end(at));
+    }
+    if at == 0 {
+        return 0;
+    }
+    let level = &s[at..token_end(at)];
+    if LEVELS.iter().any(|l| level.eq_ignore_ascii_case(l)) {
+        at = spaces_from(token_end(at));
+    }
+    at
 }
 
 /// The length of the bracketed tags that open `s`, each followed by a space: a time, a
@@ -122,15 +214,17 @@ fn bracketed_tags(s: &[u8]) -> usize {
 /// Byte ranges of `s` that hold prose, in order, at most `MAX_SPANS`; returns how many.
 fn spans(s: &[u8], out: &mut [(usize, usize); MAX_SPANS]) -> usize {
     let mut n = 0;
-    // The whole line, or the rest of it after its bracketed tags (`[12:00:01] [assistant]`)
-    // and a short label ending in `:`.
-    let tags = bracketed_tags(s);
+    // The whole line, or the rest of it after a logging library's time and severity, its
+    // bracketed tags (`[12:00:01] [assistant]`) and a short label ending in `:`.
+    let logged = log_prefix(s);
+    let tags = logged + bracketed_tags(&s[logged..]);
     let start = tags
         + s[tags..]
             .iter()
-            .take(LABEL_LIMIT)
+            .take(CAPITALS_LABEL_LIMIT)
             .position(|&b| b == b':')
             .filter(|&c| s.get(tags + c + 1) == Some(&b' '))
+            .filter(|&c| c < LABEL_LIMIT || !s[tags..tags + c].iter().any(u8::is_ascii_lowercase))
             .map_or(0, |c| c + 1);
     let rest = &s[start..];
     let trimmed = rest.iter().take_while(|b| **b == b' ').count();
@@ -230,7 +324,9 @@ fn hash_names(prose: &[u8], names: &mut u64) {
         let capitalised =
             b.is_ascii_uppercase() && letters >= 2 && word[1..letters].iter().all(u8::is_ascii_lowercase);
         // A word with digits in it (`30-day`, `2nd`) names a thing as precisely as a name.
-        let numbered = word.iter().any(u8::is_ascii_digit);
+        // So does a file name (`action_items.md`): the prose of a step on another file is
+        // another step.
+        let numbered = word.iter().any(u8::is_ascii_digit) || word.contains(&b'_');
         if (inside && capitalised) || numbered {
             let seed = if *names == NO_NAMES {
                 template::fnv1a(b"")
@@ -294,6 +390,39 @@ mod tests {
             &mut Vec::new(),
             &mut Slots::default(),
         )
+    }
+
+    #[test]
+    fn a_logged_sentence_after_its_time_and_severity_is_prose() {
+        let a = gist_of("2026-12-04 18:22:12,705 INFO  RESEARCHGPT THOUGHTS: I need to read the notes file before I can summarize it.");
+        let b = gist_of("2026-12-04 18:22:16,019 INFO  RESEARCHGPT THOUGHTS: To summarize the meeting I first need the full text of the notes.");
+        assert!(a.is_some());
+        assert_eq!(a.map(|g| g.hash), b.map(|g| g.hash));
+        // A long label is one in capitals; with small letters it opens the sentence.
+        let sentence = gist_of("The build fails with two type errors: the rows can be null here.");
+        assert_eq!(
+            sentence.map(|g| g.hash),
+            gist_of("Let me run the build again to see whether the errors persist.").map(|g| g.hash)
+        );
+        let plan = gist_of("12:00:01.250 WARN -  Review the notes file");
+        assert!(plan.is_some());
+        // Data after the time stays data: a request line is no sentence.
+        assert!(gist_of("2026-12-04 18:22:12,705 INFO  GET /api/v1/users?page=2 200 14ms").is_none());
+        // A file name mentioned in passing is part of a sentence, and names what it is about;
+        // an identifier or a test's node id is data.
+        let save = gist_of("2026-12-04 18:22:12,705 INFO  -  Save them to action_items.md");
+        let other = gist_of("2026-12-04 18:22:15,102 INFO  -  Save them to report_final.md");
+        let (save, other) = (save.expect("prose"), other.expect("prose"));
+        assert_eq!(save.hash, other.hash);
+        assert!(!save.rewords(&other));
+        assert!(gist_of("the user_id is missing from the request body").is_none());
+        assert!(gist_of("tests/test_api.py::test_create_user PASSED in the suite").is_none());
+        // Without a time first, a severity word is a word of the sentence.
+        assert_eq!(log_prefix(b"INFO the build is done"), 0);
+        assert_eq!(
+            log_prefix(b"2026-12-04T18:22:12Z ERROR boom"),
+            "2026-12-04T18:22:12Z ERROR ".len()
+        );
     }
 
     #[test]

@@ -2520,3 +2520,156 @@ fn a_model_rewording_itself_before_the_same_call_and_the_same_answer_is_a_paraph
         "{summary}"
     );
 }
+
+/// AutoGPT classic's console in continuous mode, one cycle from `at`: its `Thinking...`
+/// spinner redrawn every 0.1 s while the model answers (`think` seconds), then the cycle's
+/// block as its log formatter prints it (a time and a severity before each message), the
+/// command and what it returned. Returns when the cycle ended.
+fn autogpt_cycle(
+    t: &mut Timeline,
+    at: f64,
+    think: f64,
+    prose: [&str; 6],
+    command: &str,
+    result: &[&str],
+) -> f64 {
+    let stamp =
+        |s: f64| format!("2026-12-04 18:{:02}:{:06.3}", 22 + (s as u64) / 60, s % 60.0).replace('.', ",");
+    let frames = (think / 0.1) as usize;
+    for i in 0..frames {
+        t.line(
+            at + 0.1 * i as f64,
+            Stream::Stdout,
+            format!("{} Thinking...", ['-', '/', '|', '\\'][i % 4]),
+        );
+    }
+    let end = at + think;
+    let block = [
+        format!("WRITERGPT THOUGHTS: {}", prose[0]),
+        format!("REASONING: {}", prose[1]),
+        "PLAN: ".to_string(),
+        format!("-  {}", prose[2]),
+        format!("-  {}", prose[3]),
+        format!("CRITICISM: {}", prose[4]),
+        format!("SPEAK: {}", prose[5]),
+        format!("NEXT ACTION: COMMAND = {command}"),
+    ];
+    for line in block.iter() {
+        t.line(end, Stream::Stdout, format!("{} INFO  {line}", stamp(end)));
+    }
+    t.line(
+        end + 0.05,
+        Stream::Stdout,
+        format!("{} INFO  SYSTEM: ```", stamp(end + 0.05)),
+    );
+    for line in result {
+        t.line(end + 0.05, Stream::Stdout, line);
+    }
+    t.line(end + 0.05, Stream::Stdout, "```");
+    end + 0.05
+}
+
+/// Reworded thoughts for an AutoGPT cycle, drawn from a few phrasings as a model rewords.
+const AUTOGPT_PROSE: [[&str; 6]; 4] = [
+    [
+        "I need to read the meeting notes before I can summarize them.",
+        "The summary has to reflect what was decided.",
+        "Read q3_planning_notes.txt",
+        "Write the action items",
+        "I should be careful to capture every owner.",
+        "I'll read the meeting notes now.",
+    ],
+    [
+        "To summarize the meeting I first need the full text of the notes.",
+        "Reading the file ensures I work from its exact contents.",
+        "Read the notes file",
+        "Draft the action items",
+        "I need to focus on completing the task quickly.",
+        "Let me take a look at the meeting notes.",
+    ],
+    [
+        "Before writing the action items I should review the notes file.",
+        "The action items must match the meeting.",
+        "Review the notes file",
+        "Save them to action_items.md",
+        "I must make sure nothing is missed.",
+        "I will read the notes to gather the items.",
+    ],
+    [
+        "My next step is to read q3_planning_notes.txt again.",
+        "The content of the notes is required to summarize.",
+        "Read the notes",
+        "Extract owners and due dates",
+        "I should avoid repeating steps needlessly.",
+        "Reading the notes file once more.",
+    ],
+];
+
+#[test]
+fn an_agent_console_with_a_spinner_between_the_same_commands_is_a_loop() {
+    // AutoGPT classic reading the same file every cycle: its spinner runs for as long as the
+    // model takes, so every cycle has another number of frames and no two passes were the
+    // same length; and every thought is reworded after the log's time and severity. The
+    // spinner's later frames are one line (`redraw`), the thoughts after the time are prose
+    // (`prose`), and the same command with the same result is stopped within five cycles.
+    let notes = [
+        "Q3 Planning - 2024-06-18",
+        "1. Billing migration",
+        "- Marco: finish Stripe webhook handlers by Jul 5",
+        "2. Onboarding redesign",
+        "- Lena: new first-run flow mockups, review on Jun 27",
+    ];
+    let mut rng = Rng::new(41);
+    let mut t = Timeline::new();
+    healthy_prefix(&mut t, 2.0);
+    let (mut at, mut starts) = (2.0, Vec::new());
+    while at < 60.0 {
+        starts.push(at);
+        let prose = AUTOGPT_PROSE[rng.below(4) as usize];
+        at = autogpt_cycle(
+            &mut t,
+            at,
+            rng.range(1.2, 4.0),
+            prose,
+            "read_file  ARGUMENTS = {'filename': 'q3_planning_notes.txt'}",
+            &notes,
+        );
+    }
+    t.cpu(0.0, 60.0, |_| 2.0);
+    let limit = starts[5] - 2.0 + 1.0;
+    let summary = assert_fires_within(
+        &mut t,
+        2.0,
+        limit,
+        "the same read_file, narrated, spinner between",
+    );
+    assert!(summary.contains("reworded"), "{summary}");
+}
+
+#[test]
+fn an_agent_console_with_a_spinner_between_new_commands_is_left_alone() {
+    // The same console researching: each cycle searches or reads something new and gets
+    // something new back, its thoughts reworded as before.
+    let mut rng = Rng::new(42);
+    let mut t = Timeline::new();
+    let mut at = 0.5;
+    let mut n = 0;
+    while at < 30.0 {
+        let prose = AUTOGPT_PROSE[rng.below(4) as usize];
+        let command = format!(
+            "web_search  ARGUMENTS = {{'query': 'heat pump sales europe {}'}}",
+            2015 + n
+        );
+        let results = [
+            format!("## Search results for {}", 2015 + n),
+            format!("### \"Heat pump market report {}\"", 2015 + n),
+            format!("**URL:** https://example.org/report-{}", rng.hex(6)),
+        ];
+        let result: Vec<&str> = results.iter().map(String::as_str).collect();
+        at = autogpt_cycle(&mut t, at, rng.range(1.2, 4.0), prose, &command, &result);
+        n += 1;
+    }
+    t.cpu(0.0, 30.0, |_| 2.0);
+    t.run(32.0)
+        .assert_never_fires("an agent console researching, spinner between");
+}
