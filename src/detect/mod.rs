@@ -737,7 +737,11 @@ impl Detector {
                         .unwrap_or_default(),
                     cadence: l.cadence,
                     loop_cpu: self.cpu_since(l.started, now),
-                    texture: infos.iter().any(|t| t.has_texture()),
+                    // Values that moved before the loop began (three calls in parallel, then
+                    // one) are no texture of its passes: only what moved since.
+                    texture: infos
+                        .iter()
+                        .any(|t| t.has_texture() && t.news_since(l.started, false)),
                     result_texture: infos
                         .iter()
                         .any(|t| (t.wording.error || t.wording.empty) && t.has_texture()),

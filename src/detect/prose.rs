@@ -40,8 +40,9 @@ const MIN_WORDS: usize = 3;
 const LABEL_LIMIT: usize = 24;
 
 /// A label in capitals may be longer: an agent's name and the section it prints
-/// (`MEETINGNOTESSUMMARIZERGPT THOUGHTS:`). A longer one with small letters is the start
-/// of a sentence (`The build fails with two type errors:`), part of the prose.
+/// (`MEETINGNOTESSUMMARIZERGPT THOUGHTS:`), and so may a chat prompt (`Assistant (with tool
+/// call):> `). A longer one with small letters is the start of a sentence (`The build fails
+/// with two type errors:`), part of the prose.
 const CAPITALS_LABEL_LIMIT: usize = 40;
 
 /// Bracketed tags before the prose of a line, at most, and the length of each.
@@ -215,17 +216,23 @@ fn bracketed_tags(s: &[u8]) -> usize {
 fn spans(s: &[u8], out: &mut [(usize, usize); MAX_SPANS]) -> usize {
     let mut n = 0;
     // The whole line, or the rest of it after a logging library's time and severity, its
-    // bracketed tags (`[12:00:01] [assistant]`) and a short label ending in `:`.
+    // bracketed tags (`[12:00:01] [assistant]`) and a short label ending in `:` (or in the
+    // `:>` of a chat sample's prompt, `Assistant:> `).
     let logged = log_prefix(s);
     let tags = logged + bracketed_tags(&s[logged..]);
+    let label_end = |c: usize| c + 1 + usize::from(s.get(tags + c + 1) == Some(&b'>'));
     let start = tags
         + s[tags..]
             .iter()
             .take(CAPITALS_LABEL_LIMIT)
             .position(|&b| b == b':')
-            .filter(|&c| s.get(tags + c + 1) == Some(&b' '))
-            .filter(|&c| c < LABEL_LIMIT || !s[tags..tags + c].iter().any(u8::is_ascii_lowercase))
-            .map_or(0, |c| c + 1);
+            .filter(|&c| s.get(tags + label_end(c)) == Some(&b' '))
+            .filter(|&c| {
+                c < LABEL_LIMIT
+                    || label_end(c) > c + 1
+                    || !s[tags..tags + c].iter().any(u8::is_ascii_lowercase)
+            })
+            .map_or(0, label_end);
     let rest = &s[start..];
     let trimmed = rest.iter().take_while(|b| **b == b' ').count();
     if !rest.contains(&b'"') && is_prose(&rest[trimmed..]) {
@@ -398,6 +405,14 @@ mod tests {
         let b = gist_of("2026-12-04 18:22:16,019 INFO  RESEARCHGPT THOUGHTS: To summarize the meeting I first need the full text of the notes.");
         assert!(a.is_some());
         assert_eq!(a.map(|g| g.hash), b.map(|g| g.hash));
+        // A chat sample's prompt is a label too.
+        let chat = gist_of("Assistant (with tool call):> Let me try switching the porch light off again.");
+        assert_eq!(
+            chat.map(|g| g.hash),
+            gist_of("Assistant (with tool call):> I'll attempt to turn off the Porch light once more.")
+                .map(|g| g.hash)
+        );
+        assert!(chat.is_some());
         // A long label is one in capitals; with small letters it opens the sentence.
         let sentence = gist_of("The build fails with two type errors: the rows can be null here.");
         assert_eq!(

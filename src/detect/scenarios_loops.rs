@@ -2673,3 +2673,134 @@ fn an_agent_console_with_a_spinner_between_new_commands_is_left_alone() {
     t.run(32.0)
         .assert_never_fires("an agent console researching, spinner between");
 }
+
+/// One auto-invocation round of a Semantic Kernel chat app: its function-invocation filter
+/// prints the round on stdout (`Request sequence`, the call, the assistant's words, the
+/// result) while the kernel logs the model call and the function on stderr.
+fn kernel_round(t: &mut Timeline, at: f64, round: usize, calls: &[(&str, bool)], remark: &str, tokens: u64) {
+    let log = |t: &mut Timeline, at: f64, line: String| {
+        t.line(at, Stream::Stderr, line);
+    };
+    log(
+        t,
+        at,
+        r#"INFO:httpx:HTTP Request: POST https://api.openai.com/v1/chat/completions "HTTP/1.1 200 OK""#
+            .into(),
+    );
+    log(t, at, format!("INFO:semantic_kernel.connectors.ai.open_ai.services.open_ai_handler:OpenAI usage: CompletionUsage(completion_tokens=25, prompt_tokens={tokens}, total_tokens={})", tokens + 25));
+    log(t, at, format!("INFO:semantic_kernel.connectors.ai.chat_completion_client_base:processing {} tool calls in parallel.", calls.len()));
+    for (seq, &(light, on)) in calls.iter().enumerate() {
+        let at = at + 0.2 * seq as f64;
+        log(t, at, format!("INFO:semantic_kernel.kernel:Calling Lights-change_state function with args: {{\"name\": \"{light}\", \"is_on\": false}}"));
+        for line in [
+            "Auto function invocation filter".to_string(),
+            "Function: change_state".into(),
+            format!("Request sequence: {round}"),
+            format!("Function sequence: {seq}"),
+            format!("Number of function calls: {}", calls.len()),
+        ] {
+            t.line(at + 0.01, Stream::Stdout, line);
+        }
+        if seq == 0 {
+            t.line(
+                at + 0.01,
+                Stream::Stdout,
+                format!("Assistant (with tool call):> {remark}"),
+            );
+        }
+        t.line(
+            at + 0.15,
+            Stream::Stdout,
+            format!(
+                "Result: {{'name': '{light}', 'is_on': {}, 'reachable': False}}",
+                if on { "True" } else { "False" }
+            ),
+        );
+        log(
+            t,
+            at + 0.15,
+            "INFO:semantic_kernel.functions.kernel_function:Function Lights-change_state succeeded.".into(),
+        );
+    }
+}
+
+#[test]
+fn a_kernel_app_asking_for_the_same_light_again_is_a_loose_loop() {
+    // Semantic Kernel turning three lights off in parallel, then asking for the one light
+    // that stays on again and again: every round is the same call with the same result on
+    // both streams, the assistant's words after its chat prompt (`Assistant (with tool
+    // call):> `) reworded, each saying the last call failed.
+    let remarks = [
+        "Switching the porch light off failed. Let me try again.",
+        "The porch light still shows as on, so the last attempt failed. I'll turn it off once more.",
+        "It seems turning off the porch light failed again. Trying again.",
+        "That failed too. I'll attempt to turn off the porch light another time.",
+    ];
+    let mut rng = Rng::new(43);
+    let mut t = Timeline::new();
+    kernel_round(
+        &mut t,
+        0.5,
+        1,
+        &[("Kitchen", false), ("Living Room", false), ("Porch", true)],
+        "I'll turn off all the lights for you.",
+        980,
+    );
+    let (mut at, mut round, mut starts) = (2.0, 2, Vec::new());
+    while at < 60.0 {
+        starts.push(at);
+        kernel_round(
+            &mut t,
+            at,
+            round,
+            &[("Porch", true)],
+            remarks[rng.below(4) as usize],
+            980 + 40 * round as u64,
+        );
+        at += rng.range(1.5, 3.5);
+        round += 1;
+    }
+    t.cpu(0.0, 60.0, |_| 1.0);
+    let outcome = t.run(62.0);
+    let delay = outcome.delay_after(2.0);
+    let summary = outcome.reason.map(|r| r.summary).unwrap_or_default();
+    assert!(delay > 0.0, "fired before the loop began");
+    assert!(
+        delay <= starts[12] - 2.0,
+        "fired {delay:.1} s after onset: {summary}"
+    );
+    assert!(summary.contains("reworded"), "{summary}");
+}
+
+#[test]
+fn a_kernel_session_calling_functions_with_new_arguments_is_left_alone() {
+    // The same app in a session: each round switches another room's light, and what comes
+    // back changes with it.
+    let remarks = [
+        "Turning that one off for you.",
+        "I'll switch the next light now.",
+        "Let me take care of that light.",
+    ];
+    let mut rng = Rng::new(44);
+    let mut t = Timeline::new();
+    let (mut at, mut round) = (0.5, 1);
+    while at < 30.0 {
+        let rooms = [
+            "Kitchen", "Hallway", "Garage", "Office", "Bedroom", "Study", "Attic", "Cellar", "Patio",
+            "Porch", "Pantry", "Nursery",
+        ];
+        kernel_round(
+            &mut t,
+            at,
+            round,
+            &[(rooms[round % rooms.len()], round % 2 == 0)],
+            remarks[rng.below(3) as usize],
+            980 + 40 * round as u64,
+        );
+        at += rng.range(1.5, 3.5);
+        round += 1;
+    }
+    t.cpu(0.0, 30.0, |_| 1.0);
+    t.run(32.0)
+        .assert_never_fires("a kernel session switching lights");
+}
