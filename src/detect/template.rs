@@ -79,6 +79,9 @@ struct Writer<'a> {
     /// The last word names a timestamp (`ts`, `timestamp`, `__REALTIME_TIMESTAMP`): the
     /// number after it is a time in whatever unit, not a count.
     time_context: bool,
+    /// A word naming a call's arguments (`args`, `arguments`, `input`, `params`) came
+    /// earlier in the line: what follows is what the call asks for.
+    in_arguments: bool,
     /// FNV-1a state over the words and placeholders only (symbols left out).
     skeleton: u64,
 }
@@ -153,6 +156,7 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
         pending_space: false,
         has_content: false,
         id_context: false,
+        in_arguments: false,
         usage_context: false,
         usage_part: false,
         eval_part: false,
@@ -170,7 +174,15 @@ pub fn normalise(text: &[u8], out: &mut Vec<u8>, slots: &mut Slots) -> Option<Sh
         let at_boundary = i == 0 || !is_alnum(text[i - 1]);
         if at_boundary && w.id_context {
             if let Some(end) = id_value(text, i) {
-                emit(Token::Id, text, i..end, &mut w, slots);
+                match asked_for(&text[i..end], w.in_arguments) {
+                    // `with args: {"id": 3}`: the item a call asks for is named by its number,
+                    // one item after another when the next call asks for 4.
+                    Some(number) => {
+                        slots.push(SlotKind::Name, number);
+                        w.word_bytes(b"<n>");
+                    }
+                    None => emit(Token::Id, text, i..end, &mut w, slots),
+                }
                 i = end;
                 continue;
             }
@@ -552,7 +564,23 @@ fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
         .any(|p| p.as_bytes().eq_ignore_ascii_case(word));
     w.eval_part = word.eq_ignore_ascii_case(b"eval");
     w.time_context = is_time_key(word);
+    w.in_arguments |= ARGUMENT_KEYS
+        .iter()
+        .any(|k| k.as_bytes().eq_ignore_ascii_case(word));
     i + n
+}
+
+/// Words under which a call's arguments are written (`with args: {...}`, `"arguments":
+/// "{...}"`, `"input": {...}`).
+const ARGUMENT_KEYS: [&str; 5] = ["arguments", "args", "input", "parameters", "params"];
+
+/// The number an id key holds in a call's arguments (`{"id": 3}`, at most nine digits):
+/// the row, record or device the call asks for, which a call with other arguments names
+/// by another number. A call's own id (`call_8Hq2`, a UUID) has letters in it and a
+/// request id outside the arguments is the loop's own stamp: both stay identifiers.
+fn asked_for(value: &[u8], in_arguments: bool) -> Option<f64> {
+    let digits = in_arguments && (1..=9).contains(&value.len()) && value.iter().all(u8::is_ascii_digit);
+    digits.then(|| value.iter().fold(0.0, |n, &d| n * 10.0 + f64::from(d - b'0')))
 }
 
 /// First halves of the names model APIs give the tokens of a call (`prompt_tokens`,
@@ -952,6 +980,27 @@ mod tests {
         assert_eq!(
             template(r#"{"total_duration": 1259950510, "eval_count": 37}"#),
             template(r#"{"total_duration": 959950510, "eval_count": 41}"#)
+        );
+    }
+
+    #[test]
+    fn an_id_in_a_calls_arguments_names_what_it_asks_for() {
+        let line = r#"INFO:semantic_kernel.kernel:Calling Lights-change_state function with args: {"id": 3, "is_on": false}"#;
+        assert_eq!(kinds(line), vec![SlotKind::Name]);
+        assert_eq!(numbers(line), vec![Some(3.0)]);
+        assert_eq!(template(line), template(&line.replace("\"id\": 3", "\"id\": 4")));
+        // A call's own id, and an id outside the arguments, stay identifiers.
+        assert_eq!(
+            kinds(r#"{"id": "call_8Hq2x", "name": "search", "arguments": "{\"q\": \"acme\"}"}"#),
+            vec![SlotKind::Key]
+        );
+        assert_eq!(
+            kinds(r#"request id: 48213 failed, args: {"q": "acme"}"#),
+            vec![SlotKind::Key]
+        );
+        assert_eq!(
+            kinds(r#"args: {"id": "8f2c9e1a-77d0-4c1e-9a51-2f0c1d9b7e44"}"#),
+            vec![SlotKind::Key]
         );
     }
 
