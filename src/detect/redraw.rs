@@ -12,12 +12,14 @@
 //! same words, `template::Shape::skeleton`), as long as it, printed later, and with another
 //! template: one glyph swapped for another after a tick. Or it is a line that goes on a run
 //! of such frames. A banner's lines arrive together (Spring Boot's ASCII art behind
-//! `api-1  | `, the same words and other symbols on every line) and stay lines. The first frame of a run stands for the
-//! whole run in the cycle trackers and in the passes cut by silences; the frames after it
-//! are left out of them, as a terminal leaves only one line where a spinner ran. They still
-//! count everywhere else (templates, progress, rates), so a progress display is seen as
-//! before. A bar that grows keeps one template (`template` collapses runs of a symbol), so
-//! its redraws are not frames: a repeated line stays a repeated line.
+//! `api-1  | `, the same words and other symbols on every line) and stay lines.
+//!
+//! The first frame of a run stands for the whole run in the cycle trackers, the passes cut
+//! by silences and the window's shares of matched lines; the frames after it are left out
+//! of them, as a terminal leaves only one line where a spinner ran. Templates, progress and
+//! rates still see every frame, so a progress display is read as before. A bar that grows
+//! keeps one template (`template` collapses runs of a symbol), so its redraws are not
+//! frames: a repeated line stays a repeated line.
 
 use super::template::Shape;
 use std::time::Duration;

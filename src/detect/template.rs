@@ -564,10 +564,21 @@ fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
         .any(|p| p.as_bytes().eq_ignore_ascii_case(word));
     w.eval_part = word.eq_ignore_ascii_case(b"eval");
     w.time_context = is_time_key(word);
-    w.in_arguments |= ARGUMENT_KEYS
-        .iter()
-        .any(|k| k.as_bytes().eq_ignore_ascii_case(word));
+    w.in_arguments |= names_arguments(word, &s[i + n..]);
     i + n
+}
+
+/// True for a word that names a call's arguments as a key: followed, after a closing
+/// quote, by `:` or `=` (`args: {`, `"arguments": "{`, `input=`), not `input_tokens`.
+fn names_arguments(word: &[u8], rest: &[u8]) -> bool {
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or(rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    matches!(rest.first(), Some(b':' | b'='))
+        && ARGUMENT_KEYS
+            .iter()
+            .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
 }
 
 /// Words under which a call's arguments are written (`with args: {...}`, `"arguments":
@@ -1000,6 +1011,11 @@ mod tests {
         );
         assert_eq!(
             kinds(r#"args: {"id": "8f2c9e1a-77d0-4c1e-9a51-2f0c1d9b7e44"}"#),
+            vec![SlotKind::Key]
+        );
+        // A usage line's `input_tokens` names no arguments.
+        assert_eq!(
+            kinds(r#"{"usage": {"input_tokens": 12}, "request": {"id": 4821}}"#),
             vec![SlotKind::Key]
         );
     }
