@@ -15,13 +15,13 @@
 //! `2nd`, and a JSON string's `\n`, `\t` and `\"` escapes) — no braces, brackets, `=`, other
 //! backslashes, `_` outside a file name, numbers standing alone or placeholders — so a
 //! query string, JSON-encoded arguments, an identifier (`user_id`, a test's
-//! `test_api.py::test_login`) or a key/value pair is never prose. A logging library's time
-//! and severity before a message are no part of it (`2026-12-04 18:22:12,705 INFO`). Two places hold it: a double-quoted
-//! string (the `"content"` or `"text"` of a JSON message) and the rest of a line after its
-//! bracketed tags and a short label (`Thought: ...`, `## Thought: ...`, `[assistant] ...`,
-//! `[12:00:01] [say] text ...`, as agents' consoles and output channels print a message),
-//! or the whole line. A line without prose has no gist of its own: its gist is its
-//! template, so the cost is one scan for the quote and label candidates, and a second
+//! `test_api.py::test_login`) or a key/value pair is never prose. A logging library's time and
+//! severity before a message are no part of it (`2026-12-04 18:22:12,705 INFO`). Two places
+//! hold it: a double-quoted string (the `"content"` or `"text"` of a JSON message) and the rest
+//! of a line after its bracketed tags and a short label (`Thought: ...`, `## Thought: ...`,
+//! `[assistant] ...`, `[12:00:01] [say] text ...`, as agents' consoles and output channels
+//! print a message), or the whole line. A line without prose has no gist of its own: its gist
+//! is its template, so the cost is one scan for the quote and label candidates, and a second
 //! normalisation only for lines that hold prose.
 //!
 //! A sentence can also name the item a job is working on (`Sending the invoice to Acme
