@@ -2832,3 +2832,19 @@ fn a_kernel_session_asking_for_the_next_id_each_round_is_left_alone() {
     // rounds (on 577cf9f it was stopped after 8.2 s another way).
     kernel_session(true);
 }
+
+#[test]
+fn an_agent_asking_for_the_next_order_by_keyword_is_left_alone() {
+    // An agent's plain log writes each call out with its arguments named and logs the
+    // model's usage, while the tool's answer goes to its own log: only the order number in
+    // `get_order(id=1001)` moves from turn to turn, and it is what the agent asks for.
+    let (mut t, _) = agent_turns(45, 30.0, (1.5, 3.5), 0.01, |n, _| {
+        vec![
+            format!("usage: prompt_tokens={} completion_tokens=31", 1200 + 60 * n),
+            format!("calling tool get_order(id={})", 1001 + n),
+            "tool get_order completed".to_string(),
+        ]
+    });
+    t.run(32.0)
+        .assert_never_fires("an agent asking for one order after another");
+}

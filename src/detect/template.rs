@@ -568,9 +568,14 @@ fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
     i + n
 }
 
-/// True for a word that names a call's arguments as a key: followed, after a closing
-/// quote, by `:` or `=` (`args: {`, `"arguments": "{`, `input=`), not `input_tokens`.
+/// True for a word that opens a call's arguments: one that names them as a key, followed,
+/// after a closing quote, by `:` or `=` (`args: {`, `"arguments": "{`, `input=`, not
+/// `input_tokens`), or a call's name followed by its first argument named
+/// (`get_order(id=1234)`, `read({"id": 7})`).
 fn names_arguments(word: &[u8], rest: &[u8]) -> bool {
+    if super::wording::opens_named_arguments(rest) {
+        return true;
+    }
     let rest = rest
         .strip_prefix(b"\"")
         .or(rest.strip_prefix(b"'"))
@@ -1013,6 +1018,13 @@ mod tests {
             kinds(r#"args: {"id": "8f2c9e1a-77d0-4c1e-9a51-2f0c1d9b7e44"}"#),
             vec![SlotKind::Key]
         );
+        // A call written out with its arguments named opens them too; a pid before a call
+        // with positional arguments stays an identifier.
+        assert_eq!(
+            kinds("Calling get_order(id=1234, expand=True)"),
+            vec![SlotKind::Name]
+        );
+        assert_eq!(kinds("pid=4821 get_order(x) failed"), vec![SlotKind::Key]);
         // A usage line's `input_tokens` names no arguments.
         assert_eq!(
             kinds(r#"{"usage": {"input_tokens": 12}, "request": {"id": 4821}}"#),

@@ -737,21 +737,30 @@ fn shows_arguments(s: &[u8]) -> bool {
 /// name, `(` right after it, then `key=` (not `==`) or `{`. A call with positional arguments
 /// (`print(x)`, `at Object.<anonymous> (index.js:3:9)`) shows values, not what they ask.
 fn names_its_arguments(s: &[u8]) -> bool {
-    let name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    s.iter().enumerate().skip(1).any(|(i, &b)| {
-        if b != b'(' || !name(s[i - 1]) {
-            return false;
-        }
-        let rest = &s[i + 1..];
-        let rest = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
-        if rest.first() == Some(&b'{') {
-            return true;
-        }
-        let key = rest.iter().take_while(|b| name(**b)).count();
-        let after = &rest[key..];
-        let after = &after[after.iter().take_while(|b| **b == b' ').count()..];
-        key > 0 && after.first() == Some(&b'=') && after.get(1) != Some(&b'=')
-    })
+    s.iter()
+        .enumerate()
+        .skip(1)
+        .any(|(i, &b)| b == b'(' && is_name_byte(s[i - 1]) && opens_named_arguments(&s[i..]))
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// True when `rest`, which follows a name, opens a call with its first argument named or
+/// given as an object: `(`, then `key=` (not `==`) or `{`.
+pub fn opens_named_arguments(rest: &[u8]) -> bool {
+    let Some(rest) = rest.strip_prefix(b"(") else {
+        return false;
+    };
+    let rest = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+    if rest.first() == Some(&b'{') {
+        return true;
+    }
+    let key = rest.iter().take_while(|b| is_name_byte(**b)).count();
+    let after = &rest[key..];
+    let after = &after[after.iter().take_while(|b| **b == b' ').count()..];
+    key > 0 && after.first() == Some(&b'=') && after.get(1) != Some(&b'=')
 }
 
 /// A test runner's line for a test that passed: a leading check mark (Jest, Vitest, Mocha:
