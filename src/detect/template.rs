@@ -33,6 +33,7 @@
 
 use super::slots::{in_location, in_name, key_value, lint_position, SlotKind, Slots};
 use super::tokens::{self, is_alnum, Num, Token};
+use super::wording;
 
 /// Template text is cut here (about three times the scanned prefix at worst).
 pub const TEMPLATE_LIMIT: usize = 3 * super::text::SCAN_LIMIT;
@@ -568,27 +569,12 @@ fn word(s: &[u8], i: usize, w: &mut Writer) -> usize {
     i + n
 }
 
-/// True for a word that opens a call's arguments: one that names them as a key, followed,
-/// after a closing quote, by `:` or `=` (`args: {`, `"arguments": "{`, `input=`, not
-/// `input_tokens`), or a call's name followed by its first argument named
-/// (`get_order(id=1234)`, `read({"id": 7})`).
+/// True for a word that opens a call's arguments: one that names them as a key (`args: {`,
+/// `"arguments": "{`, not `input_tokens`), or a call's name followed by its first argument
+/// named (`get_order(id=1234)`, `read({"id": 7})`).
 fn names_arguments(word: &[u8], rest: &[u8]) -> bool {
-    if super::wording::opens_named_arguments(rest) {
-        return true;
-    }
-    let rest = rest
-        .strip_prefix(b"\"")
-        .or(rest.strip_prefix(b"'"))
-        .unwrap_or(rest);
-    matches!(rest.first(), Some(b':' | b'='))
-        && ARGUMENT_KEYS
-            .iter()
-            .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
+    wording::opens_named_arguments(rest) || wording::names_arguments_as_key(word, rest)
 }
-
-/// Words under which a call's arguments are written (`with args: {...}`, `"arguments":
-/// "{...}"`, `"input": {...}`).
-const ARGUMENT_KEYS: [&str; 5] = ["arguments", "args", "input", "parameters", "params"];
 
 /// The number an id key holds in a call's arguments (`{"id": 3}`, at most nine digits):
 /// the row, record or device the call asks for, which a call with other arguments names

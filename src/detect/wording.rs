@@ -723,14 +723,22 @@ fn shows_arguments(s: &[u8]) -> bool {
     }
     let mut found = false;
     words(s, |w| {
-        if !found && any_of(s, w, &ARGUMENT_KEYS) {
-            let rest = &s[w.end..];
-            let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
-            let rest = rest.strip_prefix(b"'").unwrap_or(rest);
-            found = matches!(rest.first(), Some(b':' | b'='));
-        }
+        found = found || names_arguments_as_key(&s[w.start..w.end], &s[w.end..]);
     });
     found
+}
+
+/// True for a word that names a call's arguments as a key (`ARGUMENT_KEYS`), followed in
+/// `rest`, after a closing quote, by `:` or `=` (`args: {`, `"arguments": "{`, `input=`;
+/// not `input_tokens`).
+pub fn names_arguments_as_key(word: &[u8], rest: &[u8]) -> bool {
+    let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+    let rest = rest.strip_prefix(b"'").unwrap_or(rest);
+    matches!(rest.first(), Some(b':' | b'='))
+        && word.len() <= LONGEST_WORD
+        && ARGUMENT_KEYS
+            .iter()
+            .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
 }
 
 /// True for a call written out with its first argument named or given as an object: a
