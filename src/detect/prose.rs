@@ -169,7 +169,8 @@ fn log_prefix(s: &[u8]) -> usize {
     let spaces_from = |at: usize| at + s[at..].iter().take_while(|&&b| b == b' ').count();
     let mut at = 0;
     for _ in 0..2 {
-        let token = &s[at..token_end(at)];
+        let end = token_end(at);
+        let token = &s[at..end];
         let time = token.iter().any(u8::is_ascii_digit)
             && token.iter().any(|b| matches!(b, b'-' | b':' | b'/'))
             && token
@@ -178,14 +179,14 @@ fn log_prefix(s: &[u8]) -> usize {
         if !time {
             break;
         }
-        at = spaces_from(token_end(at));
+        at = spaces_from(end);
     }
     if at == 0 {
         return 0;
     }
-    let level = &s[at..token_end(at)];
-    if LEVELS.iter().any(|l| level.eq_ignore_ascii_case(l)) {
-        at = spaces_from(token_end(at));
+    let end = token_end(at);
+    if LEVELS.iter().any(|l| s[at..end].eq_ignore_ascii_case(l)) {
+        at = spaces_from(end);
     }
     at
 }
